@@ -1,0 +1,24 @@
+// Lint rules: typescript-eslint's recommended set, with `any` forbidden in our code.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': ['error'],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly' } },
+  },
+  {
+    files: ['src/cli/**', 'src/sinks/console.ts', 'scripts/**', 'test/**', 'analysis/**', 'bench/**'],
+    rules: { 'no-console': 'off' },
+  },
+);

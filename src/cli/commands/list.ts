@@ -1,0 +1,18 @@
+// `ebpfmon list`: the monitors, their mode, probes and one-line description.
+import { monitors } from '../../monitors/registry.js';
+import type { ProbeNeed } from '../../monitors/types.js';
+
+const probeName = (n: ProbeNeed): string =>
+  n.kind === 'kprobe' ? `kprobe:${n.symbols.join('|')}` : `tracepoint:${n.category}:${n.event}${n.optional ? '?' : ''}`;
+
+export function listMonitors(): string {
+  const lines: string[] = [];
+  for (const m of monitors) {
+    const opts = m.options.parse({});
+    lines.push(`${m.name.padEnd(15)} ${m.mode.padEnd(9)} ${m.summary}`);
+    for (const v of m.variants(opts)) {
+      lines.push(`${''.padEnd(25)} ${v.name}: ${v.needs.map(probeName).join(', ') || '(configured functions)'}`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// The entry point: builds the command line, runs one command, and is the only place that prints errors
+// and sets the exit code. Commands return values or throw typed errors; nothing below calls process.exit.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createLogger, logLevels, type Logger } from '../log.js';
+import { describe, Exit, isUserError } from '../errors.js';
+import { version } from '../version.js';
+import { listMonitors } from './commands/list.js';
+import { renderCheck, runCheck } from './commands/check.js';
+import { runGenerate } from './commands/generate.js';
+import { runStart } from './commands/start.js';
+import { defaultConfigPath, loadConfig } from '../config/load.js';
+import type { LevelWithSilent } from 'pino';
+
+const positiveSeconds = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+};
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+/** Resolves with the signal name at the first SIGINT/SIGTERM; a second one is logged and ignored while stopping. */
+function stopSignal(log: Logger): Promise<string> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const on = (sig: NodeJS.Signals): void => {
+      if (seen) {
+        log.warn({ signal: sig }, 'already stopping: waiting for bpftrace to print its final interval');
+        return;
+      }
+      seen = true;
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function buildProgram(state: { log?: Logger }): Command {
+  const program = new Command('ebpfmon')
+    .description('Linux system monitoring with eBPF: generates bpftrace scripts from a YAML config, runs and supervises\nbpftrace, and writes what it sees to one CSV file per monitor.')
+    .version(version, '-V, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `
+Examples:
+  sudo ebpfmon check                      what this machine can run
+  sudo ebpfmon start -m exec,syscall      run two monitors until Ctrl-C
+  sudo ebpfmon generate --out scripts/    write the bpftrace scripts start would run
+  ebpfmon list                            the monitors and their probes
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 3 this machine cannot run it.`);
+
+  program
+    .command('start')
+    .description('run the enabled monitors in the foreground until Ctrl-C, SIGTERM or --duration')
+    .option('-c, --config <file>', `config file (default: /etc/ebpfmon/monitor_config.yaml if present, else the packaged default)`)
+    .option('-m, --monitors <list>', 'comma-separated monitors to run, replacing the ones the config enables')
+    .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached)', positiveSeconds)
+    .option('-o, --output-dir <dir>', 'directory for the CSV files (default: output.directory of the config)')
+    .option('--console', 'also print rows on stdout (default when a single monitor runs)')
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(logLevels.filter((l) => l !== 'silent')))
+    .addHelpText('after', `
+Examples:
+  sudo ebpfmon start                         monitors enabled in the config, CSV under output.directory
+  sudo ebpfmon start -m syscall --duration 60 --output-dir /var/tmp/run1
+  sudo ebpfmon start -c /etc/ebpfmon/monitor_config.yaml --console`)
+    .action(async (o: { config?: string; monitors?: string; duration?: number; outputDir?: string; console?: boolean; logLevel?: LevelWithSilent }) => {
+      const config = await loadConfig(o.config ?? defaultConfigPath());
+      const level = o.logLevel ?? (config.app.debug ? 'debug' : config.logging.level);
+      const log = createLogger({ level, file: config.logging.file ?? undefined });
+      state.log = log;
+      const summary = await runStart(o, { log, stopSignal: stopSignal(log) });
+      if (summary.failed.length) {
+        process.exitCode = Exit.runtime;
+      }
+    });
+
+  program
+    .command('generate')
+    .alias('dry-run')
+    .description('print the bpftrace scripts start would run, or write them to a directory (one .bt per process)')
+    .option('-c, --config <file>', 'config file')
+    .option('-m, --monitors <list>', 'comma-separated monitors, replacing the ones the config enables')
+    .option('--out <dir>', 'write the scripts into this directory instead of printing them')
+    .option('--force', 'replace scripts already in --out')
+    .option('--no-detect', "don't look at this machine: use every monitor's preferred variant (kprobes included)")
+    .addHelpText('after', `
+Examples:
+  sudo ebpfmon generate -m syscall                print the script for the syscall monitor
+  sudo ebpfmon generate --out ./scripts           write ebpfmon-main.bt; run it with: bpftrace -f json ./scripts/ebpfmon-main.bt
+  ebpfmon generate --no-detect -m exec            the kprobe variant, as on a kernel with kprobes`)
+    .action(async (o: { config?: string; monitors?: string; out?: string; force?: boolean; detect: boolean }) => {
+      const r = await runGenerate(o);
+      for (const n of r.notes) process.stderr.write(`ebpfmon: ${n}\n`);
+      out(r.stdout);
+    });
+
+  program
+    .command('check')
+    .description('report what this machine offers and, per monitor: ready, ready with fallback, or unavailable')
+    .option('-c, --config <file>', 'config file (monitor options can change which probes are needed)')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', `
+Examples:
+  sudo ebpfmon check
+  sudo ebpfmon check --json | jq '.monitors[] | select(.status == "unavailable")'`)
+    .action(async (o: { config?: string; json?: boolean }) => {
+      const r = await runCheck(o);
+      out(o.json ? JSON.stringify(r, null, 2) : renderCheck(r));
+      if (!r.runnable) process.exitCode = Exit.environment;
+    });
+
+  program
+    .command('list')
+    .description('list the monitors: name, mode (event or aggregate), probes and description')
+    .addHelpText('after', `
+Example:
+  ebpfmon list`)
+    .action(() => {
+      out(listMonitors());
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const state: { log?: Logger } = {};
+  const program = buildProgram(state);
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : Exit.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? Exit.ok : Exit.usage;
+    }
+    if (isUserError(e)) {
+      process.stderr.write(`ebpfmon: ${e.message}\n`);
+      return e.exitCode;
+    }
+    state.log?.error({ err: e }, 'unexpected failure');
+    process.stderr.write(`ebpfmon: unexpected failure: ${describe(e)}${state.log ? ' (stack trace in the log)' : ''}\n`);
+    if (!state.log && process.env['EBPFMON_DEBUG']) process.stderr.write(`${String((e as Error).stack)}\n`);
+    return Exit.runtime;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`ebpfmon: ${describe(e)}\n`);
+    process.exitCode = Exit.runtime;
+  },
+);

@@ -1,0 +1,53 @@
+// The config schema, assembled from the monitor registry: each monitor owns the schema under `monitors.<name>`.
+import { z } from 'zod';
+import { monitors } from '../monitors/registry.js';
+import type { BaseOptions } from '../monitors/types.js';
+import { logLevels } from '../log.js';
+
+const positive = (what: string) => z.number({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
+const wholeAtLeast = (n: number) =>
+  z.number({ error: `expected a whole number >= ${n}` }).int({ error: `expected a whole number >= ${n}` }).min(n, {
+    error: `expected a whole number >= ${n}`,
+  });
+
+const monitorsSchema = z.strictObject(
+  Object.fromEntries(monitors.map((m) => [m.name, m.options.prefault({})])) as Record<string, z.ZodType<BaseOptions, unknown>>,
+);
+
+export const configSchema = z.strictObject({
+  app: z
+    .strictObject({
+      name: z.string({ error: 'expected a string' }).min(1).default('ebpfmon'),
+      debug: z.boolean({ error: 'expected true or false' }).default(false),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }).default('info'),
+      file: z.string({ error: 'expected a file path' }).min(1).nullable().default(null),
+    })
+    .prefault({}),
+  output: z
+    .strictObject({
+      directory: z.string({ error: 'expected a directory path' }).min(1).default('ebpfmon-output'),
+      buffer_rows: wholeAtLeast(1).default(500),
+      flush_interval: positive('a positive number of seconds').default(1),
+      console: z.boolean({ error: 'expected true or false' }).default(false),
+    })
+    .prefault({}),
+  runtime: z
+    .strictObject({
+      bpftrace: z
+        .string({ error: 'expected the bpftrace command or an absolute path' })
+        .regex(/^(\/[\w./+-]+|[\w.+-]+)$/, { error: 'expected the bpftrace command or an absolute path' })
+        .default('bpftrace'),
+      shared_process: z.boolean({ error: 'expected true or false' }).default(true),
+      max_restarts: wholeAtLeast(0).default(5),
+      map_keys_max: wholeAtLeast(1024).default(16384),
+      perf_rb_pages: wholeAtLeast(8).default(256),
+    })
+    .prefault({}),
+  monitors: monitorsSchema.prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,16 @@
+// Every monitor ebpfmon knows, in display order. Adding a monitor is one file plus one line here.
+import type { BaseOptions, Monitor, Row } from './types.js';
+import { exec } from './exec.js';
+import { syscall } from './syscall.js';
+
+/** Erases a monitor's option and row types: its options always come from its own schema, so this is sound. */
+const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> =>
+  m as unknown as Monitor<BaseOptions, Row>;
+
+export const monitors: readonly Monitor<BaseOptions, Row>[] = [erase(exec), erase(syscall)];
+
+export const monitorNames = (): string[] => monitors.map((m) => m.name);
+
+export function findMonitor(name: string): Monitor<BaseOptions, Row> | undefined {
+  return monitors.find((m) => m.name === name);
+}

@@ -1,0 +1,152 @@
+// The monitor module contract: one file per monitor owns its options, probes, script fragment, parser and columns.
+import { z } from 'zod';
+
+/** One CSV/console cell. Timestamps are ISO 8601 UTC strings with milliseconds. */
+export type Cell = string | number | null;
+export type Row = Record<string, Cell>;
+
+/** A tracepoint the monitor attaches to, with the fields its script reads from `args`. */
+export interface TracepointNeed {
+  kind: 'tracepoint';
+  category: string;
+  event: string;
+  fields: readonly string[];
+  /** Optional needs (e.g. openat2 on older kernels) leave the monitor ready when missing. */
+  optional?: boolean;
+}
+/** A kprobe on any one of `symbols` (tried in order; patterns may hold `*`). */
+export interface KprobeNeed {
+  kind: 'kprobe';
+  symbols: readonly string[];
+}
+export type ProbeNeed = TracepointNeed | KprobeNeed;
+
+/** One way of implementing a monitor; a monitor lists them in order of preference. */
+export interface Variant {
+  name: string;
+  description: string;
+  needs: readonly ProbeNeed[];
+}
+
+/** A map the script prints: `@<monitor>_<what>[keys...]`. Free text may only be the last key part. */
+export interface MapContract {
+  name: string;
+  keys: readonly string[];
+  value: string;
+  doc: string;
+}
+/** A printf record: `"<monitor>\t<tag>\t<fields...>\n"`; free text may only be the last field. */
+export interface PrintfContract {
+  tag: string;
+  fields: readonly string[];
+  doc: string;
+}
+export interface OutputContract {
+  maps: readonly MapContract[];
+  printfs: readonly PrintfContract[];
+}
+
+/** What a monitor adds to a script. `flush` runs each interval and in END; `cleanup` clears helper maps in END. */
+export interface Fragment {
+  probes: string;
+  /** Print-and-clear of the result maps, followed by the tick (aggregate monitors only). */
+  flush: string;
+  cleanup: string;
+  contract: OutputContract;
+}
+
+/** What the plan decided for one monitor on this machine. */
+export interface MonitorPlan {
+  variant: string;
+  /** Seconds between flushes (aggregate monitors). */
+  interval: number;
+  /** For kprobe needs: the symbol chosen from `symbols`, keyed by the first candidate. */
+  symbols: Readonly<Record<string, string>>;
+  /** For each `category:event` tracepoint in use, the fields the running kernel offers. */
+  tracepointFields: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface MapEntry {
+  key: readonly string[];
+  value: number;
+}
+export type MonitorRecord =
+  /** One printf line, tag removed, split into the contract's fields (the last keeps any tabs). */
+  | { kind: 'event'; tag: string; fields: readonly string[] }
+  /** Everything a monitor printed in one interval, closed by its tick. Keys are split by contract arity. */
+  | { kind: 'interval'; maps: ReadonlyMap<string, readonly MapEntry[]> };
+
+export interface ParseCtx {
+  /** End of the interval (aggregate) or arrival time, ISO 8601 UTC. */
+  timestamp: string;
+  /** Length of the interval in seconds, as measured by the tick. */
+  intervalSeconds: number;
+  /** Kernel monotonic nanoseconds (bpftrace `nsecs`) to ISO 8601 UTC. */
+  wallTime(ns: bigint): string;
+  arch: string;
+}
+
+export type Mode = 'event' | 'aggregate';
+
+/** The options every monitor has; each monitor's schema extends these. */
+export const baseOptions = {
+  enabled: z.boolean({ error: 'expected true or false' }).default(false),
+};
+export const intervalOption = {
+  interval: z
+    .number({ error: 'expected a positive number of seconds' })
+    .positive({ error: 'expected a positive number of seconds' })
+    .max(3600, { error: 'expected at most 3600 seconds' })
+    .default(2),
+};
+export interface BaseOptions {
+  enabled: boolean;
+  interval?: number;
+}
+
+/**
+ * A monitor. Methods (not function properties) on purpose: the registry holds monitors of different option and row
+ * types as `Monitor<BaseOptions, Row>`, which method bivariance allows.
+ */
+export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Row> {
+  /** snake_case: config key, map prefix `@<name>_`, printf tag, CSV file stem. */
+  name: string;
+  mode: Mode;
+  summary: string;
+  options: z.ZodType<O, unknown>;
+  variants(opts: O): readonly Variant[];
+  generate(opts: O, plan: MonitorPlan): Fragment;
+  parse(rec: MonitorRecord, ctx: ParseCtx, opts: O): R[];
+  columns: readonly (keyof R & string)[];
+  consoleLine(row: R): string;
+}
+
+/** Identity, for type inference in monitor files. */
+export const defineMonitor = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<O, R> => m;
+
+/** Ratio with a fixed number of decimals, 0 when the denominator is 0. */
+export function ratio(num: number, den: number, decimals = 4): number {
+  if (den === 0) return 0;
+  const f = 10 ** decimals;
+  return Math.round((num / den) * f) / f;
+}
+
+/** Group map entries by their full key so several maps of one interval join into one row. */
+export function joinMaps(
+  maps: ReadonlyMap<string, readonly MapEntry[]>,
+  names: readonly string[],
+): Map<string, { key: readonly string[]; values: Record<string, number> }> {
+  const out = new Map<string, { key: readonly string[]; values: Record<string, number> }>();
+  for (const name of names) {
+    for (const e of maps.get(name) ?? []) {
+      const id = e.key.join('\u0000');
+      let slot = out.get(id);
+      if (!slot) {
+        slot = { key: e.key, values: {} };
+        out.set(id, slot);
+      }
+      slot.values[name] = e.value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,237 @@
+// What this machine offers: privileges, kernel, bpftrace, tracefs, kprobes, tracepoints and their fields.
+// Gathered once by `detectCapabilities`; everything after it (plan, check report) works on this plain data.
+import { access, constants, readFile, readdir, stat } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+
+export interface Check {
+  ok: boolean;
+  detail: string;
+}
+
+export interface Capabilities {
+  root: Check;
+  kernel: string;
+  arch: string;
+  bpftrace: { path: string | null; version: string | null; detail: string };
+  /** tracefs mount point in use, or null; `detail` says whether ebpfmon mounted it. */
+  tracefs: { path: string | null; detail: string };
+  debugfs: Check;
+  kprobes: Check;
+  btf: Check;
+  /** Fields per `category:event`, or null when the tracepoint does not exist. */
+  tracepoint(category: string, event: string): readonly string[] | null;
+  /** Whether a kernel function (or `*` pattern) can be kprobed, and which names match. */
+  symbols(pattern: string): readonly string[];
+  /** Set by `generate --no-detect`: every probe, field and symbol is taken as present. */
+  assumeAll?: boolean;
+}
+
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+const CAP_SYS_ADMIN = 21n;
+
+async function rootCheck(): Promise<Check> {
+  if (process.getuid?.() === 0) return { ok: true, detail: 'running as root' };
+  try {
+    const status = await readFile('/proc/self/status', 'utf8');
+    const eff = /CapEff:\s*([0-9a-f]+)/.exec(status)?.[1];
+    if (eff) {
+      const caps = BigInt(`0x${eff}`);
+      const has = (c: bigint) => (caps >> c) & 1n;
+      if ((has(CAP_BPF) && has(CAP_PERFMON)) || has(CAP_SYS_ADMIN)) return { ok: true, detail: 'has CAP_BPF and CAP_PERFMON' };
+    }
+  } catch {
+    // fall through
+  }
+  return { ok: false, detail: 'ebpfmon needs root (or CAP_BPF + CAP_PERFMON): run it with sudo' };
+}
+
+async function findExecutable(cmd: string): Promise<string | null> {
+  const candidates = cmd.includes('/') ? [cmd] : (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/usr/bin', '/sbin', '/bin']).map((d) => path.join(d, cmd));
+  for (const c of candidates) {
+    try {
+      await access(c, constants.X_OK);
+      if ((await stat(c)).isFile()) return c;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+async function bpftraceCheck(cmd: string): Promise<Capabilities['bpftrace']> {
+  const found = await findExecutable(cmd);
+  if (!found) {
+    return { path: null, version: null, detail: `bpftrace not found (${cmd}); install it: apt-get install -y bpftrace` };
+  }
+  const r = await execa(found, ['--version'], { reject: false, timeout: 10_000 });
+  const version = /v?(\d+\.\d+(?:\.\d+)?)/.exec(r.stdout)?.[1] ?? null;
+  if (!version) return { path: found, version: null, detail: `${found} --version printed no version: ${r.stderr || r.stdout}` };
+  const [maj = 0, min = 0] = version.split('.').map(Number);
+  if (maj === 0 && min < 17) return { path: found, version, detail: `bpftrace ${version} is too old: ebpfmon needs >= 0.17` };
+  return { path: found, version, detail: `bpftrace ${version} at ${found}` };
+}
+
+async function isMountpoint(dir: string, fstype: string): Promise<boolean> {
+  try {
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    return mounts.split('\n').some((l) => {
+      const [, mnt, type] = l.split(' ');
+      return mnt === dir && type === fstype;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Mounts tracefs (and debugfs) when missing, if we may; reports what it did. */
+async function ensureFs(mount: boolean, isRoot: boolean): Promise<{ tracefs: Capabilities['tracefs']; debugfs: Check }> {
+  const mountFs = async (type: string, dir: string): Promise<string | null> => {
+    if (!mount || !isRoot) return null;
+    const r = await execa('mount', ['-t', type, type, dir], { reject: false, timeout: 10_000 });
+    return r.exitCode === 0 ? null : r.stderr.trim() || `mount exited ${String(r.exitCode)}`;
+  };
+  let debugfs: Check;
+  if (await isMountpoint('/sys/kernel/debug', 'debugfs')) debugfs = { ok: true, detail: 'mounted at /sys/kernel/debug' };
+  else if (!mount || !isRoot) debugfs = { ok: false, detail: 'not mounted at /sys/kernel/debug' };
+  else {
+    const err = await mountFs('debugfs', '/sys/kernel/debug');
+    debugfs = err ? { ok: false, detail: `not mounted, and mounting failed: ${err}` } : { ok: true, detail: 'was not mounted: ebpfmon mounted it at /sys/kernel/debug' };
+  }
+  for (const dir of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
+    if (await isMountpoint(dir, 'tracefs')) return { tracefs: { path: dir, detail: `mounted at ${dir}` }, debugfs };
+  }
+  const err = await mountFs('tracefs', '/sys/kernel/tracing');
+  if (err === null && (await isMountpoint('/sys/kernel/tracing', 'tracefs'))) {
+    return { tracefs: { path: '/sys/kernel/tracing', detail: 'was not mounted: ebpfmon mounted it at /sys/kernel/tracing' }, debugfs };
+  }
+  // debugfs auto-mounts tracing below it on many kernels.
+  if (existsSync('/sys/kernel/debug/tracing/events')) {
+    return { tracefs: { path: '/sys/kernel/debug/tracing', detail: 'available at /sys/kernel/debug/tracing' }, debugfs };
+  }
+  return {
+    tracefs: { path: null, detail: err ? `tracefs is not mounted and mounting it failed: ${err}` : 'tracefs is not mounted (mount -t tracefs tracefs /sys/kernel/tracing)' },
+    debugfs,
+  };
+}
+
+/** Parses a tracefs `format` file into its non-common field names. */
+export function parseFormatFields(format: string): string[] {
+  const fields: string[] = [];
+  for (const line of format.split('\n')) {
+    const m = /^\s*field:(.*?);\s*offset:/.exec(line);
+    if (!m?.[1]) continue;
+    const decl = m[1].replace(/\[[^\]]*\]\s*$/, '').trim();
+    const name = /([A-Za-z_][A-Za-z0-9_]*)\s*(\[[^\]]*\])?$/.exec(decl)?.[1];
+    if (name && !name.startsWith('common_')) fields.push(name);
+  }
+  return fields;
+}
+
+export function globToRegExp(pattern: string): RegExp {
+  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$');
+}
+
+async function loadSymbols(tracefs: string | null): Promise<Set<string>> {
+  const names = new Set<string>();
+  const sources = [tracefs ? path.join(tracefs, 'available_filter_functions') : null, '/proc/kallsyms'];
+  for (const src of sources) {
+    if (!src) continue;
+    try {
+      const text = await readFile(src, 'utf8');
+      const kallsyms = src.endsWith('kallsyms');
+      for (const line of text.split('\n')) {
+        if (kallsyms) {
+          const [, type, name] = line.split(/\s+/);
+          if (name && type && /[tT]/.test(type)) names.add(name);
+        } else {
+          const name = line.split(/\s+/)[0];
+          if (name) names.add(name);
+        }
+      }
+      if (names.size) return names;
+    } catch {
+      // next source
+    }
+  }
+  return names;
+}
+
+export interface DetectOptions {
+  bpftrace: string;
+  /** Mount tracefs/debugfs when missing (start, check). */
+  mount: boolean;
+}
+
+export async function detectCapabilities(opts: DetectOptions): Promise<Capabilities> {
+  const root = await rootCheck();
+  const [bpftrace, fs] = await Promise.all([bpftraceCheck(opts.bpftrace), ensureFs(opts.mount, root.ok)]);
+  const tracefsPath = fs.tracefs.path;
+  const kprobes: Check = tracefsPath && existsSync(path.join(tracefsPath, 'kprobe_events'))
+    ? { ok: true, detail: 'kprobe_events present' }
+    : tracefsPath
+      ? { ok: false, detail: 'this kernel has no kprobes (no kprobe_events in tracefs; CONFIG_KPROBES is off)' }
+      : { ok: false, detail: 'unknown: tracefs is not available' };
+  const btf: Check = existsSync('/sys/kernel/btf/vmlinux')
+    ? { ok: true, detail: '/sys/kernel/btf/vmlinux present' }
+    : { ok: false, detail: 'no kernel BTF (/sys/kernel/btf/vmlinux): struct access needs kernel headers' };
+
+  const tracepoints = new Map<string, string[] | null>();
+  if (tracefsPath) {
+    const eventsDir = path.join(tracefsPath, 'events');
+    try {
+      for (const cat of await readdir(eventsDir)) {
+        let events: string[];
+        try {
+          events = await readdir(path.join(eventsDir, cat));
+        } catch {
+          continue;
+        }
+        for (const ev of events) tracepoints.set(`${cat}:${ev}`, null);
+      }
+    } catch {
+      // no events: every tracepoint is missing
+    }
+  }
+  const fieldCache = new Map<string, readonly string[] | null>();
+  const readFields = (category: string, event: string): readonly string[] | null => {
+    const id = `${category}:${event}`;
+    if (fieldCache.has(id)) return fieldCache.get(id) ?? null;
+    let fields: string[] | null = null;
+    if (tracefsPath && tracepoints.has(id)) {
+      try {
+        // Synchronous read keeps the lookup a plain function; format files are tiny.
+        fields = parseFormatFields(readFileSync(path.join(tracefsPath, 'events', category, event, 'format'), 'utf8'));
+      } catch {
+        fields = null;
+      }
+    }
+    fieldCache.set(id, fields);
+    return fields;
+  };
+
+  const symbolSet = await loadSymbols(tracefsPath);
+  const symbols = (pattern: string): readonly string[] => {
+    if (!pattern.includes('*')) return symbolSet.has(pattern) ? [pattern] : [];
+    const re = globToRegExp(pattern);
+    const hits: string[] = [];
+    for (const s of symbolSet) if (re.test(s)) hits.push(s);
+    return hits;
+  };
+
+  return {
+    root,
+    kernel: os.release(),
+    arch: os.arch(),
+    bpftrace,
+    tracefs: fs.tracefs,
+    debugfs: fs.debugfs,
+    kprobes,
+    btf,
+    tracepoint: readFields,
+    symbols,
+  };
+}

@@ -1,0 +1,120 @@
+// config + capabilities -> Plan: per monitor a verdict (ready, fallback, unavailable) and the bpftrace processes.
+import type { Capabilities } from './capabilities.js';
+import type { Config } from '../config/schema.js';
+import type { BaseOptions, Monitor, MonitorPlan, ProbeNeed, Row, Variant } from '../monitors/types.js';
+import { findMonitor } from '../monitors/registry.js';
+
+export type VerdictStatus = 'ready' | 'fallback' | 'unavailable';
+
+export interface Verdict {
+  monitor: string;
+  status: VerdictStatus;
+  /** ready/fallback: the variant chosen and why the better ones were not. */
+  variant: string | null;
+  detail: string;
+  /** Why each variant tried before the chosen one (or every variant, when unavailable) could not be used. */
+  reasons: string[];
+}
+
+export interface PlannedMonitor {
+  monitor: Monitor<BaseOptions, Row>;
+  opts: BaseOptions;
+  plan: MonitorPlan;
+}
+
+/** One bpftrace process: `main` when monitors share a process, else the monitor's own name. */
+export interface ProcessPlan {
+  id: string;
+  monitors: PlannedMonitor[];
+}
+
+export interface Plan {
+  verdicts: Verdict[];
+  processes: ProcessPlan[];
+}
+
+/** Why a need cannot be met on this machine, or the symbol chosen for a kprobe need. */
+function checkNeed(need: ProbeNeed, caps: Capabilities): { ok: true; symbol?: string; fields?: readonly string[] } | { ok: false; why: string } {
+  if (caps.assumeAll) {
+    return need.kind === 'kprobe' ? { ok: true, symbol: need.symbols[0] ?? '' } : { ok: true, fields: caps.tracepoint(need.category, need.event) ?? need.fields };
+  }
+  if (need.kind === 'kprobe') {
+    if (!caps.kprobes.ok) return { ok: false, why: `kprobes unavailable: ${caps.kprobes.detail}` };
+    for (const s of need.symbols) if (caps.symbols(s).length) return { ok: true, symbol: s };
+    return { ok: false, why: `kernel function not found: ${need.symbols.join(' or ')} (not in available_filter_functions or kallsyms)` };
+  }
+  const fields = caps.tracepoint(need.category, need.event);
+  if (fields === null) return { ok: false, why: `tracepoint ${need.category}:${need.event} does not exist on this kernel` };
+  const missing = need.fields.filter((f) => !fields.includes(f));
+  if (missing.length) {
+    return { ok: false, why: `tracepoint ${need.category}:${need.event} lacks field(s) ${missing.join(', ')} on this kernel` };
+  }
+  return { ok: true, fields };
+}
+
+function tryVariant(v: Variant, caps: Capabilities): { plan: Omit<MonitorPlan, 'interval'> } | { why: string } {
+  const symbols: Record<string, string> = {};
+  const tracepointFields: Record<string, readonly string[]> = {};
+  for (const need of v.needs) {
+    const r = checkNeed(need, caps);
+    if (!r.ok) {
+      if (need.kind === 'tracepoint' && need.optional) continue;
+      return { why: r.why };
+    }
+    if (need.kind === 'kprobe' && r.symbol) symbols[need.symbols[0] ?? r.symbol] = r.symbol;
+    if (need.kind === 'tracepoint' && r.fields) tracepointFields[`${need.category}:${need.event}`] = r.fields;
+  }
+  return { plan: { variant: v.name, symbols, tracepointFields } };
+}
+
+/** The verdict for one monitor, and its plan when it can run. */
+export function planMonitor(
+  monitor: Monitor<BaseOptions, Row>,
+  opts: BaseOptions,
+  caps: Capabilities,
+): { verdict: Verdict; plan: MonitorPlan | null } {
+  const reasons: string[] = [];
+  const variants = monitor.variants(opts);
+  for (const [i, v] of variants.entries()) {
+    const r = tryVariant(v, caps);
+    if ('why' in r) {
+      reasons.push(`${v.name}: ${r.why}`);
+      continue;
+    }
+    const status: VerdictStatus = i === 0 ? 'ready' : 'fallback';
+    return {
+      verdict: {
+        monitor: monitor.name,
+        status,
+        variant: v.name,
+        detail: status === 'ready' ? v.description : `${v.description} (fallback: ${reasons.join('; ')})`,
+        reasons,
+      },
+      plan: { ...r.plan, interval: opts.interval ?? 2 },
+    };
+  }
+  return {
+    verdict: { monitor: monitor.name, status: 'unavailable', variant: null, detail: reasons.join('; '), reasons },
+    plan: null,
+  };
+}
+
+/** Plans the selected monitors; unavailable ones get a verdict and no process. */
+export function buildPlan(config: Config, selected: readonly string[], caps: Capabilities): Plan {
+  const verdicts: Verdict[] = [];
+  const planned: PlannedMonitor[] = [];
+  for (const name of selected) {
+    const monitor = findMonitor(name);
+    if (!monitor) continue;
+    const opts = config.monitors[name] ?? monitor.options.parse({});
+    const { verdict, plan } = planMonitor(monitor, opts, caps);
+    verdicts.push(verdict);
+    if (plan) planned.push({ monitor, opts, plan });
+  }
+  const processes: ProcessPlan[] = config.runtime.shared_process
+    ? planned.length
+      ? [{ id: 'main', monitors: planned }]
+      : []
+    : planned.map((p) => ({ id: p.monitor.name, monitors: [p] }));
+  return { verdicts, processes };
+}

@@ -1,0 +1,79 @@
+// Spawn one bpftrace, hand its stdout to `onLine` line by line, its stderr to `onStderr`, resolve with how it ended.
+// It runs for weeks: nothing is buffered (execa `buffer: false`), and failure is a value, not an exception.
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+
+export interface BpftraceSpawn {
+  /** bpftrace executable. */
+  command: string;
+  /** Arguments after the executable, e.g. ['-f', 'json', '/tmp/x/ebpfmon-main.bt']. */
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  onLine(line: string): void;
+  onStderr(line: string): void;
+  /** How long SIGTERM may take before SIGKILL. */
+  killAfterMs: number;
+}
+
+export interface BpftraceExit {
+  exitCode: number | null;
+  signal: string | null;
+  /** The spawn itself failed (ENOENT, EACCES): message. */
+  spawnError: string | null;
+}
+
+export interface BpftraceRun {
+  pid: number | undefined;
+  /** Ask bpftrace to stop: it runs END (final interval), then exits. */
+  stop(): void;
+  /** Resolves after the process exited and every stdout line was delivered. */
+  done: Promise<BpftraceExit>;
+}
+
+export type SpawnBpftrace = (s: BpftraceSpawn) => BpftraceRun;
+
+/**
+ * With util-linux's setpriv, the kernel sends bpftrace SIGKILL when ebpfmon dies, even by SIGKILL, so no
+ * probes stay attached. bpftrace would otherwise only notice when a write to its closed stdout fails.
+ */
+export const setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
+
+export const spawnBpftrace: SpawnBpftrace = (s) => {
+  const [file, args] = setprivPath
+    ? [setprivPath, ['--pdeathsig', 'KILL', '--', s.command, ...s.args]]
+    : [s.command, [...s.args]];
+  const sub = execa(file, args, {
+    buffer: false,
+    reject: false,
+    stdin: 'ignore',
+    // Own process group: Ctrl-C reaches ebpfmon only, which then stops bpftrace in order.
+    detached: true,
+    cleanup: true,
+    env: s.env,
+    extendEnv: true,
+    forceKillAfterDelay: s.killAfterMs,
+  });
+  const pipe = (stream: NodeJS.ReadableStream | null, cb: (l: string) => void): Promise<unknown> => {
+    if (!stream) return Promise.resolve();
+    const rl = createInterface({ input: stream, crlfDelay: Infinity });
+    rl.on('line', cb);
+    return once(rl, 'close');
+  };
+  const outDone = pipe(sub.stdout, s.onLine);
+  const errDone = pipe(sub.stderr, s.onStderr);
+  const done = (async (): Promise<BpftraceExit> => {
+    const r = await sub;
+    await Promise.all([outDone, errDone]);
+    const spawnError = r.failed && r.exitCode === undefined && !r.signal ? (r.cause instanceof Error ? r.cause.message : r.message) ?? null : null;
+    return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, spawnError };
+  })();
+  return {
+    pid: sub.pid,
+    stop: () => {
+      sub.kill('SIGTERM');
+    },
+    done,
+  };
+};

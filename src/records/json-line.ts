@@ -1,0 +1,89 @@
+// One line of `bpftrace -f json` -> a typed record, or the reason it is not one. Never throws.
+
+export type MapValue = number | Record<string, number>;
+
+export type BpftraceRecord =
+  | { type: 'blank' }
+  | { type: 'map'; name: string; value: MapValue }
+  | { type: 'printf'; text: string }
+  | { type: 'attached_probes'; probes: number }
+  | { type: 'lost_events'; events: number }
+  /** Valid JSON of a type we do not use (hist, stats, time, ...). */
+  | { type: 'other'; kind: string };
+
+export type LineResult = { ok: true; record: BpftraceRecord } | { ok: false; reason: string };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function mapValue(v: unknown): MapValue | null {
+  if (typeof v === 'number') return v;
+  if (!isObject(v)) return null;
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(v)) {
+    if (typeof n !== 'number') return null;
+    out[k] = n;
+  }
+  return out;
+}
+
+export function parseLine(line: string): LineResult {
+  const trimmed = line.trim();
+  if (trimmed === '') return { ok: true, record: { type: 'blank' } };
+  let json: unknown;
+  try {
+    json = JSON.parse(trimmed);
+  } catch {
+    return { ok: false, reason: `not JSON: ${trimmed.slice(0, 80)}` };
+  }
+  if (!isObject(json) || typeof json['type'] !== 'string') return { ok: false, reason: 'JSON without a "type"' };
+  const data = json['data'];
+  switch (json['type']) {
+    case 'map': {
+      if (!isObject(data)) return { ok: false, reason: 'map record without an object "data"' };
+      const entries = Object.entries(data);
+      if (entries.length !== 1 || !entries[0]) return { ok: false, reason: 'map record with other than one map' };
+      const [name, raw] = entries[0];
+      const value = mapValue(raw);
+      if (value === null) return { ok: false, reason: `map ${name}: values are not numbers` };
+      return { ok: true, record: { type: 'map', name, value } };
+    }
+    case 'printf':
+      if (typeof data !== 'string') return { ok: false, reason: 'printf record without a string "data"' };
+      return { ok: true, record: { type: 'printf', text: data } };
+    case 'attached_probes': {
+      const probes = isObject(data) ? data['probes'] : undefined;
+      return typeof probes === 'number'
+        ? { ok: true, record: { type: 'attached_probes', probes } }
+        : { ok: false, reason: 'attached_probes without a count' };
+    }
+    case 'lost_events': {
+      const events = isObject(data) ? data['events'] : undefined;
+      return typeof events === 'number'
+        ? { ok: true, record: { type: 'lost_events', events } }
+        : { ok: false, reason: 'lost_events without a count' };
+    }
+    default:
+      return { ok: true, record: { type: 'other', kind: json['type'] } };
+  }
+}
+
+/** Split `text` on `sep` into exactly `arity` parts, the last keeping any further separators; null if too few. */
+export function splitLimit(text: string, sep: string, arity: number): string[] | null {
+  if (arity <= 1) return [text];
+  const parts: string[] = [];
+  let rest = text;
+  for (let i = 0; i < arity - 1; i++) {
+    const at = rest.indexOf(sep);
+    if (at < 0) return null;
+    parts.push(rest.slice(0, at));
+    rest = rest.slice(at + sep.length);
+  }
+  parts.push(rest);
+  return parts;
+}
+
+/** A map key joined by "," (bpftrace 0.17 JSON) -> its parts; the last (free text) keeps its commas. */
+export const splitKey = (key: string, arity: number): string[] | null => splitLimit(key, ',', arity);
+
+/** A printf line's tab-separated fields; the last (free text) keeps its tabs. */
+export const splitFields = (text: string, arity: number): string[] | null => splitLimit(text, '\t', arity);

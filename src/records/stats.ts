@@ -1,0 +1,23 @@
+// Counters per monitor, kept by the router and supervisor, read by the logger and `status`.
+
+export interface MonitorStats {
+  state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'unavailable';
+  bpftracePid: number | null;
+  restarts: number;
+  records: number;
+  rows: number;
+  parseErrors: number;
+  lostEvents: number;
+  lastError: string | null;
+}
+
+export const newStats = (): MonitorStats => ({
+  state: 'starting',
+  bpftracePid: null,
+  restarts: 0,
+  records: 0,
+  rows: 0,
+  parseErrors: 0,
+  lostEvents: 0,
+  lastError: null,
+});

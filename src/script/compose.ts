@@ -1,0 +1,58 @@
+// Fragments -> one standalone .bt script per bpftrace process.
+import type { ProcessPlan } from '../plan/plan.js';
+import { renderHeader } from './header.js';
+import { intervalProbe } from './literals.js';
+import type { Fragment } from '../monitors/types.js';
+
+export interface Script {
+  /** `main`, or a monitor's name when it runs in its own process. */
+  id: string;
+  file: string;
+  monitors: string[];
+  text: string;
+}
+
+export interface ComposeContext {
+  bpftraceVersion: string | null;
+  kernel: string;
+  env: Readonly<Record<string, string>>;
+}
+
+export const scriptFileName = (id: string): string => `ebpfmon-${id}.bt`;
+
+/** Environment bpftrace runs with: bigger maps than the 4096-key default, a bigger event buffer. */
+export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: number }): Record<string, string> {
+  return {
+    BPFTRACE_MAP_KEYS_MAX: String(runtime.map_keys_max),
+    BPFTRACE_PERF_RB_PAGES: String(runtime.perf_rb_pages),
+  };
+}
+
+export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
+  const file = scriptFileName(proc.id);
+  const parts = proc.monitors.map((p) => ({
+    monitor: p.monitor,
+    plan: p.plan,
+    fragment: p.monitor.generate(p.opts, p.plan) satisfies Fragment,
+  }));
+  const body: string[] = [renderHeader({ file, parts, ...ctx }), ''];
+  for (const { monitor, fragment } of parts) {
+    body.push(`// ---- ${monitor.name}: ${monitor.summary}`, fragment.probes, '');
+  }
+  // One interval probe per distinct period, flushing every monitor with that period.
+  const byInterval = new Map<number, string[]>();
+  for (const { monitor, plan, fragment } of parts) {
+    if (monitor.mode !== 'aggregate' || !fragment.flush) continue;
+    const list = byInterval.get(plan.interval) ?? [];
+    list.push(fragment.flush);
+    byInterval.set(plan.interval, list);
+  }
+  for (const [seconds, flushes] of byInterval) {
+    body.push(`${intervalProbe(seconds)} {`, ...flushes, '}', '');
+  }
+  const endFlush = parts.filter((p) => p.monitor.mode === 'aggregate' && p.fragment.flush).map((p) => p.fragment.flush);
+  const cleanups = parts.map((p) => p.fragment.cleanup).filter(Boolean);
+  body.push('// The final partial interval, then clear helper maps so the exit dump prints nothing.');
+  body.push('END {', ...endFlush, ...cleanups, '}', '');
+  return { id: proc.id, file, monitors: proc.monitors.map((p) => p.monitor.name), text: body.join('\n') };
+}

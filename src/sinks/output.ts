@@ -1,0 +1,27 @@
+// The output controller: fans rows out to every sink, and writes marker rows (restarts) to all of them.
+import type { Row } from '../monitors/types.js';
+import { noteColumn, type Sink } from './sink.js';
+
+export interface Output {
+  write(monitor: string, rows: readonly Row[]): void;
+  /** A marker row: timestamp and note only, e.g. "bpftrace restarted: counts of ... lost". */
+  note(monitor: string, timestamp: string, text: string): void;
+  close(): Promise<void>;
+}
+
+export function createOutput(sinks: readonly Sink[]): Output {
+  let closed: Promise<void> | null = null;
+  return {
+    write(monitor, rows) {
+      for (const s of sinks) s.write(monitor, rows);
+    },
+    note(monitor, timestamp, text) {
+      const row: Row = { timestamp, [noteColumn]: text };
+      for (const s of sinks) s.write(monitor, [row]);
+    },
+    close() {
+      closed ??= Promise.all(sinks.map((s) => s.close())).then(() => undefined);
+      return closed;
+    },
+  };
+}
