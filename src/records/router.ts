@@ -17,7 +17,7 @@ export interface RoutedMonitor {
 export interface RouterDeps {
   monitors: readonly RoutedMonitor[];
   onRows(monitor: string, rows: Row[]): void;
-  /** bpftrace printed attached_probes: the probes are live. */
+  /** The script's BEGIN printed `ebpfmon\tattached`: every probe is live. */
   onAttached?(probes: number): void;
   log: Logger;
   clock: Clock;
@@ -115,9 +115,14 @@ export function createRouter(deps: RouterDeps): Router {
     else slot.pending.set(name, entries);
   };
 
+  let probes = 0;
   const onPrintf = (text: string): void => {
     const body = text.endsWith('\n') ? text.slice(0, -1) : text;
     const [name, tag] = body.split('\t', 2);
+    if (name === 'ebpfmon' && tag === 'attached') {
+      deps.onAttached?.(probes);
+      return;
+    }
     const slot = name === undefined ? undefined : byName.get(name);
     if (!slot || tag === undefined) {
       problem(undefined, `printf:${name ?? ''}`, `printf line for no monitor in this process: ${JSON.stringify(body.slice(0, 60))}`);
@@ -170,7 +175,8 @@ export function createRouter(deps: RouterDeps): Router {
         case 'other':
           return;
         case 'attached_probes':
-          deps.onAttached?.(rec.probes);
+          // Printed before bpftrace attaches; the BEGIN marker says when attaching is done.
+          probes = rec.probes;
           return;
         case 'lost_events':
           for (const slot of byName.values()) slot.rm.stats.lostEvents += rec.events;

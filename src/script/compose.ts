@@ -18,6 +18,9 @@ export interface ComposeContext {
   env: Readonly<Record<string, string>>;
 }
 
+/** Printed by BEGIN; the router takes it as proof that every probe is live. */
+export const attachedMarker = 'ebpfmon\\tattached';
+
 export const scriptFileName = (id: string): string => `ebpfmon-${id}.bt`;
 
 /** Environment bpftrace runs with: bigger maps than the 4096-key default, a bigger event buffer. */
@@ -35,7 +38,13 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
     plan: p.plan,
     fragment: p.monitor.generate(p.opts, p.plan) satisfies Fragment,
   }));
-  const body: string[] = [renderHeader({ file, parts, ...ctx }), ''];
+  const body: string[] = [
+    renderHeader({ file, parts, ...ctx }),
+    '',
+    '// BEGIN fires once every probe is attached: ebpfmon reports "attached" on this line, not before.',
+    `BEGIN { printf("${attachedMarker}\\n"); }`,
+    '',
+  ];
   for (const { monitor, fragment } of parts) {
     body.push(`// ---- ${monitor.name}: ${monitor.summary}`, fragment.probes, '');
   }

@@ -37,6 +37,7 @@ export function renderHeader(h: HeaderInput): string {
     }
   }
   lines.push(
+    '//  BEGIN printf "ebpfmon\\tattached"  every probe is attached (ebpfmon waits for it)',
     '// Map keys arrive joined by "," in one JSON string; a free-text part (comm, filename) is always last.',
     '// A printf record has at most one free-text field, always last.',
   );
