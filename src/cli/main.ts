@@ -41,7 +41,7 @@ function stopSignal(log: Logger): Promise<string> {
 
 export function buildProgram(state: { log?: Logger }): Command {
   const program = new Command('ebpfmon')
-    .description('Linux system monitoring with eBPF: generates bpftrace scripts from a YAML config, runs and supervises\nbpftrace, and writes what it sees to one CSV file per monitor.')
+    .description('Linux system monitoring with eBPF: generates bpftrace scripts from a YAML config, runs and supervises bpftrace, and writes what it sees to one CSV file per monitor.')
     .version(version, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `

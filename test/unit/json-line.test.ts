@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseLine, splitFields, splitKey } from '../../src/records/json-line.js';
+
+test('parseLine: the record types of bpftrace 0.17', () => {
+  assert.deepEqual(parseLine(''), { ok: true, record: { type: 'blank' } });
+  assert.deepEqual(parseLine('{"type": "attached_probes", "data": {"probes": 3}}'), { ok: true, record: { type: 'attached_probes', probes: 3 } });
+  assert.deepEqual(parseLine('{"type": "map", "data": {"@x": {"1,a": 2}}}'), { ok: true, record: { type: 'map', name: '@x', value: { '1,a': 2 } } });
+  assert.deepEqual(parseLine('{"type": "map", "data": {"@n": 0}}'), { ok: true, record: { type: 'map', name: '@n', value: 0 } });
+  assert.deepEqual(parseLine('{"type": "printf", "data": "a\\tb\\n"}'), { ok: true, record: { type: 'printf', text: 'a\tb\n' } });
+  assert.deepEqual(parseLine('{"type": "lost_events", "data": {"events": 5}}'), { ok: true, record: { type: 'lost_events', events: 5 } });
+  assert.deepEqual(parseLine('{"type": "hist", "data": {}}'), { ok: true, record: { type: 'other', kind: 'hist' } });
+});
+
+test('parseLine: damage is a reason, not an exception', () => {
+  for (const bad of ['{"type": "map", "data": {"@x": {"1": ', 'nope', '[]', '{"data": 1}', '{"type": "map", "data": {"@x": {"1": "s"}}}', '{"type": "printf", "data": 3}']) {
+    const r = parseLine(bad);
+    assert.equal(r.ok, false, bad);
+  }
+});
+
+test('splitKey keeps commas in the last (free-text) part; too few parts is null', () => {
+  assert.deepEqual(splitKey('6011,21,sl,ow', 3), ['6011', '21', 'sl,ow']);
+  assert.deepEqual(splitKey('6011,21,', 3), ['6011', '21', '']);
+  assert.equal(splitKey('6011', 3), null);
+  assert.deepEqual(splitKey('a,b', 1), ['a,b']);
+  assert.deepEqual(splitFields('1\t2\tx\ty', 3), ['1', '2', 'x\ty']);
+});

@@ -1,0 +1,74 @@
+// Verdicts from capabilities: ready, fallback (and which), unavailable (and why); one shared process by default.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Capabilities } from '../../src/plan/capabilities.js';
+import { parseFormatFields, globToRegExp } from '../../src/plan/capabilities.js';
+import { buildPlan } from '../../src/plan/plan.js';
+import { parseConfig } from '../../src/config/load.js';
+
+function caps(over: { kprobes?: boolean; tracepoints?: Record<string, string[]>; symbols?: string[] }): Capabilities {
+  const tps = over.tracepoints ?? {
+    'sched:sched_process_exec': ['filename', 'pid', 'old_pid'],
+    'raw_syscalls:sys_exit': ['id', 'ret'],
+    'raw_syscalls:sys_enter': ['id', 'args'],
+  };
+  const syms = over.symbols ?? ['bprm_execve', 'vfs_read'];
+  return {
+    root: { ok: true, detail: 'root' },
+    kernel: '6.18.0',
+    arch: 'x64',
+    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', detail: '' },
+    tracefs: { path: '/sys/kernel/tracing', detail: '' },
+    debugfs: { ok: true, detail: '' },
+    kprobes: over.kprobes === false ? { ok: false, detail: 'no kprobe_events' } : { ok: true, detail: '' },
+    btf: { ok: true, detail: '' },
+    tracepoint: (c, e) => tps[`${c}:${e}`] ?? null,
+    symbols: (p) => syms.filter((s) => globToRegExp(p).test(s)),
+  };
+}
+
+const config = parseConfig('monitors:\n  exec: {enabled: true}\n  syscall: {enabled: true, interval: 3}\n', 't');
+
+test('with kprobes, exec uses its kprobe variant; both share one process', () => {
+  const plan = buildPlan(config, ['exec', 'syscall'], caps({}));
+  assert.deepEqual(plan.verdicts.map((v) => [v.monitor, v.status, v.variant]), [['exec', 'ready', 'kprobe'], ['syscall', 'ready', 'tracepoint']]);
+  assert.equal(plan.processes.length, 1);
+  assert.equal(plan.processes[0]?.id, 'main');
+  assert.equal(plan.processes[0]?.monitors[1]?.plan.interval, 3);
+  assert.deepEqual(plan.processes[0]?.monitors[0]?.plan.symbols, { bprm_execve: 'bprm_execve' });
+});
+
+test('without kprobes, exec falls back to the tracepoint and says why', () => {
+  const [v] = buildPlan(config, ['exec'], caps({ kprobes: false })).verdicts;
+  assert.equal(v?.status, 'fallback');
+  assert.equal(v?.variant, 'tracepoint');
+  assert.match(v?.detail ?? '', /kprobe: kprobes unavailable: no kprobe_events/);
+});
+
+test('a missing symbol, tracepoint or field makes the reason precise', () => {
+  const [v] = buildPlan(config, ['exec'], caps({ symbols: [], tracepoints: {} })).verdicts;
+  assert.equal(v?.status, 'unavailable');
+  assert.match(v?.detail ?? '', /kernel function not found: bprm_execve/);
+  assert.match(v?.detail ?? '', /tracepoint sched:sched_process_exec does not exist/);
+  const [s] = buildPlan(config, ['syscall'], caps({ tracepoints: { 'raw_syscalls:sys_exit': ['id'] } })).verdicts;
+  assert.equal(s?.status, 'unavailable');
+  assert.match(s?.detail ?? '', /lacks field\(s\) ret/);
+  const plan = buildPlan(config, ['exec', 'syscall'], caps({ tracepoints: { 'raw_syscalls:sys_exit': ['id'] } }));
+  assert.deepEqual(plan.processes[0]?.monitors.map((m) => m.monitor.name), ['exec'], 'the rest still runs');
+});
+
+test('shared_process: false gives one process per monitor', () => {
+  const c = parseConfig('runtime: {shared_process: false}\n', 't');
+  assert.deepEqual(buildPlan(c, ['exec', 'syscall'], caps({})).processes.map((p) => p.id), ['exec', 'syscall']);
+});
+
+test('tracefs format files: field names without the common_ ones', () => {
+  const format = `name: sched_process_exec
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;
+\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;
+\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;
+`;
+  assert.deepEqual(parseFormatFields(format), ['filename', 'pid', 'prev_comm']);
+});

@@ -1,0 +1,94 @@
+// The router and the exec/syscall parsers on real captured bpftrace 0.17 output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixtureLines, plannedFor, route } from '../helpers/fixtures.js';
+import { syscall } from '../../src/monitors/syscall.js';
+import { exec } from '../../src/monitors/exec.js';
+import type { BaseOptions, Monitor, Row } from '../../src/monitors/types.js';
+
+const asAny = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> => m as unknown as Monitor<BaseOptions, Row>;
+
+test('syscall: a comm containing a comma stays whole, counts and errors join into one row', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const { rows, unrouted } = route(asAny(syscall), opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
+  assert.equal(unrouted, 0);
+  const mine = rows.filter((r) => r['comm'] === 'sl,ow');
+  const getppid = mine.find((r) => r['syscall'] === 'getppid');
+  assert.deepEqual(
+    { count: getppid?.['count'], errors: getppid?.['error_count'], nr: getppid?.['syscall_nr'], category: getppid?.['category'] },
+    { count: 100, errors: 0, nr: 110, category: 'process' },
+  );
+  const close = mine.find((r) => r['syscall'] === 'close');
+  assert.equal(close?.['count'], 9);
+  assert.equal(close?.['error_count'], 7);
+  assert.equal(close?.['error_rate'], 0.7778);
+  // syscall(-1): sys_exit reports id -1.
+  const invalid = mine.find((r) => r['syscall_nr'] === -1);
+  assert.equal(invalid?.['syscall'], 'none');
+  assert.equal(invalid?.['count'], 3);
+  assert.equal(invalid?.['error_count'], 3);
+  assert.equal(invalid?.['category'], 'other');
+  for (const r of rows) assert.match(String(r['timestamp']), /^2026-01-01T\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.equal(getppid?.['avg_latency_us'], null);
+});
+
+test('syscall: min_count drops small rows', () => {
+  const opts = syscall.options.parse({ enabled: true, min_count: 50 });
+  const { rows } = route(asAny(syscall), opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
+  assert.ok(rows.length > 0);
+  assert.ok(rows.every((r) => Number(r['count']) >= 50));
+});
+
+test('syscall: maps with no tick yet produce no rows; the tick closes the interval even when empty', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const lines = fixtureLines('syscall', 'comma-comm-and-invalid-nr');
+  const withoutTicks = lines.filter((l) => !l.includes('syscall\\ttick'));
+  assert.equal(route(asAny(syscall), opts, plannedFor('tracepoint'), withoutTicks).rows.length, 0);
+  const onlyTicks = route(asAny(syscall), opts, plannedFor('tracepoint'), [
+    '{"type": "printf", "data": "syscall\\ttick\\t1000000000\\n"}',
+    '{"type": "printf", "data": "syscall\\ttick\\t3000000000\\n"}',
+  ]);
+  assert.equal(onlyTicks.rows.length, 0);
+  assert.equal(onlyTicks.unrouted, 0);
+});
+
+test('router: malformed, truncated and unexpected lines are counted, never thrown', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const lines = [
+    '',
+    '   ',
+    '{"type": "map", "data": {"@syscall_count": {"12,3,cat": 4}}}',
+    '{"type": "map", "data": {"@syscall_count": {"12,3,c',
+    'garbage',
+    '{"type": "map", "data": {"@syscall_bogus": {"1": 1}}}',
+    '{"type": "map", "data": {"@other_thing": {"1": 1}}}',
+    '{"type": "map", "data": {"@syscall_errors": {"12": 1}}}',
+    '{"type": "printf", "data": "syscall\\tunknown_tag\\n"}',
+    '{"type": "lost_events", "data": {"events": 17}}',
+    '{"type": "time", "data": "12:00:00\\n"}',
+    '{"type": "printf", "data": "syscall\\ttick\\t5000000000\\n"}',
+  ];
+  const { rows, rm, unrouted } = route(asAny(syscall), opts, plannedFor('tracepoint'), lines);
+  assert.equal(rows.length, 1);
+  assert.deepEqual([rows[0]?.['pid'], rows[0]?.['syscall'], rows[0]?.['count'], rows[0]?.['comm']], [12, 'close', 4, 'cat']);
+  assert.equal(rm.stats.lostEvents, 17);
+  assert.equal(unrouted, 6);
+  assert.equal(rm.stats.parseErrors, 3, 'bogus map, short key and unknown tag belong to syscall');
+  assert.equal(rows[0]?.['timestamp'], '2026-01-01T00:00:05.000Z');
+});
+
+test('exec: real paths arrive whole, with tabs and commas; comm is the kernel-style basename', () => {
+  const opts = exec.options.parse({ enabled: true });
+  const { rows, unrouted } = route(asAny(exec), opts, plannedFor('tracepoint'), fixtureLines('exec', 'tab-in-path'));
+  assert.equal(unrouted, 0);
+  const tab = rows.find((r) => String(r['filename']).startsWith('/tmp/fx/with'));
+  assert.equal(tab?.['filename'], '/tmp/fx/with\ttab, comma');
+  assert.equal(tab?.['comm'], 'with\ttab, comma');
+  assert.equal(tab?.['uid'], 0);
+  const long = rows.find((r) => String(r['filename']).includes('a_very_long'));
+  assert.equal(long?.['comm'], 'a_very_long_pro', 'TASK_COMM_LEN cuts at 15 bytes');
+  for (const r of rows) {
+    assert.ok(Number(r['pid']) > 0 && Number(r['ppid']) > 0);
+    assert.match(String(r['timestamp']), /^2026-01-01T00:\d\d:\d\d\.\d{3}Z$/);
+  }
+});

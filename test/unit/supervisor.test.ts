@@ -1,0 +1,114 @@
+// The supervisor with a fake bpftrace: clean stop, crash and restart with a visible gap, isolation, giving up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createSupervisor, errorSummary, type ProcessSpec } from '../../src/process/supervisor.js';
+import { spawnBpftrace } from '../../src/process/bpftrace.js';
+import { newStats } from '../../src/records/stats.js';
+import type { RoutedMonitor } from '../../src/records/router.js';
+import { syscall } from '../../src/monitors/syscall.js';
+import { exec } from '../../src/monitors/exec.js';
+import type { BaseOptions, Monitor, Row } from '../../src/monitors/types.js';
+import { silentLogger } from '../../src/log.js';
+import { fakeClock, plannedFor } from '../helpers/fixtures.js';
+import { fixturesDir } from '../helpers/paths.js';
+
+const fake = path.join(fixturesDir, 'bin/fake-bpftrace.js');
+const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> => m as unknown as Monitor<BaseOptions, Row>;
+
+function routed(m: Monitor<BaseOptions, Row>): RoutedMonitor {
+  const opts = m.options.parse({ enabled: true });
+  return { monitor: m, opts, contract: m.generate(opts, plannedFor('tracepoint')).contract, interval: 2, stats: newStats() };
+}
+
+async function setup(env: Record<string, string>, names: string[]) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-sup-'));
+  const count = path.join(dir, 'starts');
+  const write = async (id: string, monitors: string[]): Promise<string> => {
+    const f = path.join(dir, `${id}.bt`);
+    await writeFile(f, `// ebpfmon-contract: 1 monitors=${monitors.join(',')}\n`);
+    return f;
+  };
+  const rms = names.map((n) => routed(n === 'exec' ? erase(exec) : erase(syscall)));
+  const spec: ProcessSpec = { id: 'main', scriptFile: await write('main', names), monitors: rms };
+  const rows: { monitor: string; rows: Row[] }[] = [];
+  const gaps: string[] = [];
+  const sup = createSupervisor([spec], {
+    log: silentLogger(),
+    spawn: spawnBpftrace,
+    clock: fakeClock,
+    arch: 'x64',
+    bpftrace: fake,
+    env: { ...env, FAKE_BPFTRACE_COUNT_FILE: count },
+    maxRestarts: 2,
+    backoff: { baseMs: 50, maxMs: 100 },
+    killAfterMs: 500,
+    onRows: (monitor, r) => rows.push({ monitor, rows: r }),
+    onGap: (monitor, _ts, text) => gaps.push(`${monitor}: ${text}`),
+    isolate: async (s) => Promise.all(s.monitors.map(async (m) => ({ id: m.monitor.name, scriptFile: await write(m.monitor.name, [m.monitor.name]), monitors: [m] }))),
+  });
+  const starts = async (): Promise<string[]> => (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  return { sup, rows, gaps, rms, starts };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('clean run: attached, rows routed, SIGTERM gives the final interval and state stopped', async () => {
+  const { sup, rows, rms } = await setup({}, ['syscall', 'exec']);
+  await sup.settled;
+  assert.deepEqual(rms.map((m) => m.stats.state), ['running', 'running']);
+  assert.ok(rms[0]!.stats.bpftracePid);
+  await sleep(350);
+  const before = rows.length;
+  await sup.stop();
+  assert.ok(rows.length > before, 'the final interval printed at SIGTERM arrived');
+  assert.deepEqual(rms.map((m) => m.stats.state), ['stopped', 'stopped']);
+  const sys = rows.filter((r) => r.monitor === 'syscall').flatMap((r) => r.rows);
+  assert.ok(sys.every((r) => r['count'] === 10 && r['syscall'] === 'getppid'));
+  assert.equal(rms[0]!.stats.parseErrors, 0);
+});
+
+test('a crash restarts with backoff, leaves a gap row per monitor, and gives up after max_restarts', async () => {
+  const { sup, gaps, rms, starts } = await setup({ FAKE_BPFTRACE_CRASH_AFTER: '150' }, ['syscall']);
+  await sup.done;
+  assert.equal(rms[0]!.stats.state, 'failed');
+  assert.equal(rms[0]!.stats.restarts, 2);
+  assert.equal((await starts()).length, 3, 'first start + 2 restarts');
+  assert.equal(gaps.length, 2);
+  assert.match(gaps[0] ?? '', /^syscall: bpftrace restarted: counts since the previous row are lost \(fatal: simulated crash \(exit code 1\)\)$/);
+  assert.match(rms[0]!.stats.lastError ?? '', /simulated crash/);
+});
+
+test('a shared process that cannot start is split: the good monitor runs, the bad one fails alone', async () => {
+  const { sup, rms, starts, rows } = await setup({ FAKE_BPFTRACE_FAIL: 'syscall' }, ['exec', 'syscall']);
+  await sup.settled;
+  const [execM, sysM] = rms;
+  assert.equal(execM!.stats.state, 'running');
+  await sleep(250);
+  assert.ok(rows.some((r) => r.monitor === 'exec'));
+  await sup.stop();
+  assert.equal(sysM!.stats.state, 'failed');
+  assert.match(sysM!.stats.lastError ?? '', /tracepoint not found: fake:syscall/);
+  assert.doesNotMatch(sysM!.stats.lastError ?? '', /RLIMIT_MEMLOCK/, 'the harmless warning is not the reason');
+  assert.deepEqual((await starts()).slice(0, 3).sort(), ['exec', 'exec,syscall', 'syscall']);
+});
+
+test('a bpftrace that ignores SIGTERM is killed after the delay', async () => {
+  const { sup, rms } = await setup({ FAKE_BPFTRACE_IGNORE_TERM: '1' }, ['syscall']);
+  await sup.settled;
+  const pid = rms[0]!.stats.bpftracePid!;
+  const t0 = Date.now();
+  await sup.stop();
+  assert.ok(Date.now() - t0 >= 400, 'waited for the grace period');
+  assert.throws(() => process.kill(pid, 0), 'the process is gone');
+});
+
+test('errorSummary prefers the first real ERROR line', () => {
+  assert.equal(
+    errorSummary(["ERROR: Unknown error -1: couldn't set RLIMIT_MEMLOCK", 'x.bt:3: ERROR: bad'], { exitCode: 1, signal: null, spawnError: null }),
+    'x.bt:3: ERROR: bad (exit code 1)',
+  );
+  assert.equal(errorSummary([], { exitCode: null, signal: 'SIGKILL', spawnError: null }), 'killed by SIGKILL');
+});
