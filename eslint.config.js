@@ -15,7 +15,11 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['console', 'process', 'Buffer', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'URL'].map((g) => [g, 'readonly']),
+      ),
+    },
   },
   {
     files: ['src/cli/**', 'src/sinks/console.ts', 'scripts/**', 'test/**', 'analysis/**', 'bench/**'],
