@@ -2,12 +2,14 @@
 import type { BaseOptions, Monitor, Row } from './types.js';
 import { exec } from './exec.js';
 import { syscall } from './syscall.js';
+import { open } from './open.js';
+import { pageFault } from './page-fault.js';
 
 /** Erases a monitor's option and row types: its options always come from its own schema, so this is sound. */
 const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> =>
   m as unknown as Monitor<BaseOptions, Row>;
 
-export const monitors: readonly Monitor<BaseOptions, Row>[] = [erase(exec), erase(syscall)];
+export const monitors: readonly Monitor<BaseOptions, Row>[] = [erase(exec), erase(syscall), erase(open), erase(pageFault)];
 
 export const monitorNames = (): string[] => monitors.map((m) => m.name);
 

@@ -1,0 +1,112 @@
+// page_fault: page faults per process, CPU and NUMA node, split into user/kernel mode, access and cause.
+// Tracepoints exceptions:page_fault_user and exceptions:page_fault_kernel (x86 only: no other architecture has them).
+// The key keeps only the error_code bits the rows decode (x86 X86_PF_*: bit 0 protection violation, bit 1 write,
+// bit 4 instruction fetch), so a process contributes at most 6 entries per CPU and mode. numa_node is bpftrace's
+// `numaid` (the node of the CPU that took the fault), read in the kernel so parse stays pure.
+import { z } from 'zod';
+import { baseOptions, defineMonitor, intervalOption, joinMaps, type MapContract, type Row } from './types.js';
+import { commPattern, quote } from '../script/literals.js';
+import { flushAndTick, predicate, tickContract } from '../script/fragment.js';
+
+export const pageFaultOptions = z.strictObject({
+  ...baseOptions,
+  ...intervalOption,
+  min_count: z.number({ error: 'expected a whole number >= 1' }).int({ error: 'expected a whole number >= 1' }).min(1, { error: 'expected a whole number >= 1' }).default(1),
+  comm: z
+    .string()
+    .regex(commPattern, { error: 'expected a process name of 1-15 letters, digits or _.:+@%=,- characters' })
+    .optional(),
+});
+export type PageFaultOptions = z.infer<typeof pageFaultOptions>;
+
+export type FaultType = 'user' | 'kernel';
+export type Access = 'read' | 'write' | 'exec';
+export type Cause = 'not_present' | 'protection';
+
+export interface PageFaultRow extends Row {
+  timestamp: string;
+  pid: number;
+  comm: string;
+  fault_type: FaultType;
+  cpu: number;
+  numa_node: number;
+  count: number;
+  access: Access;
+  cause: Cause;
+}
+
+/** x86 page fault error_code bits (arch/x86/include/asm/trap_pf.h). */
+export const PF_PROT = 1 << 0;
+export const PF_WRITE = 1 << 1;
+export const PF_INSTR = 1 << 4;
+const KEPT_BITS = PF_PROT | PF_WRITE | PF_INSTR;
+
+/** Access and cause of a fault from its error_code. An instruction fetch is never a write. */
+export function decodeErrorCode(code: number): { access: Access; cause: Cause } {
+  return {
+    access: code & PF_INSTR ? 'exec' : code & PF_WRITE ? 'write' : 'read',
+    cause: code & PF_PROT ? 'protection' : 'not_present',
+  };
+}
+
+const count: MapContract = {
+  name: '@page_fault_count',
+  keys: ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'comm'],
+  value: 'count()',
+  doc: `faults; kernel is 0 (user mode) or 1 (kernel mode), error_bits is error_code & 0x${KEPT_BITS.toString(16)}`,
+};
+
+export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
+  name: 'page_fault',
+  mode: 'aggregate',
+  summary: 'Page faults per process, CPU and NUMA node: user/kernel mode, read/write/exec, not-present/protection',
+  options: pageFaultOptions,
+  variants: () => [
+    {
+      name: 'tracepoint',
+      description: 'tracepoints exceptions:page_fault_user and exceptions:page_fault_kernel (x86)',
+      needs: (['user', 'kernel'] as const).map((m) => ({
+        kind: 'tracepoint' as const,
+        category: 'exceptions',
+        event: `page_fault_${m}`,
+        fields: ['error_code'],
+      })),
+    },
+  ],
+  generate(opts) {
+    const filter = predicate(opts.comm ? [`comm == ${quote(opts.comm)}`] : []);
+    const probes = (['user', 'kernel'] as const).flatMap((m, kernel) => [
+      `tracepoint:exceptions:page_fault_${m}${filter} {`,
+      `  @page_fault_count[pid, cpu, numaid, ${kernel}, args->error_code & 0x${KEPT_BITS.toString(16)}, comm] = count();`,
+      '}',
+    ]);
+    return {
+      probes: probes.join('\n'),
+      flush: flushAndTick('page_fault', [count]),
+      cleanup: '',
+      contract: { maps: [count], printfs: [tickContract] },
+    };
+  },
+  parse(rec, ctx, opts) {
+    if (rec.kind !== 'interval') return [];
+    const rows: PageFaultRow[] = [];
+    for (const { key: [pid, cpu, node, kernel, bits, comm = ''], values } of joinMaps(rec.maps, [count.name]).values()) {
+      const n = values[count.name] ?? 0;
+      if (n < opts.min_count) continue;
+      rows.push({
+        timestamp: ctx.timestamp,
+        pid: Number(pid),
+        comm,
+        fault_type: kernel === '0' ? 'user' : 'kernel',
+        cpu: Number(cpu),
+        numa_node: Number(node),
+        count: n,
+        ...decodeErrorCode(Number(bits)),
+      });
+    }
+    return rows.sort((a, b) => b.count - a.count || a.pid - b.pid || a.cpu - b.cpu);
+  },
+  columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause'],
+  consoleLine: (r) =>
+    `${r.timestamp}  page_fault pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.fault_type.padEnd(6)} ${r.access.padEnd(5)} ${r.cause.padEnd(11)} cpu=${String(r.cpu).padEnd(3)} node=${r.numa_node} count=${String(r.count).padStart(7)}`,
+});

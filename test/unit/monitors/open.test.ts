@@ -1,0 +1,164 @@
+// open: real bpftrace 0.17 output -> rows (per pid and path, comm from @open_comm), options, the generated script.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { open, openOptions } from '../../../src/monitors/open.js';
+import type { BaseOptions, MapEntry, Monitor, MonitorPlan, ParseCtx, Row } from '../../../src/monitors/types.js';
+import { planMonitor } from '../../../src/plan/plan.js';
+import type { Capabilities } from '../../../src/plan/capabilities.js';
+import { fakeClock, fixtureLines, plannedFor, route } from '../../helpers/fixtures.js';
+
+const monitor = open as unknown as Monitor<BaseOptions, Row>;
+const opts = openOptions.parse({ enabled: true, interval: 1 });
+
+/** A plan whose kernel offers the given open syscalls (both entry and exit tracepoints). */
+function planWith(syscalls: readonly string[]): MonitorPlan {
+  const fields: Record<string, readonly string[]> = {};
+  for (const s of syscalls) {
+    fields[`syscalls:sys_enter_${s}`] = ['dfd', 'filename', 'flags', 'mode'];
+    fields[`syscalls:sys_exit_${s}`] = ['ret'];
+  }
+  return { variant: 'tracepoint', interval: 2, symbols: {}, tracepointFields: fields };
+}
+
+test('a captured run: comma in the comm and in the path, successes and failures join into one row per pid and path', () => {
+  // Captured with comm: "eb,op": `eb,op 'dd/x,y' 2 1 2` (pid 9527), then `eb,op /tmp/hx/dd/nonexistent-dir 0 1 1`.
+  const { rows, rm, unrouted } = route(monitor, opts, plannedFor('tracepoint', 1), fixtureLines('open', 'comma-comm-and-path'));
+  assert.equal(unrouted, 0);
+  assert.equal(rm.stats.parseErrors, 0);
+  const ts = '2026-01-01T00:18:11.228Z';
+  const row = (pid: number, filename: string, count: number, errors: number) => ({
+    timestamp: ts,
+    pid,
+    comm: 'eb,op',
+    filename,
+    count,
+    error_count: errors,
+    error_rate: count ? Math.round((errors / count) * 10000) / 10000 : 0,
+  });
+  assert.deepEqual(rows, [
+    row(9527, 'dd/x,y/e0', 2, 0),
+    row(9527, 'dd/x,y/e1', 2, 0),
+    row(9527, 'dd/x,y/m0', 2, 2),
+    row(9527, '/etc/ld.so.cache', 1, 0),
+    row(9527, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
+    row(9529, '/etc/ld.so.cache', 1, 0),
+    row(9529, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
+    row(9529, '/tmp/hx/dd/nonexistent-dir/m0', 1, 1),
+  ]);
+  assert.equal(rows[2]?.['error_rate'], 1);
+});
+
+test('min_count drops rows with fewer opens; ticks alone give no rows', () => {
+  const { rows } = route(monitor, openOptions.parse({ enabled: true, min_count: 2 }), plannedFor('tracepoint'), fixtureLines('open', 'comma-comm-and-path'));
+  assert.deepEqual(rows.map((r) => r['filename']), ['dd/x,y/e0', 'dd/x,y/e1', 'dd/x,y/m0']);
+  const ticks = fixtureLines('open', 'comma-comm-and-path').filter((l) => !l.includes('"map"'));
+  const r = route(monitor, opts, plannedFor('tracepoint'), ticks);
+  assert.equal(r.rows.length, 0);
+  assert.equal(r.unrouted, 0);
+});
+
+test('comm: the name with most opens for the pid wins, ties go to the smaller name, no name gives ""', () => {
+  // Constructed (not captured): a pid that exec'd mid-interval, and one whose @open_comm entry is missing.
+  const entries = (list: [string, string, number][]): MapEntry[] => list.map(([a, b, value]) => ({ key: [a, b], value }));
+  const maps = new Map<string, readonly MapEntry[]>([
+    ['@open_count', entries([['10', '/a', 3], ['11', '/b', 1], ['12', '/c', 1]])],
+    ['@open_comm', entries([['10', 'bash', 1], ['10', 'cat', 2], ['11', 'zz', 1], ['11', 'aa', 1]])],
+  ]);
+  const ctx: ParseCtx = { timestamp: 'T', intervalSeconds: 2, wallTime: fakeClock.wallTime, arch: 'x64' };
+  const rows = open.parse({ kind: 'interval', maps }, ctx, opts);
+  assert.deepEqual(rows.map((r) => [r.pid, r.comm, r.filename, r.count, r.error_count]), [
+    [10, 'cat', '/a', 3, 0],
+    [11, 'aa', '/b', 1, 0],
+    [12, '', '/c', 1, 0],
+  ]);
+  assert.deepEqual(open.parse({ kind: 'event', tag: 'tick', fields: ['1'] }, ctx, opts), []);
+});
+
+test('options: defaults, and bad values are refused with a message', () => {
+  assert.deepEqual(openOptions.parse({}), { enabled: false, interval: 2, min_count: 1 });
+  const issue = (o: unknown): string => {
+    const r = openOptions.safeParse(o);
+    assert.equal(r.success, false, `accepted ${JSON.stringify(o)}`);
+    return r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ?? '';
+  };
+  assert.equal(issue({ min_count: 0 }), 'min_count: expected a whole number >= 1');
+  assert.equal(issue({ min_count: 1.5 }), 'min_count: expected a whole number >= 1');
+  assert.equal(issue({ min_count: 'many' }), 'min_count: expected a whole number >= 1');
+  assert.equal(issue({ interval: -1 }), 'interval: expected a positive number of seconds');
+  assert.match(issue({ comm: 'a-very-long-command-name' }), /^comm: expected a process name/);
+  assert.match(issue({ path_prefix: 'etc/' }), /^path_prefix: expected an absolute path prefix/);
+  assert.match(issue({ path_prefix: `/${'a'.repeat(63)}` }), /^path_prefix: expected at most 63 characters/);
+  assert.match(issue({ pathprefix: '/etc' }), /pathprefix/);
+});
+
+test('options: injection attempts in comm and path_prefix are refused by the schema', () => {
+  const attempts = [
+    'x"/ { system("id"); } /"',
+    'a"b',
+    'a\\b',
+    'a\nb',
+    'a\tb',
+    'a\u0000b',
+    'é',
+    'x) || (1',
+    'x}',
+  ];
+  for (const bad of attempts) {
+    assert.equal(openOptions.safeParse({ comm: bad }).success, false, `comm ${JSON.stringify(bad)}`);
+    assert.equal(openOptions.safeParse({ path_prefix: `/${bad}` }).success, false, `path_prefix ${JSON.stringify(bad)}`);
+  }
+});
+
+test('generate: entry saves the pointer, exit reads it; only syscalls whose tracepoints the plan has get probes', () => {
+  const all = open.generate(opts, planWith(['open', 'openat', 'openat2']));
+  for (const s of ['open', 'openat', 'openat2']) {
+    assert.ok(all.probes.includes(`tracepoint:syscalls:sys_enter_${s} {\n  @open_fname[tid] = args->filename;\n}`), s);
+    assert.ok(all.probes.includes(`tracepoint:syscalls:sys_exit_${s} /@open_fname[tid]/ {\n  $f = str(@open_fname[tid]);`), s);
+  }
+  assert.ok(all.probes.includes('@open_count[pid, $f] = count();'));
+  assert.ok(all.probes.includes('@open_comm[pid, comm] = count();'));
+  assert.ok(all.probes.includes('if (args->ret < 0) { @open_errors[pid, $f] = count(); }'));
+  assert.ok(!all.probes.includes('strncmp'));
+  assert.equal(all.cleanup, '  clear(@open_fname);');
+  assert.deepEqual(all.contract.maps.map((m) => `${m.name}[${m.keys.join(', ')}]`), [
+    '@open_count[pid, filename]',
+    '@open_errors[pid, filename]',
+    '@open_comm[pid, comm]',
+    '@open_fname[tid]',
+  ]);
+  assert.ok(all.flush.endsWith('printf("open\\ttick\\t%llu\\n", nsecs);'));
+  assert.ok(!all.flush.includes('@open_fname'), 'the helper map is never printed');
+
+  // aarch64 has no open; kernels before 5.6 no openat2.
+  const arm = open.generate(opts, planWith(['openat']));
+  assert.equal((arm.probes.match(/^tracepoint:/gm) ?? []).length, 2);
+  assert.ok(!/sys_(enter|exit)_open\b/.test(arm.probes) && !arm.probes.includes('openat2'));
+});
+
+test('generate: comm filters at entry, path_prefix compares the string read at exit', () => {
+  const f = open.generate(openOptions.parse({ comm: 'nginx', path_prefix: '/etc/ssl' }), planWith(['openat']));
+  assert.ok(f.probes.includes('tracepoint:syscalls:sys_enter_openat /comm == "nginx"/ {'));
+  assert.ok(f.probes.includes('tracepoint:syscalls:sys_exit_openat /@open_fname[tid]/ {'));
+  assert.ok(f.probes.includes('  if (strncmp($f, "/etc/ssl", 8) == 0) {\n    @open_count[pid, $f] = count();'));
+});
+
+test('plan: open and openat2 are optional, openat is not', () => {
+  const caps = (present: readonly string[]): Capabilities => ({
+    root: { ok: true, detail: '' },
+    kernel: '6.18',
+    arch: 'arm64',
+    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', detail: '' },
+    tracefs: { path: '/sys/kernel/tracing', detail: '' },
+    debugfs: { ok: true, detail: '' },
+    kprobes: { ok: false, detail: '' },
+    btf: { ok: true, detail: '' },
+    tracepoint: (c, e) => (c === 'syscalls' && present.includes(e.replace(/^sys_(enter|exit)_/, '')) ? (e.startsWith('sys_enter') ? ['filename'] : ['ret']) : null),
+    symbols: () => [],
+  });
+  const arm = planMonitor(monitor, opts, caps(['openat']));
+  assert.equal(arm.verdict.status, 'ready');
+  assert.deepEqual(Object.keys(arm.plan?.tracepointFields ?? {}), ['syscalls:sys_enter_openat', 'syscalls:sys_exit_openat']);
+  const none = planMonitor(monitor, opts, caps(['open', 'openat2']));
+  assert.equal(none.verdict.status, 'unavailable');
+  assert.match(none.verdict.detail, /syscalls:sys_enter_openat does not exist/);
+});
