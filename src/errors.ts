@@ -6,7 +6,7 @@ export type ExitCode = (typeof Exit)[keyof typeof Exit];
 export class UserError extends Error {
   constructor(
     message: string,
-    readonly exitCode: 2 | 3,
+    readonly exitCode: 1 | 2 | 3,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -38,6 +38,14 @@ export class EnvironmentError extends UserError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, Exit.environment, options);
     this.name = 'EnvironmentError';
+  }
+}
+
+/** A failure at run time that is not a bug: one line, exit 1 (e.g. every monitor failed, the daemon died). */
+export class RunFailure extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, Exit.runtime, options);
+    this.name = 'RunFailure';
   }
 }
 

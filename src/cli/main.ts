@@ -2,15 +2,16 @@
 // The entry point: builds the command line, runs one command, and is the only place that prints errors
 // and sets the exit code. Commands return values or throw typed errors; nothing below calls process.exit.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { createLogger, logLevels, type Logger } from '../log.js';
+import { logLevels, type Logger } from '../log.js';
 import { describe, Exit, isUserError } from '../errors.js';
 import { version } from '../version.js';
 import { listMonitors } from './commands/list.js';
 import { renderCheck, runCheck } from './commands/check.js';
 import { runGenerate } from './commands/generate.js';
-import { runStart } from './commands/start.js';
-import { defaultConfigPath, loadConfig } from '../config/load.js';
-import type { LevelWithSilent } from 'pino';
+import { defaultDaemonLog, startCommand, type StartCommandOptions } from './commands/start-action.js';
+import { runStop } from './commands/stop.js';
+import { renderStatus, runStatus } from './commands/status.js';
+import { defaultPidFile } from '../daemon/pid-file.js';
 
 const positiveSeconds = (v: string): number => {
   const n = Number(v);
@@ -20,23 +21,6 @@ const positiveSeconds = (v: string): number => {
 
 function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-}
-
-/** Resolves with the signal name at the first SIGINT/SIGTERM; a second one is logged and ignored while stopping. */
-function stopSignal(log: Logger): Promise<string> {
-  return new Promise((resolve) => {
-    let seen = false;
-    const on = (sig: NodeJS.Signals): void => {
-      if (seen) {
-        log.warn({ signal: sig }, 'already stopping: waiting for bpftrace to print its final interval');
-        return;
-      }
-      seen = true;
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }
 
 export function buildProgram(state: { log?: Logger }): Command {
@@ -61,21 +45,60 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 3 this machine canno
     .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached)', positiveSeconds)
     .option('-o, --output-dir <dir>', 'directory for the CSV files (default: output.directory of the config)')
     .option('--console', 'also print rows on stdout (default when a single monitor runs)')
-    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(logLevels.filter((l) => l !== 'silent')))
+    .option('--scripts <path>', 'run these operator-edited scripts (a directory of .bt files written by generate --out, or one file) instead of generating')
+    .option('--daemon', `detach and run in the background; logs go to logging.file (default ${defaultDaemonLog})`)
+    .option('--pid-file <file>', `pid file; the status file sits next to it (default with --daemon: ${defaultPidFile})`)
+    .addOption(new Option('--log-level <level>', 'log level').choices(logLevels.filter((l) => l !== 'silent')))
     .addHelpText('after', `
 Examples:
   sudo ebpfmon start                         monitors enabled in the config, CSV under output.directory
   sudo ebpfmon start -m syscall --duration 60 --output-dir /var/tmp/run1
-  sudo ebpfmon start -c /etc/ebpfmon/monitor_config.yaml --console`)
-    .action(async (o: { config?: string; monitors?: string; duration?: number; outputDir?: string; console?: boolean; logLevel?: LevelWithSilent }) => {
-      const config = await loadConfig(o.config ?? defaultConfigPath());
-      const level = o.logLevel ?? (config.app.debug ? 'debug' : config.logging.level);
-      const log = createLogger({ level, file: config.logging.file ?? undefined });
-      state.log = log;
-      const summary = await runStart(o, { log, stopSignal: stopSignal(log) });
-      if (summary.failed.length) {
+  sudo ebpfmon start --daemon                background; then: ebpfmon status, ebpfmon stop
+  sudo ebpfmon start --scripts /etc/ebpfmon/scripts    run edited copies of generated scripts
+
+Signals: SIGINT/SIGTERM stop cleanly (the final interval is written); SIGHUP reloads the config (a bad one
+is logged and the running one continues) and reopens the log file.`)
+    .action(async (o: StartCommandOptions) => {
+      const r = await startCommand(o, (log) => (state.log = log));
+      if (r.stdout) out(r.stdout);
+      if (r.failed) process.exitCode = Exit.runtime;
+    });
+
+  program
+    .command('stop')
+    .description('stop the ebpfmon daemon: SIGTERM, wait for its final interval and flushed files, SIGKILL after --timeout')
+    .option('--pid-file <file>', 'pid file of the daemon', defaultPidFile)
+    .option('--timeout <seconds>', 'how long to wait before SIGKILL', positiveSeconds, 30)
+    .addHelpText('after', `
+Examples:
+  sudo ebpfmon stop
+  sudo ebpfmon stop --pid-file /run/ebpfmon-test.pid --timeout 10
+
+Exit codes: 0 stopped, 1 nothing was running.`)
+    .action(async (o: { pidFile: string; timeout: number }) => {
+      const r = await runStop(o);
+      if (r.outcome === 'not-running') {
+        process.stderr.write(`ebpfmon: ${r.message}\n`);
         process.exitCode = Exit.runtime;
-      }
+      } else if (r.outcome === 'killed') process.stderr.write(`ebpfmon: ${r.message}\n`);
+      else out(r.message);
+    });
+
+  program
+    .command('status')
+    .description('whether the daemon runs, since when, and per monitor: state, bpftrace pid, restarts, rows, lost events, errors, CPU and RSS')
+    .option('--pid-file <file>', 'pid file of the daemon', defaultPidFile)
+    .option('--json', 'print the status as JSON')
+    .addHelpText('after', `
+Examples:
+  sudo ebpfmon status
+  sudo ebpfmon status --json | jq '.status.monitors[] | {monitor, state, rows}'
+
+Exit codes: 0 running, 1 not running.`)
+    .action(async (o: { pidFile: string; json?: boolean }) => {
+      const r = await runStatus(o);
+      out(o.json ? JSON.stringify(r, null, 2) : renderStatus(r));
+      if (!r.running) process.exitCode = Exit.runtime;
     });
 
   program

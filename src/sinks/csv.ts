@@ -1,6 +1,6 @@
 // One CSV file per monitor: header row, rows batched and written at most every flush interval.
 import path from 'node:path';
-import type { FileHandle } from 'node:fs/promises';
+import { lstat, type FileHandle } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
 import { createExclusive } from './safe-fs.js';
 import { noteColumn, type Sink } from './sink.js';
@@ -16,8 +16,17 @@ export interface CsvSinkOptions {
   onError(e: unknown): void;
 }
 
-export const csvFileName = (monitor: string, startedAt: Date): string =>
-  `${monitor}_${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.csv`;
+export const csvFileName = (monitor: string, startedAt: Date, n = 0): string =>
+  `${monitor}_${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}${n ? `-${n}` : ''}.csv`;
+
+/** A new file for `monitor`: a second run (or a reload) within the same second gets a -1, -2 ... suffix. */
+async function createFor(dir: string, monitor: string, startedAt: Date): Promise<{ file: string; handle: FileHandle }> {
+  for (let n = 0; ; n++) {
+    const file = path.join(dir, csvFileName(monitor, startedAt, n));
+    if (n < 20 && (await lstat(file).then(() => true, () => false))) continue;
+    return { file, handle: await createExclusive(file) };
+  }
+}
 
 interface FileState {
   handle: FileHandle;
@@ -30,8 +39,7 @@ export async function createCsvSink(opts: CsvSinkOptions): Promise<Sink & { file
   const files = new Map<string, FileState>();
   const paths = new Map<string, string>();
   for (const [monitor, cols] of opts.columns) {
-    const file = path.join(opts.dir, csvFileName(monitor, opts.startedAt));
-    const handle = await createExclusive(file);
+    const { file, handle } = await createFor(opts.dir, monitor, opts.startedAt);
     const columns = [...cols, noteColumn];
     const state: FileState = { handle, columns, buffered: [stringify([columns])], rows: 0 };
     files.set(monitor, state);

@@ -18,7 +18,7 @@ test('--version, --help and help of every command, with examples', async () => {
   assert.match(v.stdout, /^\d+\.\d+\.\d+$/);
   const h = await runCli(['--help']);
   assert.equal(h.exitCode, 0);
-  for (const c of ['start', 'generate', 'check', 'list']) {
+  for (const c of ['start', 'stop', 'status', 'generate', 'check', 'list']) {
     assert.match(h.stdout, new RegExp(`\\b${c}\\b`));
     const ch = await runCli([c, '--help']);
     assert.equal(ch.exitCode, 0, c);

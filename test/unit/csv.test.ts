@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createCsvSink, csvFileName } from '../../src/sinks/csv.js';
 import { createOutput } from '../../src/sinks/output.js';
-import { ensureDir } from '../../src/sinks/safe-fs.js';
+import { createExclusive, ensureDir } from '../../src/sinks/safe-fs.js';
 import { UsageError } from '../../src/errors.js';
 
 const tmp = () => mkdtemp(path.join(os.tmpdir(), 'ebpfmon-csv-'));
@@ -36,11 +36,13 @@ test('never writes through a planted symlink or over an existing file', async ()
   const dir = await tmp();
   const victim = path.join(dir, 'victim');
   await writeFile(victim, 'precious');
-  await symlink(victim, path.join(dir, csvFileName('exec', startedAt)));
-  await assert.rejects(
-    createCsvSink({ dir, columns: new Map([['exec', ['timestamp']]]), startedAt, bufferRows: 1, flushIntervalMs: 1000, onError: () => undefined }),
-    (e: unknown) => e instanceof UsageError && /symbolic link|already exists/.test(e.message),
-  );
+  const planted = path.join(dir, csvFileName('exec', startedAt));
+  await symlink(victim, planted);
+  await assert.rejects(createExclusive(planted), (e: unknown) => e instanceof UsageError && /already exists|symbolic link/.test(e.message));
+  const sink = await createCsvSink({ dir, columns: new Map([['exec', ['timestamp']]]), startedAt, bufferRows: 1, flushIntervalMs: 1000, onError: () => undefined });
+  sink.write('exec', [{ timestamp: 't' }]);
+  await sink.close();
+  assert.equal(sink.files.get('exec'), path.join(dir, 'exec_20261125T024413Z-1.csv'), 'a taken name gets a suffix');
   assert.equal(await readFile(victim, 'utf8'), 'precious');
 });
 

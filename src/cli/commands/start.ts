@@ -1,13 +1,15 @@
-// `ebpfmon start`: run the planned bpftrace processes in the foreground until a signal or --duration,
-// route their records to CSV (and the console), and shut down without losing the final interval.
+// `ebpfmon start`: run the planned bpftrace processes until a signal or --duration, route their records to CSV
+// (and the console), and shut down without losing the final interval. SIGHUP reloads the config: the new one is
+// validated and planned first; a bad one is logged and the old one keeps running.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../log.js';
 import { prepare, requireRunnable } from '../context.js';
-import { EnvironmentError } from '../../errors.js';
+import { describe, EnvironmentError } from '../../errors.js';
 import { composeScript } from '../../script/compose.js';
-import { createSupervisor, type ProcessSpec } from '../../process/supervisor.js';
+import { loadOperatorScripts } from '../../script/operator-scripts.js';
+import { createSupervisor, type ProcessSpec, type Supervisor } from '../../process/supervisor.js';
 import { spawnBpftrace, type SpawnBpftrace } from '../../process/bpftrace.js';
 import { defaultBackoff } from '../../process/backoff.js';
 import { newStats } from '../../records/stats.js';
@@ -16,9 +18,17 @@ import { systemClock } from '../../rows/clock.js';
 import { ensureDir } from '../../sinks/safe-fs.js';
 import { createCsvSink } from '../../sinks/csv.js';
 import { createConsoleSink } from '../../sinks/console.js';
-import { createOutput } from '../../sinks/output.js';
+import { createOutput, type Output } from '../../sinks/output.js';
 import type { Sink } from '../../sinks/sink.js';
 import type { Row } from '../../monitors/types.js';
+import type { Config } from '../../config/schema.js';
+import type { Capabilities } from '../../plan/capabilities.js';
+import { planMonitor, type PlannedMonitor, type Verdict } from '../../plan/plan.js';
+import { findMonitor } from '../../monitors/registry.js';
+import { defaultConfigPath, loadConfig } from '../../config/load.js';
+import { detectCapabilities } from '../../plan/capabilities.js';
+import { bpftraceEnv } from '../../script/compose.js';
+import { createUsageSampler, writeStatus, type StatusDoc } from '../../daemon/status.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -26,13 +36,34 @@ export interface StartOptions {
   duration?: number | undefined;
   outputDir?: string | undefined;
   console?: boolean | undefined;
+  /** Run these operator-edited scripts (a directory of .bt files, or one file) instead of generating. */
+  scripts?: string | undefined;
+}
+
+export interface StartSignals {
+  /** Resolves when the user asks to stop (SIGINT/SIGTERM). */
+  stop: Promise<string>;
+  /** Registers the SIGHUP handler. */
+  onReload(cb: () => void): void;
+}
+
+export interface ReadyReport {
+  attached: string[];
+  failed: { monitor: string; reason: string }[];
+  unavailable: { monitor: string; reason: string }[];
+  outputDir: string;
 }
 
 export interface StartDeps {
   log: Logger;
-  /** Resolves when the user asks to stop (SIGINT/SIGTERM). */
-  stopSignal: Promise<string>;
+  signals: StartSignals;
   spawn?: SpawnBpftrace;
+  /** Called once, when every process attached or failed: the daemon's readiness. */
+  onReady?(r: ReadyReport): void;
+  /** Refresh this status file every interval (daemon mode). */
+  statusFile?: string | undefined;
+  /** Reopen the log file (logrotate) on SIGHUP. */
+  reopenLog?(): void;
 }
 
 export interface StartSummary {
@@ -41,37 +72,82 @@ export interface StartSummary {
   failed: string[];
 }
 
-export async function runStart(opts: StartOptions, deps: StartDeps): Promise<StartSummary> {
-  const { log } = deps;
+/** What to run: processes with their scripts, the config they came from, and this machine's verdicts. */
+interface Runnable {
+  configFile: string;
+  config: Config;
+  caps: Capabilities;
+  env: Record<string, string>;
+  verdicts: Verdict[];
+  processes: { id: string; file: string; text: string | null; monitors: PlannedMonitor[] }[];
+  /** Generated scripts can be split per monitor when a shared one fails; operator scripts cannot. */
+  isolatable: boolean;
+}
+
+async function generatedRunnable(opts: StartOptions): Promise<Runnable> {
   const p = await prepare({ config: opts.config, monitors: opts.monitors, mount: true });
   requireRunnable(p.caps);
-  for (const v of p.plan.verdicts) {
-    if (v.status === 'unavailable') log.warn({ monitor: v.monitor, reason: v.detail }, `monitor ${v.monitor} is unavailable on this machine; skipped`);
-    else if (v.status === 'fallback') log.info({ monitor: v.monitor, variant: v.variant, reason: v.reasons.join('; ') }, `monitor ${v.monitor} uses its ${v.variant ?? ''} fallback`);
-  }
-  if (!p.plan.processes.length) {
-    throw new EnvironmentError(`no selected monitor can run on this machine: ${p.plan.verdicts.map((v) => `${v.monitor}: ${v.detail}`).join('; ')}`);
-  }
-  if (p.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(p.caps.tracefs.detail);
+  return {
+    configFile: p.configFile,
+    config: p.config,
+    caps: p.caps,
+    env: p.env,
+    verdicts: p.plan.verdicts,
+    processes: p.plan.processes.map((proc, i) => ({ id: proc.id, file: p.scripts[i]!.file, text: p.scripts[i]!.text, monitors: proc.monitors })),
+    isolatable: true,
+  };
+}
 
-  const config = p.config;
+async function operatorRunnable(opts: StartOptions & { scripts: string }, log: Logger): Promise<Runnable> {
+  const configFile = opts.config ?? defaultConfigPath();
+  const config = await loadConfig(configFile);
+  const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true });
+  requireRunnable(caps);
+  const scripts = await loadOperatorScripts(opts.scripts, (n) => findMonitor(n) !== undefined);
+  const verdicts: Verdict[] = [];
+  const processes = scripts.map((s) => {
+    if (s.versionWarning) log.warn(s.versionWarning);
+    const monitors = s.monitors.map((name): PlannedMonitor => {
+      const monitor = findMonitor(name)!;
+      const o = config.monitors[name] ?? monitor.options.parse({});
+      const { verdict, plan } = planMonitor(monitor, o, caps);
+      verdicts.push({ ...verdict, status: 'ready', detail: `operator script ${s.file}` });
+      // The contract (map names, key parts) comes from the variant this machine would use, else the preferred one.
+      const variant = monitor.variants(o)[0];
+      return { monitor, opts: o, plan: plan ?? { variant: variant?.name ?? '', interval: o.interval ?? 2, symbols: {}, tracepointFields: {} } };
+    });
+    return { id: s.id, file: s.file, text: null, monitors };
+  });
+  return { configFile, config, caps, env: bpftraceEnv(config.runtime), verdicts, processes, isolatable: false };
+}
+
+interface Session {
+  routed: Map<string, RoutedMonitor>;
+  supervisor: Supervisor;
+  output: Output;
+  files: string[];
+  dir: string;
+  close(): Promise<void>;
+}
+
+async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps): Promise<Session> {
+  const { log } = deps;
+  const { config } = r;
   const clock = systemClock();
-  const startedAt = new Date();
   const dir = await ensureDir(opts.outputDir ?? config.output.directory);
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-'));
-  const runnable = p.plan.processes.flatMap((proc) => proc.monitors);
-
+  const runnable = r.processes.flatMap((proc) => proc.monitors);
   const csv = await createCsvSink({
     dir,
     columns: new Map(runnable.map((m) => [m.monitor.name, m.monitor.columns])),
-    startedAt,
+    startedAt: new Date(),
     bufferRows: config.output.buffer_rows,
     flushIntervalMs: config.output.flush_interval * 1000,
     onError: (e) => log.error({ err: e }, 'writing CSV failed'),
   });
   const sinks: Sink[] = [csv];
   if (opts.console ?? (config.output.console || runnable.length === 1)) {
-    sinks.push(createConsoleSink(new Map(runnable.map((m) => [m.monitor.name, (r: Row) => m.monitor.consoleLine(r)]))));
+    sinks.push(createConsoleSink(new Map(runnable.map((m) => [m.monitor.name, (row: Row) => m.monitor.consoleLine(row)]))));
   }
   const output = createOutput(sinks);
   for (const [m, f] of csv.files) log.info({ monitor: m, file: f }, 'writing CSV');
@@ -83,8 +159,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   };
   const routed = new Map<string, RoutedMonitor>();
   const specs: ProcessSpec[] = [];
-  for (const [i, proc] of p.plan.processes.entries()) {
-    const script = p.scripts[i]!;
+  for (const proc of r.processes) {
     const monitors = proc.monitors.map((pm) => {
       const rm: RoutedMonitor = {
         monitor: pm.monitor,
@@ -96,54 +171,171 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       routed.set(pm.monitor.name, rm);
       return rm;
     });
-    specs.push({ id: proc.id, scriptFile: await writeScript(script.file, script.text), monitors });
+    const scriptFile = proc.text === null ? proc.file : await writeScript(proc.file, proc.text);
+    specs.push({ id: proc.id, scriptFile, monitors });
   }
-
   const supervisor = createSupervisor(specs, {
     log,
     spawn: deps.spawn ?? spawnBpftrace,
     clock,
-    arch: p.caps.arch,
-    bpftrace: p.caps.bpftrace.path!,
-    env: p.env,
+    arch: r.caps.arch,
+    bpftrace: r.caps.bpftrace.path!,
+    env: r.env,
     maxRestarts: config.runtime.max_restarts,
     backoff: defaultBackoff,
     killAfterMs: 10_000,
     onRows: (m, rows) => output.write(m, rows),
     onGap: (m, ts, text) => output.note(m, ts, text),
-    isolate: async (spec) => {
-      const parts: ProcessSpec[] = [];
-      for (const rm of spec.monitors) {
-        const pm = p.plan.processes.flatMap((x) => x.monitors).find((x) => x.monitor.name === rm.monitor.name)!;
-        const s = composeScript({ id: pm.monitor.name, monitors: [pm] }, { bpftraceVersion: p.caps.bpftrace.version, kernel: p.caps.kernel, env: p.env });
-        parts.push({ id: s.id, scriptFile: await writeScript(s.file, s.text), monitors: [rm] });
-      }
-      return parts;
+    ...(r.isolatable
+      ? {
+          isolate: async (spec: ProcessSpec) => {
+            const parts: ProcessSpec[] = [];
+            for (const rm of spec.monitors) {
+              const pm = runnable.find((x) => x.monitor.name === rm.monitor.name)!;
+              const s = composeScript({ id: pm.monitor.name, monitors: [pm] }, { bpftraceVersion: r.caps.bpftrace.version, kernel: r.caps.kernel, env: r.env });
+              parts.push({ id: s.id, scriptFile: await writeScript(s.file, s.text), monitors: [rm] });
+            }
+            return parts;
+          },
+        }
+      : {}),
+  });
+  let closed: Promise<void> | null = null;
+  return {
+    routed,
+    supervisor,
+    output,
+    files: [...csv.files.values()],
+    dir,
+    close() {
+      closed ??= (async () => {
+        await supervisor.stop();
+        await output.close();
+        await rm(workDir, { recursive: true, force: true });
+      })();
+      return closed;
     },
+  };
+}
+
+function logVerdicts(log: Logger, verdicts: readonly Verdict[]): void {
+  for (const v of verdicts) {
+    if (v.status === 'unavailable') log.warn({ monitor: v.monitor, reason: v.detail }, `monitor ${v.monitor} is unavailable on this machine; skipped`);
+    else if (v.status === 'fallback') log.info({ monitor: v.monitor, variant: v.variant, reason: v.reasons.join('; ') }, `monitor ${v.monitor} uses its ${v.variant ?? ''} fallback`);
+  }
+}
+
+async function makeRunnable(opts: StartOptions, log: Logger): Promise<Runnable> {
+  const r = opts.scripts ? await operatorRunnable({ ...opts, scripts: opts.scripts }, log) : await generatedRunnable(opts);
+  if (!r.processes.length) {
+    throw new EnvironmentError(`no selected monitor can run on this machine: ${r.verdicts.map((v) => `${v.monitor}: ${v.detail}`).join('; ')}`);
+  }
+  return r;
+}
+
+export async function runStart(opts: StartOptions, deps: StartDeps): Promise<StartSummary> {
+  const { log } = deps;
+  let runnable = await makeRunnable(opts, log);
+  logVerdicts(log, runnable.verdicts);
+  if (runnable.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(runnable.caps.tracefs.detail);
+  const startedAt = new Date().toISOString();
+  let session = await openSession(runnable, opts, deps);
+  const allFiles = [...session.files];
+  const rows: Record<string, number> = {};
+  const failed = new Set<string>();
+  const tally = (s: Session): void => {
+    for (const [n, m] of s.routed) {
+      rows[n] = (rows[n] ?? 0) + m.stats.rows;
+      if (m.stats.state === 'failed') failed.add(n);
+    }
+  };
+
+  let reloadRequested: (() => void) | null = null;
+  let reloadPending = false;
+  deps.signals.onReload(() => {
+    reloadPending = true;
+    reloadRequested?.();
   });
 
-  try {
-    await Promise.race([supervisor.settled, deps.stopSignal]);
-    const attached = [...routed.values()].filter((m) => m.stats.state === 'running').map((m) => m.monitor.name);
-    const failed = [...routed.values()].filter((m) => m.stats.state === 'failed');
-    for (const f of failed) log.error({ monitor: f.monitor.name, reason: f.stats.lastError }, `monitor ${f.monitor.name} could not start`);
-    if (attached.length) log.info({ monitors: attached, output: dir }, 'monitors attached');
+  const sample = createUsageSampler();
+  const writeStatusNow = async (): Promise<void> => {
+    if (!deps.statusFile) return;
+    // One sample per bpftrace process: monitors sharing a process share its CPU and RSS.
+    const usage = new Map<number | null, Awaited<ReturnType<typeof sample>>>();
+    for (const m of session.routed.values()) {
+      if (!usage.has(m.stats.bpftracePid)) usage.set(m.stats.bpftracePid, await sample(m.stats.bpftracePid));
+    }
+    const monitors = [...session.routed].map(([name, m]) => ({ monitor: name, ...m.stats, bpftrace: usage.get(m.stats.bpftracePid)! }));
+    const doc: StatusDoc = {
+      pid: process.pid,
+      startedAt,
+      updatedAt: new Date().toISOString(),
+      configFile: runnable.configFile,
+      outputDir: session.dir,
+      monitors,
+      supervisor: await sample(process.pid),
+    };
+    await writeStatus(deps.statusFile, doc).catch((e: unknown) => log.warn({ err: describe(e) }, 'cannot write the status file'));
+  };
+  const statusEvery = Math.max(1, Math.min(...runnable.processes.flatMap((p) => p.monitors.map((m) => m.plan.interval)), 2)) * 1000;
+  const statusTimer = deps.statusFile ? setInterval(() => void writeStatusNow(), statusEvery) : undefined;
 
+  const settle = async (s: Session): Promise<ReadyReport> => {
+    await Promise.race([s.supervisor.settled, deps.signals.stop]);
+    const attached = [...s.routed.values()].filter((m) => m.stats.state === 'running').map((m) => m.monitor.name);
+    const failedNow = [...s.routed.values()].filter((m) => m.stats.state === 'failed').map((m) => ({ monitor: m.monitor.name, reason: m.stats.lastError ?? 'failed' }));
+    for (const f of failedNow) log.error({ monitor: f.monitor, reason: f.reason }, `monitor ${f.monitor} could not start`);
+    if (attached.length) log.info({ monitors: attached, output: s.dir }, 'monitors attached');
+    await writeStatusNow();
+    return {
+      attached,
+      failed: failedNow,
+      unavailable: runnable.verdicts.filter((v) => v.status === 'unavailable').map((v) => ({ monitor: v.monitor, reason: v.detail })),
+      outputDir: s.dir,
+    };
+  };
+
+  try {
+    deps.onReady?.(await settle(session));
     let timer: NodeJS.Timeout | undefined;
     const durationDone = new Promise<string>((resolve) => {
       if (opts.duration !== undefined) timer = setTimeout(() => resolve('duration'), opts.duration * 1000);
     });
-    const why = await Promise.race([deps.stopSignal, durationDone, supervisor.done.then(() => 'all bpftrace processes ended')]);
-    clearTimeout(timer);
-    log.info({ reason: why }, 'stopping: waiting for the final interval');
-    await supervisor.stop();
+    for (;;) {
+      const reload = new Promise<string>((resolve) => {
+        reloadRequested = () => resolve('reload');
+        if (reloadPending) resolve('reload');
+      });
+      const why = await Promise.race([deps.signals.stop, durationDone, reload, session.supervisor.done.then(() => 'all bpftrace processes ended')]);
+      reloadPending = false;
+      if (why !== 'reload') {
+        clearTimeout(timer);
+        log.info({ reason: why }, 'stopping: waiting for the final interval');
+        break;
+      }
+      deps.reopenLog?.();
+      log.info('SIGHUP: reloading the configuration');
+      let next: Runnable;
+      try {
+        next = await makeRunnable(opts, log);
+      } catch (e) {
+        log.error({ reason: describe(e) }, 'reload refused: the new configuration is invalid; the running one continues');
+        continue;
+      }
+      logVerdicts(log, next.verdicts);
+      await session.close();
+      tally(session);
+      runnable = next;
+      session = await openSession(runnable, opts, deps);
+      allFiles.push(...session.files);
+      await settle(session);
+      log.info({ config: runnable.configFile }, 'configuration reloaded');
+    }
   } finally {
-    await supervisor.stop();
-    await output.close();
-    await rm(workDir, { recursive: true, force: true });
+    clearInterval(statusTimer);
+    await session.close();
   }
-  const rows = Object.fromEntries([...routed].map(([n, m]) => [n, m.stats.rows]));
-  const failed = [...routed.values()].filter((m) => m.stats.state === 'failed').map((m) => m.monitor.name);
-  log.info({ rows, files: [...csv.files.values()] }, 'stopped');
-  return { files: [...csv.files.values()], rows, failed };
+  tally(session);
+  log.info({ rows, files: allFiles }, 'stopped');
+  return { files: allFiles, rows, failed: [...failed] };
 }

@@ -1,0 +1,102 @@
+// The `start` command as the CLI runs it: foreground, or `--daemon` (detach, pid file, log file, readiness),
+// with the signal wiring (SIGINT/SIGTERM stop, SIGHUP reload + log reopen).
+import { fileURLToPath } from 'node:url';
+import { unlink } from 'node:fs/promises';
+import type { LevelWithSilent } from 'pino';
+import { openLog, type Logger } from '../../log.js';
+import { defaultConfigPath, loadConfig } from '../../config/load.js';
+import { describe, isUserError, RunFailure, UsageError } from '../../errors.js';
+import { runStart, type StartOptions, type StartSignals } from './start.js';
+import { claimPidFile, defaultPidFile, releasePidFile, runningPid, statusFileFor } from '../../daemon/pid-file.js';
+import { detach, isDaemonChild, tellParent } from '../../daemon/detach.js';
+
+export interface StartCommandOptions extends StartOptions {
+  logLevel?: LevelWithSilent;
+  daemon?: boolean;
+  pidFile?: string;
+}
+
+export const defaultDaemonLog = '/var/log/ebpfmon.log';
+const cliPath = fileURLToPath(new URL('../main.js', import.meta.url));
+
+/** SIGINT/SIGTERM resolve `stop` once (a second one is logged); SIGHUP calls the reload handler. */
+function wireSignals(log: Logger): StartSignals {
+  let onReload: () => void = () => undefined;
+  process.on('SIGHUP', () => onReload());
+  const stop = new Promise<string>((resolve) => {
+    let seen = false;
+    const on = (sig: NodeJS.Signals): void => {
+      if (seen) {
+        log.warn({ signal: sig }, 'already stopping: waiting for bpftrace to print its final interval');
+        return;
+      }
+      seen = true;
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+  return { stop, onReload: (cb) => (onReload = cb) };
+}
+
+/** Runs `start`; returns the text for stdout (daemon parent) or nothing. Sets nothing global but signal handlers. */
+export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) => void): Promise<{ stdout?: string; failed: boolean }> {
+  const child = isDaemonChild();
+  if (o.daemon && !child) return { stdout: await startDaemon(o), failed: false };
+  try {
+    const config = await loadConfig(o.config ?? defaultConfigPath());
+    const level = o.logLevel ?? (config.app.debug ? 'debug' : config.logging.level);
+    const logFile = child ? (config.logging.file ?? defaultDaemonLog) : (config.logging.file ?? undefined);
+    const { log, reopen } = openLog({ level, file: logFile });
+    setLog(log);
+    const pidFile = child ? (o.pidFile ?? defaultPidFile) : o.pidFile;
+    if (pidFile) {
+      const { replacedStale } = await claimPidFile(pidFile);
+      if (replacedStale) log.warn({ pidFile, stalePid: replacedStale }, 'replaced a stale pid file (that process is gone)');
+    }
+    const statusFile = pidFile ? statusFileFor(pidFile) : undefined;
+    try {
+      const summary = await runStart(o, {
+        log,
+        signals: wireSignals(log),
+        statusFile,
+        reopenLog: reopen,
+        onReady: (r) => {
+          if (!child) return;
+          if (!r.attached.length) {
+            tellParent({ type: 'failed', exitCode: 1, message: `no monitor could start: ${r.failed.map((f) => `${f.monitor}: ${f.reason}`).join('; ') || 'stopped'}` });
+          } else {
+            tellParent({ type: 'ready', pid: process.pid, ...r, logFile: logFile ?? '' });
+          }
+        },
+      });
+      return { failed: summary.failed.length > 0 };
+    } finally {
+      if (pidFile) {
+        await releasePidFile(pidFile);
+        if (statusFile) await unlink(statusFile).catch(() => undefined);
+      }
+    }
+  } catch (e) {
+    if (child) {
+      tellParent({ type: 'failed', exitCode: isUserError(e) ? e.exitCode : 1, message: describe(e) });
+    }
+    throw e;
+  }
+}
+
+async function startDaemon(o: StartCommandOptions): Promise<string> {
+  const pidFile = o.pidFile ?? defaultPidFile;
+  const running = await runningPid(pidFile);
+  if (running) throw new UsageError(`ebpfmon is already running (pid ${running}, pid file ${pidFile}); stop it first: ebpfmon stop`);
+  // The child gets the same arguments; --daemon there only selects the log file and pid file defaults.
+  const args = process.argv.slice(2);
+  if (!o.pidFile) args.push('--pid-file', pidFile);
+  const r = await detach(cliPath, args, 120_000);
+  const lines = [`ebpfmon started as a daemon (pid ${r.pid}): ${r.attached.join(', ')} attached; CSV in ${r.outputDir}; log in ${r.logFile}`];
+  for (const f of r.failed) lines.push(`  ${f.monitor}: failed to start: ${f.reason}`);
+  for (const u of r.unavailable) lines.push(`  ${u.monitor}: unavailable on this machine: ${u.reason}`);
+  lines.push(`stop it with: ebpfmon stop${o.pidFile ? ` --pid-file ${o.pidFile}` : ''}`);
+  if (r.failed.length) throw new RunFailure(lines.join('\n'));
+  return lines.join('\n');
+}

@@ -1,0 +1,38 @@
+// `ebpfmon status`: whether the daemon runs, since when, and per monitor its state and counters.
+import { readStatus, type StatusDoc } from '../../daemon/status.js';
+import { runningPid, statusFileFor } from '../../daemon/pid-file.js';
+
+export interface StatusReport {
+  running: boolean;
+  pid: number | null;
+  pidFile: string;
+  status: StatusDoc | null;
+}
+
+export async function runStatus(opts: { pidFile: string }): Promise<StatusReport> {
+  const pid = await runningPid(opts.pidFile);
+  const status = pid === null ? null : await readStatus(statusFileFor(opts.pidFile));
+  return { running: pid !== null, pid, pidFile: opts.pidFile, status };
+}
+
+const mb = (b: number | null): string => (b === null ? '-' : `${Math.round(b / 1024 / 1024)} MB`);
+const pct = (p: number | null): string => (p === null ? '-' : `${p.toFixed(1)}%`);
+
+export function renderStatus(r: StatusReport): string {
+  if (!r.running) return `ebpfmon is not running (pid file ${r.pidFile})`;
+  const s = r.status;
+  if (!s) return `ebpfmon is running (pid ${String(r.pid)}), no status yet`;
+  const lines = [
+    `ebpfmon is running (pid ${s.pid}) since ${s.startedAt}; status of ${s.updatedAt}`,
+    `  config ${s.configFile}; output ${s.outputDir}; supervisor CPU ${pct(s.supervisor.cpuPercent)}, RSS ${mb(s.supervisor.rssBytes)}`,
+    '',
+    `  ${'monitor'.padEnd(15)} ${'state'.padEnd(10)} ${'bpftrace'.padEnd(8)} ${'restarts'.padStart(8)} ${'records'.padStart(9)} ${'rows'.padStart(9)} ${'lost'.padStart(6)} ${'errors'.padStart(6)} ${'cpu'.padStart(6)} ${'rss'.padStart(7)}`,
+  ];
+  for (const m of s.monitors) {
+    lines.push(
+      `  ${m.monitor.padEnd(15)} ${m.state.padEnd(10)} ${String(m.bpftracePid ?? '-').padEnd(8)} ${String(m.restarts).padStart(8)} ${String(m.records).padStart(9)} ${String(m.rows).padStart(9)} ${String(m.lostEvents).padStart(6)} ${String(m.parseErrors).padStart(6)} ${pct(m.bpftrace.cpuPercent).padStart(6)} ${mb(m.bpftrace.rssBytes).padStart(7)}`,
+    );
+    if (m.lastError) lines.push(`      last error: ${m.lastError}`);
+  }
+  return lines.join('\n');
+}

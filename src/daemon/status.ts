@@ -1,0 +1,70 @@
+// The status of a running ebpfmon: refreshed by the daemon into a root-only file (0600) each interval,
+// read by `ebpfmon status`.
+import { readFile } from 'node:fs/promises';
+import type { MonitorStats } from '../records/stats.js';
+import { writeAtomic } from './pid-file.js';
+
+export interface ProcessUsage {
+  cpuPercent: number | null;
+  rssBytes: number | null;
+}
+
+export interface MonitorStatus extends MonitorStats {
+  monitor: string;
+  bpftrace: ProcessUsage;
+}
+
+export interface StatusDoc {
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  configFile: string;
+  outputDir: string;
+  monitors: MonitorStatus[];
+  supervisor: ProcessUsage;
+}
+
+const clockTicks = 100; // USER_HZ on Linux
+const pageSize = 4096;
+
+/** utime+stime ticks and RSS pages from /proc/<pid>/stat. */
+async function procStat(pid: number): Promise<{ ticks: number; rssBytes: number } | null> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" closing comm: state is field 3; utime 14, stime 15, rss 24 (1-based).
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    const rss = Number(rest[21]);
+    return { ticks: utime + stime, rssBytes: rss * pageSize };
+  } catch {
+    return null;
+  }
+}
+
+/** Samples CPU% of processes between calls. */
+export function createUsageSampler(): (pid: number | null) => Promise<ProcessUsage> {
+  const last = new Map<number, { ticks: number; at: number }>();
+  return async (pid) => {
+    if (pid === null) return { cpuPercent: null, rssBytes: null };
+    const s = await procStat(pid);
+    if (!s) return { cpuPercent: null, rssBytes: null };
+    const now = Date.now();
+    const prev = last.get(pid);
+    last.set(pid, { ticks: s.ticks, at: now });
+    const cpuPercent = prev && now > prev.at ? Math.round(((s.ticks - prev.ticks) / clockTicks / ((now - prev.at) / 1000)) * 1000) / 10 : null;
+    return { cpuPercent, rssBytes: s.rssBytes };
+  };
+}
+
+export async function writeStatus(file: string, doc: StatusDoc): Promise<void> {
+  await writeAtomic(file, JSON.stringify(doc, null, 2) + '\n', 0o600);
+}
+
+export async function readStatus(file: string): Promise<StatusDoc | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as StatusDoc;
+  } catch {
+    return null;
+  }
+}
