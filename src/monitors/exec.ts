@@ -2,16 +2,13 @@
 // kprobe variant: bprm_execve entry/return (the path is a kernel string, so it is never empty);
 // tracepoint fallback: sched:sched_process_exec (fires after a successful exec, filename from the kernel).
 import { z } from 'zod';
-import { baseOptions, defineMonitor, type Row } from './types.js';
-import { commPattern, quote } from '../script/literals.js';
+import { baseOptions, commFilter, defineMonitor, type Row } from './types.js';
+import { quote } from '../script/literals.js';
 import { predicate } from '../script/fragment.js';
 
 export const execOptions = z.strictObject({
   ...baseOptions,
-  comm: z
-    .string()
-    .regex(commPattern, { error: 'expected a process name of 1-15 letters, digits or _.:+@%=,- characters' })
-    .optional(),
+  comm: commFilter(),
 });
 export type ExecOptions = z.infer<typeof execOptions>;
 

@@ -10,10 +10,10 @@
 // both are optional, and only the tracepoints the running kernel has get probes.
 import { z } from 'zod';
 import {
-  baseOptions, defineMonitor, intervalOption, joinMaps, ratio, type MapContract, type MapEntry, type MonitorPlan, type Row,
-  type TracepointNeed,
+  baseOptions, commFilter, defineMonitor, intervalOption, joinMaps, minCount, ratio, type MapContract, type MapEntry,
+  type MonitorPlan, type Row, type TracepointNeed,
 } from './types.js';
-import { commPattern, pathPattern, quote } from '../script/literals.js';
+import { pathPattern, quote } from '../script/literals.js';
 import { clearMaps, flushAndTick, predicate, tickContract } from '../script/fragment.js';
 
 /** Longest prefix str() can compare against with bpftrace's default BPFTRACE_STRLEN of 64. */
@@ -22,11 +22,8 @@ const MAX_PREFIX = 63;
 export const openOptions = z.strictObject({
   ...baseOptions,
   ...intervalOption,
-  min_count: z.number({ error: 'expected a whole number >= 1' }).int({ error: 'expected a whole number >= 1' }).min(1, { error: 'expected a whole number >= 1' }).default(1),
-  comm: z
-    .string()
-    .regex(commPattern, { error: 'expected a process name of 1-15 letters, digits or _.:+@%=,- characters' })
-    .optional(),
+  min_count: minCount(),
+  comm: commFilter(),
   path_prefix: z
     .string()
     .regex(pathPattern, { error: 'expected an absolute path prefix of letters, digits or _./+@%=,:~- characters' })

@@ -4,18 +4,15 @@
 // bit 4 instruction fetch), so a process contributes at most 6 entries per CPU and mode. numa_node is bpftrace's
 // `numaid` (the node of the CPU that took the fault), read in the kernel so parse stays pure.
 import { z } from 'zod';
-import { baseOptions, defineMonitor, intervalOption, joinMaps, type MapContract, type Row } from './types.js';
-import { commPattern, quote } from '../script/literals.js';
+import { baseOptions, commFilter, defineMonitor, intervalOption, minCount, joinMaps, type MapContract, type Row } from './types.js';
+import { quote } from '../script/literals.js';
 import { flushAndTick, predicate, tickContract } from '../script/fragment.js';
 
 export const pageFaultOptions = z.strictObject({
   ...baseOptions,
   ...intervalOption,
-  min_count: z.number({ error: 'expected a whole number >= 1' }).int({ error: 'expected a whole number >= 1' }).min(1, { error: 'expected a whole number >= 1' }).default(1),
-  comm: z
-    .string()
-    .regex(commPattern, { error: 'expected a process name of 1-15 letters, digits or _.:+@%=,- characters' })
-    .optional(),
+  min_count: minCount(),
+  comm: commFilter(),
 });
 export type PageFaultOptions = z.infer<typeof pageFaultOptions>;
 

@@ -1,19 +1,16 @@
 // syscall: per-process syscall counts, errors and (optionally) latency from the raw_syscalls tracepoints.
 // Counting and error counting share the sys_exit probe; sys_enter is attached only when latency is asked for.
 import { z } from 'zod';
-import { baseOptions, defineMonitor, intervalOption, joinMaps, ratio, type MapContract, type Row } from './types.js';
+import { baseOptions, commFilter, defineMonitor, intervalOption, minCount, joinMaps, ratio, type MapContract, type Row } from './types.js';
 import { categoryOf, syscallName } from './syscall-category.js';
-import { commPattern, quote } from '../script/literals.js';
+import { quote } from '../script/literals.js';
 import { clearMaps, flushAndTick, predicate, tickContract } from '../script/fragment.js';
 
 export const syscallOptions = z.strictObject({
   ...baseOptions,
   ...intervalOption,
-  min_count: z.number({ error: 'expected a whole number >= 1' }).int({ error: 'expected a whole number >= 1' }).min(1, { error: 'expected a whole number >= 1' }).default(1),
-  comm: z
-    .string()
-    .regex(commPattern, { error: 'expected a process name of 1-15 letters, digits or _.:+@%=,- characters' })
-    .optional(),
+  min_count: minCount(),
+  comm: commFilter(),
   latency: z.boolean({ error: 'expected true or false' }).default(false),
 });
 export type SyscallOptions = z.infer<typeof syscallOptions>;

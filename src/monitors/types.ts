@@ -1,5 +1,6 @@
 // The monitor module contract: one file per monitor owns its options, probes, script fragment, parser and columns.
 import { z } from 'zod';
+import { commPattern } from '../script/literals.js';
 
 /** One CSV/console cell. Timestamps are ISO 8601 UTC strings with milliseconds. */
 export type Cell = string | number | null;
@@ -99,6 +100,21 @@ export const intervalOption = {
     .max(3600, { error: 'expected at most 3600 seconds' })
     .default(2),
 };
+/** A whole-number threshold such as min_count, min_switches. */
+export const minCount = (min = 1) =>
+  z
+    .number({ error: `expected a whole number >= ${min}` })
+    .int({ error: `expected a whole number >= ${min}` })
+    .min(min, { error: `expected a whole number >= ${min}` })
+    .default(min);
+
+/** An optional process-name filter; the pattern keeps it safe to quote into a script. */
+export const commFilter = () =>
+  z
+    .string()
+    .regex(commPattern, { error: 'expected a process name of 1-15 letters, digits or _.:+@%=,- characters' })
+    .optional();
+
 export interface BaseOptions {
   enabled: boolean;
   interval?: number;
