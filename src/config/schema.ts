@@ -14,6 +14,8 @@ const monitorsSchema = z.strictObject(
   Object.fromEntries(monitors.map((m) => [m.name, m.options.prefault({})])) as Record<string, z.ZodType<BaseOptions, unknown>>,
 );
 
+export const outputFormats = ['csv', 'ndjson'] as const;
+
 export const configSchema = z.strictObject({
   app: z
     .strictObject({
@@ -33,6 +35,10 @@ export const configSchema = z.strictObject({
       buffer_rows: wholeAtLeast(1).default(500),
       flush_interval: positive('a positive number of seconds').default(1),
       console: z.boolean({ error: 'expected true or false' }).default(false),
+      format: z
+        .union([z.enum(outputFormats), z.array(z.enum(outputFormats)).min(1)], { error: 'expected csv, ndjson, or a list of them' })
+        .default('csv')
+        .transform((f) => [...new Set(Array.isArray(f) ? f : [f])]),
     })
     .prefault({}),
   runtime: z

@@ -54,3 +54,16 @@ test('the output directory is created 0750 and may not be a symlink', async () =
   await symlink(path.join(base, 'real'), path.join(base, 'link'));
   await assert.rejects(ensureDir(path.join(base, 'link')), /is a symbolic link/);
 });
+
+test('NDJSON: one object per row with the CSV field names; numbers stay numbers; empty note left out', async () => {
+  const { ndjsonFormat } = await import('../../src/sinks/ndjson.js');
+  const text = ndjsonFormat.rows(['timestamp', 'pid', 'comm', 'avg', 'note'], [
+    { timestamp: 't1', pid: 7, comm: 'a,"b"', avg: null, note: '' },
+    { timestamp: 't2', note: 'bpftrace restarted' },
+  ]);
+  assert.deepEqual(text.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown), [
+    { timestamp: 't1', pid: 7, comm: 'a,"b"', avg: null },
+    { timestamp: 't2', pid: null, comm: null, avg: null, note: 'bpftrace restarted' },
+  ]);
+  assert.equal(ndjsonFormat.header(['a']), '');
+});

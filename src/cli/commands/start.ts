@@ -17,6 +17,7 @@ import type { RoutedMonitor } from '../../records/router.js';
 import { systemClock } from '../../rows/clock.js';
 import { ensureDir } from '../../sinks/safe-fs.js';
 import { createCsvSink } from '../../sinks/csv.js';
+import { createNdjsonSink } from '../../sinks/ndjson.js';
 import { createConsoleSink } from '../../sinks/console.js';
 import { createOutput, type Output } from '../../sinks/output.js';
 import type { Sink } from '../../sinks/sink.js';
@@ -137,20 +138,22 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps): Pr
   const dir = await ensureDir(opts.outputDir ?? config.output.directory);
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-'));
   const runnable = r.processes.flatMap((proc) => proc.monitors);
-  const csv = await createCsvSink({
+  const fileOpts = {
     dir,
     columns: new Map(runnable.map((m) => [m.monitor.name, m.monitor.columns])),
     startedAt: new Date(),
     bufferRows: config.output.buffer_rows,
     flushIntervalMs: config.output.flush_interval * 1000,
-    onError: (e) => log.error({ err: e }, 'writing CSV failed'),
-  });
-  const sinks: Sink[] = [csv];
+    onError: (e: unknown) => log.error({ err: e }, 'writing an output file failed'),
+  };
+  const fileSinks = await Promise.all(config.output.format.map((f) => (f === 'csv' ? createCsvSink(fileOpts) : createNdjsonSink(fileOpts))));
+  const sinks: Sink[] = [...fileSinks];
   if (opts.console ?? (config.output.console || runnable.length === 1)) {
     sinks.push(createConsoleSink(new Map(runnable.map((m) => [m.monitor.name, (row: Row) => m.monitor.consoleLine(row)]))));
   }
   const output = createOutput(sinks);
-  for (const [m, f] of csv.files) log.info({ monitor: m, file: f }, 'writing CSV');
+  const files = fileSinks.flatMap((fs) => [...fs.files]);
+  for (const [m, f] of files) log.info({ monitor: m, file: f }, 'writing rows');
 
   const writeScript = async (file: string, text: string): Promise<string> => {
     const full = path.join(workDir, file);
@@ -205,7 +208,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps): Pr
     routed,
     supervisor,
     output,
-    files: [...csv.files.values()],
+    files: files.map(([, f]) => f),
     dir,
     close() {
       closed ??= (async () => {

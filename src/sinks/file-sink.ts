@@ -1,0 +1,100 @@
+// One file per monitor in the output directory, rows batched and written at most every flush interval.
+// The format (CSV, NDJSON) only turns rows into text; this module owns the files: one writer each, in order.
+import path from 'node:path';
+import { lstat, type FileHandle } from 'node:fs/promises';
+import type { Row } from '../monitors/types.js';
+import { createExclusive } from './safe-fs.js';
+import { noteColumn, type Sink } from './sink.js';
+
+export interface RowFormat {
+  /** File extension without the dot: csv, ndjson. */
+  extension: string;
+  /** Text at the top of a new file (CSV header), or ''. */
+  header(columns: readonly string[]): string;
+  /** Rows as text, every column in order, ending with a newline. */
+  rows(columns: readonly string[], rows: readonly Row[]): string;
+}
+
+export interface FileSinkOptions {
+  dir: string;
+  format: RowFormat;
+  /** Monitor name -> its columns (without the note column). */
+  columns: ReadonlyMap<string, readonly string[]>;
+  /** Part of every file name, so a user sees the monitor and when the run started. */
+  startedAt: Date;
+  bufferRows: number;
+  flushIntervalMs: number;
+  onError(e: unknown): void;
+}
+
+export const outputFileName = (monitor: string, startedAt: Date, extension: string, n = 0): string =>
+  `${monitor}_${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}${n ? `-${n}` : ''}.${extension}`;
+
+/** A new file for `monitor`: a second run (or a reload) within the same second gets a -1, -2 ... suffix. */
+async function createFor(dir: string, monitor: string, startedAt: Date, extension: string): Promise<{ file: string; handle: FileHandle }> {
+  for (let n = 0; ; n++) {
+    const file = path.join(dir, outputFileName(monitor, startedAt, extension, n));
+    if (n < 20 && (await lstat(file).then(() => true, () => false))) continue;
+    return { file, handle: await createExclusive(file) };
+  }
+}
+
+interface FileState {
+  handle: FileHandle;
+  columns: readonly string[];
+  buffered: string[];
+  rows: number;
+}
+
+export type FileSink = Sink & { files: ReadonlyMap<string, string> };
+
+export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
+  const files = new Map<string, FileState>();
+  const paths = new Map<string, string>();
+  for (const [monitor, cols] of opts.columns) {
+    const { file, handle } = await createFor(opts.dir, monitor, opts.startedAt, opts.format.extension);
+    const columns = [...cols, noteColumn];
+    const header = opts.format.header(columns);
+    files.set(monitor, { handle, columns, buffered: header ? [header] : [], rows: 0 });
+    paths.set(monitor, file);
+  }
+  // Writes are chained: one write at a time per sink, so order is kept and close() waits for all of them.
+  let chain: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  const flush = (): Promise<void> => {
+    for (const state of files.values()) {
+      if (!state.buffered.length) continue;
+      const text = state.buffered.join('');
+      state.buffered = [];
+      state.rows = 0;
+      chain = chain.then(() => state.handle.write(text).then(() => undefined)).catch(opts.onError);
+    }
+    return chain;
+  };
+
+  const timer = setInterval(() => void flush(), opts.flushIntervalMs);
+  timer.unref();
+
+  return {
+    files: paths,
+    write(monitor, rows) {
+      const state = files.get(monitor);
+      if (!state || closed || !rows.length) return;
+      state.buffered.push(opts.format.rows(state.columns, rows));
+      state.rows += rows.length;
+      if (state.rows >= opts.bufferRows) void flush();
+    },
+    flush,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await flush();
+      for (const state of files.values()) {
+        await state.handle.sync().catch(opts.onError);
+        await state.handle.close().catch(opts.onError);
+      }
+    },
+  };
+}
