@@ -49,6 +49,7 @@ export const configSchema = z.strictObject({
         .default('bpftrace'),
       shared_process: z.boolean({ error: 'expected true or false' }).default(true),
       max_restarts: wholeAtLeast(0).default(5),
+      attach_timeout: positive('a positive number of seconds').default(120),
       map_keys_max: wholeAtLeast(1024).default(16384),
       perf_rb_pages: wholeAtLeast(8).default(256),
     })

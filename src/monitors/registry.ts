@@ -1,6 +1,8 @@
 // Every monitor ebpfmon knows, in display order. Adding a monitor is one file plus one line here.
 import type { BaseOptions, Monitor, Row } from './types.js';
 import { exec } from './exec.js';
+import { func } from './func.js';
+import { interrupt } from './interrupt.js';
 import { syscall } from './syscall.js';
 import { open } from './open.js';
 import { pageFault } from './page-fault.js';
@@ -9,7 +11,7 @@ import { pageFault } from './page-fault.js';
 const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> =>
   m as unknown as Monitor<BaseOptions, Row>;
 
-export const monitors: readonly Monitor<BaseOptions, Row>[] = [erase(exec), erase(syscall), erase(open), erase(pageFault)];
+export const monitors: readonly Monitor<BaseOptions, Row>[] = [erase(exec), erase(func), erase(syscall), erase(open), erase(interrupt), erase(pageFault)];
 
 export const monitorNames = (): string[] => monitors.map((m) => m.name);
 

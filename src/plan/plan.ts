@@ -40,6 +40,7 @@ function checkNeed(need: ProbeNeed, caps: Capabilities): { ok: true; symbol?: st
   }
   if (need.kind === 'kprobe') {
     if (!caps.kprobes.ok) return { ok: false, why: `kprobes unavailable: ${caps.kprobes.detail}` };
+    if (!need.symbols.length) return { ok: false, why: 'no kernel function configured' };
     for (const s of need.symbols) if (caps.symbols(s).length) return { ok: true, symbol: s };
     return { ok: false, why: `kernel function not found: ${need.symbols.join(' or ')} (not in available_filter_functions or kallsyms)` };
   }

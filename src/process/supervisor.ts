@@ -27,6 +27,8 @@ export interface SupervisorDeps {
   maxRestarts: number;
   backoff: BackoffPolicy;
   killAfterMs: number;
+  /** A bpftrace that has not attached its probes by then is stopped and counted as a failed start. */
+  attachTimeoutMs: number;
   onRows(monitor: string, rows: Row[]): void;
   /** A marker row for each monitor of a process that died: the output shows the gap. */
   onGap(monitor: string, timestamp: string, text: string): void;
@@ -121,14 +123,24 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
       });
       setState(spec, 'starting', run.pid ?? null);
       running.add(run);
+      let attachTimedOut = false;
+      const attachTimer = setTimeout(() => {
+        if (attachedAt !== null || stopping) return;
+        attachTimedOut = true;
+        plog.error({ pid: run.pid, seconds: deps.attachTimeoutMs / 1000 }, 'bpftrace did not attach its probes in time; stopping it');
+        run.stop();
+      }, deps.attachTimeoutMs);
       const exit = await run.done;
+      clearTimeout(attachTimer);
       running.delete(run);
       if (stopping) {
         setState(spec, 'stopped', null);
         plog.info({ exitCode: exit.exitCode, signal: exit.signal }, 'bpftrace stopped');
         break;
       }
-      const reason = errorSummary(stderr, exit);
+      const reason = attachTimedOut
+        ? `bpftrace did not attach its probes within ${deps.attachTimeoutMs / 1000} s`
+        : errorSummary(stderr, exit);
       for (const m of spec.monitors) m.stats.lastError = reason;
       if (attachedAt === null && spec.monitors.length > 1 && deps.isolate) {
         plog.warn({ reason }, 'shared bpftrace failed to start; running each monitor in its own process');

@@ -33,7 +33,7 @@ test('one process, two monitors: header, contract, BEGIN marker, shared interval
   assert.match(t, /@syscall_count\[pid, nr, comm\]\s+count\(\)/);
   assert.match(t, /BEGIN \{ printf\("ebpfmon\\tattached\\n"\); \}/);
   assert.match(t, /tracepoint:sched:sched_process_exec \{/);
-  assert.match(t, /interval:s:5 \{\n {2}print\(@syscall_count\);\n {2}print\(@syscall_errors\);\n {2}clear\(@syscall_count\);\n {2}clear\(@syscall_errors\);\n {2}printf\("syscall\\ttick\\t%llu\\n", nsecs\);\n\}/);
+  assert.match(t, /interval:s:5 \{\n {2}print\(@syscall_count\);\n {2}clear\(@syscall_count\);\n {2}print\(@syscall_errors\);\n {2}clear\(@syscall_errors\);\n {2}printf\("syscall\\ttick\\t%llu\\n", nsecs\);\n\}/);
   const end = t.slice(t.indexOf('END {'));
   assert.match(end, /print\(@syscall_count\)/);
   assert.match(end, /syscall\\ttick/);

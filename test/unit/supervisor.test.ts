@@ -45,6 +45,7 @@ async function setup(env: Record<string, string>, names: string[]) {
     maxRestarts: 2,
     backoff: { baseMs: 50, maxMs: 100 },
     killAfterMs: 500,
+    attachTimeoutMs: Number(env['ATTACH_TIMEOUT_MS'] ?? 30_000),
     onRows: (monitor, r) => rows.push({ monitor, rows: r }),
     onGap: (monitor, _ts, text) => gaps.push(`${monitor}: ${text}`),
     isolate: async (s) => Promise.all(s.monitors.map(async (m) => ({ id: m.monitor.name, scriptFile: await write(m.monitor.name, [m.monitor.name]), monitors: [m] }))),
@@ -103,6 +104,15 @@ test('a bpftrace that ignores SIGTERM is killed after the delay', async () => {
   await sup.stop();
   assert.ok(Date.now() - t0 >= 400, 'waited for the grace period');
   assert.throws(() => process.kill(pid, 0), 'the process is gone');
+});
+
+test('a bpftrace that never attaches is stopped after the attach timeout and counted as a failed start', async () => {
+  const { sup, rms, starts } = await setup({ FAKE_BPFTRACE_NO_ATTACH: '1', ATTACH_TIMEOUT_MS: '300' }, ['syscall']);
+  await sup.settled;
+  assert.equal(rms[0]!.stats.state, 'failed');
+  assert.equal(rms[0]!.stats.lastError, 'bpftrace did not attach its probes within 0.3 s');
+  assert.equal((await starts()).length, 3);
+  await sup.stop();
 });
 
 test('errorSummary prefers the first real ERROR line', () => {

@@ -16,6 +16,7 @@ export interface StartCommandOptions extends StartOptions {
   pidFile?: string;
 }
 
+const shutdownWatchdogMs = 60_000;
 export const defaultDaemonLog = '/var/log/ebpfmon.log';
 const cliPath = fileURLToPath(new URL('../main.js', import.meta.url));
 
@@ -61,6 +62,14 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
         signals: wireSignals(log),
         statusFile,
         reopenLog: reopen,
+        onStopping: () => {
+          // Last resort: bpftrace gets SIGKILL 10 s after SIGTERM; if shutdown still hangs, leave with an error.
+          setTimeout(() => {
+            log.fatal({ seconds: shutdownWatchdogMs / 1000 }, 'shutdown did not finish in time; exiting');
+            if (pidFile) void releasePidFile(pidFile);
+            process.exit(1);
+          }, shutdownWatchdogMs).unref();
+        },
         onReady: (r) => {
           if (!child) return;
           if (!r.attached.length) {

@@ -65,6 +65,8 @@ export interface StartDeps {
   statusFile?: string | undefined;
   /** Reopen the log file (logrotate) on SIGHUP. */
   reopenLog?(): void;
+  /** Called when shutdown begins (signal, --duration, or every process ended). */
+  onStopping?(): void;
 }
 
 export interface StartSummary {
@@ -187,6 +189,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps): Pr
     maxRestarts: config.runtime.max_restarts,
     backoff: defaultBackoff,
     killAfterMs: 10_000,
+    attachTimeoutMs: config.runtime.attach_timeout * 1000,
     onRows: (m, rows) => output.write(m, rows),
     onGap: (m, ts, text) => output.note(m, ts, text),
     ...(r.isolatable
@@ -314,6 +317,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       if (why !== 'reload') {
         clearTimeout(timer);
         log.info({ reason: why }, 'stopping: waiting for the final interval');
+        deps.onStopping?.();
         break;
       }
       deps.reopenLog?.();

@@ -1,0 +1,114 @@
+// func: call counts of configured kernel functions, through kprobes (one attach point per configured name).
+// Key layout. Without per_process the key is [func]; with it, [pid, func, comm]. `func` is bpftrace's builtin of type
+// ksym: an address in the kernel, printed by bpftrace as the bare symbol name (seen in 0.17 JSON: "7687,process_timeout,bash").
+// Kernel symbol names are [A-Za-z0-9_.] and never hold a ",", so `func` splits like an integer part and comm stays the
+// one free-text part, last. `func` (rather than an index into the configured list) is what makes `*` patterns work:
+// it names the function that fired, not the pattern that matched it.
+// A function matched by two configured patterns gets two attach points and is counted twice: patterns should not
+// overlap (exact duplicates are refused).
+import { z } from 'zod';
+import { baseOptions, defineMonitor, intervalOption, type MapContract, type Row } from './types.js';
+import { kernelSymbolPattern } from '../script/literals.js';
+import { flushAndTick, tickContract } from '../script/fragment.js';
+
+const symbolError = 'expected a kernel function name (letters, digits, _ and .; * as a wildcard), e.g. vfs_read or tcp_*';
+
+const kernelFunction = z
+  .string({ error: symbolError })
+  .regex(kernelSymbolPattern, { error: symbolError })
+  // `*` or `a*` would attach to thousands of functions.
+  .refine((s) => s.replace(/\*/g, '').length >= 3, { error: 'a pattern needs at least 3 characters besides *' });
+
+export const funcOptions = z
+  .strictObject({
+    ...baseOptions,
+    ...intervalOption,
+    functions: z.array(kernelFunction, { error: 'expected a list of kernel function names' }).default([]),
+    per_process: z.boolean({ error: 'expected true or false' }).default(false),
+  })
+  .superRefine((o, ctx) => {
+    if (o.enabled && o.functions.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['functions'],
+        input: o.functions,
+        message: 'expected at least one kernel function name when func is enabled (e.g. functions: [vfs_read])',
+      });
+    }
+    const seen = new Set<string>();
+    for (const [i, f] of o.functions.entries()) {
+      if (seen.has(f)) ctx.addIssue({ code: 'custom', path: ['functions', i], input: f, message: `${f} is listed twice` });
+      seen.add(f);
+    }
+  });
+export type FuncOptions = z.infer<typeof funcOptions>;
+
+export interface FuncRow extends Row {
+  timestamp: string;
+  /** 0 when per_process is false. */
+  pid: number;
+  /** Empty when per_process is false. */
+  comm: string;
+  function: string;
+  count: number;
+}
+
+const countMap = (perProcess: boolean): MapContract => ({
+  name: '@func_count',
+  keys: perProcess ? ['pid', 'func', 'comm'] : ['func'],
+  value: 'count()',
+  doc: 'calls per kernel function',
+});
+
+/** The attach points: each name must still match the symbol pattern, whatever the plan says. */
+function attachPoints(opts: FuncOptions, symbols: Readonly<Record<string, string>>): string[] {
+  return opts.functions.map((f) => {
+    const s = symbols[f] ?? f;
+    if (!kernelSymbolPattern.test(s)) throw new Error(`refusing kernel symbol for a bpftrace script: ${JSON.stringify(s)}`);
+    return `kprobe:${s}`;
+  });
+}
+
+export const func = defineMonitor<FuncOptions, FuncRow>({
+  name: 'func',
+  mode: 'aggregate',
+  summary: 'Call counts of configured kernel functions (kprobes)',
+  options: funcOptions,
+  variants: (opts) => [
+    {
+      name: 'kprobe',
+      description: `kprobes on ${opts.functions.join(', ') || '(none: monitors.func.functions is empty)'}`,
+      // An empty list still needs kprobes, so the plan reports the monitor unavailable rather than ready.
+      needs: opts.functions.length
+        ? opts.functions.map((f) => ({ kind: 'kprobe' as const, symbols: [f] }))
+        : [{ kind: 'kprobe' as const, symbols: [] }],
+    },
+  ],
+  generate(opts, plan) {
+    const points = attachPoints(opts, plan.symbols);
+    if (!points.length) {
+      // Nothing to probe: the monitor only ticks (bpftrace refuses to print a map that is never assigned).
+      return { probes: '', flush: flushAndTick('func', []), cleanup: '', contract: { maps: [], printfs: [tickContract] } };
+    }
+    const map = countMap(opts.per_process);
+    const key = opts.per_process ? '[pid, func, comm]' : '[func]';
+    return {
+      probes: [`${points.join(',\n')} {`, `  @func_count${key} = count();`, '}'].join('\n'),
+      flush: flushAndTick('func', [map]),
+      cleanup: '',
+      contract: { maps: [map], printfs: [tickContract] },
+    };
+  },
+  parse(rec, ctx, opts) {
+    if (rec.kind !== 'interval') return [];
+    const rows: FuncRow[] = [];
+    for (const { key, value } of rec.maps.get('@func_count') ?? []) {
+      const [pid, fn, comm] = opts.per_process ? key : ['0', key[0], ''];
+      rows.push({ timestamp: ctx.timestamp, pid: Number(pid), comm: comm ?? '', function: fn ?? '', count: value });
+    }
+    return rows.sort((a, b) => b.count - a.count || a.function.localeCompare(b.function) || a.pid - b.pid);
+  },
+  columns: ['timestamp', 'pid', 'comm', 'function', 'count'],
+  consoleLine: (r) =>
+    `${r.timestamp}  func     ${r.pid ? `pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ` : ''}${r.function.padEnd(32)} count=${String(r.count).padStart(8)}`,
+});
