@@ -12,6 +12,7 @@ import { defaultDaemonLog, startCommand, type StartCommandOptions } from './comm
 import { runStop } from './commands/stop.js';
 import { renderStatus, runStatus } from './commands/status.js';
 import { defaultPidFile } from '../daemon/pid-file.js';
+import { analyzeFormats, runAnalyze, type AnalyzeCommandOptions } from './commands/analyze.js';
 
 const positiveSeconds = (v: string): number => {
   const n = Number(v);
@@ -134,6 +135,29 @@ Examples:
       const r = await runCheck(o);
       out(o.json ? JSON.stringify(r, null, 2) : renderCheck(r));
       if (!r.runnable) process.exitCode = Exit.environment;
+    });
+
+  program
+    .command('analyze')
+    .description('report on the CSV files of an output directory: totals, rates, top N per monitor (text, json or html)')
+    .argument('[dir]', 'directory holding the CSV files (default: output.directory of the config)')
+    .option('-m, --monitor <name>', 'only this monitor')
+    .option('--date <YYYY-MM-DD>', 'only rows of this UTC day')
+    .option('--since <time>', 'only rows at or after this time (YYYY-MM-DD[THH:MM[:SS]], UTC unless a zone is given)')
+    .option('--until <time>', 'only rows before this time')
+    .option('--top <n>', 'rows per table (default 10)')
+    .addOption(new Option('--format <format>', 'report format').choices(analyzeFormats).default('text'))
+    .option('--out <file>', 'write the report to this file instead of stdout')
+    .addHelpText('after', `
+Examples:
+  ebpfmon analyze ebpfmon-output                       every monitor, every row, as text
+  ebpfmon analyze /var/tmp/run1 -m syscall --top 20    one monitor, longer tables
+  ebpfmon analyze /var/tmp/run1 --date 2026-11-25 --format html --out report.html
+  ebpfmon analyze /var/tmp/run1 --since 2026-11-25T08:00 --until 2026-11-25T12:00 --format json`)
+    .action(async (dir: string | undefined, o: AnalyzeCommandOptions) => {
+      const r = await runAnalyze(dir, o);
+      if (r.stdout !== null) process.stdout.write(r.stdout);
+      if (r.wrote) process.stderr.write(`ebpfmon: wrote ${r.wrote}\n`);
     });
 
   program

@@ -1,0 +1,175 @@
+// Reads every monitor CSV of a directory once, row by row, into bounded per-monitor sums, and returns the report.
+// Damage (a truncated last line, a repeated header, a row with the wrong number of fields) is skipped and counted.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, UsageError } from '../src/errors.js';
+import { listCsvFiles } from './files.js';
+import type { DamageReason, FileReport, Marker, Report, Section } from './model.js';
+import { analyzedMonitors, analyzers, type MonitorAnalyzer } from './monitors/index.js';
+import { readCsvRecords, type CsvParser } from './read-csv.js';
+import { Minutes, Span, detach } from './tally.js';
+import type { Window } from './window.js';
+
+export interface Progress {
+  bytesRead: number;
+  bytesTotal: number;
+  rows: number;
+  file: string;
+}
+
+export interface AnalyzeOptions {
+  dir: string;
+  /** Only this monitor. */
+  monitor?: string | null | undefined;
+  window?: Window | undefined;
+  /** Rows per table. */
+  top?: number | undefined;
+  parser?: CsvParser | undefined;
+  onProgress?: ((p: Progress) => void) | undefined;
+}
+
+export const defaultTop = 10;
+const markersKept = 20;
+const damagedLinesKept = 5;
+
+interface MonitorState {
+  analyzer: MonitorAnalyzer;
+  span: Span;
+  minutes: Minutes;
+  rows: number;
+  markers: number;
+  firstMarkers: Marker[];
+}
+
+/** A missing or unreadable directory, an unknown monitor, a bad --top: usage errors (exit 2). */
+async function checkOptions(opts: AnalyzeOptions): Promise<void> {
+  const st = await stat(opts.dir).catch(() => null);
+  if (!st) throw new UsageError(`no such directory: ${opts.dir}`);
+  if (!st.isDirectory()) throw new UsageError(`not a directory: ${opts.dir}`);
+  if (opts.monitor && !analyzedMonitors.includes(opts.monitor)) {
+    throw new UsageError(`unknown monitor "${opts.monitor}" (expected one of: ${analyzedMonitors.join(', ')})`);
+  }
+  if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top > 0)) throw new UsageError(`--top: expected a positive integer, got ${opts.top}`);
+}
+
+const isTimestamp = (s: string): boolean => s.length >= 20 && s.charCodeAt(4) === 45 && s.charCodeAt(10) === 84 && s.charCodeAt(0) >= 48 && s.charCodeAt(0) <= 57;
+
+/** Skips the rest of a file whose header lacks a column the monitor needs. */
+class SkipFile extends Error {}
+
+export async function analyze(opts: AnalyzeOptions): Promise<Report> {
+  await checkOptions(opts);
+  const top = opts.top ?? defaultTop;
+  const since = opts.window?.since ?? null;
+  const until = opts.window?.until ?? null;
+  const parser = opts.parser ?? 'fast';
+  const states = new Map<string, MonitorState>();
+  for (const a of analyzers()) {
+    if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), minutes: new Minutes(), rows: 0, markers: 0, firstMarkers: [] });
+  }
+  const listed = await listCsvFiles(opts.dir, analyzedMonitors);
+  // A per-day part entirely outside the window is not read at all.
+  const overlaps = (day: string): boolean => {
+    const start = `${day}T00:00:00.000Z`;
+    const end = new Date(Date.parse(start) + 86_400_000).toISOString();
+    return (since === null || since < end) && (until === null || until > start);
+  };
+  const files = listed.files.filter((f) => states.has(f.monitor) && (f.day === null || overlaps(f.day)));
+  const bytesTotal = files.reduce((s, f) => s + f.bytes, 0);
+  let bytesRead = 0;
+  let totalRows = 0;
+  let damagedRows = 0;
+  const fileReports: FileReport[] = [];
+
+  for (const file of files) {
+    const st = states.get(file.monitor);
+    if (!st) continue;
+    const fr: FileReport = { file: file.name, monitor: file.monitor, bytes: file.bytes, rows: 0, markers: 0, empty: true, skipped: null, damaged: {}, first_damaged_lines: [] };
+    fileReports.push(fr);
+    const damage = (reason: DamageReason, line: number): void => {
+      fr.damaged[reason] = (fr.damaged[reason] ?? 0) + 1;
+      if (fr.first_damaged_lines.length < damagedLinesKept) fr.first_damaged_lines.push(line);
+      damagedRows++;
+    };
+    let width = -1;
+    let iNote = -1;
+    let handle: ((f: readonly string[], ts: string) => number) | null = null;
+    st.span.reset();
+    const { span, minutes } = st;
+    const onRecord = (f: string[], line: number): void => {
+      fr.empty = false;
+      if (handle === null) {
+        const header = f.map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
+        const missing = ['timestamp', ...st.analyzer.required].filter((c) => !header.includes(c));
+        if (missing.length) {
+          fr.skipped = `no ${missing.join(', ')} column in the header`;
+          throw new SkipFile();
+        }
+        width = header.length;
+        iNote = header.indexOf('note');
+        handle = st.analyzer.bind(header);
+        return;
+      }
+      const ts = f[0] ?? '';
+      if (ts === 'timestamp') return damage('repeated_header', line);
+      if (f.length !== width) return damage('wrong_field_count', line);
+      if (!isTimestamp(ts)) return damage('bad_timestamp', line);
+      if ((since !== null && ts < since) || (until !== null && ts >= until)) return;
+      const note = iNote >= 0 ? f[iNote] : '';
+      if (note) {
+        fr.markers++;
+        st.markers++;
+        if (st.firstMarkers.length < markersKept) st.firstMarkers.push({ timestamp: detach(ts), note: detach(note) });
+        return;
+      }
+      const v = handle(f, ts);
+      if (Number.isNaN(v)) return damage('bad_number', line);
+      fr.rows++;
+      st.rows++;
+      totalRows++;
+      span.add(ts);
+      minutes.add(ts, v);
+    };
+    const onBytes = (n: number): void => {
+      bytesRead += n;
+      opts.onProgress?.({ bytesRead, bytesTotal, rows: totalRows, file: file.name });
+    };
+    try {
+      await readCsvRecords(file.path, onRecord, { parser, onBytes, onMalformed: (line) => damage('malformed_quotes', line) });
+    } catch (e) {
+      // A file that cannot be read (permissions, vanished) is reported like a damaged one, not fatal.
+      if (!(e instanceof SkipFile)) fr.skipped = `cannot read: ${describe(e)}`;
+    }
+  }
+
+  const sections: Section[] = [];
+  for (const st of states.values()) {
+    if (!st.rows) continue;
+    const a = st.analyzer;
+    const range = st.span.range(a.aggregate);
+    const body = a.finish({ top, range });
+    sections.push({
+      monitor: a.monitor,
+      title: a.title,
+      range,
+      rows: st.rows,
+      markers: { total: st.markers, first: st.firstMarkers },
+      totals: body.totals,
+      tables: body.tables,
+      series: st.minutes.series(a.series.label, a.series.unit),
+      bars: body.bars,
+    });
+  }
+  return {
+    format: 'ebpfmon-analyze/1',
+    directory: path.resolve(opts.dir),
+    window: { since, until },
+    monitor: opts.monitor ?? null,
+    top,
+    files: fileReports,
+    ignored: listed.ignored,
+    rows: totalRows,
+    damaged_rows: damagedRows,
+    sections,
+  };
+}

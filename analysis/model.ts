@@ -1,0 +1,107 @@
+// The report as plain data: analyze() builds it, the text, json and html renderers only format it.
+
+/** How a value is shown: the numbers themselves stay raw (json keeps them as they are). */
+export type Kind = 'text' | 'path' | 'int' | 'num' | 'pct' | 'bytes' | 'us' | 'mbps' | 'rate';
+
+export type Value = string | number | null;
+
+export interface Column {
+  key: string;
+  label: string;
+  kind: Kind;
+}
+
+export interface Table {
+  id: string;
+  title: string;
+  columns: Column[];
+  rows: Record<string, Value>[];
+  /** Set when a key table outgrew its memory cap and its smallest keys were dropped: counts are lower bounds. */
+  approximate?: boolean;
+}
+
+export interface Metric {
+  key: string;
+  label: string;
+  kind: Kind;
+  value: Value;
+}
+
+export interface SeriesPoint {
+  /** Start of the bucket, ISO 8601 UTC. */
+  t: string;
+  total: number;
+  /** total / bucket_seconds */
+  rate: number;
+}
+
+export interface Series {
+  label: string;
+  unit: string;
+  bucket_seconds: number;
+  points: SeriesPoint[];
+}
+
+export interface TimeRange {
+  from: string | null;
+  to: string | null;
+  /** Seconds from the first to the last row. */
+  span_seconds: number;
+  /** The shortest gap between two successive timestamps: the monitor's interval (null for event monitors). */
+  interval_seconds: number | null;
+  /** span plus one interval: the time the rows cover, used for rates. */
+  covered_seconds: number;
+}
+
+export interface Marker {
+  timestamp: string;
+  note: string;
+}
+
+export interface Section {
+  monitor: string;
+  title: string;
+  range: TimeRange;
+  rows: number;
+  markers: { total: number; first: Marker[] };
+  totals: Metric[];
+  tables: Table[];
+  series: Series | null;
+  /** The table drawn as a bar chart: its value column, and its label column (default: the first text column). */
+  bars: { table: string; value: string; label?: string } | null;
+}
+
+export type DamageReason =
+  | 'wrong_field_count'
+  | 'repeated_header'
+  | 'bad_timestamp'
+  | 'bad_number'
+  | 'malformed_quotes';
+
+export interface FileReport {
+  file: string;
+  monitor: string;
+  bytes: number;
+  rows: number;
+  markers: number;
+  empty: boolean;
+  /** Why the whole file was skipped (e.g. missing columns), else null. */
+  skipped: string | null;
+  damaged: Partial<Record<DamageReason, number>>;
+  /** Line numbers of the first few damaged rows, for the operator to look at. */
+  first_damaged_lines: number[];
+}
+
+export interface Report {
+  format: 'ebpfmon-analyze/1';
+  directory: string;
+  window: { since: string | null; until: string | null };
+  monitor: string | null;
+  top: number;
+  files: FileReport[];
+  /** Files in the directory that are not monitor CSVs (or belong to an unknown monitor). */
+  ignored: string[];
+  rows: number;
+  damaged_rows: number;
+  sections: Section[];
+}

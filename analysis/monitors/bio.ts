@@ -1,0 +1,113 @@
+// bio: block I/O per (pid, device, type) and interval. I/O by type, bytes and throughput, latency, processes, devices.
+import { Tally, finiteOrNull, ratio, round } from '../tally.js';
+import { add, at, col, max, metric, min, num, orUnknown, tableOf, type MonitorAnalyzer } from './common.js';
+import type { Table } from '../model.js';
+
+// Sums per key: ios, bytes, latency-weighted ios (avg * count), ios with a latency, then max and min latency.
+const [IOS, BYTES, LATSUM, LATN, LATMAX, LATMIN] = [0, 1, 2, 3, 4, 5] as const;
+const W = 6;
+
+const tally = (): Tally => new Tally(W, undefined, startValues);
+
+export function bioAnalyzer(): MonitorAnalyzer {
+  const byType = tally();
+  const byDevice = tally();
+  const byComm = tally();
+  const all = fresh();
+  let peakMbps = -Infinity;
+  return {
+    monitor: 'bio',
+    title: 'Block I/O (bio)',
+    aggregate: true,
+    required: ['count'],
+    series: { label: 'bytes', unit: 'MB/s' },
+    bind(h) {
+      const [iType, iDev, iComm, iCount, iBytes, iAvg, iMin, iMax, iTp] = [
+        'io_type', 'device', 'comm', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us', 'max_latency_us', 'throughput_mbps',
+      ].map((c) => h.indexOf(c)) as [number, number, number, number, number, number, number, number, number];
+      return (f) => {
+        const count = num(f[iCount]);
+        if (!(count >= 0)) return NaN;
+        const bytes = num(f[iBytes]) || 0;
+        const avg = num(f[iAvg]);
+        const mn = num(f[iMin]);
+        const mx = num(f[iMax]);
+        const tp = num(f[iTp]);
+        if (tp > peakMbps) peakMbps = tp;
+        accumulate(byType.get(orUnknown(f[iType])), count, bytes, avg, mn, mx);
+        accumulate(byDevice.get(orUnknown(f[iDev])), count, bytes, avg, mn, mx);
+        accumulate(byComm.get(orUnknown(f[iComm])), count, bytes, avg, mn, mx);
+        accumulate(all, count, bytes, avg, mn, mx);
+        return bytes / 1e6;
+      };
+    },
+    finish({ top, range }) {
+      const avgLat = (a: Float64Array): number | null => (at(a, LATN) > 0 ? round(at(a, LATSUM) / at(a, LATN), 3) : null);
+      const cols = [
+        col('ios', 'I/Os', 'int'),
+        col('bytes', 'bytes', 'bytes'),
+        col('avg_latency_us', 'avg us', 'us'),
+        col('max_latency_us', 'max us', 'us'),
+      ];
+      const cells = (a: Float64Array): Record<string, number | null> => ({
+        ios: at(a, IOS),
+        bytes: at(a, BYTES),
+        avg_latency_us: avgLat(a),
+        max_latency_us: finiteOrNull(a[LATMAX]),
+      });
+      const byTypeTable: Table = tableOf('by_type', 'I/O by type', [col('io_type', 'type', 'text'), ...cols, col('avg_bytes', 'avg size', 'bytes')], byType, top, (k, a) => ({
+        io_type: k,
+        ...cells(a),
+        avg_bytes: at(a, IOS) > 0 ? round(at(a, BYTES) / at(a, IOS), 1) : null,
+      }));
+      const covered = range.covered_seconds;
+      return {
+        totals: [
+          metric('ios', 'I/Os', 'int', at(all, IOS)),
+          metric('bytes', 'bytes', 'bytes', at(all, BYTES)),
+          metric('throughput_mbps', 'mean MB/s', 'mbps', covered > 0 ? round(at(all, BYTES) / covered / 1e6, 3) : null),
+          metric('peak_interval_mbps', 'peak interval MB/s', 'mbps', Number.isFinite(peakMbps) ? peakMbps : null),
+          metric('avg_latency_us', 'avg latency us', 'us', avgLat(all)),
+          metric('min_latency_us', 'min latency us', 'us', finiteOrNull(all[LATMIN])),
+          metric('max_latency_us', 'max latency us', 'us', finiteOrNull(all[LATMAX])),
+          metric('reads_share', 'read share (bytes)', 'pct', readShare(byType, at(all, BYTES))),
+        ],
+        tables: [
+          byTypeTable,
+          tableOf('top_devices', 'Top devices (by bytes)', [col('device', 'device', 'text'), ...cols], byDevice, top, (k, a) => ({ device: k, ...cells(a) }), BYTES),
+          tableOf('top_processes', 'Top processes (comm, by bytes)', [col('comm', 'comm', 'text'), ...cols], byComm, top, (k, a) => ({ comm: k, ...cells(a) }), BYTES),
+        ],
+        bars: { table: 'top_processes', value: 'bytes' },
+      };
+    },
+  };
+}
+
+function startValues(a: Float64Array): void {
+  a[LATMAX] = -Infinity;
+  a[LATMIN] = Infinity;
+}
+
+function fresh(): Float64Array {
+  const a = new Float64Array(W);
+  startValues(a);
+  return a;
+}
+
+function accumulate(a: Float64Array, count: number, bytes: number, avg: number, mn: number, mx: number): void {
+  add(a, IOS, count);
+  add(a, BYTES, bytes);
+  if (!Number.isNaN(avg)) {
+    add(a, LATSUM, avg * count);
+    add(a, LATN, count);
+  }
+  if (!Number.isNaN(mx)) max(a, LATMAX, mx);
+  if (!Number.isNaN(mn)) min(a, LATMIN, mn);
+}
+
+/** Share of bytes whose type starts with R/r (read, R, RA...). */
+function readShare(byType: Tally, total: number): number | null {
+  let reads = 0;
+  for (const [k, a] of byType.map) if (/^r/i.test(k)) reads += at(a, BYTES);
+  return ratio(reads, total);
+}

@@ -1,0 +1,83 @@
+// What every monitor's analyzer shares: its shape, and small helpers for columns, sums and tables.
+import type { Column, Metric, Section, Table, TimeRange, Value } from '../model.js';
+import { ratio, type Tally } from '../tally.js';
+
+export interface FinishContext {
+  top: number;
+  range: TimeRange;
+}
+
+/** What an analyzer contributes to its section; the driver adds monitor, title, range, rows and markers. */
+export type SectionBody = Pick<Section, 'totals' | 'tables' | 'bars'>;
+
+export interface MonitorAnalyzer {
+  readonly monitor: string;
+  readonly title: string;
+  /** Aggregate monitors write one row per key per interval; event monitors one row per event. */
+  readonly aggregate: boolean;
+  /** Columns (besides timestamp) without which a file is skipped. */
+  readonly required: readonly string[];
+  /** What the rate-over-time chart counts, e.g. 'calls' per second. */
+  readonly series: { label: string; unit: string };
+  /** Column positions come from each file's header; returns the row handler. */
+  bind(header: readonly string[]): RowHandler;
+  finish(ctx: FinishContext): SectionBody;
+}
+
+/** Adds one data row; returns the value the rate chart counts, or NaN when a number is unreadable (the row is then skipped). */
+export type RowHandler = (f: readonly string[], timestamp: string) => number;
+
+/** '' (a missing value) is NaN, like anything that is not a number. */
+export const num = (s: string | undefined): number => (s === undefined || s === '' ? NaN : +s);
+
+export const add = (a: Float64Array, i: number, v: number): void => {
+  a[i] = (a[i] ?? 0) + v;
+};
+export const max = (a: Float64Array, i: number, v: number): void => {
+  if (v > (a[i] ?? -Infinity)) a[i] = v;
+};
+export const min = (a: Float64Array, i: number, v: number): void => {
+  if (v < (a[i] ?? Infinity)) a[i] = v;
+};
+export const at = (a: Float64Array, i: number): number => a[i] ?? 0;
+
+export const metric = (key: string, label: string, kind: Metric['kind'], value: Value): Metric => ({ key, label, kind, value });
+export const col = (key: string, label: string, kind: Column['kind']): Column => ({ key, label, kind });
+
+/** A table from the top keys of a tally; `row` maps one key and its sums to the table's cells. */
+export function tableOf(
+  id: string,
+  title: string,
+  columns: Column[],
+  tally: Tally,
+  n: number,
+  row: (key: string, a: Float64Array) => Record<string, Value>,
+  rankBy = 0,
+): Table {
+  const t: Table = { id, title, columns, rows: tally.top(n, rankBy).map(([k, a]) => row(k, a)) };
+  if (tally.approximate) t.approximate = true;
+  return t;
+}
+
+/** Keys that are numbers (cpu, numa node) in numeric order, all of them up to `limit`. */
+export function numericTable(
+  id: string,
+  title: string,
+  columns: Column[],
+  tally: Tally,
+  limit: number,
+  row: (key: string, a: Float64Array) => Record<string, Value>,
+): Table {
+  const keys = [...tally.map.entries()].sort((x, y) => Number(x[0]) - Number(y[0]) || (x[0] < y[0] ? -1 : 1)).slice(0, limit);
+  const t: Table = { id, title, columns, rows: keys.map(([k, a]) => row(k, a)) };
+  if (tally.approximate) t.approximate = true;
+  return t;
+}
+
+/** A number cell: a count stays an integer, a key that looks numeric (cpu 3) becomes a number. */
+export const keyNum = (k: string): Value => (k !== '' && Number.isFinite(+k) ? +k : k);
+
+export const share = (v: number, total: number): number | null => ratio(v, total);
+
+/** The table columns' key for an absent text value. */
+export const orUnknown = (s: string | undefined): string => (s === undefined || s === '' ? '?' : s);

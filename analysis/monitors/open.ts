@@ -1,0 +1,78 @@
+// open: rows of (pid, file) open counts per interval. Totals, error rate, top files, most failures, top processes.
+import { Tally, ratio } from '../tally.js';
+import { add, at, col, metric, num, orUnknown, share, tableOf, type MonitorAnalyzer } from './common.js';
+
+export function openAnalyzer(): MonitorAnalyzer {
+  const byFile = new Tally(2);
+  const byComm = new Tally(2);
+  let opens = 0;
+  let errors = 0;
+  return {
+    monitor: 'open',
+    title: 'File opens (open)',
+    aggregate: true,
+    required: ['count'],
+    series: { label: 'opens', unit: 'opens/s' },
+    bind(h) {
+      const iFile = h.indexOf('filename');
+      const iComm = h.indexOf('comm');
+      const iCount = h.indexOf('count');
+      const iErr = h.indexOf('error_count');
+      return (f) => {
+        const count = num(f[iCount]);
+        if (!(count >= 0)) return NaN;
+        const errs = num(f[iErr]) || 0;
+        opens += count;
+        errors += errs;
+        const a = byFile.get(orUnknown(f[iFile]));
+        add(a, 0, count);
+        add(a, 1, errs);
+        const p = byComm.get(orUnknown(f[iComm]));
+        add(p, 0, count);
+        add(p, 1, errs);
+        return count;
+      };
+    },
+    finish({ top }) {
+      const cOpens = col('opens', 'opens', 'int');
+      const cErr = col('errors', 'errors', 'int');
+      const cRate = col('error_rate', 'err%', 'pct');
+      const failing = new Tally(2);
+      for (const [k, a] of byFile.map) if (at(a, 1) > 0) failing.map.set(k, Float64Array.of(at(a, 1), at(a, 0)));
+      const failures = tableOf('most_failures', 'Files with most failed opens', [col('filename', 'filename', 'path'), cErr, cOpens, cRate], failing, top, (k, a) => ({
+        filename: k,
+        errors: at(a, 0),
+        opens: at(a, 1),
+        error_rate: ratio(at(a, 0), at(a, 1)),
+      }));
+      if (byFile.approximate) failures.approximate = true;
+      return {
+        totals: [
+          metric('opens', 'opens', 'int', opens),
+          metric('errors', 'failed', 'int', errors),
+          metric('error_rate', 'error rate', 'pct', ratio(errors, opens)),
+          metric('files', 'distinct files', 'int', byFile.map.size),
+          metric('processes', 'commands', 'int', byComm.map.size),
+        ],
+        tables: [
+          tableOf('top_files', 'Top files', [col('filename', 'filename', 'path'), cOpens, col('share', 'share', 'pct'), cErr, cRate], byFile, top, (k, a) => ({
+            filename: k,
+            opens: at(a, 0),
+            share: share(at(a, 0), opens),
+            errors: at(a, 1),
+            error_rate: ratio(at(a, 1), at(a, 0)),
+          })),
+          failures,
+          tableOf('top_processes', 'Top processes (comm)', [col('comm', 'comm', 'text'), cOpens, col('share', 'share', 'pct'), cErr, cRate], byComm, top, (k, a) => ({
+            comm: k,
+            opens: at(a, 0),
+            share: share(at(a, 0), opens),
+            errors: at(a, 1),
+            error_rate: ratio(at(a, 1), at(a, 0)),
+          })),
+        ],
+        bars: { table: 'top_files', value: 'opens' },
+      };
+    },
+  };
+}

@@ -1,0 +1,133 @@
+// Streams one CSV file record by record, in bounded memory. Two parsers give the same records:
+// 'csv-parse' runs every byte through csv-parse; 'fast' (the default) splits quote-free lines on commas
+// itself and hands only lines holding a quote (a comm or path with a comma, a quote or a newline) to csv-parse,
+// which is about four times faster on real output, where nearly no line is quoted.
+import { isAscii } from 'node:buffer';
+import { createReadStream } from 'node:fs';
+import { parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
+
+export type CsvParser = 'fast' | 'csv-parse';
+
+export interface ReadOptions {
+  parser: CsvParser;
+  /** Called with the number of bytes read since the previous call. */
+  onBytes?: (n: number) => void;
+  /** A record csv-parse rejected (e.g. an unterminated quote); it is skipped. */
+  onMalformed: (line: number) => void;
+}
+
+/** One quoted record longer than this is treated as damage (a stray quote would otherwise swallow the file). */
+const maxQuotedRecord = 1 << 20;
+const chunkSize = 1 << 20;
+
+export function readCsvRecords(file: string, onRecord: (fields: string[], line: number) => void, opts: ReadOptions): Promise<void> {
+  return opts.parser === 'fast' ? readFast(file, onRecord, opts) : readWithCsvParse(file, onRecord, opts);
+}
+
+/** A latin1-decoded line back to the UTF-8 text its bytes hold. */
+const utf8 = (latin1: string): string => (/[\x80-\xff]/.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1);
+
+const countQuotes = (s: string): number => {
+  let n = 0;
+  for (let i = s.indexOf('"'); i !== -1; i = s.indexOf('"', i + 1)) n++;
+  return n;
+};
+
+async function readFast(file: string, onRecord: (fields: string[], line: number) => void, opts: ReadOptions): Promise<void> {
+  let rest = '';
+  let line = 0;
+  // A quoted record spanning lines: its text so far, its first line number and its quote count.
+  let quoted: string | null = null;
+  let quotedLine = 0;
+  let quotes = 0;
+
+  const quotedRecord = (text: string, at: number): void => {
+    let rows: string[][];
+    try {
+      rows = parseSync(text, { relax_column_count: true }) as string[][];
+    } catch {
+      opts.onMalformed(at);
+      return;
+    }
+    for (const r of rows) onRecord(r, at);
+  };
+
+  const handle = (raw: string): void => {
+    line++;
+    const text = raw.length && raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+    if (quoted !== null) {
+      quoted += '\n' + text;
+      quotes += countQuotes(text);
+      if (quotes % 2 === 0) {
+        const done = quoted;
+        quoted = null;
+        quotedRecord(done, quotedLine);
+      } else if (quoted.length > maxQuotedRecord) {
+        quoted = null;
+        opts.onMalformed(quotedLine);
+      }
+      return;
+    }
+    if (text.indexOf('"') === -1) {
+      if (text.length) onRecord(text.split(','), line);
+      return;
+    }
+    const q = countQuotes(text);
+    if (q % 2 === 0) {
+      quotedRecord(text, line);
+    } else {
+      quoted = text;
+      quotedLine = line;
+      quotes = q;
+    }
+  };
+
+  // Bytes are decoded as latin1 (one char per byte, about as cheap as a copy); a line of a chunk that is not
+  // pure ASCII is decoded again from its bytes as UTF-8, so a multi-byte character cut by a chunk edge is fine.
+  let restAscii = true;
+  const stream = createReadStream(file, { highWaterMark: chunkSize });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    opts.onBytes?.(chunk.length);
+    const ascii = isAscii(chunk);
+    const lines = (rest + chunk.toString('latin1')).split('\n');
+    rest = lines.pop() ?? '';
+    if (ascii && restAscii) {
+      for (const l of lines) handle(l);
+    } else {
+      for (const l of lines) handle(utf8(l));
+    }
+    // The new rest is this chunk's tail, plus the old rest only when no line ended in this chunk.
+    restAscii = rest.length === 0 || (ascii && (restAscii || lines.length > 0));
+  }
+  // What is left is a last line without its newline: often a write cut short; the caller checks its fields.
+  if (rest.length) handle(restAscii ? rest : utf8(rest));
+  if (quoted !== null) opts.onMalformed(quotedLine);
+}
+
+async function readWithCsvParse(file: string, onRecord: (fields: string[], line: number) => void, opts: ReadOptions): Promise<void> {
+  const parser = parse({ relax_column_count: true, skip_records_with_error: true, skip_empty_lines: true, info: true });
+  parser.on('skip', () => opts.onMalformed(parser.info.lines));
+  const input = createReadStream(file, { highWaterMark: chunkSize });
+  input.on('data', (chunk) => opts.onBytes?.(chunk.length));
+  await new Promise<void>((resolve, reject) => {
+    parser.on('readable', () => {
+      let r: unknown;
+      try {
+        while ((r = parser.read()) !== null) {
+          const { record, info } = r as { record: string[]; info: { lines: number } };
+          onRecord(record, info.lines);
+        }
+      } catch (e) {
+        // The caller stops reading (e.g. a header without the columns it needs).
+        input.destroy();
+        parser.destroy();
+        reject(e);
+      }
+    });
+    parser.on('end', resolve);
+    parser.on('error', reject);
+    input.on('error', reject);
+    input.pipe(parser);
+  });
+}

@@ -1,0 +1,71 @@
+// Values as people read them: 1,234,567 calls, 12.3%, 4.2 MiB, 1h 2m 3s. Only the text and html views use this.
+import type { Kind, Value } from '../model.js';
+
+const group = (n: number): string => {
+  const s = Math.round(Math.abs(n)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return n < 0 ? `-${s}` : s;
+};
+
+export function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(v)} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+/** A number with at most `d` decimals, grouped by thousands from 1000 on. */
+export function decimal(n: number, d = 2): string {
+  if (Math.abs(n) >= 1000) return group(n);
+  return Number.isInteger(n) ? String(n) : n.toFixed(d);
+}
+
+export function formatValue(v: Value, kind: Kind): string {
+  if (v === null) return '-';
+  if (typeof v === 'string') return v;
+  switch (kind) {
+    case 'int':
+      return group(v);
+    case 'pct': {
+      const p = v * 100;
+      if (p > 0 && p < 0.01) return '<0.01%';
+      return `${p.toFixed(p < 10 ? 2 : 1)}%`;
+    }
+    case 'bytes':
+      return bytes(v);
+    case 'us':
+      return Math.abs(v) >= 1000 ? group(v) : v.toFixed(Math.abs(v) < 10 ? 2 : 1);
+    case 'mbps':
+    case 'rate':
+    case 'num':
+      return decimal(v);
+    case 'text':
+    case 'path':
+      return String(v);
+  }
+}
+
+export function duration(seconds: number): string {
+  if (seconds < 60) return `${decimal(Math.round(seconds * 1000) / 1000, 3)}s`;
+  const s = Math.round(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts = [d ? `${d}d` : '', h ? `${h}h` : '', m ? `${m}m` : '', s % 60 ? `${s % 60}s` : ''].filter(Boolean);
+  return parts.slice(0, 3).join(' ');
+}
+
+/** 2026-11-25T02:44:13.120Z -> 2026-11-25 02:44:13 */
+export const shortTime = (iso: string | null): string => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
+
+/** Cuts text to `width` characters: paths keep their end (…/lib/libc.so.6), other text its start. */
+export function fit(text: string, width: number, kind: Kind): string {
+  if (text.length <= width) return text;
+  if (width <= 1) return text.slice(0, width);
+  return kind === 'path' ? `…${text.slice(text.length - width + 1)}` : `${text.slice(0, width - 1)}…`;
+}
+
+export const isNumeric = (kind: Kind): boolean => kind !== 'text' && kind !== 'path';

@@ -1,0 +1,70 @@
+// `ebpfmon analyze`: a thin entry to analysis/: checks the options, runs the analysis, renders the report.
+// The report goes to stdout or --out; progress (on a terminal only) goes to stderr.
+import { writeFile } from 'node:fs/promises';
+import { analyze, parseWindow, renderHtml, renderJson, renderText, type Progress } from '../../../analysis/index.js';
+import { defaultConfigPath, loadConfig } from '../../config/load.js';
+import { describe, UsageError } from '../../errors.js';
+
+export const analyzeFormats = ['text', 'json', 'html'] as const;
+export type AnalyzeFormat = (typeof analyzeFormats)[number];
+
+export interface AnalyzeCommandOptions {
+  monitor?: string | undefined;
+  date?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  top?: string | undefined;
+  format?: AnalyzeFormat | undefined;
+  out?: string | undefined;
+}
+
+export interface AnalyzeResult {
+  /** The report, when it goes to stdout. */
+  stdout: string | null;
+  /** The file written with --out. */
+  wrote: string | null;
+}
+
+/** Writes "\r<status>" at most every 200 ms, from the first second on; a file-like stderr never gets it. */
+function progressPrinter(stream: NodeJS.WriteStream): { update(p: Progress): void; done(): void } {
+  const start = Date.now();
+  let last = 0;
+  let shown = false;
+  const mb = (n: number): string => (n / 1e6).toFixed(0);
+  return {
+    update(p) {
+      const now = Date.now();
+      if (now - start < 1000 || now - last < 200) return;
+      last = now;
+      shown = true;
+      const pct = p.bytesTotal ? Math.floor((p.bytesRead / p.bytesTotal) * 100) : 100;
+      stream.write(`\r\x1b[Kanalyze: ${pct}% (${mb(p.bytesRead)} of ${mb(p.bytesTotal)} MB, ${p.rows.toLocaleString('en-US')} rows) ${p.file}`.slice(0, 200));
+    },
+    done() {
+      if (shown) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptions): Promise<AnalyzeResult> {
+  const window = parseWindow(o);
+  const top = o.top === undefined ? undefined : Number(o.top);
+  if (top !== undefined && !(Number.isInteger(top) && top > 0)) throw new UsageError(`--top: expected a positive integer, got "${o.top}"`);
+  const directory = dir ?? (await loadConfig(defaultConfigPath())).output.directory;
+  const progress = process.stderr.isTTY ? progressPrinter(process.stderr) : null;
+  let report;
+  try {
+    report = await analyze({ dir: directory, monitor: o.monitor, window, top, onProgress: progress ? (p) => progress.update(p) : undefined });
+  } finally {
+    progress?.done();
+  }
+  const format = o.format ?? 'text';
+  const text = format === 'json' ? renderJson(report) : format === 'html' ? renderHtml(report) : renderText(report);
+  if (!o.out) return { stdout: text, wrote: null };
+  try {
+    await writeFile(o.out, text);
+  } catch (e) {
+    throw new UsageError(`cannot write ${o.out}: ${describe(e)}`, { cause: e });
+  }
+  return { stdout: null, wrote: o.out };
+}
