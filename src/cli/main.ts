@@ -47,6 +47,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 3 this machine canno
     .option('-o, --output-dir <dir>', 'directory for the CSV files (default: output.directory of the config)')
     .option('--console', 'also print rows on stdout (default when a single monitor runs)')
     .option('--scripts <path>', 'run these operator-edited scripts (a directory of .bt files written by generate --out, or one file) instead of generating')
+    .option('--prometheus <host:port>', 'serve Prometheus metrics there (default from output.prometheus; loopback unless you say otherwise)')
     .option('--daemon', `detach and run in the background; logs go to logging.file (default ${defaultDaemonLog})`)
     .option('--pid-file <file>', `pid file; the status file sits next to it (default with --daemon: ${defaultPidFile})`)
     .addOption(new Option('--log-level <level>', 'log level').choices(logLevels.filter((l) => l !== 'silent')))

@@ -35,6 +35,17 @@ export const configSchema = z.strictObject({
       buffer_rows: wholeAtLeast(1).default(500),
       flush_interval: positive('a positive number of seconds').default(1),
       console: z.boolean({ error: 'expected true or false' }).default(false),
+      prometheus: z
+        .strictObject({
+          enabled: z.boolean({ error: 'expected true or false' }).default(false),
+          listen: z
+            .string({ error: 'expected host:port' })
+            .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:9464' })
+            .default('127.0.0.1:9464'),
+          path: z.string({ error: 'expected a URL path' }).regex(/^\/[A-Za-z0-9_./-]*$/, { error: 'expected a URL path such as /metrics' }).default('/metrics'),
+          max_comm_series: wholeAtLeast(1).default(200),
+        })
+        .prefault({}),
       format: z
         .union([z.enum(outputFormats), z.array(z.enum(outputFormats)).min(1)], { error: 'expected csv, ndjson, or a list of them' })
         .default('csv')

@@ -42,6 +42,12 @@ async function procStat(pid: number): Promise<{ ticks: number; rssBytes: number 
   }
 }
 
+/** CPU seconds (user+system) and RSS of a process, or null when it is gone. */
+export async function processUsage(pid: number): Promise<{ cpuSeconds: number; rssBytes: number } | null> {
+  const s = await procStat(pid);
+  return s ? { cpuSeconds: s.ticks / clockTicks, rssBytes: s.rssBytes } : null;
+}
+
 /** Samples CPU% of processes between calls. */
 export function createUsageSampler(): (pid: number | null) => Promise<ProcessUsage> {
   const last = new Map<number, { ticks: number; at: number }>();

@@ -102,6 +102,7 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
     ];
   },
   columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename'],
+  metrics: [{ name: 'ebpfmon_exec_total', help: 'Successful process executions, per command.', labels: { comm: 'comm' } }],
   consoleLine: (r) =>
     `${r.timestamp}  exec     uid=${String(r.uid).padEnd(5)} pid=${String(r.pid).padEnd(7)} ppid=${String(r.ppid).padEnd(7)} ${r.comm.padEnd(15)} ${r.filename}`,
 });

@@ -109,6 +109,9 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
     return rows.sort((a, b) => b.count - a.count || a.function.localeCompare(b.function) || a.pid - b.pid);
   },
   columns: ['timestamp', 'pid', 'comm', 'function', 'count'],
+  metrics: [
+    { name: 'ebpfmon_function_calls_total', help: 'Calls of configured kernel functions, per function and command.', labels: { function: 'function', comm: 'comm' }, value: 'count' },
+  ],
   consoleLine: (r) =>
     `${r.timestamp}  func     ${r.pid ? `pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ` : ''}${r.function.padEnd(32)} count=${String(r.count).padStart(8)}`,
 });

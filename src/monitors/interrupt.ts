@@ -136,6 +136,10 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
     return rows.sort((a, b) => a.type.localeCompare(b.type) || a.cpu - b.cpu || a.irq - b.irq || a.name.localeCompare(b.name));
   },
   columns: ['timestamp', 'type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us', 'irq'],
+  metrics: [
+    { name: 'ebpfmon_interrupts_total', help: 'Hard and soft interrupts per type, handler or vector name, and CPU.', labels: { type: 'type', name: 'name', cpu: 'cpu' }, value: 'count' },
+    { name: 'ebpfmon_interrupt_handler_seconds_total', help: 'Time spent in interrupt handlers.', labels: { type: 'type', name: 'name', cpu: 'cpu' }, value: 'total_time_us', scale: 1e-6 },
+  ],
   consoleLine: (r) =>
     `${r.timestamp}  interrupt ${r.type} cpu=${String(r.cpu).padEnd(3)} ${String(r.irq).padStart(4)} ${r.name.padEnd(20)} count=${String(r.count).padStart(7)} total=${r.total_time_us.toFixed(2).padStart(10)}us avg=${r.avg_time_us.toFixed(2).padStart(8)}us max=${r.max_time_us.toFixed(2).padStart(8)}us`,
 });

@@ -138,6 +138,10 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid || (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   },
   columns: ['timestamp', 'pid', 'comm', 'filename', 'count', 'error_count', 'error_rate'],
+  metrics: [
+    { name: 'ebpfmon_opens_total', help: 'File opens, per command (filenames are not labels: unbounded).', labels: { comm: 'comm' }, value: 'count' },
+    { name: 'ebpfmon_open_errors_total', help: 'Failed file opens, per command.', labels: { comm: 'comm' }, value: 'error_count' },
+  ],
   consoleLine: (r) =>
     `${r.timestamp}  open     pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} count=${String(r.count).padStart(6)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%) ${r.filename}`,
 });

@@ -104,6 +104,9 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid || a.cpu - b.cpu);
   },
   columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause'],
+  metrics: [
+    { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), CPU, NUMA node, access and cause.', labels: { type: 'fault_type', cpu: 'cpu', numa_node: 'numa_node', access: 'access', cause: 'cause' }, value: 'count' },
+  ],
   consoleLine: (r) =>
     `${r.timestamp}  page_fault pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.fault_type.padEnd(6)} ${r.access.padEnd(5)} ${r.cause.padEnd(11)} cpu=${String(r.cpu).padEnd(3)} node=${r.numa_node} count=${String(r.count).padStart(7)}`,
 });

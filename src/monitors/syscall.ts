@@ -112,6 +112,10 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
     'timestamp', 'pid', 'comm', 'syscall_nr', 'syscall', 'category', 'count', 'error_count', 'error_rate',
     'avg_latency_us', 'max_latency_us',
   ],
+  metrics: [
+    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per command, syscall and category.', labels: { comm: 'comm', syscall: 'syscall', category: 'category' }, value: 'count' },
+    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per command, syscall and category.', labels: { comm: 'comm', syscall: 'syscall', category: 'category' }, value: 'error_count' },
+  ],
   consoleLine: (r) =>
     `${r.timestamp}  syscall  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.syscall.padEnd(18)} ${r.category.padEnd(8)} count=${String(r.count).padStart(7)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%)`,
 });

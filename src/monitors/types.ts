@@ -89,6 +89,24 @@ export interface ParseCtx {
 
 export type Mode = 'event' | 'aggregate';
 
+/**
+ * A Prometheus counter fed from this monitor's rows: each row adds `value` (or 1) to the series of its labels.
+ * Counters accumulate across intervals although the kernel maps are cleared, so rate() works.
+ */
+export interface MetricSpec {
+  /** Prometheus name: ebpfmon_<what>_total, base units in the name (_seconds, _bytes). */
+  name: string;
+  help: string;
+  /** Label name -> row column. pid is never a label; comm is capped (see output.prometheus.max_comm_series). */
+  labels: Readonly<Record<string, string>>;
+  /** Fixed labels, e.g. { kind: 'voluntary' } when one row feeds two series. */
+  fixed?: Readonly<Record<string, string>>;
+  /** Row column added to the counter; omitted: 1 per row (event monitors). */
+  value?: string;
+  /** Multiplier to the base unit, e.g. 1e-6 for microseconds -> seconds. */
+  scale?: number;
+}
+
 /** The options every monitor has; each monitor's schema extends these. */
 export const baseOptions = {
   enabled: z.boolean({ error: 'expected true or false' }).default(false),
@@ -135,6 +153,8 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   parse(rec: MonitorRecord, ctx: ParseCtx, opts: O): R[];
   columns: readonly (keyof R & string)[];
   consoleLine(row: R): string;
+  /** Counters for the Prometheus exporter; none means the monitor exports only its health. */
+  metrics?: readonly MetricSpec[];
 }
 
 /** Identity, for type inference in monitor files. */

@@ -1,8 +1,9 @@
 // `ebpfmon check`: what this machine offers and, per monitor, ready / fallback / unavailable.
-import { defaultConfigPath, loadConfig } from '../../config/load.js';
+import { defaultConfigPath, loadConfig, selectedMonitors } from '../../config/load.js';
 import { detectCapabilities, type Capabilities } from '../../plan/capabilities.js';
 import { buildPlan, type Verdict } from '../../plan/plan.js';
-import { monitorNames } from '../../monitors/registry.js';
+import { monitorNames, monitors } from '../../monitors/registry.js';
+import { estimateSeries, type SeriesEstimate } from '../../plan/series.js';
 import { version } from '../../version.js';
 
 export interface CheckReport {
@@ -17,12 +18,15 @@ export interface CheckReport {
   kprobes: Capabilities['kprobes'];
   btf: Capabilities['btf'];
   monitors: Verdict[];
+  /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series). */
+  prometheus: { enabled: boolean; listen: string; maxCommSeries: number; totalSeries: number; metrics: SeriesEstimate[] };
 }
 
 export async function runCheck(opts: { config?: string | undefined }): Promise<CheckReport> {
   const config = await loadConfig(opts.config ?? defaultConfigPath());
   const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true });
   const plan = buildPlan(config, monitorNames(), caps);
+  const selected = selectedMonitors(config);
   return {
     ebpfmon: version,
     runnable: caps.root.ok && caps.bpftrace.version !== null && caps.tracefs.path !== null,
@@ -35,6 +39,17 @@ export async function runCheck(opts: { config?: string | undefined }): Promise<C
     kprobes: caps.kprobes,
     btf: caps.btf,
     monitors: plan.verdicts,
+    prometheus: (() => {
+      const enabled = monitors.filter((m) => selected.includes(m.name));
+      const metrics = estimateSeries(config, enabled, caps.arch);
+      return {
+        enabled: config.output.prometheus.enabled,
+        listen: config.output.prometheus.listen,
+        maxCommSeries: config.output.prometheus.max_comm_series,
+        totalSeries: metrics.reduce((n, m) => n + m.series, 0),
+        metrics,
+      };
+    })(),
   };
 }
 
@@ -55,6 +70,11 @@ export function renderCheck(r: CheckReport): string {
   for (const v of r.monitors) {
     const status = v.status === 'fallback' ? 'ready (fallback)' : v.status;
     lines.push(`  ${v.monitor.padEnd(15)} ${status.padEnd(17)} ${v.variant ? `${v.variant}: ` : ''}${v.detail}`);
+  }
+  const p = r.prometheus;
+  lines.push('', `prometheus exporter: ${p.enabled ? `on ${p.listen}` : 'off (output.prometheus.enabled)'}; worst-case series for the enabled monitors: ${p.totalSeries} (comm capped at ${p.maxCommSeries} + "other")`);
+  for (const m of p.metrics) {
+    lines.push(`  ${m.metric.padEnd(42)} ${String(m.series).padStart(9)}  = ${Object.entries(m.labels).map(([l, n]) => `${l} ${n}`).join(' x ') || '1'}`);
   }
   lines.push('', r.runnable ? 'verdict: this machine can run ebpfmon' : 'verdict: this machine cannot run ebpfmon (see NO above)');
   return lines.join('\n');

@@ -25,11 +25,12 @@ import type { Row } from '../../monitors/types.js';
 import type { Config } from '../../config/schema.js';
 import type { Capabilities } from '../../plan/capabilities.js';
 import { planMonitor, type PlannedMonitor, type Verdict } from '../../plan/plan.js';
-import { findMonitor } from '../../monitors/registry.js';
+import { findMonitor, monitors } from '../../monitors/registry.js';
+import { createPrometheusSink, type PrometheusSink } from '../../sinks/prometheus.js';
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { detectCapabilities } from '../../plan/capabilities.js';
 import { bpftraceEnv } from '../../script/compose.js';
-import { createUsageSampler, writeStatus, type StatusDoc } from '../../daemon/status.js';
+import { createUsageSampler, processUsage, writeStatus, type StatusDoc } from '../../daemon/status.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -39,6 +40,8 @@ export interface StartOptions {
   console?: boolean | undefined;
   /** Run these operator-edited scripts (a directory of .bt files, or one file) instead of generating. */
   scripts?: string | undefined;
+  /** Serve Prometheus metrics on this host:port (overrides output.prometheus). */
+  prometheus?: string | undefined;
 }
 
 export interface StartSignals {
@@ -133,7 +136,7 @@ interface Session {
   close(): Promise<void>;
 }
 
-async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps): Promise<Session> {
+async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, extra: readonly Sink[]): Promise<Session> {
   const { log } = deps;
   const { config } = r;
   const clock = systemClock();
@@ -149,7 +152,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps): Pr
     onError: (e: unknown) => log.error({ err: e }, 'writing an output file failed'),
   };
   const fileSinks = await Promise.all(config.output.format.map((f) => (f === 'csv' ? createCsvSink(fileOpts) : createNdjsonSink(fileOpts))));
-  const sinks: Sink[] = [...fileSinks];
+  const sinks: Sink[] = [...fileSinks, ...extra];
   if (opts.console ?? (config.output.console || runnable.length === 1)) {
     sinks.push(createConsoleSink(new Map(runnable.map((m) => [m.monitor.name, (row: Row) => m.monitor.consoleLine(row)]))));
   }
@@ -239,13 +242,32 @@ async function makeRunnable(opts: StartOptions, log: Logger): Promise<Runnable> 
   return r;
 }
 
+/** The Prometheus exporter when the config or --prometheus asks for it; it reads health from the live session. */
+async function startExporter(config: Config, opts: StartOptions, log: Logger, current: () => Session): Promise<PrometheusSink | null> {
+  const conf = config.output.prometheus;
+  if (!conf.enabled && !opts.prometheus) return null;
+  const exporter = await createPrometheusSink({
+    listen: opts.prometheus ?? conf.listen,
+    path: conf.path,
+    maxCommSeries: conf.max_comm_series,
+    metrics: new Map(monitors.map((m) => [m.name, m.metrics ?? []])),
+    health: () => [...current().routed].map(([monitor, m]) => ({ monitor, stats: m.stats })),
+    usage: processUsage,
+  });
+  log.info({ address: exporter.address, path: conf.path }, 'prometheus exporter listening');
+  return exporter;
+}
+
 export async function runStart(opts: StartOptions, deps: StartDeps): Promise<StartSummary> {
   const { log } = deps;
   let runnable = await makeRunnable(opts, log);
   logVerdicts(log, runnable.verdicts);
   if (runnable.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(runnable.caps.tracefs.detail);
   const startedAt = new Date().toISOString();
-  let session = await openSession(runnable, opts, deps);
+  const exporter = await startExporter(runnable.config, opts, log, () => session);
+  // The exporter outlives sessions (counters accumulate across reloads): sessions get a view that never closes it.
+  const extra: Sink[] = exporter ? [{ write: exporter.write, flush: exporter.flush, close: () => Promise.resolve() }] : [];
+  let session: Session = await openSession(runnable, opts, deps, extra);
   const allFiles = [...session.files];
   const rows: Record<string, number> = {};
   const failed = new Set<string>();
@@ -333,7 +355,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       await session.close();
       tally(session);
       runnable = next;
-      session = await openSession(runnable, opts, deps);
+      session = await openSession(runnable, opts, deps, extra);
       allFiles.push(...session.files);
       await settle(session);
       log.info({ config: runnable.configFile }, 'configuration reloaded');
@@ -341,6 +363,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   } finally {
     clearInterval(statusTimer);
     await session.close();
+    await exporter?.close();
   }
   tally(session);
   log.info({ rows, files: allFiles }, 'stopped');

@@ -1,0 +1,155 @@
+// The Prometheus exporter: a sink that adds each row to the counters its monitor declares (MetricSpec), plus
+// ebpfmon's own health, served over HTTP. Counters accumulate across intervals although the kernel maps are
+// cleared each interval, so rate() works. Label values that can explode are bounded: pid is never a label,
+// and comm is capped per metric, the rest folded into comm="other" and counted.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { MetricSpec, Row } from '../monitors/types.js';
+import type { MonitorStats } from '../records/stats.js';
+import type { Sink } from './sink.js';
+import { UsageError } from '../errors.js';
+
+export interface HealthSnapshot {
+  monitor: string;
+  stats: MonitorStats;
+}
+
+export interface PrometheusOptions {
+  listen: string;
+  path: string;
+  maxCommSeries: number;
+  /** Monitor name -> the counters it declares. */
+  metrics: ReadonlyMap<string, readonly MetricSpec[]>;
+  /** Current health of every monitor, read at each scrape. */
+  health(): readonly HealthSnapshot[];
+  /** CPU seconds and RSS of a process, read at each scrape. */
+  usage(pid: number): Promise<{ cpuSeconds: number; rssBytes: number } | null>;
+}
+
+export type PrometheusSink = Sink & { address: string; registry: Registry };
+
+/** `host:port`, `[v6]:port` or `:port` (loopback). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new UsageError(`prometheus listen address "${listen}": expected host:port, e.g. 127.0.0.1:9464`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+const other = 'other';
+
+/** Delta-feeding counters for values the supervisor keeps as totals (they restart at 0 after a reload). */
+function totalsCounter(registry: Registry, name: string, help: string, labelNames: string[]) {
+  const last = new Map<string, number>();
+  const c = new Counter({ name, help, labelNames, registers: [registry] });
+  return (labels: Record<string, string>, total: number): void => {
+    const key = JSON.stringify(labels);
+    const prev = last.get(key) ?? 0;
+    // A smaller total means the counters started over (a reload): count all of it.
+    const delta = total >= prev ? total - prev : total;
+    c.inc(labels, Math.max(0, delta));
+    last.set(key, total);
+  };
+}
+
+export async function createPrometheusSink(opts: PrometheusOptions): Promise<PrometheusSink> {
+  const registry = new Registry();
+  const counters = new Map<string, { spec: MetricSpec; counter: Counter; comms: Set<string> }>();
+  for (const specs of opts.metrics.values()) {
+    for (const spec of specs) {
+      const labelNames = [...Object.keys(spec.labels), ...Object.keys(spec.fixed ?? {})];
+      counters.set(spec.name, { spec, counter: new Counter({ name: spec.name, help: spec.help, labelNames, registers: [registry] }), comms: new Set() });
+    }
+  }
+  const folded = new Counter({
+    name: 'ebpfmon_label_values_folded_total',
+    help: 'Samples whose comm label was folded into comm="other" because the metric reached output.prometheus.max_comm_series.',
+    labelNames: ['metric', 'label'],
+    registers: [registry],
+  });
+
+  const up = new Gauge({ name: 'ebpfmon_monitor_up', help: '1 when the monitor\'s bpftrace is attached and running, else 0.', labelNames: ['monitor'], registers: [registry] });
+  const state = new Gauge({ name: 'ebpfmon_monitor_state', help: 'The monitor\'s state: 1 for the current one.', labelNames: ['monitor', 'state'], registers: [registry] });
+  const restarts = totalsCounter(registry, 'ebpfmon_monitor_restarts_total', 'Restarts of the monitor\'s bpftrace.', ['monitor']);
+  const lost = totalsCounter(registry, 'ebpfmon_lost_events_total', 'Events bpftrace reported lost (its buffer overflowed).', ['monitor']);
+  const parseErrors = totalsCounter(registry, 'ebpfmon_parse_errors_total', 'Records that broke the output contract or could not be parsed.', ['monitor']);
+  const rowsOut = totalsCounter(registry, 'ebpfmon_rows_total', 'Rows written for the monitor.', ['monitor']);
+  const cpu = totalsCounter(registry, 'ebpfmon_bpftrace_cpu_seconds_total', 'CPU time (user+system) of the bpftrace process serving the monitor.', ['monitor']);
+  const rss = new Gauge({ name: 'ebpfmon_bpftrace_rss_bytes', help: 'Resident memory of the bpftrace process serving the monitor.', labelNames: ['monitor'], registers: [registry] });
+  const states = ['starting', 'running', 'restarting', 'failed', 'stopped', 'unavailable'] as const;
+
+  const refreshHealth = async (): Promise<void> => {
+    for (const { monitor, stats } of opts.health()) {
+      up.set({ monitor }, stats.state === 'running' ? 1 : 0);
+      for (const st of states) state.set({ monitor, state: st }, st === stats.state ? 1 : 0);
+      restarts({ monitor }, stats.restarts);
+      lost({ monitor }, stats.lostEvents);
+      parseErrors({ monitor }, stats.parseErrors);
+      rowsOut({ monitor }, stats.rows);
+      const u = stats.bpftracePid === null ? null : await opts.usage(stats.bpftracePid);
+      if (u) {
+        cpu({ monitor }, u.cpuSeconds);
+        rss.set({ monitor }, u.rssBytes);
+      }
+    }
+  };
+
+  const labelsOf = (entry: { spec: MetricSpec; comms: Set<string> }, row: Row): Record<string, string> => {
+    const labels: Record<string, string> = { ...entry.spec.fixed };
+    for (const [label, column] of Object.entries(entry.spec.labels)) {
+      let v = String(row[column] ?? '');
+      if (label === 'comm') {
+        if (!entry.comms.has(v)) {
+          if (entry.comms.size < opts.maxCommSeries) entry.comms.add(v);
+          else {
+            folded.inc({ metric: entry.spec.name, label });
+            v = other;
+          }
+        }
+      }
+      labels[label] = v;
+    }
+    return labels;
+  };
+
+  const { host, port } = parseListen(opts.listen);
+  const server: Server = createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || url !== opts.path) {
+      res.writeHead(url === opts.path ? 405 : 404, { 'content-type': 'text/plain' }).end(`ebpfmon: metrics are at ${opts.path}\n`);
+      return;
+    }
+    refreshHealth()
+      .then(() => registry.metrics())
+      .then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (e: unknown) => res.writeHead(500).end(String(e)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new UsageError(`prometheus exporter cannot listen on ${opts.listen}: ${e.code === 'EADDRINUSE' ? 'address in use' : e.message}`)),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address();
+  const address = typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : opts.listen;
+
+  return {
+    address,
+    registry,
+    write(monitor, rows) {
+      for (const spec of opts.metrics.get(monitor) ?? []) {
+        const entry = counters.get(spec.name)!;
+        for (const row of rows) {
+          if (typeof row['note'] === 'string' && row['note']) continue;
+          const raw = spec.value === undefined ? 1 : Number(row[spec.value] ?? 0);
+          const v = raw * (spec.scale ?? 1);
+          if (Number.isFinite(v) && v > 0) entry.counter.inc(labelsOf(entry, row), v);
+        }
+      }
+    },
+    flush: () => Promise.resolve(),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

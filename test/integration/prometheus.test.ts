@@ -1,0 +1,82 @@
+// The Prometheus exporter with real bpftrace on loopback: counters rise by a workload's exact counts,
+// promtool accepts the exposition, and the comm cap holds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { kernelAvailable } from '../helpers/kernel.js';
+import { sleep, startCli, tempDir, writeConfig, type RunningCli } from '../helpers/cli.js';
+import { run, uniqueTrue, workload } from '../helpers/workload.js';
+
+async function scrape(address: string): Promise<string> {
+  const res = await fetch(`http://${address}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** The value of one series, 0 when absent. */
+function sample(text: string, metric: string, labels: Record<string, string>): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const body = line.slice(metric.length + 1, line.lastIndexOf('}'));
+    const ok = Object.entries(labels).every(([k, v]) => body.includes(`${k}="${v}"`));
+    if (ok) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
+
+async function started(cli: RunningCli): Promise<string> {
+  const rec = await cli.waitForLog('prometheus exporter listening');
+  await cli.waitForLog('monitors attached');
+  return String(rec['address']);
+}
+
+test('prometheus: counters rise by the workload between two scrapes; health metrics; promtool accepts it', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('prom');
+  const prog = await workload('syscalls', 'ebpfm_prom');
+  const config = await writeConfig(dir, 'monitors:\n  syscall: {enabled: true, interval: 1}\n  exec: {enabled: true}\n');
+  const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--duration', '30']);
+  const address = await started(cli);
+  assert.match(address, /^127\.0\.0\.1:\d+$/, 'loopback');
+  await run(prog, ['1000', '10']);
+  await sleep(2500);
+  const first = await scrape(address);
+  const labels = { comm: 'ebpfm_prom', syscall: 'getppid', category: 'process' };
+  assert.equal(sample(first, 'ebpfmon_syscalls_total', labels), 1000);
+  await run(prog, ['2345', '67']);
+  await sleep(2500);
+  const second = await scrape(address);
+  assert.equal(sample(second, 'ebpfmon_syscalls_total', labels) - sample(first, 'ebpfmon_syscalls_total', labels), 2345);
+  const closeErr = { comm: 'ebpfm_prom', syscall: 'close', category: 'file' };
+  assert.equal(sample(second, 'ebpfmon_syscall_errors_total', closeErr) - sample(first, 'ebpfmon_syscall_errors_total', closeErr), 67);
+  assert.equal(sample(second, 'ebpfmon_exec_total', { comm: 'ebpfm_prom' }), 2);
+  assert.equal(sample(second, 'ebpfmon_monitor_up', { monitor: 'syscall' }), 1);
+  assert.ok(sample(second, 'ebpfmon_bpftrace_rss_bytes', { monitor: 'syscall' }) > 10e6);
+  assert.ok(sample(second, 'ebpfmon_rows_total', { monitor: 'syscall' }) > 0);
+  assert.doesNotMatch(second, /\bpid="/, 'pid is never a label');
+  const promtool = await execa('promtool', ['check', 'metrics'], { input: second, reject: false });
+  assert.equal(promtool.exitCode, 0, `promtool: ${promtool.stdout}${promtool.stderr}`);
+  assert.equal(`${promtool.stdout}${promtool.stderr}`.trim(), '', 'no lint problems');
+  cli.proc.kill('SIGTERM');
+  assert.equal((await cli.done).exitCode, 0);
+});
+
+test('prometheus: the comm cap folds extra commands into comm="other" and counts them', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('promcap');
+  const names = await Promise.all(Array.from({ length: 40 }, (_, i) => uniqueTrue(`ebpfm_c${String(i).padStart(2, '0')}`)));
+  const config = await writeConfig(dir, 'output: {prometheus: {max_comm_series: 5}}\nmonitors:\n  exec: {enabled: true}\n');
+  const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--duration', '30']);
+  const address = await started(cli);
+  for (const n of names) await run(n);
+  await sleep(500);
+  const text = await scrape(address);
+  const series = text.split('\n').filter((l) => l.startsWith('ebpfmon_exec_total{'));
+  assert.ok(series.length <= 6, `at most 5 comms + other, got ${series.length}`);
+  const total = series.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  assert.ok(total >= 40, `every exec still counted (${total})`);
+  assert.ok(sample(text, 'ebpfmon_exec_total', { comm: 'other' }) >= 35);
+  assert.ok(sample(text, 'ebpfmon_label_values_folded_total', { metric: 'ebpfmon_exec_total', label: 'comm' }) >= 35);
+  cli.proc.kill('SIGTERM');
+  assert.equal((await cli.done).exitCode, 0);
+});
