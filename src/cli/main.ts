@@ -201,6 +201,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 main(process.argv).then(
   (code) => {
     process.exitCode = code;
+    // After a failure nothing should be left running; if something still holds the event loop (a child, a
+    // server), leave anyway once stderr had time to flush.
+    if (code !== Exit.ok) setTimeout(() => process.exit(code), 3000).unref();
   },
   (e: unknown) => {
     process.stderr.write(`ebpfmon: ${describe(e)}\n`);

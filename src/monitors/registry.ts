@@ -4,6 +4,8 @@ import { exec } from './exec.js';
 import { func } from './func.js';
 import { interrupt } from './interrupt.js';
 import { syscall } from './syscall.js';
+import { bio } from './bio.js';
+import { contextSwitch } from './context-switch.js';
 import { open } from './open.js';
 import { pageFault } from './page-fault.js';
 
@@ -11,7 +13,7 @@ import { pageFault } from './page-fault.js';
 const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> =>
   m as unknown as Monitor<BaseOptions, Row>;
 
-export const monitors: readonly Monitor<BaseOptions, Row>[] = [erase(exec), erase(func), erase(syscall), erase(open), erase(interrupt), erase(pageFault)];
+export const monitors: readonly Monitor<BaseOptions, Row>[] = [erase(exec), erase(func), erase(syscall), erase(bio), erase(open), erase(interrupt), erase(pageFault), erase(contextSwitch)];
 
 export const monitorNames = (): string[] => monitors.map((m) => m.name);
 

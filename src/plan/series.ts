@@ -46,9 +46,19 @@ export function estimateSeries(config: Config, monitors: readonly Monitor<BaseOp
   const bounds = labelBounds(config, arch);
   const out: SeriesEstimate[] = [];
   for (const m of monitors) {
+    const seen = new Set<string>();
     for (const spec of m.metrics ?? []) {
+      // Specs sharing a metric name differ by a fixed label: one series set each.
       const labels = Object.fromEntries(Object.keys(spec.labels).map((l) => [l, bounds[l] ?? 1]));
-      out.push({ metric: spec.name, monitor: m.name, labels, series: Object.values(labels).reduce((a, b) => a * b, 1) });
+      const series = Object.values(labels).reduce((a, b) => a * b, 1);
+      const prev = out.find((e) => e.metric === spec.name && seen.has(spec.name));
+      if (prev) {
+        prev.series += series;
+        for (const f of Object.keys(spec.fixed ?? {})) prev.labels[f] = (prev.labels[f] ?? 1) + 1;
+        continue;
+      }
+      seen.add(spec.name);
+      out.push({ metric: spec.name, monitor: m.name, labels, series });
     }
   }
   return out;

@@ -54,11 +54,18 @@ function totalsCounter(registry: Registry, name: string, help: string, labelName
 
 export async function createPrometheusSink(opts: PrometheusOptions): Promise<PrometheusSink> {
   const registry = new Registry();
-  const counters = new Map<string, { spec: MetricSpec; counter: Counter; comms: Set<string> }>();
+  // Several specs may feed one metric (e.g. kind="voluntary" and kind="involuntary"): they share its counter and cap.
+  const byName = new Map<string, { counter: Counter; comms: Set<string> }>();
+  const counters = new Map<MetricSpec, { spec: MetricSpec; counter: Counter; comms: Set<string> }>();
   for (const specs of opts.metrics.values()) {
     for (const spec of specs) {
-      const labelNames = [...Object.keys(spec.labels), ...Object.keys(spec.fixed ?? {})];
-      counters.set(spec.name, { spec, counter: new Counter({ name: spec.name, help: spec.help, labelNames, registers: [registry] }), comms: new Set() });
+      let shared = byName.get(spec.name);
+      if (!shared) {
+        const labelNames = [...Object.keys(spec.labels), ...Object.keys(spec.fixed ?? {})];
+        shared = { counter: new Counter({ name: spec.name, help: spec.help, labelNames, registers: [registry] }), comms: new Set() };
+        byName.set(spec.name, shared);
+      }
+      counters.set(spec, { spec, ...shared });
     }
   }
   const folded = new Counter({
@@ -140,7 +147,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
     registry,
     write(monitor, rows) {
       for (const spec of opts.metrics.get(monitor) ?? []) {
-        const entry = counters.get(spec.name)!;
+        const entry = counters.get(spec)!;
         for (const row of rows) {
           if (typeof row['note'] === 'string' && row['note']) continue;
           const raw = spec.value === undefined ? 1 : Number(row[spec.value] ?? 0);

@@ -243,7 +243,7 @@ async function makeRunnable(opts: StartOptions, log: Logger): Promise<Runnable> 
 }
 
 /** The Prometheus exporter when the config or --prometheus asks for it; it reads health from the live session. */
-async function startExporter(config: Config, opts: StartOptions, log: Logger, current: () => Session): Promise<PrometheusSink | null> {
+async function startExporter(config: Config, opts: StartOptions, log: Logger, current: () => Session | null): Promise<PrometheusSink | null> {
   const conf = config.output.prometheus;
   if (!conf.enabled && !opts.prometheus) return null;
   const exporter = await createPrometheusSink({
@@ -251,7 +251,7 @@ async function startExporter(config: Config, opts: StartOptions, log: Logger, cu
     path: conf.path,
     maxCommSeries: conf.max_comm_series,
     metrics: new Map(monitors.map((m) => [m.name, m.metrics ?? []])),
-    health: () => [...current().routed].map(([monitor, m]) => ({ monitor, stats: m.stats })),
+    health: () => [...(current()?.routed ?? [])].map(([monitor, m]) => ({ monitor, stats: m.stats })),
     usage: processUsage,
   });
   log.info({ address: exporter.address, path: conf.path }, 'prometheus exporter listening');
@@ -264,11 +264,13 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   logVerdicts(log, runnable.verdicts);
   if (runnable.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(runnable.caps.tracefs.detail);
   const startedAt = new Date().toISOString();
+  // Everything started below is stopped in the finally block, whatever fails on the way: a leftover bpftrace,
+  // timer or HTTP server would keep the process alive after an error.
+  let session: Session | null = null;
   const exporter = await startExporter(runnable.config, opts, log, () => session);
   // The exporter outlives sessions (counters accumulate across reloads): sessions get a view that never closes it.
   const extra: Sink[] = exporter ? [{ write: exporter.write, flush: exporter.flush, close: () => Promise.resolve() }] : [];
-  let session: Session = await openSession(runnable, opts, deps, extra);
-  const allFiles = [...session.files];
+  const allFiles: string[] = [];
   const rows: Record<string, number> = {};
   const failed = new Set<string>();
   const tally = (s: Session): void => {
@@ -287,26 +289,27 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
 
   const sample = createUsageSampler();
   const writeStatusNow = async (): Promise<void> => {
-    if (!deps.statusFile) return;
+    const s = session;
+    if (!deps.statusFile || !s) return;
     // One sample per bpftrace process: monitors sharing a process share its CPU and RSS.
     const usage = new Map<number | null, Awaited<ReturnType<typeof sample>>>();
-    for (const m of session.routed.values()) {
+    for (const m of s.routed.values()) {
       if (!usage.has(m.stats.bpftracePid)) usage.set(m.stats.bpftracePid, await sample(m.stats.bpftracePid));
     }
-    const monitors = [...session.routed].map(([name, m]) => ({ monitor: name, ...m.stats, bpftrace: usage.get(m.stats.bpftracePid)! }));
+    const monitors = [...s.routed].map(([name, m]) => ({ monitor: name, ...m.stats, bpftrace: usage.get(m.stats.bpftracePid)! }));
     const doc: StatusDoc = {
       pid: process.pid,
       startedAt,
       updatedAt: new Date().toISOString(),
       configFile: runnable.configFile,
-      outputDir: session.dir,
+      outputDir: s.dir,
       monitors,
       supervisor: await sample(process.pid),
     };
     await writeStatus(deps.statusFile, doc).catch((e: unknown) => log.warn({ err: describe(e) }, 'cannot write the status file'));
   };
   const statusEvery = Math.max(1, Math.min(...runnable.processes.flatMap((p) => p.monitors.map((m) => m.plan.interval)), 2)) * 1000;
-  const statusTimer = deps.statusFile ? setInterval(() => void writeStatusNow(), statusEvery) : undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
 
   const settle = async (s: Session): Promise<ReadyReport> => {
     await Promise.race([s.supervisor.settled, deps.signals.stop]);
@@ -324,10 +327,13 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   };
 
   try {
+    session = await openSession(runnable, opts, deps, extra);
+    allFiles.push(...session.files);
+    if (deps.statusFile) statusTimer = setInterval(() => void writeStatusNow(), statusEvery);
     deps.onReady?.(await settle(session));
     let timer: NodeJS.Timeout | undefined;
     const durationDone = new Promise<string>((resolve) => {
-      if (opts.duration !== undefined) timer = setTimeout(() => resolve('duration'), opts.duration * 1000);
+      if (opts.duration !== undefined) timer = setTimeout(() => resolve('duration'), opts.duration * 1000).unref();
     });
     for (;;) {
       const reload = new Promise<string>((resolve) => {
@@ -362,10 +368,10 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     }
   } finally {
     clearInterval(statusTimer);
-    await session.close();
+    await session?.close();
     await exporter?.close();
   }
-  tally(session);
+  if (session) tally(session);
   log.info({ rows, files: allFiles }, 'stopped');
   return { files: allFiles, rows, failed: [...failed] };
 }

@@ -1,0 +1,102 @@
+// context_switch: how often each process is switched off a CPU, split into voluntary (it blocked or slept)
+// and involuntary (preempted while still runnable), from the sched:sched_switch tracepoint.
+// At sched_switch the current task is still `prev`, so the `pid` builtin is prev's process id (tgid) and `comm`
+// its thread's name; `comm` is zero-padded by the kernel, unlike the `prev_comm` char array of the event.
+import { z } from 'zod';
+import { baseOptions, minCount, defineMonitor, intervalOption, joinMaps, type MapContract, type Row } from './types.js';
+import { flushAndTick, predicate, tickContract } from '../script/fragment.js';
+
+export const contextSwitchOptions = z.strictObject({
+  ...baseOptions,
+  ...intervalOption,
+  min_switches: minCount(),
+  include_idle: z.boolean({ error: 'expected true or false' }).default(false),
+});
+export type ContextSwitchOptions = z.infer<typeof contextSwitchOptions>;
+
+export interface ContextSwitchRow extends Row {
+  timestamp: string;
+  pid: number;
+  comm: string;
+  cpu: number;
+  switches: number;
+  voluntary: number;
+  involuntary: number;
+}
+
+/**
+ * The task-state bits of prev_state (TASK_REPORT: S D T t X Z P I, 0x01..0x80). None set means the task was
+ * still runnable ("R"); a preemption also sets TASK_REPORT_MAX (0x100, "R+"). Both are involuntary.
+ */
+export const TASK_REPORT_MASK = 0xff;
+
+/** Whether a sched_switch with this prev_state was involuntary; the rule the script applies. */
+export const isInvoluntary = (prevState: number): boolean => (prevState & TASK_REPORT_MASK) === 0;
+
+const key = ['pid', 'cpu', 'comm'] as const;
+const maps = {
+  switches: { name: '@context_switch_count', keys: key, value: 'count()', doc: 'times switched off the CPU' },
+  involuntary: {
+    name: '@context_switch_involuntary',
+    keys: key,
+    value: 'count()',
+    doc: 'switched off while still runnable (preempted)',
+  },
+} satisfies Record<string, MapContract>;
+
+export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRow>({
+  name: 'context_switch',
+  mode: 'aggregate',
+  summary: 'Context switches per process and CPU, voluntary and involuntary',
+  options: contextSwitchOptions,
+  variants: () => [
+    {
+      name: 'tracepoint',
+      description: 'tracepoint sched:sched_switch',
+      needs: [{ kind: 'tracepoint', category: 'sched', event: 'sched_switch', fields: ['prev_pid', 'prev_state'] }],
+    },
+  ],
+  generate(opts) {
+    const k = '[pid, cpu, comm]';
+    const probes = [
+      // The idle task (pid 0) is always runnable, so every switch away from it would count as involuntary.
+      `tracepoint:sched:sched_switch${predicate(opts.include_idle ? [] : ['pid != 0'])} {`,
+      `  @context_switch_count${k} = count();`,
+      `  if ((args->prev_state & 0x${TASK_REPORT_MASK.toString(16)}) == 0) { @context_switch_involuntary${k} = count(); }`,
+      '}',
+    ];
+    const printed = Object.values(maps);
+    return {
+      probes: probes.join('\n'),
+      flush: flushAndTick('context_switch', printed),
+      cleanup: '',
+      contract: { maps: printed, printfs: [tickContract] },
+    };
+  },
+  parse(rec, ctx, opts) {
+    if (rec.kind !== 'interval') return [];
+    const rows: ContextSwitchRow[] = [];
+    for (const { key: [pid, cpu, comm], values } of joinMaps(rec.maps, Object.values(maps).map((m) => m.name)).values()) {
+      const switches = values['@context_switch_count'] ?? 0;
+      if (switches < opts.min_switches) continue;
+      const involuntary = values['@context_switch_involuntary'] ?? 0;
+      rows.push({
+        timestamp: ctx.timestamp,
+        pid: Number(pid),
+        comm: comm ?? '',
+        cpu: Number(cpu),
+        switches,
+        voluntary: switches - involuntary,
+        involuntary,
+      });
+    }
+    return rows.sort((a, b) => b.switches - a.switches || a.pid - b.pid || a.cpu - b.cpu);
+  },
+  columns: ['timestamp', 'pid', 'comm', 'cpu', 'switches', 'voluntary', 'involuntary'],
+  metrics: [
+    { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind.', labels: { comm: 'comm' }, fixed: { kind: 'voluntary' }, value: 'voluntary' },
+    { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind.', labels: { comm: 'comm' }, fixed: { kind: 'involuntary' }, value: 'involuntary' },
+  ],
+  consoleLine: (r) =>
+    `${r.timestamp}  cswitch  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} cpu=${String(r.cpu).padEnd(3)} switches=${String(r.switches).padStart(7)} voluntary=${String(r.voluntary).padStart(7)} involuntary=${String(r.involuntary).padStart(6)}`,
+});

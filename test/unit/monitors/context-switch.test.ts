@@ -1,0 +1,66 @@
+// The context_switch monitor: rows from real captured bpftrace 0.17 output, prev_state rule, options and script.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { contextSwitch, contextSwitchOptions, isInvoluntary } from '../../../src/monitors/context-switch.js';
+import type { BaseOptions, Monitor, Row } from '../../../src/monitors/types.js';
+import { fixtureLines, plannedFor, route } from '../../helpers/fixtures.js';
+
+const erased = contextSwitch as unknown as Monitor<BaseOptions, Row>;
+// `ping,pong 200`: a parent and its child passing a byte back and forth 200 times, both on CPU 0.
+const lines = fixtureLines('context_switch', 'pingpong-comma-comm');
+const ts = '2026-01-01T00:18:18.864Z';
+
+test('context_switch: one row per pid, CPU and comm; a comm with a comma stays whole', () => {
+  const { rows, unrouted } = route(erased, contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'), lines);
+  assert.equal(unrouted, 0);
+  assert.equal(rows.length, 21);
+  const pingpong = rows.filter((r) => r['comm'] === 'ping,pong');
+  assert.deepEqual(pingpong, [
+    { timestamp: ts, pid: 9627, comm: 'ping,pong', cpu: 0, switches: 204, voluntary: 137, involuntary: 67 },
+    { timestamp: ts, pid: 9628, comm: 'ping,pong', cpu: 0, switches: 201, voluntary: 71, involuntary: 130 },
+  ]);
+  // The parent was `node` before its exec: same pid, other comm, its own row.
+  assert.deepEqual(rows.find((r) => r['pid'] === 9627 && r['comm'] === 'node'), {
+    timestamp: ts, pid: 9627, comm: 'node', cpu: 0, switches: 1, voluntary: 0, involuntary: 1,
+  });
+  // A pid seen on both CPUs has a row per CPU; a key only in the switch map has no involuntary switches.
+  assert.deepEqual(rows.filter((r) => r['pid'] === 15).map((r) => [r['cpu'], r['switches'], r['involuntary']]), [[0, 18, 0], [1, 7, 0]]);
+  for (const r of rows) {
+    assert.deepEqual(Object.keys(r), contextSwitch.columns);
+    assert.equal(Number(r['voluntary']) + Number(r['involuntary']), r['switches']);
+  }
+});
+
+test('context_switch: min_switches drops small rows; a tick alone gives none', () => {
+  const { rows } = route(erased, contextSwitchOptions.parse({ enabled: true, min_switches: 200 }), plannedFor('tracepoint'), lines);
+  assert.deepEqual(rows.map((r) => r['pid']), [9627, 9628]);
+  const tick = lines.filter((l) => l.includes('context_switch\\ttick'));
+  assert.equal(tick.length, 1);
+  assert.equal(route(erased, contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'), tick).rows.length, 0);
+});
+
+test('context_switch: prev_state without a task-state bit (R, or R+ when preempted) is involuntary', () => {
+  assert.equal(isInvoluntary(0), true, 'R: runnable, e.g. sched_yield');
+  assert.equal(isInvoluntary(0x100), true, 'R+: preempted (TASK_REPORT_MAX)');
+  for (const s of [0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x102]) assert.equal(isInvoluntary(s), false, `state ${s}`);
+});
+
+test('context_switch: bad option values are refused with a message', () => {
+  const issue = (o: Record<string, unknown>): string | undefined => contextSwitchOptions.safeParse({ enabled: true, ...o }).error?.issues[0]?.message;
+  for (const bad of [0, -3, 2.5, 'many']) assert.equal(issue({ min_switches: bad }), 'expected a whole number >= 1', String(bad));
+  assert.equal(issue({ include_idle: 'yes' }), 'expected true or false');
+  assert.equal(issue({ interval: 0 }), 'expected a positive number of seconds');
+  assert.equal(contextSwitchOptions.safeParse({ enabled: true, min_switch: 2 }).success, false, 'unknown keys are errors');
+  assert.deepEqual(contextSwitchOptions.parse({}), { enabled: false, interval: 2, min_switches: 1, include_idle: false });
+});
+
+test('context_switch: the script counts per [pid, cpu, comm], skips the idle task unless asked', () => {
+  const f = contextSwitch.generate(contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'));
+  assert.match(f.probes, /^tracepoint:sched:sched_switch \/pid != 0\/ \{$/m);
+  assert.match(f.probes, /@context_switch_count\[pid, cpu, comm\] = count\(\);/);
+  assert.match(f.probes, /if \(\(args->prev_state & 0xff\) == 0\) \{ @context_switch_involuntary\[pid, cpu, comm\] = count\(\); \}/);
+  assert.equal(f.cleanup, '');
+  assert.match(f.flush, /printf\("context_switch\\ttick\\t%llu\\n", nsecs\);$/);
+  const idle = contextSwitch.generate(contextSwitchOptions.parse({ enabled: true, include_idle: true }), plannedFor('tracepoint'));
+  assert.match(idle.probes, /^tracepoint:sched:sched_switch \{$/m);
+});
