@@ -61,6 +61,7 @@ export const configSchema = z.strictObject({
       shared_process: z.boolean({ error: 'expected true or false' }).default(true),
       max_restarts: wholeAtLeast(0).default(5),
       attach_timeout: positive('a positive number of seconds').default(120),
+      self_stats: z.boolean({ error: 'expected true or false' }).default(false),
       map_keys_max: wholeAtLeast(1024).default(16384),
       perf_rb_pages: wholeAtLeast(8).default(256),
     })

@@ -2,6 +2,7 @@
 // read by `ebpfmon status`.
 import { readFile } from 'node:fs/promises';
 import type { MonitorStats } from '../records/stats.js';
+import type { BpfCost, CostRate } from '../process/bpf-stats.js';
 import { writeAtomic } from './pid-file.js';
 
 export interface ProcessUsage {
@@ -12,6 +13,8 @@ export interface ProcessUsage {
 export interface MonitorStatus extends MonitorStats {
   monitor: string;
   bpftrace: ProcessUsage;
+  /** In-kernel cost of the bpftrace process serving the monitor (runtime.self_stats), else null. */
+  bpf: (BpfCost & CostRate) | null;
 }
 
 export interface StatusDoc {

@@ -6,12 +6,15 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { MetricSpec, Row } from '../monitors/types.js';
 import type { MonitorStats } from '../records/stats.js';
+import type { BpfCost } from '../process/bpf-stats.js';
 import type { Sink } from './sink.js';
 import { UsageError } from '../errors.js';
 
 export interface HealthSnapshot {
   monitor: string;
   stats: MonitorStats;
+  /** In-kernel cost of its bpftrace's programs, when runtime.self_stats is on. */
+  bpf: BpfCost | null;
 }
 
 export interface PrometheusOptions {
@@ -83,10 +86,18 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   const rowsOut = totalsCounter(registry, 'ebpfmon_rows_total', 'Rows written for the monitor.', ['monitor']);
   const cpu = totalsCounter(registry, 'ebpfmon_bpftrace_cpu_seconds_total', 'CPU time (user+system) of the bpftrace process serving the monitor.', ['monitor']);
   const rss = new Gauge({ name: 'ebpfmon_bpftrace_rss_bytes', help: 'Resident memory of the bpftrace process serving the monitor.', labelNames: ['monitor'], registers: [registry] });
+  const bpfSeconds = totalsCounter(registry, 'ebpfmon_bpf_run_seconds_total', 'Kernel time spent in the BPF programs of the bpftrace process serving the monitor (runtime.self_stats).', ['monitor']);
+  const bpfRuns = totalsCounter(registry, 'ebpfmon_bpf_runs_total', 'Runs of the BPF programs of the bpftrace process serving the monitor (runtime.self_stats).', ['monitor']);
+  const bpfMisses = totalsCounter(registry, 'ebpfmon_bpf_recursion_misses_total', 'Program runs the kernel skipped (another BPF program was running on that CPU): missed events.', ['monitor']);
   const states = ['starting', 'running', 'restarting', 'failed', 'stopped', 'unavailable'] as const;
 
   const refreshHealth = async (): Promise<void> => {
-    for (const { monitor, stats } of opts.health()) {
+    for (const { monitor, stats, bpf } of opts.health()) {
+      if (bpf) {
+        bpfSeconds({ monitor }, bpf.runTimeNs / 1e9);
+        bpfRuns({ monitor }, bpf.runCount);
+        bpfMisses({ monitor }, bpf.recursionMisses);
+      }
       up.set({ monitor }, stats.state === 'running' ? 1 : 0);
       for (const st of states) state.set({ monitor, state: st }, st === stats.state ? 1 : 0);
       restarts({ monitor }, stats.restarts);

@@ -30,6 +30,7 @@ import { createPrometheusSink, type PrometheusSink } from '../../sinks/prometheu
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { detectCapabilities } from '../../plan/capabilities.js';
 import { bpftraceEnv } from '../../script/compose.js';
+import { enableBpfStats, processBpfCost, costRate, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
 import { createUsageSampler, processUsage, writeStatus, type StatusDoc } from '../../daemon/status.js';
 
 export interface StartOptions {
@@ -243,7 +244,13 @@ async function makeRunnable(opts: StartOptions, log: Logger): Promise<Runnable> 
 }
 
 /** The Prometheus exporter when the config or --prometheus asks for it; it reads health from the live session. */
-async function startExporter(config: Config, opts: StartOptions, log: Logger, current: () => Session | null): Promise<PrometheusSink | null> {
+async function startExporter(
+  config: Config,
+  opts: StartOptions,
+  log: Logger,
+  current: () => Session | null,
+  costs: ReadonlyMap<number, { cost: BpfCost }>,
+): Promise<PrometheusSink | null> {
   const conf = config.output.prometheus;
   if (!conf.enabled && !opts.prometheus) return null;
   const exporter = await createPrometheusSink({
@@ -251,7 +258,12 @@ async function startExporter(config: Config, opts: StartOptions, log: Logger, cu
     path: conf.path,
     maxCommSeries: conf.max_comm_series,
     metrics: new Map(monitors.map((m) => [m.name, m.metrics ?? []])),
-    health: () => [...(current()?.routed ?? [])].map(([monitor, m]) => ({ monitor, stats: m.stats })),
+    health: () =>
+      [...(current()?.routed ?? [])].map(([monitor, m]) => ({
+        monitor,
+        stats: m.stats,
+        bpf: m.stats.bpftracePid === null ? null : (costs.get(m.stats.bpftracePid)?.cost ?? null),
+      })),
     usage: processUsage,
   });
   log.info({ address: exporter.address, path: conf.path }, 'prometheus exporter listening');
@@ -267,7 +279,17 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   // Everything started below is stopped in the finally block, whatever fails on the way: a leftover bpftrace,
   // timer or HTTP server would keep the process alive after an error.
   let session: Session | null = null;
-  const exporter = await startExporter(runnable.config, opts, log, () => session);
+  // Last in-kernel cost sample per bpftrace pid (runtime.self_stats).
+  const costs = new Map<number, { cost: BpfCost; at: number; rate: CostRate }>();
+  const bpfStats = runnable.config.runtime.self_stats ? await enableBpfStats().catch((e: unknown) => {
+    log.warn({ err: describe(e) }, 'cannot enable BPF run-time statistics (kernel.bpf_stats_enabled); self_stats off');
+    return null;
+  }) : null;
+  if (bpfStats && !bpfStats.wasEnabled) log.info('BPF run-time statistics enabled (kernel.bpf_stats_enabled=1); restored at exit');
+  const exporter = await startExporter(runnable.config, opts, log, () => session, costs).catch(async (e: unknown) => {
+    await bpfStats?.restore();
+    throw e;
+  });
   // The exporter outlives sessions (counters accumulate across reloads): sessions get a view that never closes it.
   const extra: Sink[] = exporter ? [{ write: exporter.write, flush: exporter.flush, close: () => Promise.resolve() }] : [];
   const allFiles: string[] = [];
@@ -288,7 +310,22 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   });
 
   const sample = createUsageSampler();
+  const sampleCosts = async (): Promise<void> => {
+    const s = session;
+    if (!bpfStats || !s) return;
+    const pids = new Set([...s.routed.values()].map((m) => m.stats.bpftracePid).filter((p): p is number => p !== null));
+    for (const pid of pids) {
+      const cost = await processBpfCost(pid);
+      if (!cost) continue;
+      const at = Date.now();
+      const rate = costRate(costs.get(pid), cost, at);
+      costs.set(pid, { cost, at, rate });
+      const names = [...s.routed.values()].filter((m) => m.stats.bpftracePid === pid).map((m) => m.monitor.name);
+      log.debug({ bpftracePid: pid, monitors: names, programs: cost.programs, nsPerEvent: rate.nsPerEvent, cpuPercent: rate.cpuPercent, recursionMisses: cost.recursionMisses }, 'in-kernel cost of bpftrace programs');
+    }
+  };
   const writeStatusNow = async (): Promise<void> => {
+    await sampleCosts();
     const s = session;
     if (!deps.statusFile || !s) return;
     // One sample per bpftrace process: monitors sharing a process share its CPU and RSS.
@@ -296,7 +333,10 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     for (const m of s.routed.values()) {
       if (!usage.has(m.stats.bpftracePid)) usage.set(m.stats.bpftracePid, await sample(m.stats.bpftracePid));
     }
-    const monitors = [...s.routed].map(([name, m]) => ({ monitor: name, ...m.stats, bpftrace: usage.get(m.stats.bpftracePid)! }));
+    const monitors = [...s.routed].map(([name, m]) => {
+      const c = m.stats.bpftracePid === null ? undefined : costs.get(m.stats.bpftracePid);
+      return { monitor: name, ...m.stats, bpftrace: usage.get(m.stats.bpftracePid)!, bpf: c ? { ...c.cost, ...c.rate } : null };
+    });
     const doc: StatusDoc = {
       pid: process.pid,
       startedAt,
@@ -329,7 +369,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   try {
     session = await openSession(runnable, opts, deps, extra);
     allFiles.push(...session.files);
-    if (deps.statusFile) statusTimer = setInterval(() => void writeStatusNow(), statusEvery);
+    if (deps.statusFile || bpfStats) statusTimer = setInterval(() => void writeStatusNow(), statusEvery);
     deps.onReady?.(await settle(session));
     let timer: NodeJS.Timeout | undefined;
     const durationDone = new Promise<string>((resolve) => {
@@ -370,6 +410,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     clearInterval(statusTimer);
     await session?.close();
     await exporter?.close();
+    await bpfStats?.restore();
   }
   if (session) tally(session);
   log.info({ rows, files: allFiles }, 'stopped');

@@ -32,6 +32,9 @@ export function renderStatus(r: StatusReport): string {
     lines.push(
       `  ${m.monitor.padEnd(15)} ${m.state.padEnd(10)} ${String(m.bpftracePid ?? '-').padEnd(8)} ${String(m.restarts).padStart(8)} ${String(m.records).padStart(9)} ${String(m.rows).padStart(9)} ${String(m.lostEvents).padStart(6)} ${String(m.parseErrors).padStart(6)} ${pct(m.bpftrace.cpuPercent).padStart(6)} ${mb(m.bpftrace.rssBytes).padStart(7)}`,
     );
+    if (m.bpf) {
+      lines.push(`      in-kernel: ${m.bpf.programs} programs, ${m.bpf.runCount} runs, ${m.bpf.nsPerEvent ?? '-'} ns/event, ${m.bpf.cpuPercent ?? '-'}% of one CPU, ${m.bpf.recursionMisses} missed (recursion)`);
+    }
     if (m.lastError) lines.push(`      last error: ${m.lastError}`);
   }
   return lines.join('\n');

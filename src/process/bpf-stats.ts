@@ -1,0 +1,69 @@
+// The in-kernel cost of bpftrace's programs: with kernel.bpf_stats_enabled=1 the kernel counts, per program,
+// its runs and run time, visible in /proc/<pid>/fdinfo/<fd> of the process holding it. ebpfmon sums them per
+// bpftrace process, so an operator sees on their own host what watching costs.
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+
+export const bpfStatsSysctl = '/proc/sys/kernel/bpf_stats_enabled';
+
+export interface BpfCost {
+  programs: number;
+  runTimeNs: number;
+  runCount: number;
+  /** Runs the kernel skipped because another BPF program was running on that CPU: events this process missed. */
+  recursionMisses: number;
+}
+
+/** Parses one fdinfo file of a BPF program; null when it is not one. */
+export function parseProgFdinfo(text: string): BpfCost | null {
+  if (!/^prog_type:/m.test(text)) return null;
+  const num = (k: string): number => Number(new RegExp(`^${k}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { programs: 1, runTimeNs: num('run_time_ns'), runCount: num('run_cnt'), recursionMisses: num('recursion_misses') };
+}
+
+/** Sums the BPF programs a process holds; null when the process is gone. */
+export async function processBpfCost(pid: number): Promise<BpfCost | null> {
+  let fds: string[];
+  try {
+    fds = await readdir(`/proc/${pid}/fd`);
+  } catch {
+    return null;
+  }
+  const total: BpfCost = { programs: 0, runTimeNs: 0, runCount: 0, recursionMisses: 0 };
+  for (const fd of fds) {
+    const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    if (link !== 'anon_inode:bpf-prog') continue;
+    const info = parseProgFdinfo(await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => ''));
+    if (!info) continue;
+    total.programs++;
+    total.runTimeNs += info.runTimeNs;
+    total.runCount += info.runCount;
+    total.recursionMisses += info.recursionMisses;
+  }
+  return total;
+}
+
+/** Turns on the kernel's BPF run-time statistics; `restore` puts back what was there. */
+export async function enableBpfStats(): Promise<{ wasEnabled: boolean; restore(): Promise<void> }> {
+  const before = (await readFile(bpfStatsSysctl, 'utf8')).trim();
+  if (before !== '0') return { wasEnabled: true, restore: () => Promise.resolve() };
+  await writeFile(bpfStatsSysctl, '1');
+  return { wasEnabled: false, restore: () => writeFile(bpfStatsSysctl, '0').catch(() => undefined) };
+}
+
+export interface CostRate {
+  /** Average kernel time per program run over the last sample, ns. */
+  nsPerEvent: number | null;
+  /** Share of one CPU spent in these programs over the last sample, percent. */
+  cpuPercent: number | null;
+}
+
+/** Rates between two samples of the same process. */
+export function costRate(prev: { cost: BpfCost; at: number } | undefined, cur: BpfCost, at: number): CostRate {
+  if (!prev || at <= prev.at) return { nsPerEvent: null, cpuPercent: null };
+  const dRuns = cur.runCount - prev.cost.runCount;
+  const dNs = cur.runTimeNs - prev.cost.runTimeNs;
+  return {
+    nsPerEvent: dRuns > 0 ? Math.round(dNs / dRuns) : null,
+    cpuPercent: Math.round((dNs / ((at - prev.at) * 1e6)) * 100 * 1000) / 1000,
+  };
+}
