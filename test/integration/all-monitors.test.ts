@@ -1,0 +1,76 @@
+// All eight monitors at once, as an operator would enable them: func is unavailable without kprobes, the
+// other seven share one bpftrace and each writes rows; every generated script compiles.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { kernelAvailable } from '../helpers/kernel.js';
+import { readCsv, runCli, startCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { run, uniqueTrue } from '../helpers/workload.js';
+
+const all = `monitors:
+  exec: {enabled: true}
+  func: {enabled: true, functions: [vfs_read, tcp_*], per_process: true}
+  syscall: {enabled: true, interval: 1}
+  bio: {enabled: true, interval: 1}
+  open: {enabled: true, interval: 1}
+  interrupt: {enabled: true, interval: 1}
+  page_fault: {enabled: true, interval: 1}
+  context_switch: {enabled: true, interval: 1}
+`;
+
+test('all eight monitors: the seven this kernel supports write rows; func is reported and skipped', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('all');
+  const config = await writeConfig(dir, all);
+  const check = JSON.parse((await runCli(['check', '--json', '-c', config])).stdout) as { kprobes: { ok: boolean } };
+  const cli = startCli(['start', '-c', config, '-o', path.join(dir, 'out'), '--duration', '4']);
+  await cli.waitForLog('monitors attached');
+  await run(await uniqueTrue('ebpfm_all'));
+  // Direct I/O on a real disk, so bio has something to count (/tmp may be tmpfs).
+  const scratch = await mkdtemp('/var/tmp/ebpfmon-all-');
+  await execa('dd', ['if=/dev/zero', `of=${path.join(scratch, 'f')}`, 'bs=64k', 'count=16', 'oflag=direct'], { reject: false });
+  await rm(scratch, { recursive: true, force: true });
+  const r = await cli.done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  const files = await readdir(path.join(dir, 'out'));
+  const expected = ['exec', 'syscall', 'bio', 'open', 'interrupt', 'page_fault', 'context_switch'];
+  if (check.kprobes.ok) expected.push('func');
+  else {
+    assert.match(r.stderr, /monitor func is unavailable on this machine; skipped/);
+    assert.ok(!files.some((f) => f.startsWith('func_')), 'no func file');
+  }
+  for (const m of expected) {
+    const rows = await readCsv(path.join(dir, 'out'), m);
+    assert.ok(rows.length > 0, `${m} wrote rows`);
+  }
+  assert.match(r.stderr, /"monitors":"exec,syscall,bio,open,interrupt,page_fault,context_switch".*bpftrace attached its probes/, 'one shared bpftrace');
+});
+
+test('generate: the scripts of all eight monitors, kprobe variants included, compile with bpftrace -d', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('all-gen');
+  const config = await writeConfig(dir, all);
+  for (const [name, extra] of [['shared', []], ['preferred', ['--no-detect']]] as const) {
+    const out = path.join(dir, name);
+    const g = await runCli(['generate', '-c', config, '--out', out, ...extra]);
+    assert.equal(g.exitCode, 0, g.stderr);
+    for (const f of await readdir(out)) {
+      const d = await execa('bpftrace', ['-d', path.join(out, f)], { reject: false });
+      assert.equal(d.exitCode, 0, `${name}/${f}: ${d.stderr.split('\n').filter((l) => /ERROR|rror:/.test(l)).slice(0, 3).join(' | ')}`);
+    }
+  }
+  // One process per monitor (runtime.shared_process: false): each script stands alone.
+  const solo = await writeConfig(dir, `runtime: {shared_process: false}\n${all}`);
+  const out = path.join(dir, 'solo');
+  const g = await runCli(['generate', '-c', solo, '--out', out, '--no-detect']);
+  assert.equal(g.exitCode, 0, g.stderr);
+  const files = (await readdir(out)).sort();
+  assert.equal(files.length, 8);
+  for (const f of files) {
+    const d = await execa('bpftrace', ['-d', path.join(out, f)], { reject: false });
+    assert.equal(d.exitCode, 0, `solo/${f}`);
+  }
+  await writeFile(path.join(dir, 'done'), '');
+});
