@@ -21,7 +21,7 @@ export interface OpenLog {
 }
 
 const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
-const skipKeys = new Set(['level', 'time', 'msg', 'app', 'pid', 'hostname']);
+const skipKeys = new Set(['level', 'time', 'msg', 'app']);
 
 /** One JSON log line -> `12:00:01.234 INFO  message key=value ...`. */
 export function prettyLine(json: string): string {
