@@ -110,6 +110,12 @@ export interface MetricSpec {
 /** The options every monitor has; each monitor's schema extends these. */
 export const baseOptions = {
   enabled: z.boolean({ error: 'expected true or false' }).default(false),
+  /** Cost budget of the bpftrace process serving this monitor, in percent of one CPU (see runtime.budget_action). */
+  max_cpu_percent: z
+    .number({ error: 'expected a percentage of one CPU, e.g. 2.5' })
+    .positive({ error: 'expected a percentage of one CPU, e.g. 2.5' })
+    .max(100, { error: 'expected at most 100 (one whole CPU)' })
+    .optional(),
 };
 export const intervalOption = {
   interval: z
@@ -135,6 +141,7 @@ export const commFilter = () =>
 
 export interface BaseOptions {
   enabled: boolean;
+  max_cpu_percent?: number | undefined;
   interval?: number;
 }
 

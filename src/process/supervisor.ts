@@ -43,6 +43,8 @@ export interface Supervisor {
   done: Promise<void>;
   /** SIGTERM to every bpftrace: each prints its final interval; resolves when all output was routed. */
   stop(): Promise<void>;
+  /** Stops the process currently running as `pid` for good: its monitors end in `state` (e.g. over_budget). */
+  halt(pid: number, state: 'over_budget', reason: string): boolean;
   monitors(): RoutedMonitor[];
 }
 
@@ -59,6 +61,8 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
   const { log } = deps;
   let stopping = false;
   const running = new Set<{ stop(): void }>();
+  const current = new Map<ProcessSpec, { pid: number | undefined; stop(): void }>();
+  const halted = new Map<ProcessSpec, { state: 'over_budget'; reason: string }>();
   const all: RoutedMonitor[] = specs.flatMap((s) => s.monitors);
   const wakers = new Set<() => void>();
 
@@ -123,6 +127,7 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
       });
       setState(spec, 'starting', run.pid ?? null);
       running.add(run);
+      current.set(spec, run);
       let attachTimedOut = false;
       const attachTimer = setTimeout(() => {
         if (attachedAt !== null || stopping) return;
@@ -133,6 +138,14 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
       const exit = await run.done;
       clearTimeout(attachTimer);
       running.delete(run);
+      current.delete(spec);
+      const halt = halted.get(spec);
+      if (halt) {
+        setState(spec, halt.state, null);
+        for (const m of spec.monitors) m.stats.lastError = halt.reason;
+        plog.error({ reason: halt.reason }, `bpftrace stopped for good: ${halt.state}`);
+        break;
+      }
       if (stopping) {
         setState(spec, 'stopped', null);
         plog.info({ exitCode: exit.exitCode, signal: exit.signal }, 'bpftrace stopped');
@@ -198,6 +211,15 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
       for (const w of [...wakers]) w();
       for (const r of running) r.stop();
       await done;
+    },
+    halt(pid, state, reason) {
+      for (const [spec, run] of current) {
+        if (run.pid !== pid) continue;
+        halted.set(spec, { state, reason });
+        run.stop();
+        return true;
+      }
+      return false;
     },
     monitors: () => all,
   };

@@ -1,7 +1,7 @@
 // Counters per monitor, kept by the router and supervisor, read by the logger and `status`.
 
 export interface MonitorStats {
-  state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'unavailable';
+  state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'unavailable' | 'over_budget';
   bpftracePid: number | null;
   restarts: number;
   records: number;

@@ -89,7 +89,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   const bpfSeconds = totalsCounter(registry, 'ebpfmon_bpf_run_seconds_total', 'Kernel time spent in the BPF programs of the bpftrace process serving the monitor (runtime.self_stats).', ['monitor']);
   const bpfRuns = totalsCounter(registry, 'ebpfmon_bpf_runs_total', 'Runs of the BPF programs of the bpftrace process serving the monitor (runtime.self_stats).', ['monitor']);
   const bpfMisses = totalsCounter(registry, 'ebpfmon_bpf_recursion_misses_total', 'Program runs the kernel skipped (another BPF program was running on that CPU): missed events.', ['monitor']);
-  const states = ['starting', 'running', 'restarting', 'failed', 'stopped', 'unavailable'] as const;
+  const states = ['starting', 'running', 'restarting', 'failed', 'stopped', 'unavailable', 'over_budget'] as const;
 
   const refreshHealth = async (): Promise<void> => {
     for (const { monitor, stats, bpf } of opts.health()) {

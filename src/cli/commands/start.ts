@@ -281,7 +281,10 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   let session: Session | null = null;
   // Last in-kernel cost sample per bpftrace pid (runtime.self_stats).
   const costs = new Map<number, { cost: BpfCost; at: number; rate: CostRate }>();
-  const bpfStats = runnable.config.runtime.self_stats ? await enableBpfStats().catch((e: unknown) => {
+  const budgeted = (r: Runnable): boolean =>
+    r.config.runtime.max_cpu_percent !== undefined || r.processes.some((p) => p.monitors.some((m) => m.opts.max_cpu_percent !== undefined));
+  // A cost budget needs the kernel's figures, so it turns self_stats on.
+  const bpfStats = runnable.config.runtime.self_stats || budgeted(runnable) ? await enableBpfStats().catch((e: unknown) => {
     log.warn({ err: describe(e) }, 'cannot enable BPF run-time statistics (kernel.bpf_stats_enabled); self_stats off');
     return null;
   }) : null;
@@ -322,6 +325,33 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       costs.set(pid, { cost, at, rate });
       const names = [...s.routed.values()].filter((m) => m.stats.bpftracePid === pid).map((m) => m.monitor.name);
       log.debug({ bpftracePid: pid, monitors: names, programs: cost.programs, nsPerEvent: rate.nsPerEvent, cpuPercent: rate.cpuPercent, recursionMisses: cost.recursionMisses }, 'in-kernel cost of bpftrace programs');
+      await checkBudget(s, pid, names, rate.cpuPercent);
+    }
+  };
+  // Budgets: per bpftrace process, the tightest of runtime.max_cpu_percent and its monitors' max_cpu_percent,
+  // against the CPU share of its BPF programs plus bpftrace's own CPU. Over it for budget_intervals samples in
+  // a row: warn, and with budget_action: stop, stop that process for good (state over_budget); the rest run on.
+  const budgetUsage = createUsageSampler();
+  const overFor = new Map<number, number>();
+  const checkBudget = async (s: Session, pid: number, names: string[], kernelPercent: number | null): Promise<void> => {
+    const rt = runnable.config.runtime;
+    const limits = [rt.max_cpu_percent, ...[...s.routed.values()].filter((m) => m.stats.bpftracePid === pid).map((m) => m.opts.max_cpu_percent)];
+    const budget = Math.min(...limits.filter((l): l is number => l !== undefined));
+    const user = (await budgetUsage(pid)).cpuPercent;
+    if (!Number.isFinite(budget) || kernelPercent === null || user === null) return;
+    const cost = Math.round((kernelPercent + user) * 100) / 100;
+    if (cost <= budget) {
+      overFor.set(pid, 0);
+      return;
+    }
+    const n = (overFor.get(pid) ?? 0) + 1;
+    overFor.set(pid, n);
+    if (n < rt.budget_intervals) return;
+    const reason = `over budget: ${cost}% of one CPU (BPF ${kernelPercent}% + bpftrace ${user}%) > ${budget}% for ${n} intervals`;
+    if (rt.budget_action === 'stop' && s.supervisor.halt(pid, 'over_budget', reason)) {
+      log.error({ monitors: names, bpftracePid: pid, cost, budget }, `stopping ${names.join(', ')}: ${reason}`);
+    } else if (n === rt.budget_intervals) {
+      log.warn({ monitors: names, bpftracePid: pid, cost, budget }, `${names.join(', ')}: ${reason}`);
     }
   };
   const writeStatusNow = async (): Promise<void> => {
