@@ -2,13 +2,14 @@
 // kprobe variant: bprm_execve entry/return (the path is a kernel string, so it is never empty);
 // tracepoint fallback: sched:sched_process_exec (fires after a successful exec, filename from the kernel).
 import { z } from 'zod';
-import { baseOptions, commFilter, defineMonitor, type Row } from './types.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../script/literals.js';
 import { predicate } from '../script/fragment.js';
 
 export const execOptions = z.strictObject({
   ...baseOptions,
   comm: commFilter(),
+  ...cgroupOption,
 });
 export type ExecOptions = z.infer<typeof execOptions>;
 
@@ -19,9 +20,15 @@ export interface ExecRow extends Row {
   ppid: number;
   comm: string;
   filename: string;
+  /** cgroup v2 id (option `cgroup`), replaced by its path before output; else null. */
+  cgroup: string | null;
 }
 
-const record = 'printf("exec\\tevent\\t%llu\\t%u\\t%d\\t%d\\t%s\\n", nsecs, uid, pid, curtask->real_parent->tgid,';
+/** The event printf up to the filename argument; with the cgroup option the cgroup id comes before the path. */
+const record = (cgroup: boolean): string =>
+  cgroup
+    ? 'printf("exec\\tevent\\t%llu\\t%u\\t%d\\t%d\\t%llu\\t%s\\n", nsecs, uid, pid, curtask->real_parent->tgid, cgroup,'
+    : 'printf("exec\\tevent\\t%llu\\t%u\\t%d\\t%d\\t%s\\n", nsecs, uid, pid, curtask->real_parent->tgid,';
 const TASK_COMM_LEN = 16;
 
 /** The comm the kernel gives the new image: the basename of the exec'd path, cut to 15 bytes. */
@@ -61,13 +68,13 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
             '  $bprm = (struct linux_binprm *)@exec_bprm[pid];',
             '  delete(@exec_bprm[pid]);',
             `  if (retval == 0${opts.comm ? ` && comm == ${quote(opts.comm)}` : ''}) {`,
-            `    ${record} str($bprm->filename));`,
+            `    ${record(opts.cgroup)} str($bprm->filename));`,
             '  }',
             '}',
           ].join('\n')
         : [
             `tracepoint:sched:sched_process_exec${predicate(filter)} {`,
-            `  ${record} str(args->filename));`,
+            `  ${record(opts.cgroup)} str(args->filename));`,
             '}',
           ].join('\n');
     return {
@@ -79,16 +86,18 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
         printfs: [
           {
             tag: 'event',
-            fields: ['nsecs', 'uid', 'pid', 'ppid', 'filename'],
+            fields: opts.cgroup ? ['nsecs', 'uid', 'pid', 'ppid', 'cgroup', 'filename'] : ['nsecs', 'uid', 'pid', 'ppid', 'filename'],
             doc: 'one successful exec; filename (free text) is last',
           },
         ],
       },
     };
   },
-  parse(rec, ctx) {
+  parse(rec, ctx, opts) {
     if (rec.kind !== 'event' || rec.tag !== 'event') return [];
-    const [ns, uid, pid, ppid, filename] = rec.fields;
+    const [ns, uid, pid, ppid] = rec.fields;
+    const filename = rec.fields[rec.fields.length - 1];
+    const cgroup = opts.cgroup ? (rec.fields[4] ?? null) : null;
     if (ns === undefined || filename === undefined || !/^\d+$/.test(ns)) return [];
     return [
       {
@@ -98,11 +107,12 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
         ppid: Number(ppid),
         comm: commOf(filename),
         filename,
+        cgroup,
       },
     ];
   },
-  columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename'],
-  metrics: [{ name: 'ebpfmon_exec_total', help: 'Successful process executions, per command.', labels: { comm: 'comm' } }],
+  columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename', 'cgroup'],
+  metrics: [{ name: 'ebpfmon_exec_total', help: 'Successful process executions, per command.', labels: { comm: 'comm', cgroup: 'cgroup' } }],
   consoleLine: (r) =>
     `${r.timestamp}  exec     uid=${String(r.uid).padEnd(5)} pid=${String(r.pid).padEnd(7)} ppid=${String(r.ppid).padEnd(7)} ${r.comm.padEnd(15)} ${r.filename}`,
 });

@@ -1,7 +1,7 @@
 // syscall: per-process syscall counts, errors and (optionally) latency from the raw_syscalls tracepoints.
 // Counting and error counting share the sys_exit probe; sys_enter is attached only when latency is asked for.
 import { z } from 'zod';
-import { baseOptions, commFilter, defineMonitor, intervalOption, minCount, joinMaps, ratio, type MapContract, type Row } from './types.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, joinMaps, ratio, type MapContract, type Row } from './types.js';
 import { categoryOf, syscallName } from './syscall-category.js';
 import { quote } from '../script/literals.js';
 import { clearMaps, flushAndTick, predicate, tickContract } from '../script/fragment.js';
@@ -12,6 +12,7 @@ export const syscallOptions = z.strictObject({
   min_count: minCount(),
   comm: commFilter(),
   latency: z.boolean({ error: 'expected true or false' }).default(false),
+  ...cgroupOption,
 });
 export type SyscallOptions = z.infer<typeof syscallOptions>;
 
@@ -27,15 +28,20 @@ export interface SyscallRow extends Row {
   error_rate: number;
   avg_latency_us: number | null;
   max_latency_us: number | null;
+  /** cgroup v2 id from the kernel (option `cgroup`), replaced by its path before output; else null. */
+  cgroup: string | null;
 }
 
-const key = ['pid', 'nr', 'comm'] as const;
-const maps = {
-  count: { name: '@syscall_count', keys: key, value: 'count()', doc: 'syscalls completed' },
-  errors: { name: '@syscall_errors', keys: key, value: 'count()', doc: 'exits with -4095 <= ret < 0' },
-  latSum: { name: '@syscall_lat_ns', keys: key, value: 'sum(ns)', doc: 'total time in the syscall' },
-  latMax: { name: '@syscall_lat_max', keys: key, value: 'max(ns)', doc: 'longest time in the syscall' },
-} satisfies Record<string, MapContract>;
+/** The maps, keyed [pid, nr, comm] or, with the cgroup option, [pid, nr, cgroup, comm]: comm (free text) last. */
+function mapsFor(opts: { cgroup: boolean }) {
+  const key = opts.cgroup ? (['pid', 'nr', 'cgroup', 'comm'] as const) : (['pid', 'nr', 'comm'] as const);
+  return {
+    count: { name: '@syscall_count', keys: key, value: 'count()', doc: 'syscalls completed' },
+    errors: { name: '@syscall_errors', keys: key, value: 'count()', doc: 'exits with -4095 <= ret < 0' },
+    latSum: { name: '@syscall_lat_ns', keys: key, value: 'sum(ns)', doc: 'total time in the syscall' },
+    latMax: { name: '@syscall_lat_max', keys: key, value: 'max(ns)', doc: 'longest time in the syscall' },
+  } satisfies Record<string, MapContract>;
+}
 
 export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   name: 'syscall',
@@ -56,7 +62,8 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   ],
   generate(opts) {
     const filter = predicate(opts.comm ? [`comm == ${quote(opts.comm)}`] : []);
-    const k = '[pid, args->id, comm]';
+    const k = opts.cgroup ? '[pid, args->id, cgroup, comm]' : '[pid, args->id, comm]';
+    const maps = mapsFor(opts);
     const body = [
       `  @syscall_count${k} = count();`,
       `  if (args->ret < 0 && args->ret >= -4095) { @syscall_errors${k} = count(); }`,
@@ -85,7 +92,11 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
     const rows: SyscallRow[] = [];
-    for (const { key: [pid, nr, comm], values } of joinMaps(rec.maps, Object.values(maps).map((m) => m.name)).values()) {
+    const names = Object.values(mapsFor(opts)).map((m) => m.name);
+    for (const { key, values } of joinMaps(rec.maps, names).values()) {
+      const [pid, nr] = key;
+      const comm = key[key.length - 1];
+      const cgroup = opts.cgroup ? (key[2] ?? null) : null;
       const count = values['@syscall_count'] ?? 0;
       if (count < opts.min_count) continue;
       const errors = values['@syscall_errors'] ?? 0;
@@ -104,17 +115,18 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
         error_rate: ratio(errors, count),
         avg_latency_us: latSum === undefined ? null : Math.round(latSum / count / 10) / 100,
         max_latency_us: latMax === undefined ? null : Math.round(latMax / 10) / 100,
+        cgroup,
       });
     }
     return rows.sort((a, b) => b.count - a.count);
   },
   columns: [
     'timestamp', 'pid', 'comm', 'syscall_nr', 'syscall', 'category', 'count', 'error_count', 'error_rate',
-    'avg_latency_us', 'max_latency_us',
+    'avg_latency_us', 'max_latency_us', 'cgroup',
   ],
   metrics: [
-    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per command, syscall and category.', labels: { comm: 'comm', syscall: 'syscall', category: 'category' }, value: 'count' },
-    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per command, syscall and category.', labels: { comm: 'comm', syscall: 'syscall', category: 'category' }, value: 'error_count' },
+    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per command, syscall and category.', labels: { comm: 'comm', syscall: 'syscall', category: 'category', cgroup: 'cgroup' }, value: 'count' },
+    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per command, syscall and category.', labels: { comm: 'comm', syscall: 'syscall', category: 'category', cgroup: 'cgroup' }, value: 'error_count' },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  syscall  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.syscall.padEnd(18)} ${r.category.padEnd(8)} count=${String(r.count).padStart(7)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%)`,

@@ -139,6 +139,11 @@ export const commFilter = () =>
     .regex(commPattern, { error: 'expected a process name of 1-15 letters, digits or _.:+@%=,- characters' })
     .optional();
 
+/** Per-process monitors: also key by the cgroup v2 id (bpftrace's `cgroup`), resolved to its path in user space. */
+export const cgroupOption = {
+  cgroup: z.boolean({ error: 'expected true or false' }).default(false),
+};
+
 export interface BaseOptions {
   enabled: boolean;
   max_cpu_percent?: number | undefined;

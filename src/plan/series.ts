@@ -49,7 +49,12 @@ export function estimateSeries(config: Config, monitors: readonly Monitor<BaseOp
     const seen = new Set<string>();
     for (const spec of m.metrics ?? []) {
       // Specs sharing a metric name differ by a fixed label: one series set each.
-      const labels = Object.fromEntries(Object.keys(spec.labels).map((l) => [l, bounds[l] ?? 1]));
+      const cgroupOn = (config.monitors[m.name] as (BaseOptions & { cgroup?: boolean }) | undefined)?.cgroup === true;
+      const labels = Object.fromEntries(
+        Object.keys(spec.labels)
+          .filter((l) => l !== 'cgroup' || cgroupOn)
+          .map((l) => [l, l === 'cgroup' ? bounds['comm']! : (bounds[l] ?? 1)]),
+      );
       const series = Object.values(labels).reduce((a, b) => a * b, 1);
       const prev = out.find((e) => e.metric === spec.name && seen.has(spec.name));
       if (prev) {

@@ -40,6 +40,8 @@ export function parseListen(listen: string): { host: string; port: number } {
 }
 
 const other = 'other';
+/** Labels whose values come from what runs on the host: capped per metric at max_comm_series. */
+const cappedLabels = new Set(['comm', 'cgroup']);
 
 /** Delta-feeding counters for values the supervisor keeps as totals (they restart at 0 after a reload). */
 function totalsCounter(registry: Registry, name: string, help: string, labelNames: string[]) {
@@ -58,14 +60,14 @@ function totalsCounter(registry: Registry, name: string, help: string, labelName
 export async function createPrometheusSink(opts: PrometheusOptions): Promise<PrometheusSink> {
   const registry = new Registry();
   // Several specs may feed one metric (e.g. kind="voluntary" and kind="involuntary"): they share its counter and cap.
-  const byName = new Map<string, { counter: Counter; comms: Set<string> }>();
-  const counters = new Map<MetricSpec, { spec: MetricSpec; counter: Counter; comms: Set<string> }>();
+  const byName = new Map<string, { counter: Counter; comms: Map<string, Set<string>> }>();
+  const counters = new Map<MetricSpec, { spec: MetricSpec; counter: Counter; comms: Map<string, Set<string>> }>();
   for (const specs of opts.metrics.values()) {
     for (const spec of specs) {
       let shared = byName.get(spec.name);
       if (!shared) {
         const labelNames = [...Object.keys(spec.labels), ...Object.keys(spec.fixed ?? {})];
-        shared = { counter: new Counter({ name: spec.name, help: spec.help, labelNames, registers: [registry] }), comms: new Set() };
+        shared = { counter: new Counter({ name: spec.name, help: spec.help, labelNames, registers: [registry] }), comms: new Map() };
         byName.set(spec.name, shared);
       }
       counters.set(spec, { spec, ...shared });
@@ -112,13 +114,18 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
     }
   };
 
-  const labelsOf = (entry: { spec: MetricSpec; comms: Set<string> }, row: Row): Record<string, string> => {
+  const labelsOf = (entry: { spec: MetricSpec; comms: Map<string, Set<string>> }, row: Row): Record<string, string> => {
     const labels: Record<string, string> = { ...entry.spec.fixed };
     for (const [label, column] of Object.entries(entry.spec.labels)) {
-      let v = String(row[column] ?? '');
-      if (label === 'comm') {
-        if (!entry.comms.has(v)) {
-          if (entry.comms.size < opts.maxCommSeries) entry.comms.add(v);
+      const cell = row[column];
+      // An empty cell (e.g. cgroup when that option is off) leaves the label out rather than exporting "".
+      if (cell === null || cell === undefined || cell === '') continue;
+      let v = String(cell);
+      if (cappedLabels.has(label)) {
+        let seen = entry.comms.get(label);
+        if (!seen) entry.comms.set(label, (seen = new Set()));
+        if (!seen.has(v)) {
+          if (seen.size < opts.maxCommSeries) seen.add(v);
           else {
             folded.inc({ metric: entry.spec.name, label });
             v = other;

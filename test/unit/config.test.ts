@@ -50,7 +50,7 @@ test('unknown keys are errors, with the likely intended key', () => {
   assert.deepEqual(problems('monitors:\n  sycall:\n    enabled: true\n'), ['monitors.sycall: unknown key (did you mean "syscall"?)']);
   assert.deepEqual(problems('outptu: {}\n'), ['outptu: unknown key (did you mean "output"?)']);
   const [p] = problems('monitors:\n  syscall:\n    zzz: 1\n');
-  assert.match(p ?? '', /^monitors\.syscall\.zzz: unknown key \(expected one of: enabled, max_cpu_percent, interval, min_count, comm, latency\)$/);
+  assert.match(p ?? '', /^monitors\.syscall\.zzz: unknown key \(expected one of: enabled, max_cpu_percent, interval, min_count, comm, latency, cgroup\)$/);
 });
 
 test('several problems are all reported, and the message is one line each', () => {

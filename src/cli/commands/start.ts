@@ -15,6 +15,7 @@ import { defaultBackoff } from '../../process/backoff.js';
 import { newStats } from '../../records/stats.js';
 import type { RoutedMonitor } from '../../records/router.js';
 import { systemClock } from '../../rows/clock.js';
+import { createCgroupResolver } from '../../rows/cgroup.js';
 import { ensureDir } from '../../sinks/safe-fs.js';
 import { createCsvSink } from '../../sinks/csv.js';
 import { createNdjsonSink } from '../../sinks/ndjson.js';
@@ -161,6 +162,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
   const files = fileSinks.flatMap((fs) => [...fs.files]);
   for (const [m, f] of files) log.info({ monitor: m, file: f }, 'writing rows');
 
+  const cgroups = createCgroupResolver();
   const writeScript = async (file: string, text: string): Promise<string> => {
     const full = path.join(workDir, file);
     await writeFile(full, text, { mode: 0o600, flag: 'wx' });
@@ -194,7 +196,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
     backoff: defaultBackoff,
     killAfterMs: 10_000,
     attachTimeoutMs: config.runtime.attach_timeout * 1000,
-    onRows: (m, rows) => output.write(m, rows),
+    onRows: (m, rows) => output.write(m, cgroups.enrich(rows)),
     onGap: (m, ts, text) => output.note(m, ts, text),
     ...(r.isolatable
       ? {

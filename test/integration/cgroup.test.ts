@@ -1,0 +1,40 @@
+// cgroup attribution: a workload moved into its own cgroup v2 shows that cgroup's path in CSV and metrics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { mkdir, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+import { kernelAvailable } from '../helpers/kernel.js';
+import { readCsv, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { workload } from '../helpers/workload.js';
+import { cgroup2Root } from '../../src/rows/cgroup.js';
+
+test('cgroup: rows and metric labels carry the cgroup path of the process', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const root = cgroup2Root();
+  const name = `ebpfmon-test-${process.pid}`;
+  const cg = path.join(root, name);
+  await mkdir(cg);
+  t.after(async () => {
+    await rmdir(cg).catch(() => undefined);
+  });
+  const dir = await tempDir('cgroup');
+  const prog = await workload('syscalls', 'ebpfm_cgrp');
+  const config = await writeConfig(dir, 'monitors:\n  exec: {enabled: true, cgroup: true}\n  syscall: {enabled: true, interval: 1, cgroup: true}\n');
+  const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--duration', '4']);
+  const exporter = await cli.waitForLog('prometheus exporter listening');
+  await cli.waitForLog('monitors attached');
+  // The shell joins the cgroup, then execs the workload in it.
+  await execa('sh', ['-c', `echo $$ > ${path.join(cg, 'cgroup.procs')} && exec ${prog} 123 0`]);
+  await sleep(2000);
+  const metrics = await (await fetch(`http://${String(exporter['address'])}/metrics`)).text();
+  const r = await cli.done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  const rows = (await readCsv(dir, 'syscall')).filter((row) => row['comm'] === 'ebpfm_cgrp' && row['syscall'] === 'getppid');
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]?.['cgroup'], `/${name}`);
+  assert.equal(rows[0]?.['count'], '123');
+  const execs = (await readCsv(dir, 'exec')).filter((row) => row['filename'] === prog);
+  assert.equal(execs[0]?.['cgroup'], `/${name}`);
+  assert.match(metrics, new RegExp(`ebpfmon_syscalls_total\\{[^}]*comm="ebpfm_cgrp"[^}]*cgroup="/${name}"[^}]*\\} 123|ebpfmon_syscalls_total\\{[^}]*cgroup="/${name}"[^}]*comm="ebpfm_cgrp"[^}]*\\} 123`));
+});
