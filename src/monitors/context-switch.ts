@@ -3,7 +3,7 @@
 // At sched_switch the current task is still `prev`, so the `pid` builtin is prev's process id (tgid) and `comm`
 // its thread's name; `comm` is zero-padded by the kernel, unlike the `prev_comm` char array of the event.
 import { z } from 'zod';
-import { baseOptions, minCount, defineMonitor, intervalOption, joinMaps, type MapContract, type Row } from './types.js';
+import { baseOptions, cgroupOption, minCount, defineMonitor, intervalOption, joinMaps, type MapContract, type Row } from './types.js';
 import { flushAndTick, predicate, tickContract } from '../script/fragment.js';
 
 export const contextSwitchOptions = z.strictObject({
@@ -11,6 +11,7 @@ export const contextSwitchOptions = z.strictObject({
   ...intervalOption,
   min_switches: minCount(),
   include_idle: z.boolean({ error: 'expected true or false' }).default(false),
+  ...cgroupOption,
 });
 export type ContextSwitchOptions = z.infer<typeof contextSwitchOptions>;
 
@@ -22,6 +23,8 @@ export interface ContextSwitchRow extends Row {
   switches: number;
   voluntary: number;
   involuntary: number;
+  /** cgroup v2 id (option `cgroup`), replaced by its path before output; else null. */
+  cgroup: string | null;
 }
 
 /**
@@ -33,16 +36,19 @@ export const TASK_REPORT_MASK = 0xff;
 /** Whether a sched_switch with this prev_state was involuntary; the rule the script applies. */
 export const isInvoluntary = (prevState: number): boolean => (prevState & TASK_REPORT_MASK) === 0;
 
-const key = ['pid', 'cpu', 'comm'] as const;
-const maps = {
-  switches: { name: '@context_switch_count', keys: key, value: 'count()', doc: 'times switched off the CPU' },
-  involuntary: {
-    name: '@context_switch_involuntary',
-    keys: key,
-    value: 'count()',
-    doc: 'switched off while still runnable (preempted)',
-  },
-} satisfies Record<string, MapContract>;
+/** Keyed [pid, cpu, comm] or, with the cgroup option, [pid, cpu, cgroup, comm]: comm (free text) last. */
+function mapsFor(opts: { cgroup: boolean }) {
+  const key = opts.cgroup ? (['pid', 'cpu', 'cgroup', 'comm'] as const) : (['pid', 'cpu', 'comm'] as const);
+  return {
+    switches: { name: '@context_switch_count', keys: key, value: 'count()', doc: 'times switched off the CPU' },
+    involuntary: {
+      name: '@context_switch_involuntary',
+      keys: key,
+      value: 'count()',
+      doc: 'switched off while still runnable (preempted)',
+    },
+  } satisfies Record<string, MapContract>;
+}
 
 export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRow>({
   name: 'context_switch',
@@ -57,7 +63,7 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
     },
   ],
   generate(opts) {
-    const k = '[pid, cpu, comm]';
+    const k = opts.cgroup ? '[pid, cpu, cgroup, comm]' : '[pid, cpu, comm]';
     const probes = [
       // The idle task (pid 0) is always runnable, so every switch away from it would count as involuntary.
       `tracepoint:sched:sched_switch${predicate(opts.include_idle ? [] : ['pid != 0'])} {`,
@@ -65,7 +71,7 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
       `  if ((args->prev_state & 0x${TASK_REPORT_MASK.toString(16)}) == 0) { @context_switch_involuntary${k} = count(); }`,
       '}',
     ];
-    const printed = Object.values(maps);
+    const printed = Object.values(mapsFor(opts));
     return {
       probes: probes.join('\n'),
       flush: flushAndTick('context_switch', printed),
@@ -76,7 +82,9 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
     const rows: ContextSwitchRow[] = [];
-    for (const { key: [pid, cpu, comm], values } of joinMaps(rec.maps, Object.values(maps).map((m) => m.name)).values()) {
+    for (const { key, values } of joinMaps(rec.maps, Object.values(mapsFor(opts)).map((m) => m.name)).values()) {
+      const [pid, cpu] = key;
+      const comm = key[key.length - 1];
       const switches = values['@context_switch_count'] ?? 0;
       if (switches < opts.min_switches) continue;
       const involuntary = values['@context_switch_involuntary'] ?? 0;
@@ -88,14 +96,15 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
         switches,
         voluntary: switches - involuntary,
         involuntary,
+        cgroup: opts.cgroup ? (key[2] ?? null) : null,
       });
     }
     return rows.sort((a, b) => b.switches - a.switches || a.pid - b.pid || a.cpu - b.cpu);
   },
-  columns: ['timestamp', 'pid', 'comm', 'cpu', 'switches', 'voluntary', 'involuntary'],
+  columns: ['timestamp', 'pid', 'comm', 'cpu', 'switches', 'voluntary', 'involuntary', 'cgroup'],
   metrics: [
-    { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind.', labels: { comm: 'comm' }, fixed: { kind: 'voluntary' }, value: 'voluntary' },
-    { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind.', labels: { comm: 'comm' }, fixed: { kind: 'involuntary' }, value: 'involuntary' },
+    { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind.', labels: { comm: 'comm', cgroup: 'cgroup' }, fixed: { kind: 'voluntary' }, value: 'voluntary' },
+    { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind.', labels: { comm: 'comm', cgroup: 'cgroup' }, fixed: { kind: 'involuntary' }, value: 'involuntary' },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  cswitch  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} cpu=${String(r.cpu).padEnd(3)} switches=${String(r.switches).padStart(7)} voluntary=${String(r.voluntary).padStart(7)} involuntary=${String(r.involuntary).padStart(6)}`,

@@ -10,7 +10,7 @@
 // both are optional, and only the tracepoints the running kernel has get probes.
 import { z } from 'zod';
 import {
-  baseOptions, commFilter, defineMonitor, intervalOption, joinMaps, minCount, ratio, type MapContract, type MapEntry,
+  baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, joinMaps, minCount, ratio, type MapContract, type MapEntry,
   type MonitorPlan, type Row, type TracepointNeed,
 } from './types.js';
 import { pathPattern, quote } from '../script/literals.js';
@@ -24,6 +24,7 @@ export const openOptions = z.strictObject({
   ...intervalOption,
   min_count: minCount(),
   comm: commFilter(),
+  ...cgroupOption,
   path_prefix: z
     .string()
     .regex(pathPattern, { error: 'expected an absolute path prefix of letters, digits or _./+@%=,:~- characters' })
@@ -40,6 +41,8 @@ export interface OpenRow extends Row {
   count: number;
   error_count: number;
   error_rate: number;
+  /** cgroup v2 id (option `cgroup`), replaced by its path before output; else null. */
+  cgroup: string | null;
 }
 
 const key = ['pid', 'filename'] as const;
@@ -48,6 +51,9 @@ const maps = {
   errors: { name: '@open_errors', keys: key, value: 'count()', doc: 'opens that returned an error (ret < 0)' },
   comm: { name: '@open_comm', keys: ['pid', 'comm'], value: 'count()', doc: 'opens per process and comm: names the rows' },
 } satisfies Record<string, MapContract>;
+/** With the cgroup option the naming map also carries the cgroup id: [pid, cgroup, comm]. */
+const commMap = (cgroup: boolean): MapContract =>
+  cgroup ? { ...maps.comm, keys: ['pid', 'cgroup', 'comm'], doc: 'opens per process, cgroup and comm: names the rows' } : maps.comm;
 const fname: MapContract = { name: '@open_fname', keys: ['tid'], value: 'args->filename', doc: 'helper: the filename pointer saved at entry, per thread' };
 
 /** The syscalls this monitor traces; `optional` ones may be missing on some kernels or architectures. */
@@ -63,14 +69,17 @@ const planned = (plan: MonitorPlan): string[] =>
     .map((s) => s.name)
     .filter((s) => `syscalls:sys_enter_${s}` in plan.tracepointFields && `syscalls:sys_exit_${s}` in plan.tracepointFields);
 
-/** pid -> the comm that made most of its opens (ties: the smaller name, so the choice is deterministic). */
-function commByPid(entries: readonly MapEntry[]): Map<string, string> {
-  const best = new Map<string, { comm: string; n: number }>();
-  for (const { key: [pid = '', comm = ''], value } of entries) {
+/** pid -> the comm (and cgroup) that made most of its opens (ties: the smaller name, so the choice is deterministic). */
+function commByPid(entries: readonly MapEntry[]): Map<string, { comm: string; cgroup: string | null }> {
+  const best = new Map<string, { comm: string; cgroup: string | null; n: number }>();
+  for (const { key, value } of entries) {
+    const pid = key[0] ?? '';
+    const comm = key[key.length - 1] ?? '';
+    const cgroup = key.length === 3 ? (key[1] ?? null) : null;
     const cur = best.get(pid);
-    if (!cur || value > cur.n || (value === cur.n && comm < cur.comm)) best.set(pid, { comm, n: value });
+    if (!cur || value > cur.n || (value === cur.n && comm < cur.comm)) best.set(pid, { comm, cgroup, n: value });
   }
-  return new Map([...best].map(([pid, b]) => [pid, b.comm]));
+  return new Map([...best].map(([pid, b]) => [pid, { comm: b.comm, cgroup: b.cgroup }]));
 }
 
 export const open = defineMonitor<OpenOptions, OpenRow>({
@@ -93,7 +102,7 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
     const prefix = opts.path_prefix;
     const count = [
       '@open_count[pid, $f] = count();',
-      '@open_comm[pid, comm] = count();',
+      opts.cgroup ? '@open_comm[pid, cgroup, comm] = count();' : '@open_comm[pid, comm] = count();',
       'if (args->ret < 0) { @open_errors[pid, $f] = count(); }',
     ];
     const body = prefix
@@ -109,7 +118,7 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
       ...body,
       '}',
     ]);
-    const printed = [maps.count, maps.errors, maps.comm];
+    const printed = [maps.count, maps.errors, commMap(opts.cgroup)];
     return {
       probes: probes.join('\n'),
       flush: flushAndTick('open', printed),
@@ -128,19 +137,20 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
       rows.push({
         timestamp: ctx.timestamp,
         pid: Number(pid),
-        comm: comms.get(pid) ?? '',
+        comm: comms.get(pid)?.comm ?? '',
         filename,
         count,
         error_count: errors,
         error_rate: ratio(errors, count),
+        cgroup: comms.get(pid)?.cgroup ?? null,
       });
     }
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid || (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   },
-  columns: ['timestamp', 'pid', 'comm', 'filename', 'count', 'error_count', 'error_rate'],
+  columns: ['timestamp', 'pid', 'comm', 'filename', 'count', 'error_count', 'error_rate', 'cgroup'],
   metrics: [
-    { name: 'ebpfmon_opens_total', help: 'File opens, per command (filenames are not labels: unbounded).', labels: { comm: 'comm' }, value: 'count' },
-    { name: 'ebpfmon_open_errors_total', help: 'Failed file opens, per command.', labels: { comm: 'comm' }, value: 'error_count' },
+    { name: 'ebpfmon_opens_total', help: 'File opens, per command (filenames are not labels: unbounded).', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
+    { name: 'ebpfmon_open_errors_total', help: 'Failed file opens, per command.', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'error_count' },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  open     pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} count=${String(r.count).padStart(6)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%) ${r.filename}`,

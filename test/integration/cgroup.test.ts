@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
@@ -20,12 +20,18 @@ test('cgroup: rows and metric labels carry the cgroup path of the process', asyn
   });
   const dir = await tempDir('cgroup');
   const prog = await workload('syscalls', 'ebpfm_cgrp');
-  const config = await writeConfig(dir, 'monitors:\n  exec: {enabled: true, cgroup: true}\n  syscall: {enabled: true, interval: 1, cgroup: true}\n');
+  const opener = await workload('opens', 'ebpfm_cgop');
+  const config = await writeConfig(dir, 'monitors:\n  exec: {enabled: true, cgroup: true}\n  syscall: {enabled: true, interval: 1, cgroup: true}\n  open: {enabled: true, interval: 1, cgroup: true}\n  context_switch: {enabled: true, interval: 1, cgroup: true}\n');
   const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--duration', '4']);
   const exporter = await cli.waitForLog('prometheus exporter listening');
   await cli.waitForLog('monitors attached');
   // The shell joins the cgroup, then execs the workload in it.
-  await execa('sh', ['-c', `echo $$ > ${path.join(cg, 'cgroup.procs')} && exec ${prog} 123 0`]);
+  await execa('sh', ['-c', `echo $$ > ${path.join(cg, 'cgroup.procs')} && exec ${prog} 123 0 50`]);
+  // 10 opens of files that exist, from inside the cgroup: the open monitor names each pid by its busiest comm.
+  const files = path.join(dir, 'files');
+  await mkdir(files);
+  for (let i = 0; i < 10; i++) await writeFile(path.join(files, `e${i}`), '');
+  await execa('sh', ['-c', `echo $$ > ${path.join(cg, 'cgroup.procs')} && exec ${opener} ${files} 10 0 3`]);
   await sleep(2000);
   const metrics = await (await fetch(`http://${String(exporter['address'])}/metrics`)).text();
   const r = await cli.done;
@@ -34,6 +40,12 @@ test('cgroup: rows and metric labels carry the cgroup path of the process', asyn
   assert.equal(rows.length, 1);
   assert.equal(rows[0]?.['cgroup'], `/${name}`);
   assert.equal(rows[0]?.['count'], '123');
+  const opens = (await readCsv(dir, 'open')).filter((row) => row['comm'] === 'ebpfm_cgop' && row['filename']?.startsWith(files));
+  assert.equal(opens.length, 10);
+  for (const row of opens) assert.equal(row['cgroup'], `/${name}`);
+  const switches = (await readCsv(dir, 'context_switch')).filter((row) => row['comm'] === 'ebpfm_cgrp');
+  assert.ok(switches.length > 0, 'the 50 ms sleep switched it out');
+  for (const row of switches) assert.equal(row['cgroup'], `/${name}`);
   const execs = (await readCsv(dir, 'exec')).filter((row) => row['filename'] === prog);
   assert.equal(execs[0]?.['cgroup'], `/${name}`);
   assert.match(metrics, new RegExp(`ebpfmon_syscalls_total\\{[^}]*comm="ebpfm_cgrp"[^}]*cgroup="/${name}"[^}]*\\} 123|ebpfmon_syscalls_total\\{[^}]*cgroup="/${name}"[^}]*comm="ebpfm_cgrp"[^}]*\\} 123`));

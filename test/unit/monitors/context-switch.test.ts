@@ -16,12 +16,12 @@ test('context_switch: one row per pid, CPU and comm; a comm with a comma stays w
   assert.equal(rows.length, 21);
   const pingpong = rows.filter((r) => r['comm'] === 'ping,pong');
   assert.deepEqual(pingpong, [
-    { timestamp: ts, pid: 9627, comm: 'ping,pong', cpu: 0, switches: 204, voluntary: 137, involuntary: 67 },
-    { timestamp: ts, pid: 9628, comm: 'ping,pong', cpu: 0, switches: 201, voluntary: 71, involuntary: 130 },
+    { timestamp: ts, pid: 9627, comm: 'ping,pong', cpu: 0, switches: 204, voluntary: 137, involuntary: 67, cgroup: null },
+    { timestamp: ts, pid: 9628, comm: 'ping,pong', cpu: 0, switches: 201, voluntary: 71, involuntary: 130, cgroup: null },
   ]);
   // The parent was `node` before its exec: same pid, other comm, its own row.
   assert.deepEqual(rows.find((r) => r['pid'] === 9627 && r['comm'] === 'node'), {
-    timestamp: ts, pid: 9627, comm: 'node', cpu: 0, switches: 1, voluntary: 0, involuntary: 1,
+    timestamp: ts, pid: 9627, comm: 'node', cpu: 0, switches: 1, voluntary: 0, involuntary: 1, cgroup: null,
   });
   // A pid seen on both CPUs has a row per CPU; a key only in the switch map has no involuntary switches.
   assert.deepEqual(rows.filter((r) => r['pid'] === 15).map((r) => [r['cpu'], r['switches'], r['involuntary']]), [[0, 18, 0], [1, 7, 0]]);
@@ -51,7 +51,7 @@ test('context_switch: bad option values are refused with a message', () => {
   assert.equal(issue({ include_idle: 'yes' }), 'expected true or false');
   assert.equal(issue({ interval: 0 }), 'expected a positive number of seconds');
   assert.equal(contextSwitchOptions.safeParse({ enabled: true, min_switch: 2 }).success, false, 'unknown keys are errors');
-  assert.deepEqual(contextSwitchOptions.parse({}), { enabled: false, interval: 2, min_switches: 1, include_idle: false });
+  assert.deepEqual(contextSwitchOptions.parse({}), { enabled: false, interval: 2, min_switches: 1, include_idle: false, cgroup: false });
 });
 
 test('context_switch: the script counts per [pid, cpu, comm], skips the idle task unless asked', () => {

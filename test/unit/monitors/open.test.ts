@@ -34,6 +34,7 @@ test('a captured run: comma in the comm and in the path, successes and failures 
     count,
     error_count: errors,
     error_rate: count ? Math.round((errors / count) * 10000) / 10000 : 0,
+    cgroup: null,
   });
   assert.deepEqual(rows, [
     row(9527, 'dd/x,y/e0', 2, 0),
@@ -75,7 +76,7 @@ test('comm: the name with most opens for the pid wins, ties go to the smaller na
 });
 
 test('options: defaults, and bad values are refused with a message', () => {
-  assert.deepEqual(openOptions.parse({}), { enabled: false, interval: 2, min_count: 1 });
+  assert.deepEqual(openOptions.parse({}), { enabled: false, interval: 2, min_count: 1, cgroup: false });
   const issue = (o: unknown): string => {
     const r = openOptions.safeParse(o);
     assert.equal(r.success, false, `accepted ${JSON.stringify(o)}`);
