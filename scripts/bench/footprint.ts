@@ -1,0 +1,102 @@
+// Benchmark 5, footprint and start-up: `ebpfmon start` with every monitor this machine can run. Start-up: from
+// spawning it to its 'monitors attached' log line. Footprint: VmRSS of the supervisor plus its bpftrace
+// processes (from /proc), sampled every 250 ms over a few intervals while workloads/mixed.c runs; the peak.
+//   node dist/scripts/bench/footprint.js [--quick] [--out DIR]
+// Targets: <= 150 MB total RSS, <= 3 s to attached.
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  benchConfig, bpftracePids, compile, foreignBpftrace, haveBpftrace, isMain, isRoot, loadAvg, mainOf, median, round, runnableMonitors,
+  runText, scratchDir, skipped, sleep, startEbpfmon, vmRssKb, type BenchOptions, type BenchResult,
+} from './common.js';
+
+interface Run {
+  attachMs: number;
+  stopMs: number;
+  bpftraceProcesses: number;
+  peakSupervisorMb: number;
+  peakBpftraceMb: number;
+  peakTotalMb: number;
+}
+
+const mb = (kb: number): number => round(kb / 1024, 1);
+
+export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
+  const title = 'Footprint and start-up: all runnable monitors';
+  if (!isRoot() || !haveBpftrace()) return skipped('footprint', title, 'needs root and bpftrace', o.quick);
+  const started = Date.now();
+  const runsWanted = o.quick ? 2 : 4;
+  const { runnable } = await runnableMonitors();
+  const mixed = await compile('mixed');
+  const work = await scratchDir('footprint');
+  const foreign = await foreignBpftrace();
+  const runs: Run[] = [];
+  try {
+    for (let i = 0; i < runsWanted; i++) {
+      const config = await benchConfig(work, path.join(work, `out-${i}`));
+      const mon = startEbpfmon(config, ['-m', runnable.join(',')]);
+      let stopMs = 0;
+      try {
+        const { ms } = await mon.attached;
+        const pids = await bpftracePids(mon.pid);
+        let sup = 0;
+        let bt = 0;
+        let total = 0;
+        let sampling = true;
+        const sampler = (async () => {
+          while (sampling) {
+            const s = await vmRssKb(mon.pid);
+            let b = 0;
+            for (const p of pids) b += await vmRssKb(p);
+            sup = Math.max(sup, s);
+            bt = Math.max(bt, b);
+            total = Math.max(total, s + b);
+            await sleep(250);
+          }
+        })();
+        // Load for the monitors to report on, then two more intervals (2 s each) of the rows it caused.
+        await runText(mixed, [work]);
+        await sleep(4500);
+        sampling = false;
+        await sampler;
+        runs.push({ attachMs: ms, stopMs: 0, bpftraceProcesses: pids.length, peakSupervisorMb: mb(sup), peakBpftraceMb: mb(bt), peakTotalMb: mb(total) });
+      } finally {
+        stopMs = (await mon.stop()).ms;
+      }
+      runs[runs.length - 1]!.stopMs = stopMs;
+      process.stderr.write(`footprint: run ${i + 1}/${runsWanted}: attached in ${Math.round(runs[i]!.attachMs)} ms, peak RSS ${runs[i]!.peakTotalMb} MiB\n`);
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const medAttach = median(runs.map((r) => r.attachMs)) / 1000;
+  const peak = Math.max(...runs.map((r) => r.peakTotalMb));
+  // The targets are in MB; /proc counts KiB. 150 MB = 143 MiB.
+  const peakMB = round((peak * 2 ** 20) / 1e6, 1);
+  return {
+    bench: 'footprint',
+    title,
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    quick: o.quick,
+    tables: [
+      {
+        title: `ebpfmon start -m ${runnable.join(',')} (shared bpftrace process)`,
+        columns: ['run', 'to attached s', 'stop s', 'bpftrace procs', 'supervisor MiB', 'bpftrace MiB', 'total MiB'],
+        rows: runs.map((r, i) => [i + 1, round(r.attachMs / 1000, 2), round(r.stopMs / 1000, 2), r.bpftraceProcesses, r.peakSupervisorMb, r.peakBpftraceMb, r.peakTotalMb]),
+      },
+    ],
+    checks: [
+      { figure: 'footprint: peak total RSS', value: peakMB, unit: 'MB', target: '<= 150 MB', pass: peakMB <= 150 },
+      { figure: 'footprint: median start to attached', value: round(medAttach, 2), unit: 's', target: '<= 3 s', pass: medAttach <= 3 },
+    ],
+    notes: [
+      'RSS: VmRSS peaks over 250 ms samples, the supervisor (node) and its bpftrace process(es) summed; shared pages count in each',
+      'start to attached: spawn of `node dist/src/cli/main.js start` to its log line, including Node start-up, config, capability checks and bpftrace compile/attach',
+      `load average at the end: ${loadAvg()}; other bpftrace processes at the start: ${foreign} (they compete for the CPU bpftrace compiles on)`,
+    ],
+    raw: { runs, monitors: runnable },
+  };
+}
+
+if (isMain(import.meta.url)) await mainOf(runFootprint);

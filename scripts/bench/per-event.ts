@@ -1,0 +1,228 @@
+// Benchmark 2, per-event cost: workloads/getppid.c (ns per raw getppid syscall) under no tracer; a bare bpftrace
+// program on raw_syscalls:sys_exit counting into one map (the floor); the same probe keyed by [pid, id] (no comm);
+// the cheapest hand-written script collecting ebpfmon's fields ([pid, id, comm] counts and errors); ebpfmon's
+// syscall monitor; and bpftrace's own syscount.bt. With kernel.bpf_stats_enabled=1 (restored after) the kernel's
+// own measure per program is read from /proc/<bpftrace pid>/fdinfo: run_time_ns / run_cnt.
+//   node dist/scripts/bench/per-event.js [--quick] [--out DIR]
+// Targets: ebpfmon <= 1.2x the same-fields script, and <= syscount.bt (ebpfmon's keys hold syscount's: id and comm).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  benchConfig, bpftracePids, compile, foreignBpftrace, haveBpftrace, isMain, isRoot, loadAvg, mainOf, median, progStats, round,
+  runText, scratchDir, skipped, startEbpfmon, withBpfStats, type BenchOptions, type BenchResult, type ProgStat,
+} from './common.js';
+
+const ready = 'BEGIN { printf("bench\\tready\\n"); }';
+
+interface Variant {
+  name: string;
+  what: string;
+  /** bpftrace program text, a script file, 'ebpfmon', or null for no tracer. */
+  program: { kind: 'none' } | { kind: 'text'; text: string } | { kind: 'file'; file: string } | { kind: 'ebpfmon' };
+}
+
+const syscountPaths = ['/usr/sbin/syscount.bt', '/usr/share/bpftrace/tools/syscount.bt'];
+
+function variants(): Variant[] {
+  const syscount = syscountPaths.find((p) => existsSync(p));
+  return [
+    { name: 'none', what: 'no tracer', program: { kind: 'none' } },
+    { name: 'floor', what: 'sys_exit { @n = count(); }', program: { kind: 'text', text: `${ready}\ntracepoint:raw_syscalls:sys_exit { @n = count(); }` } },
+    {
+      name: 'pid+id',
+      what: '@[pid, args->id] = count() (no comm, no errors)',
+      program: { kind: 'text', text: `${ready}\ntracepoint:raw_syscalls:sys_exit { @c[pid, args->id] = count(); }\ninterval:s:2 { print(@c); clear(@c); }` },
+    },
+    {
+      name: 'same-fields',
+      what: "ebpfmon's fields by hand: [pid, id, comm] counts + errors",
+      program: {
+        kind: 'text',
+        text: [
+          ready,
+          'tracepoint:raw_syscalls:sys_exit {',
+          '  @c[pid, args->id, comm] = count();',
+          '  if (args->ret < 0 && args->ret >= -4095) { @e[pid, args->id, comm] = count(); }',
+          '}',
+          'interval:s:2 { print(@c); print(@e); clear(@c); clear(@e); }',
+        ].join('\n'),
+      },
+    },
+    { name: 'ebpfmon', what: 'ebpfmon start -m syscall (interval 2 s)', program: { kind: 'ebpfmon' } },
+    ...(syscount ? [{ name: 'syscount.bt', what: `${syscount} (sys_enter: @syscall[id], @process[comm])`, program: { kind: 'file' as const, file: syscount } }] : []),
+  ];
+}
+
+interface Tracer {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** bpftrace -f json with a program; resolves once it printed its first printf line (BEGIN: every probe attached). */
+async function startBpftrace(args: readonly string[]): Promise<Tracer> {
+  const proc = spawn('bpftrace', ['-f', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bpftrace did not start within 60 s: ${err}`)), 60_000);
+    const rl = createInterface({ input: proc.stdout, crlfDelay: Infinity });
+    rl.on('line', (l) => {
+      if (l.includes('"type": "printf"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`bpftrace exited before attaching: ${err}`));
+    });
+  });
+  return {
+    pid: proc.pid!,
+    stop: async () => {
+      proc.kill('SIGINT');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+interface Sample {
+  variant: string;
+  round: number;
+  /** ns per call without a tracer, measured just before this variant's tracer started (the pair's baseline). */
+  baseline: number;
+  nsPerCall: number;
+  /** Kernel ns per event over the syscall programs (tracepoint type), null without a tracer. */
+  kernelNs: number | null;
+  events: number;
+  programs: number;
+}
+
+/** Deltas of the tracepoint programs: total run time over the runs of the busiest (every program sees each syscall). */
+function kernelCost(before: readonly ProgStat[], after: readonly ProgStat[]): { ns: number | null; events: number; programs: number } {
+  const tp = after.filter((p) => p.type === 'tracepoint');
+  let ns = 0;
+  let events = 0;
+  for (const p of tp) {
+    const b = before.find((x) => x.fd === p.fd);
+    ns += p.runTimeNs - (b?.runTimeNs ?? 0);
+    events = Math.max(events, p.runCount - (b?.runCount ?? 0));
+  }
+  return { ns: events > 0 ? ns / events : null, events, programs: tp.length };
+}
+
+export async function runPerEvent(o: BenchOptions): Promise<BenchResult> {
+  const title = 'Per-event cost: ns per getppid syscall and in-kernel ns per event';
+  if (!isRoot() || !haveBpftrace()) return skipped('per-event', title, 'needs root and bpftrace', o.quick);
+  const started = Date.now();
+  const rounds = o.quick ? 3 : 5;
+  const calls = 1_000_000;
+  const reps = 3;
+  const bench = await compile('getppid');
+  const work = await scratchDir('per-event');
+  const config = await benchConfig(work, path.join(work, 'out'));
+  const vs = variants();
+  const foreign = await foreignBpftrace();
+  const samples: Sample[] = [];
+  let statsLost = 0;
+  const measure = async (): Promise<number> => {
+    const xs: number[] = [];
+    for (let i = 0; i < reps; i++) xs.push(Number((await runText(bench, [String(calls)])).trim()));
+    return median(xs);
+  };
+  try {
+    await withBpfStats(async (ensure) => {
+      await measure(); // warm-up
+      for (let r = 0; r < rounds; r++) {
+        // Rotate the order each round so no variant always runs first or last.
+        const order = vs.map((_, i) => vs[(i + r) % vs.length]!);
+        for (const v of order) {
+          // Paired: a baseline right before each traced measurement, so drifting machine load cancels out.
+          const baseline = await measure();
+          let tracer: Tracer | null = null;
+          let pid: number | null = null;
+          if (v.program.kind === 'text') tracer = await startBpftrace(['-e', v.program.text]);
+          else if (v.program.kind === 'file') tracer = await startBpftrace([v.program.file]);
+          else if (v.program.kind === 'ebpfmon') {
+            const mon = startEbpfmon(config, ['-m', 'syscall']);
+            await mon.attached;
+            const pids = await bpftracePids(mon.pid);
+            tracer = { pid: pids[0] ?? -1, stop: async () => void (await mon.stop()) };
+          }
+          pid = tracer?.pid ?? null;
+          try {
+            if (!(await ensure())) statsLost++;
+            const before = pid === null ? [] : await progStats(pid);
+            const nsPerCall = await measure();
+            const after = pid === null ? [] : await progStats(pid);
+            const k = kernelCost(before, after);
+            samples.push({ variant: v.name, round: r + 1, baseline, nsPerCall, kernelNs: pid === null ? null : k.ns, events: k.events, programs: k.programs });
+            process.stderr.write(`per-event: round ${r + 1}/${rounds} ${v.name}: ${nsPerCall.toFixed(1)} ns/call (baseline ${baseline.toFixed(1)}), kernel ${k.ns?.toFixed(1) ?? '-'} ns/event\n`);
+          } finally {
+            await tracer?.stop();
+          }
+        }
+      }
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const of = (name: string): Sample[] => samples.filter((s) => s.variant === name);
+  const summary = vs.map((v) => {
+    const s = of(v.name);
+    const k = s.map((x) => x.kernelNs).filter((x): x is number => x !== null);
+    return {
+      name: v.name,
+      what: v.what,
+      ns: median(s.map((x) => x.nsPerCall)),
+      baseline: median(s.map((x) => x.baseline)),
+      added: median(s.map((x) => x.nsPerCall - x.baseline)),
+      kernel: k.length ? median(k) : null,
+      programs: s[0]?.programs ?? 0,
+      events: median(s.map((x) => x.events)),
+    };
+  });
+  const get = (n: string): (typeof summary)[number] | undefined => summary.find((x) => x.name === n);
+  const eb = get('ebpfmon');
+  const same = get('same-fields');
+  const sc = get('syscount.bt');
+  const ratio = (x: number | null | undefined, y: number | null | undefined): number | null => (x != null && y != null && y > 0 ? round(x / y, 3) : null);
+  const checks = [
+    { figure: 'per-event: ebpfmon / same-fields script (kernel ns)', value: ratio(eb?.kernel, same?.kernel), unit: 'x', target: '<= 1.2', pass: null as boolean | null },
+    { figure: 'per-event: ebpfmon / syscount.bt (kernel ns)', value: ratio(eb?.kernel, sc?.kernel), unit: 'x', target: '<= 1.0', pass: null as boolean | null },
+    { figure: 'per-event: ebpfmon / same-fields (added ns/syscall)', value: ratio(eb?.added, same?.added), unit: 'x', target: '<= 1.2', pass: null as boolean | null },
+    { figure: 'per-event: ebpfmon / syscount.bt (added ns/syscall)', value: ratio(eb?.added, sc?.added), unit: 'x', target: '<= 1.0', pass: null as boolean | null },
+  ];
+  for (const c of checks) c.pass = c.value === null ? null : c.value <= (c.target === '<= 1.2' ? 1.2 : 1.0);
+  return {
+    bench: 'per-event',
+    title,
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    quick: o.quick,
+    tables: [
+      {
+        title: `ns per getppid call, medians over ${rounds} rounds (a measurement: median of ${reps} runs of ${calls.toLocaleString('en-US')} calls)`,
+        columns: ['variant', 'untraced ns', 'traced ns', 'added ns', 'kernel ns/event', 'progs', 'events/run', 'script'],
+        rows: summary.map((s) => [s.name, round(s.baseline, 1), round(s.ns, 1), round(s.added, 1), s.kernel === null ? null : round(s.kernel, 1), s.programs, Math.round(s.events), s.what]),
+      },
+    ],
+    checks,
+    notes: [
+      'kernel ns/event: sum of run_time_ns over the tracepoint programs / run_cnt, from /proc/<bpftrace pid>/fdinfo, with kernel.bpf_stats_enabled=1',
+      'bpf_stats_enabled stays on for every variant (it adds two clock reads per program run to all of them alike)',
+      'added ns: median over rounds of (traced - untraced) ns/syscall, the untraced run right before the traced one; "none" is the control (noise level)',
+      `syscount.bt probes sys_enter and keys by id and by comm (two map updates); ebpfmon probes sys_exit and keys by [pid, id, comm] (+ errors)`,
+      `load average at the end: ${loadAvg()}; other bpftrace processes at the start: ${foreign}; bpf_stats switched off by someone else ${statsLost} times (re-enabled)`,
+    ],
+    raw: { samples, calls, reps, rounds },
+  };
+}
+
+if (isMain(import.meta.url)) await mainOf(runPerEvent);

@@ -1,0 +1,256 @@
+// Benchmark 3, pipeline throughput: a recorded bpftrace 0.17 JSON stream (exec printf events, and the aggregate
+// maps and ticks of every other monitor, taken from the real captures in test/fixtures/bpftrace-0.17) replayed
+// through the real path: readline -> createRouter (parse, route, contract checks) -> monitor.parse -> CSV sink.
+// The replay runs in a child pinned to one CPU (taskset), so its peak RSS is its own.
+//   node dist/scripts/bench/throughput.js [--quick] [--out DIR]
+// Target: >= 200,000 records/s on one core, flat memory.
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
+import { newStats } from '../../src/records/stats.js';
+import { monitors } from '../../src/monitors/registry.js';
+import { createCsvSink } from '../../src/sinks/csv.js';
+import { systemClock } from '../../src/rows/clock.js';
+import { silentLogger } from '../../src/log.js';
+import { isMain, loadAvg, mainOf, parseBenchArgs, repoRoot, round, scratchDir, type BenchOptions, type BenchResult } from './common.js';
+
+const execFileP = promisify(execFile);
+const fixtures = path.join(repoRoot, 'test/fixtures/bpftrace-0.17');
+/** The aggregate fixture each monitor's interval block is taken from. */
+const aggregateFixtures: Record<string, string> = {
+  syscall: 'syscall/comma-comm-and-invalid-nr.ndjson',
+  open: 'open/comma-comm-and-path.ndjson',
+  interrupt: 'interrupt/two-intervals.ndjson',
+  page_fault: 'page_fault/comma-comm-workload.ndjson',
+  context_switch: 'context_switch/pingpong-comma-comm.ndjson',
+  bio: 'bio/dd-write-read.ndjson',
+};
+const execPerCycle = 1000;
+
+/** The map lines of a fixture's first non-empty interval (up to the tick that closes it), verbatim. */
+function firstInterval(monitor: string, file: string): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync(path.join(fixtures, file), 'utf8').split('\n')) {
+    if (line.includes(`"${monitor}\\ttick`) && out.length) break;
+    if (line.startsWith('{"type": "map"')) out.push(line);
+  }
+  return out;
+}
+
+const paths = ['/usr/bin/grep', '/usr/bin/sleep', '/usr/bin/bash', '/usr/local/bin/node', '/opt/app/bin/worker-with-a-long-name', '/tmp/x/with\ttab, comma'];
+
+/** Writes >= `records` lines in bpftrace 0.17's JSON format; returns the count per kind. */
+export async function generate(file: string, records: number): Promise<{ lines: number; execLines: number; mapLines: number; tickLines: number; bytes: number }> {
+  const blocks = Object.entries(aggregateFixtures).map(([m, f]) => ({ monitor: m, maps: firstInterval(m, f) }));
+  const perCycle = execPerCycle + blocks.reduce((s, b) => s + b.maps.length + 1, 0);
+  const cycles = Math.ceil(records / perCycle);
+  const out = createWriteStream(file);
+  const put = async (s: string): Promise<void> => {
+    if (!out.write(s)) await once(out, 'drain');
+  };
+  await put('{"type": "attached_probes", "data": {"probes": 24}}\n{"type": "printf", "data": "ebpfmon\\tattached\\n"}\n');
+  let ns = 1_000_000_000_000n;
+  let pid = 10_000;
+  const counts = { lines: 2, execLines: 0, mapLines: 0, tickLines: 0, bytes: 0 };
+  for (let c = 0; c < cycles; c++) {
+    const chunk: string[] = [];
+    for (let i = 0; i < execPerCycle; i++) {
+      ns += 1_999_000n;
+      pid++;
+      const data = `exec\tevent\t${ns}\t0\t${pid}\t${pid - 1 - (i % 7)}\t${paths[i % paths.length]!}\n`;
+      chunk.push(`{"type": "printf", "data": ${JSON.stringify(data)}}\n`);
+    }
+    counts.execLines += execPerCycle;
+    for (const b of blocks) {
+      chunk.push(...b.maps.map((l) => l + '\n'));
+      chunk.push(`{"type": "printf", "data": ${JSON.stringify(`${b.monitor}\ttick\t${ns}\n`)}}\n`);
+      counts.mapLines += b.maps.length;
+      counts.tickLines++;
+    }
+    // bpftrace prints blank lines between interval dumps now and then; the router skips them.
+    chunk.push('\n');
+    await put(chunk.join(''));
+  }
+  out.end();
+  await once(out, 'finish');
+  counts.lines += counts.execLines + counts.mapLines + counts.tickLines + cycles;
+  counts.bytes = (await stat(file)).size;
+  return counts;
+}
+
+interface ChildResult {
+  lines: number;
+  seconds: number;
+  rows: Record<string, number>;
+  parseErrors: number;
+  unrouted: number;
+  rssMb: { at: number; rss: number; heap: number }[];
+  maxRssMb: number;
+  cpuSeconds: number;
+  csvBytes: number;
+  /** Time sink.close() took after the last line: the write backlog. */
+  closeSeconds: number;
+  withSink: boolean;
+}
+
+/** The replay itself, in the pinned child: one process, one core, the real modules. */
+async function replay(file: string, outDir: string, withSink: boolean): Promise<ChildResult> {
+  const wanted = ['exec', ...Object.keys(aggregateFixtures)];
+  const routed: RoutedMonitor[] = wanted.map((name) => {
+    const monitor = monitors.find((m) => m.name === name)!;
+    const opts = monitor.options.parse({});
+    const variants = monitor.variants(opts);
+    // exec's tracepoint variant is what the captured stream came from; the others have one variant.
+    const variant = variants.find((v) => v.name === 'tracepoint') ?? variants[0]!;
+    const plan = { variant: variant.name, interval: 2, symbols: {}, tracepointFields: {} };
+    return { monitor, opts, contract: monitor.generate(opts, plan).contract, interval: 2, stats: newStats() };
+  });
+  await mkdir(outDir, { recursive: true });
+  const sink = await createCsvSink({
+    dir: outDir,
+    columns: new Map(routed.map((r) => [r.monitor.name, r.monitor.columns])),
+    startedAt: new Date(),
+    bufferRows: 500,
+    flushIntervalMs: 1000,
+    onError: (e) => {
+      throw e;
+    },
+  });
+  const router = createRouter({ monitors: routed, onRows: withSink ? (m, rows) => sink.write(m, rows) : () => undefined, log: silentLogger(), clock: systemClock(), arch: 'x64' });
+  const rssMb: ChildResult['rssMb'] = [];
+  const mb = (b: number): number => round(b / 2 ** 20, 1);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let n = 0;
+  const rl = createInterface({ input: createReadStream(file, { highWaterMark: 1 << 16 }), crlfDelay: Infinity });
+  rl.on('line', (l) => {
+    router.line(l);
+    if (++n % 100_000 === 0) {
+      const m = process.memoryUsage();
+      rssMb.push({ at: n, rss: mb(m.rss), heap: mb(m.heapUsed) });
+    }
+  });
+  await once(rl, 'close');
+  const tClose = performance.now();
+  await sink.close();
+  const closeSeconds = (performance.now() - tClose) / 1000;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  let csvBytes = 0;
+  for (const f of await readdir(outDir)) csvBytes += (await stat(path.join(outDir, f))).size;
+  return {
+    lines: n,
+    seconds,
+    rows: Object.fromEntries(routed.map((r) => [r.monitor.name, r.stats.rows])),
+    parseErrors: routed.reduce((s, r) => s + r.stats.parseErrors, 0),
+    unrouted: router.unrouted,
+    rssMb,
+    // resourceUsage().maxRSS is in KiB.
+    maxRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    csvBytes,
+    closeSeconds,
+    withSink,
+  };
+}
+
+export async function runThroughput(o: BenchOptions): Promise<BenchResult> {
+  const started = Date.now();
+  const records = o.quick ? 1_000_000 : 2_000_000;
+  const runs = o.quick ? 1 : 3;
+  const work = await scratchDir('throughput');
+  const results: ChildResult[] = [];
+  const bare: ChildResult[] = [];
+  let gen: Awaited<ReturnType<typeof generate>>;
+  const cpu = String(os.availableParallelism() - 1);
+  try {
+    const file = path.join(work, 'stream.ndjson');
+    gen = await generate(file, records);
+    // The CSV runs, then one without a sink (parse + route + monitor.parse only), to show where the time goes.
+    for (let i = 0; i <= runs; i++) {
+      const sink = i < runs;
+      const outDir = path.join(work, `out-${i}`);
+      const self = fileURLToPath(import.meta.url);
+      const r = await execFileP('taskset', ['-c', cpu, process.execPath, self, '--child', JSON.stringify({ file, outDir, sink })], { maxBuffer: 16 << 20 });
+      const res = JSON.parse(r.stdout) as ChildResult;
+      (sink ? results : bare).push(res);
+      await rm(outDir, { recursive: true, force: true });
+      process.stderr.write(`throughput: run ${i + 1}/${runs + 1}${sink ? '' : ' (no sink)'}: ${Math.round(res.lines / res.seconds)} records/s\n`);
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const rates = results.map((r) => r.lines / r.seconds);
+  const best = results[rates.indexOf(Math.max(...rates))]!;
+  const sorted = [...rates].sort((a, b) => a - b);
+  const medRate = sorted[Math.floor(sorted.length / 2)]!;
+  const totalRows = (r: ChildResult): number => Object.values(r.rows).reduce((s, x) => s + x, 0);
+  // Flat memory: RSS after the first fifth of the stream vs at the end.
+  const growth = (r: ChildResult): number => {
+    const early = r.rssMb[Math.floor(r.rssMb.length / 5)]?.rss ?? 0;
+    const late = r.rssMb[r.rssMb.length - 1]?.rss ?? 0;
+    return round(late - early, 1);
+  };
+  const maxGrowth = Math.max(...results.map(growth));
+  return {
+    bench: 'throughput',
+    title: 'Pipeline throughput: recorded bpftrace JSON -> router -> monitor.parse -> CSV, one core',
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    quick: o.quick,
+    tables: [
+      {
+        title: `Stream: ${gen.lines.toLocaleString('en-US')} lines, ${round(gen.bytes / 2 ** 20, 1)} MiB (${gen.execLines.toLocaleString('en-US')} exec events, ${gen.mapLines.toLocaleString('en-US')} map records, ${gen.tickLines.toLocaleString('en-US')} ticks); replay pinned to CPU ${cpu}`,
+        columns: ['run', 'records/s', 'rows/s', 'MiB/s', 'seconds', 'cpu s', 'close s', 'peak RSS MiB', 'RSS growth MiB', 'parse errors'],
+        rows: [...results, ...bare].map((r, i) => [
+          r.withSink ? `${i + 1} csv` : 'no sink',
+          Math.round(r.lines / r.seconds),
+          Math.round(totalRows(r) / r.seconds),
+          round(gen.bytes / 2 ** 20 / r.seconds, 1),
+          round(r.seconds, 2),
+          round(r.cpuSeconds, 2),
+          round(r.closeSeconds, 2),
+          r.maxRssMb,
+          growth(r),
+          r.parseErrors + r.unrouted,
+        ]),
+      },
+      {
+        title: 'Rows written per monitor (fastest run)',
+        columns: ['monitor', 'rows'],
+        rows: Object.entries(best.rows).map(([m, n]) => [m, n]),
+      },
+      {
+        title: 'RSS and heap through the fastest run (MiB)',
+        columns: ['records', 'rss', 'heap used'],
+        rows: best.rssMb.filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 8)) === 0 || i === a.length - 1).map((s) => [s.at, s.rss, s.heap]),
+      },
+    ],
+    checks: [
+      { figure: 'throughput: records/s (median run)', value: Math.round(medRate), unit: 'rec/s', target: '>= 200,000', pass: medRate >= 200_000 },
+      { figure: 'throughput: RSS growth after first 20 %', value: maxGrowth, unit: 'MiB', target: '< 32 (flat)', pass: maxGrowth < 32 },
+      { figure: 'throughput: parse errors', value: results.reduce((s, r) => s + r.parseErrors + r.unrouted, 0), unit: '', target: '0', pass: results.every((r) => r.parseErrors + r.unrouted === 0) },
+    ],
+    notes: [
+      'a record is one line of bpftrace output; map records carry many entries (one row each), so rows/s > records/s',
+      '"no sink": the same replay with onRows doing nothing, i.e. without CSV formatting and writing; "close s": time sink.close() took after the last line (the write backlog)',
+      `load average at the end: ${loadAvg()} (concurrent tests can take the pinned CPU too)`,
+    ],
+    raw: { stream: gen, results, bare },
+  };
+}
+
+if (isMain(import.meta.url)) {
+  const child = parseBenchArgs().rest['child'];
+  if (typeof child === 'string') {
+    const { file, outDir, sink } = JSON.parse(child) as { file: string; outDir: string; sink: boolean };
+    process.stdout.write(JSON.stringify(await replay(file, outDir, sink)) + '\n');
+  } else await mainOf(runThroughput);
+}
