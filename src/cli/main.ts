@@ -1,6 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The entry point: builds the command line, runs one command, and is the only place that prints errors
 // and sets the exit code. Commands return values or throw typed errors; nothing below calls process.exit.
+// The shebang's --max-semi-space-size=2 (MB) keeps V8's young generation small: measured 124 -> 96 MB peak RSS
+// of `start` with the seven monitors this VM runs, with no visible CPU cost.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { logLevels, type Logger } from '../log.js';
 import { describe, Exit, isUserError } from '../errors.js';

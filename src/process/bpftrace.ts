@@ -12,6 +12,8 @@ export interface BpftraceSpawn {
   args: readonly string[];
   env: Readonly<Record<string, string>>;
   onLine(line: string): void;
+  /** Checked after each line: a promise pauses reading stdout until it resolves (backpressure from the sinks). */
+  throttle?(): Promise<void> | null;
   onStderr(line: string): void;
   /** How long SIGTERM may take before SIGKILL. */
   killAfterMs: number;
@@ -61,7 +63,20 @@ export const spawnBpftrace: SpawnBpftrace = (s) => {
     rl.on('line', cb);
     return once(rl, 'close');
   };
-  const outDone = pipe(sub.stdout, s.onLine);
+  let paused = false;
+  const outDone = pipe(sub.stdout, (line) => {
+    s.onLine(line);
+    const wait = paused ? null : (s.throttle?.() ?? null);
+    if (!wait || !sub.stdout) return;
+    // bpftrace then blocks on its stdout and its own buffer fills: overload shows as counted lost events,
+    // not as ebpfmon's memory growing without bound.
+    paused = true;
+    sub.stdout.pause();
+    void wait.then(() => {
+      paused = false;
+      sub.stdout?.resume();
+    });
+  });
   const errDone = pipe(sub.stderr, s.onStderr);
   const done = (async (): Promise<BpftraceExit> => {
     const r = await sub;

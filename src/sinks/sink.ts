@@ -7,6 +7,8 @@ export interface Sink {
   flush(): Promise<void>;
   /** Flush and release everything. Called once, after the last rows were routed. */
   close(): Promise<void>;
+  /** Bytes accepted but not yet written; a reader can pause its source while this is high. */
+  backlog?(): number;
 }
 
 /** The extra last column of every output: empty on data rows, a message on marker rows (restarts, gaps). */

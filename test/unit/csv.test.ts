@@ -67,3 +67,19 @@ test('NDJSON: one object per row with the CSV field names; numbers stay numbers;
   ]);
   assert.equal(ndjsonFormat.header(['a']), '');
 });
+
+test('output backpressure: throttle() is null while sinks keep up, a promise until their backlog drains', async () => {
+  const { backlogHigh } = await import('../../src/sinks/output.js');
+  let backlog = 0;
+  const out = createOutput([{ write: () => undefined, flush: () => Promise.resolve(), close: () => Promise.resolve(), backlog: () => backlog }]);
+  assert.equal(out.throttle(), null);
+  backlog = backlogHigh;
+  const wait = out.throttle();
+  assert.ok(wait);
+  let resolved = false;
+  void wait.then(() => (resolved = true));
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(resolved, false, 'still above the low mark');
+  backlog = 0;
+  await wait;
+});

@@ -1,7 +1,10 @@
 // `ebpfmon analyze`: a thin entry to analysis/: checks the options, runs the analysis, renders the report.
 // The report goes to stdout or --out; progress (on a terminal only) goes to stderr.
 import { writeFile } from 'node:fs/promises';
-import { analyze, parseWindow, renderHtml, renderJson, renderText, type Progress } from '../../../analysis/index.js';
+import type { Progress } from '../../../analysis/index.js';
+
+/** The analyzer is loaded only when `analyze` runs: `start` never pays for it. */
+const loadAnalysis = () => import('../../../analysis/index.js');
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { describe, UsageError } from '../../errors.js';
 
@@ -47,6 +50,7 @@ function progressPrinter(stream: NodeJS.WriteStream): { update(p: Progress): voi
 }
 
 export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptions): Promise<AnalyzeResult> {
+  const { analyze, parseWindow, renderHtml, renderJson, renderText } = await loadAnalysis();
   const window = parseWindow(o);
   const top = o.top === undefined ? undefined : Number(o.top);
   if (top !== undefined && !(Number.isInteger(top) && top > 0)) throw new UsageError(`--top: expected a positive integer, got "${o.top}"`);

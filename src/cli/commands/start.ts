@@ -27,7 +27,7 @@ import type { Config } from '../../config/schema.js';
 import type { Capabilities } from '../../plan/capabilities.js';
 import { planMonitor, type PlannedMonitor, type Verdict } from '../../plan/plan.js';
 import { findMonitor, monitors } from '../../monitors/registry.js';
-import { createPrometheusSink, type PrometheusSink } from '../../sinks/prometheus.js';
+import type { PrometheusSink } from '../../sinks/prometheus.js';
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { detectCapabilities } from '../../plan/capabilities.js';
 import { bpftraceEnv } from '../../script/compose.js';
@@ -197,6 +197,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
     killAfterMs: 10_000,
     attachTimeoutMs: config.runtime.attach_timeout * 1000,
     onRows: (m, rows) => output.write(m, cgroups.enrich(rows)),
+    throttle: () => output.throttle(),
     onGap: (m, ts, text) => output.note(m, ts, text),
     ...(r.isolatable
       ? {
@@ -255,6 +256,8 @@ async function startExporter(
 ): Promise<PrometheusSink | null> {
   const conf = config.output.prometheus;
   if (!conf.enabled && !opts.prometheus) return null;
+  // Loaded only when asked for: prom-client costs about 10 MB of memory.
+  const { createPrometheusSink } = await import('../../sinks/prometheus.js');
   const exporter = await createPrometheusSink({
     listen: opts.prometheus ?? conf.listen,
     path: conf.path,
