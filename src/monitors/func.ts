@@ -7,7 +7,7 @@
 // A function matched by two configured patterns gets two attach points and is counted twice: patterns should not
 // overlap (exact duplicates are refused).
 import { z } from 'zod';
-import { baseOptions, defineMonitor, intervalOption, type MapContract, type Row } from './types.js';
+import { baseOptions, cgroupOption, defineMonitor, intervalOption, type MapContract, type Row } from './types.js';
 import { kernelSymbolPattern } from '../script/literals.js';
 import { flushAndTick, tickContract } from '../script/fragment.js';
 
@@ -25,6 +25,8 @@ export const funcOptions = z
     ...intervalOption,
     functions: z.array(kernelFunction, { error: 'expected a list of kernel function names' }).default([]),
     per_process: z.boolean({ error: 'expected true or false' }).default(false),
+    /** With per_process: also key by cgroup. */
+    ...cgroupOption,
   })
   .superRefine((o, ctx) => {
     if (o.enabled && o.functions.length === 0) {
@@ -51,11 +53,13 @@ export interface FuncRow extends Row {
   comm: string;
   function: string;
   count: number;
+  /** cgroup v2 id (options per_process and cgroup), replaced by its path before output; else null. */
+  cgroup: string | null;
 }
 
-const countMap = (perProcess: boolean): MapContract => ({
+const countMap = (perProcess: boolean, cgroup: boolean): MapContract => ({
   name: '@func_count',
-  keys: perProcess ? ['pid', 'func', 'comm'] : ['func'],
+  keys: perProcess ? (cgroup ? ['pid', 'func', 'cgroup', 'comm'] : ['pid', 'func', 'comm']) : ['func'],
   value: 'count()',
   doc: 'calls per kernel function',
 });
@@ -90,8 +94,8 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
       // Nothing to probe: the monitor only ticks (bpftrace refuses to print a map that is never assigned).
       return { probes: '', flush: flushAndTick('func', []), cleanup: '', contract: { maps: [], printfs: [tickContract] } };
     }
-    const map = countMap(opts.per_process);
-    const key = opts.per_process ? '[pid, func, comm]' : '[func]';
+    const map = countMap(opts.per_process, opts.cgroup);
+    const key = opts.per_process ? (opts.cgroup ? '[pid, func, cgroup, comm]' : '[pid, func, comm]') : '[func]';
     return {
       probes: [`${points.join(',\n')} {`, `  @func_count${key} = count();`, '}'].join('\n'),
       flush: flushAndTick('func', [map]),
@@ -103,14 +107,16 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
     if (rec.kind !== 'interval') return [];
     const rows: FuncRow[] = [];
     for (const { key, value } of rec.maps.get('@func_count') ?? []) {
-      const [pid, fn, comm] = opts.per_process ? key : ['0', key[0], ''];
-      rows.push({ timestamp: ctx.timestamp, pid: Number(pid), comm: comm ?? '', function: fn ?? '', count: value });
+      const [pid, fn] = opts.per_process ? key : ['0', key[0]];
+      const comm = opts.per_process ? key[key.length - 1] : '';
+      const cgroup = opts.per_process && opts.cgroup ? (key[2] ?? null) : null;
+      rows.push({ timestamp: ctx.timestamp, pid: Number(pid), comm: comm ?? '', function: fn ?? '', count: value, cgroup });
     }
     return rows.sort((a, b) => b.count - a.count || a.function.localeCompare(b.function) || a.pid - b.pid);
   },
-  columns: ['timestamp', 'pid', 'comm', 'function', 'count'],
+  columns: ['timestamp', 'pid', 'comm', 'function', 'count', 'cgroup'],
   metrics: [
-    { name: 'ebpfmon_function_calls_total', help: 'Calls of configured kernel functions, per function and command.', labels: { function: 'function', comm: 'comm' }, value: 'count' },
+    { name: 'ebpfmon_function_calls_total', help: 'Calls of configured kernel functions, per function and command.', labels: { function: 'function', comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  func     ${r.pid ? `pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ` : ''}${r.function.padEnd(32)} count=${String(r.count).padStart(8)}`,

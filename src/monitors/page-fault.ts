@@ -4,7 +4,7 @@
 // bit 4 instruction fetch), so a process contributes at most 6 entries per CPU and mode. numa_node is bpftrace's
 // `numaid` (the node of the CPU that took the fault), read in the kernel so parse stays pure.
 import { z } from 'zod';
-import { baseOptions, commFilter, defineMonitor, intervalOption, minCount, joinMaps, type MapContract, type Row } from './types.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, joinMaps, type MapContract, type Row } from './types.js';
 import { quote } from '../script/literals.js';
 import { flushAndTick, predicate, tickContract } from '../script/fragment.js';
 
@@ -13,6 +13,7 @@ export const pageFaultOptions = z.strictObject({
   ...intervalOption,
   min_count: minCount(),
   comm: commFilter(),
+  ...cgroupOption,
 });
 export type PageFaultOptions = z.infer<typeof pageFaultOptions>;
 
@@ -30,6 +31,8 @@ export interface PageFaultRow extends Row {
   count: number;
   access: Access;
   cause: Cause;
+  /** cgroup v2 id (option `cgroup`), replaced by its path before output; else null. */
+  cgroup: string | null;
 }
 
 /** x86 page fault error_code bits (arch/x86/include/asm/trap_pf.h). */
@@ -46,12 +49,13 @@ export function decodeErrorCode(code: number): { access: Access; cause: Cause } 
   };
 }
 
-const count: MapContract = {
+/** Keyed [pid, cpu, numa_node, kernel, error_bits, comm], with the cgroup option [..., error_bits, cgroup, comm]. */
+const countMap = (cgroup: boolean): MapContract => ({
   name: '@page_fault_count',
-  keys: ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'comm'],
+  keys: cgroup ? ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'cgroup', 'comm'] : ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'comm'],
   value: 'count()',
   doc: `faults; kernel is 0 (user mode) or 1 (kernel mode), error_bits is error_code & 0x${KEPT_BITS.toString(16)}`,
-};
+});
 
 export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
   name: 'page_fault',
@@ -74,9 +78,10 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
     const filter = predicate(opts.comm ? [`comm == ${quote(opts.comm)}`] : []);
     const probes = (['user', 'kernel'] as const).flatMap((m, kernel) => [
       `tracepoint:exceptions:page_fault_${m}${filter} {`,
-      `  @page_fault_count[pid, cpu, numaid, ${kernel}, args->error_code & 0x${KEPT_BITS.toString(16)}, comm] = count();`,
+      `  @page_fault_count[pid, cpu, numaid, ${kernel}, args->error_code & 0x${KEPT_BITS.toString(16)}, ${opts.cgroup ? 'cgroup, ' : ''}comm] = count();`,
       '}',
     ]);
+    const count = countMap(opts.cgroup);
     return {
       probes: probes.join('\n'),
       flush: flushAndTick('page_fault', [count]),
@@ -87,8 +92,11 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
     const rows: PageFaultRow[] = [];
-    for (const { key: [pid, cpu, node, kernel, bits, comm = ''], values } of joinMaps(rec.maps, [count.name]).values()) {
-      const n = values[count.name] ?? 0;
+    const name = countMap(false).name;
+    for (const { key, values } of joinMaps(rec.maps, [name]).values()) {
+      const [pid, cpu, node, kernel, bits] = key;
+      const comm = key[key.length - 1] ?? '';
+      const n = values[name] ?? 0;
       if (n < opts.min_count) continue;
       rows.push({
         timestamp: ctx.timestamp,
@@ -99,13 +107,14 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
         numa_node: Number(node),
         count: n,
         ...decodeErrorCode(Number(bits)),
+        cgroup: opts.cgroup ? (key[5] ?? null) : null,
       });
     }
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid || a.cpu - b.cpu);
   },
-  columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause'],
+  columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause', 'cgroup'],
   metrics: [
-    { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), CPU, NUMA node, access and cause.', labels: { type: 'fault_type', cpu: 'cpu', numa_node: 'numa_node', access: 'access', cause: 'cause' }, value: 'count' },
+    { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), CPU, NUMA node, access and cause.', labels: { type: 'fault_type', cpu: 'cpu', numa_node: 'numa_node', access: 'access', cause: 'cause', cgroup: 'cgroup' }, value: 'count' },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  page_fault pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.fault_type.padEnd(6)} ${r.access.padEnd(5)} ${r.cause.padEnd(11)} cpu=${String(r.cpu).padEnd(3)} node=${r.numa_node} count=${String(r.count).padStart(7)}`,

@@ -105,6 +105,11 @@ export interface MetricSpec {
   value?: string;
   /** Multiplier to the base unit, e.g. 1e-6 for microseconds -> seconds. */
   scale?: number;
+  /**
+   * A histogram instead of a counter: `column` holds `<upper bound>:<count>` pairs (`inf` for the overflow
+   * bucket), `bounds` are the buckets' upper bounds and `meanColumn` the mean, all in the row's unit (x scale).
+   */
+  histogram?: { column: string; bounds: readonly number[]; meanColumn: string };
 }
 
 /** The options every monitor has; each monitor's schema extends these. */

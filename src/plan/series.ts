@@ -55,7 +55,8 @@ export function estimateSeries(config: Config, monitors: readonly Monitor<BaseOp
           .filter((l) => l !== 'cgroup' || cgroupOn)
           .map((l) => [l, l === 'cgroup' ? bounds['comm']! : (bounds[l] ?? 1)]),
       );
-      const series = Object.values(labels).reduce((a, b) => a * b, 1);
+      // A histogram has one series per bucket, plus +Inf, _sum and _count.
+      const series = Object.values(labels).reduce((a, b) => a * b, 1) * (spec.histogram ? spec.histogram.bounds.length + 3 : 1);
       const prev = out.find((e) => e.metric === spec.name && seen.has(spec.name));
       if (prev) {
         prev.series += series;

@@ -57,13 +57,80 @@ function totalsCounter(registry: Registry, name: string, help: string, labelName
   };
 }
 
+interface HistogramSeries {
+  labels: Record<string, string>;
+  counts: number[];
+  sum: number;
+}
+
+/**
+ * A histogram fed with buckets the kernel already counted (prom-client's Histogram only observes one value at
+ * a time). Registered as a metric object the registry renders like its own: _bucket{le}, _sum, _count.
+ */
+function bucketHistogram(registry: Registry, spec: MetricSpec & { histogram: NonNullable<MetricSpec['histogram']> }) {
+  const scale = spec.scale ?? 1;
+  const bounds = spec.histogram.bounds;
+  const series = new Map<string, HistogramSeries>();
+  const metric = {
+    name: spec.name,
+    help: spec.help,
+    type: 'histogram' as const,
+    aggregator: 'sum' as const,
+    reset: () => series.clear(),
+    get: () =>
+      Promise.resolve({
+        name: spec.name,
+        help: spec.help,
+        type: 'histogram',
+        aggregator: 'sum',
+        values: [...series.values()].flatMap((h) => {
+          let cumulative = 0;
+          const buckets = h.counts.map((n, i) => {
+            cumulative += n;
+            const le = i < bounds.length ? String(Number(((bounds[i] ?? 0) * scale).toPrecision(6))) : '+Inf';
+            return { metricName: `${spec.name}_bucket`, labels: { ...h.labels, le }, value: cumulative };
+          });
+          return [
+            ...buckets,
+            { metricName: `${spec.name}_sum`, labels: h.labels, value: h.sum },
+            { metricName: `${spec.name}_count`, labels: h.labels, value: cumulative },
+          ];
+        }),
+      }),
+  };
+  // The registry only calls name, help, type, get() and reset(); this object has them all.
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  return (labels: Record<string, string>, row: Row): void => {
+    const text = row[spec.histogram.column];
+    if (typeof text !== 'string' || !text) return;
+    const key = JSON.stringify(labels);
+    let h = series.get(key);
+    if (!h) series.set(key, (h = { labels, counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 }));
+    let n = 0;
+    for (const pair of text.split(' ')) {
+      const [b, c] = pair.split(':');
+      const i = b === 'inf' ? bounds.length : bounds.indexOf(Number(b));
+      if (i < 0 || !c) continue;
+      h.counts[i] = (h.counts[i] ?? 0) + Number(c);
+      n += Number(c);
+    }
+    const mean = Number(row[spec.histogram.meanColumn] ?? 0);
+    if (Number.isFinite(mean)) h.sum += mean * scale * n;
+  };
+}
+
 export async function createPrometheusSink(opts: PrometheusOptions): Promise<PrometheusSink> {
   const registry = new Registry();
+  const histograms = new Map<MetricSpec, (labels: Record<string, string>, row: Row) => void>();
   // Several specs may feed one metric (e.g. kind="voluntary" and kind="involuntary"): they share its counter and cap.
   const byName = new Map<string, { counter: Counter; comms: Map<string, Set<string>> }>();
   const counters = new Map<MetricSpec, { spec: MetricSpec; counter: Counter; comms: Map<string, Set<string>> }>();
   for (const specs of opts.metrics.values()) {
     for (const spec of specs) {
+      if (spec.histogram) {
+        histograms.set(spec, bucketHistogram(registry, { ...spec, histogram: spec.histogram }));
+        continue;
+      }
       let shared = byName.get(spec.name);
       if (!shared) {
         const labelNames = [...Object.keys(spec.labels), ...Object.keys(spec.fixed ?? {})];
@@ -137,6 +204,10 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
     return labels;
   };
 
+  /** Labels of a histogram series: its label columns as they are (histogram labels are never capped ones). */
+  const labelsOfSpec = (spec: MetricSpec, row: Row): Record<string, string> =>
+    Object.fromEntries(Object.entries(spec.labels).map(([label, column]) => [label, String(row[column] ?? '')]));
+
   const { host, port } = parseListen(opts.listen);
   const server: Server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -165,6 +236,11 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
     registry,
     write(monitor, rows) {
       for (const spec of opts.metrics.get(monitor) ?? []) {
+        const observe = histograms.get(spec);
+        if (observe) {
+          for (const row of rows) if (!(typeof row['note'] === 'string' && row['note'])) observe(labelsOfSpec(spec, row), row);
+          continue;
+        }
         const entry = counters.get(spec)!;
         for (const row of rows) {
           if (typeof row['note'] === 'string' && row['note']) continue;

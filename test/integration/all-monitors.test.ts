@@ -11,13 +11,13 @@ import { run, uniqueTrue } from '../helpers/workload.js';
 
 const all = `monitors:
   exec: {enabled: true}
-  func: {enabled: true, functions: [vfs_read, tcp_*], per_process: true}
+  func: {enabled: true, functions: [vfs_read, tcp_*], per_process: true, cgroup: true}
   syscall: {enabled: true, interval: 1}
-  bio: {enabled: true, interval: 1}
+  bio: {enabled: true, interval: 1, cgroup: true}
   open: {enabled: true, interval: 1}
   interrupt: {enabled: true, interval: 1}
-  page_fault: {enabled: true, interval: 1}
-  context_switch: {enabled: true, interval: 1}
+  page_fault: {enabled: true, interval: 1, cgroup: true}
+  context_switch: {enabled: true, interval: 1, cgroup: true}
 `;
 
 test('all eight monitors: the seven this kernel supports write rows; func is reported and skipped', async (t) => {

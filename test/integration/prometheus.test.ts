@@ -3,8 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
-import { sleep, startCli, tempDir, writeConfig, type RunningCli } from '../helpers/cli.js';
+import { readCsv, sleep, startCli, tempDir, writeConfig, type RunningCli } from '../helpers/cli.js';
 import { run, uniqueTrue, workload } from '../helpers/workload.js';
 
 async function scrape(address: string): Promise<string> {
@@ -79,4 +81,34 @@ test('prometheus: the comm cap folds extra commands into comm="other" and counts
   assert.ok(sample(text, 'ebpfmon_label_values_folded_total', { metric: 'ebpfmon_exec_total', label: 'comm' }) >= 35);
   cli.proc.kill('SIGTERM');
   assert.equal((await cli.done).exitCode, 0);
+});
+
+test('prometheus: the bio latency histogram matches the buckets in the CSV and lints clean', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('promhist');
+  const config = await writeConfig(dir, 'monitors:\n  bio: {enabled: true, interval: 1}\n');
+  const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--duration', '30']);
+  const address = await started(cli);
+  const scratch = await mkdtemp('/var/tmp/ebpfmon-hist-');
+  await execa('dd', ['if=/dev/zero', `of=${path.join(scratch, 'f')}`, 'bs=64k', 'count=64', 'oflag=direct']);
+  await rm(scratch, { recursive: true, force: true });
+  await sleep(2500);
+  const text = await scrape(address);
+  cli.proc.kill('SIGTERM');
+  assert.equal((await cli.done).exitCode, 0);
+  const rows = (await readCsv(dir, 'bio')).filter((r) => r['io_type'] === 'write' && r['latency_buckets']);
+  assert.ok(rows.length > 0, 'write completions with buckets');
+  const device = rows[0]!['device']!;
+  // Every completion scraped is in the CSV; the CSV may hold a few more from after the scrape.
+  const csvCount = rows.filter((r) => r['device'] === device).flatMap((r) => r['latency_buckets']!.split(' ')).reduce((n, p) => n + Number(p.split(':')[1]), 0);
+  const count = sample(text, 'ebpfmon_bio_latency_seconds_count', { device, io_type: 'write' });
+  assert.ok(count >= 64 && count <= csvCount, `histogram count ${count}, CSV ${csvCount}`);
+  const buckets = text.split('\n').filter((l) => l.startsWith(`ebpfmon_bio_latency_seconds_bucket{device="${device}",io_type="write"`));
+  assert.equal(buckets.length, 15);
+  const values = buckets.map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+  assert.deepEqual(values, [...values].sort((a, b) => a - b), 'cumulative');
+  assert.equal(values.at(-1), count);
+  assert.ok(sample(text, 'ebpfmon_bio_latency_seconds_sum', { device, io_type: 'write' }) > 0);
+  const promtool = await execa('promtool', ['check', 'metrics'], { input: text, reject: false });
+  assert.equal(promtool.exitCode, 0, `${promtool.stdout}${promtool.stderr}`);
 });

@@ -27,6 +27,8 @@ test('bio: one row per process, device and I/O type, with bytes, latency (us) an
   const row = (pid: number, comm: string, io_type: string, count: number, total_bytes: number, lat: [number, number, number] | null, throughput_mbps: number): Row => ({
     timestamp: ts, pid, comm, device: '254:0', io_type, count, total_bytes,
     avg_latency_us: lat?.[0] ?? null, min_latency_us: lat?.[1] ?? null, max_latency_us: lat?.[2] ?? null, throughput_mbps,
+    // This fixture predates the bucket map.
+    latency_buckets: null, cgroup: null,
   });
   assert.deepEqual(rows, [
     row(32691, 'dd', 'read', 4, 4194304, [502.17, 408.96, 638.86], 2.097),
@@ -94,8 +96,8 @@ test('bio: the script keys by an op code, never by rwbs; counts at issue unless 
   assert.doesNotMatch(plain.probes, /\$lat >=/);
   assert.match(plain.cleanup, /clear\(@bio_start\);/);
   assert.deepEqual(plain.contract.maps.map((m) => m.name), [
-    '@bio_count', '@bio_bytes', '@bio_done', '@bio_lat_ns', '@bio_lat_min', '@bio_lat_max', '@bio_start', '@bio_pid', '@bio_comm',
-    '@bio_requeued',
+    '@bio_count', '@bio_bytes', '@bio_done', '@bio_lat_ns', '@bio_lat_min', '@bio_lat_max', '@bio_lat_bucket', '@bio_start', '@bio_pid',
+    '@bio_comm', '@bio_requeued',
   ]);
   // A request the driver requeues is issued again: counted once.
   assert.match(issue, /if \(@bio_requeued\[args->dev, args->sector\]\) \{\n {4}delete\(@bio_requeued\[args->dev, args->sector\]\);\n {2}\} else \{\n {4}@bio_count/);
@@ -112,4 +114,29 @@ test('bio: the script keys by an op code, never by rwbs; counts at issue unless 
   const old = bio.generate(bioOptions.parse({ enabled: true }), plannedFor('tracepoint'));
   assert.doesNotMatch(old.probes, /block_io_start/);
   assert.match(old.probes, /if \(@bio_pid\[args->dev, args->sector\] == 0\)/);
+});
+
+test('bio: completions per latency bucket become a compact column; cgroup joins the key before comm', () => {
+  const opts = bioOptions.parse({ enabled: true, cgroup: true });
+  const f = bio.generate(opts, withAllTracepoints);
+  assert.match(f.probes, /@bio_lat_bucket\[\$pid, args->dev, \$op, \$cg, \$b, \$comm\] = count\(\);/);
+  assert.match(f.probes, /@bio_cgroup\[args->dev, args->sector\] = cgroup;/);
+  const key = (b?: string) => (b === undefined ? ['7', String((254 << 20) | 0), '2', '99', 'dd'] : ['7', String((254 << 20) | 0), '2', '99', b, 'dd']);
+  const rows = bio.parse(
+    {
+      kind: 'interval',
+      maps: new Map([
+        ['@bio_count', [{ key: key(), value: 3 }]],
+        ['@bio_done', [{ key: key(), value: 3 }]],
+        ['@bio_lat_ns', [{ key: key(), value: 3_000_000 }]],
+        ['@bio_lat_bucket', [{ key: key('1'), value: 2 }, { key: key('14'), value: 1 }]],
+      ]),
+    },
+    { timestamp: 't', intervalSeconds: 1, wallTime: () => 't', arch: 'x64' },
+    opts,
+  );
+  assert.equal(rows[0]?.latency_buckets, '250:2 inf:1');
+  assert.equal(rows[0]?.cgroup, '99');
+  assert.equal(rows[0]?.comm, 'dd');
+  assert.equal(rows[0]?.device, '254:0');
 });

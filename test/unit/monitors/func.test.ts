@@ -33,7 +33,7 @@ test('enabled with no functions is refused; disabled with none is the default', 
   assert.deepEqual(problems('monitors:\n  func:\n    enabled: true\n'), [
     'monitors.func.functions: expected at least one kernel function name when func is enabled (e.g. functions: [vfs_read]), got []',
   ]);
-  assert.deepEqual(funcOptions.parse({}), { enabled: false, interval: 2, functions: [], per_process: false });
+  assert.deepEqual(funcOptions.parse({}), { enabled: false, interval: 2, functions: [], per_process: false, cgroup: false });
 });
 
 test('too broad patterns and duplicates are refused', () => {
@@ -73,11 +73,11 @@ test('per process: one row per pid, function and comm; a comm with a comma stays
   const { rows, unrouted } = route(monitor, opts, kprobePlan(opts.functions), fixtureLines('func', 'per-process'));
   assert.equal(unrouted, 0);
   assert.deepEqual(rows, [
-    { timestamp: '2026-01-01T00:17:49.434Z', pid: 4242, comm: 'my,app', function: 'vfs_read', count: 40 },
-    { timestamp: '2026-01-01T00:17:49.434Z', pid: 4242, comm: 'my,app', function: 'vfs_write', count: 7 },
-    { timestamp: '2026-01-01T00:17:49.434Z', pid: 1, comm: 'systemd', function: 'vfs_read', count: 3 },
-    { timestamp: '2026-01-01T00:17:49.434Z', pid: 812, comm: 'sshd', function: 'vfs_write', count: 2 },
-    { timestamp: '2026-01-01T00:17:52.189Z', pid: 4242, comm: 'my,app', function: 'vfs_read', count: 5 },
+    { timestamp: '2026-01-01T00:17:49.434Z', pid: 4242, comm: 'my,app', function: 'vfs_read', count: 40, cgroup: null },
+    { timestamp: '2026-01-01T00:17:49.434Z', pid: 4242, comm: 'my,app', function: 'vfs_write', count: 7, cgroup: null },
+    { timestamp: '2026-01-01T00:17:49.434Z', pid: 1, comm: 'systemd', function: 'vfs_read', count: 3, cgroup: null },
+    { timestamp: '2026-01-01T00:17:49.434Z', pid: 812, comm: 'sshd', function: 'vfs_write', count: 2, cgroup: null },
+    { timestamp: '2026-01-01T00:17:52.189Z', pid: 4242, comm: 'my,app', function: 'vfs_read', count: 5, cgroup: null },
   ]);
 });
 

@@ -23,6 +23,7 @@ test('a captured run: 300 written pages of a comm with a comma, split by mode, a
     count,
     access,
     cause,
+    cgroup: null,
   });
   assert.deepEqual(rows, [
     row('user', 'write', 'not_present', 314),
@@ -53,7 +54,7 @@ test('error_code: bit 0 protection, bit 1 write, bit 4 instruction fetch; other 
 });
 
 test('options: defaults, bad values and injection attempts are refused with a message', () => {
-  assert.deepEqual(pageFaultOptions.parse({}), { enabled: false, interval: 2, min_count: 1 });
+  assert.deepEqual(pageFaultOptions.parse({}), { enabled: false, interval: 2, min_count: 1, cgroup: false });
   const issue = (o: unknown): string => {
     const r = pageFaultOptions.safeParse(o);
     assert.equal(r.success, false, `accepted ${JSON.stringify(o)}`);
