@@ -41,7 +41,9 @@ export async function prepare(opts: PrepareOptions): Promise<Prepared> {
   const caps = opts.assumeCapable ? idealCapabilities(real) : real;
   const plan = buildPlan(config, selected, caps);
   const env = bpftraceEnv(config.runtime);
-  const scripts = plan.processes.map((p) => composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, env }));
+  const scripts = plan.processes.map((p) =>
+    composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, env, doubleBuffer: config.runtime.double_buffer }),
+  );
   return { configFile, config, selected, caps, plan, scripts, env };
 }
 

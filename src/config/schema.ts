@@ -62,6 +62,7 @@ export const configSchema = z.strictObject({
       max_restarts: wholeAtLeast(0).default(5),
       attach_timeout: positive('a positive number of seconds').default(120),
       self_stats: z.boolean({ error: 'expected true or false' }).default(false),
+      double_buffer: z.boolean({ error: 'expected true or false' }).default(true),
       max_cpu_percent: positive('a percentage of one CPU, e.g. 5').max(100, { error: 'expected at most 100 (one whole CPU)' }).optional(),
       budget_intervals: wholeAtLeast(1).default(3),
       budget_action: z.enum(['warn', 'stop'], { error: 'expected warn or stop' }).default('warn'),

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { BaseOptions, Fragment, MapEntry, Monitor, ParseCtx, Row } from '../monitors/types.js';
 import type { Clock } from '../rows/clock.js';
 import { parseLine, splitFields, splitKey, type MapValue } from './json-line.js';
+import { secondCopySuffix } from '../script/double-buffer.js';
 import type { MonitorStats } from './stats.js';
 
 export interface RoutedMonitor {
@@ -83,7 +84,9 @@ export function createRouter(deps: RouterDeps): Router {
   };
 
   const onMap = (name: string, value: MapValue): void => {
-    const hit = byMap.get(name);
+    // The second copy of a double-buffered map (@x_b) carries the same contract as @x.
+    const hit = byMap.get(name) ?? (name.endsWith(secondCopySuffix) ? byMap.get(name.slice(0, -secondCopySuffix.length)) : undefined);
+    if (hit && !byMap.has(name)) name = name.slice(0, -secondCopySuffix.length);
     if (!hit) {
       const owner = ownerOfMap(name);
       problem(

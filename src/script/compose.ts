@@ -1,5 +1,6 @@
 // Fragments -> one standalone .bt script per bpftrace process.
-import type { ProcessPlan } from '../plan/plan.js';
+import type { PlannedMonitor, ProcessPlan } from '../plan/plan.js';
+import { doubleBuffer } from './double-buffer.js';
 import { renderHeader } from './header.js';
 import { intervalProbe } from './literals.js';
 import type { Fragment } from '../monitors/types.js';
@@ -16,6 +17,8 @@ export interface ComposeContext {
   bpftraceVersion: string | null;
   kernel: string;
   env: Readonly<Record<string, string>>;
+  /** Double-buffer the result maps of aggregate monitors (runtime.double_buffer). */
+  doubleBuffer?: boolean;
 }
 
 /** Printed by BEGIN; the router takes it as proof that every probe is live. */
@@ -31,12 +34,18 @@ export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: numb
   };
 }
 
+/** A monitor's fragment as it goes into a script (and as the router must expect its output). */
+export function fragmentOf(p: PlannedMonitor, double: boolean): Fragment {
+  const f = p.monitor.generate(p.opts, p.plan);
+  return double && p.monitor.mode === 'aggregate' ? doubleBuffer(p.monitor.name, f) : f;
+}
+
 export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const file = scriptFileName(proc.id);
   const parts = proc.monitors.map((p) => ({
     monitor: p.monitor,
     plan: p.plan,
-    fragment: p.monitor.generate(p.opts, p.plan) satisfies Fragment,
+    fragment: fragmentOf(p, ctx.doubleBuffer === true),
   }));
   const body: string[] = [
     renderHeader({ file, parts, ...ctx }),

@@ -36,6 +36,9 @@ export function renderHeader(h: HeaderInput): string {
       lines.push(`//   printf "${monitor.name}\\t${p.tag}\\t${p.fields.map((f) => `<${f}>`).join('\\t')}"  ${p.doc}`);
     }
   }
+  if (h.parts.some((p) => p.fragment.contract.maps.some((m) => m.name.endsWith('_gen')))) {
+    lines.push('// Result maps are double-buffered: updates alternate between @x and @x_b (flag @<monitor>_gen[0]),', '// and each interval prints and clears the copy just retired; ebpfmon reads @x_b as @x.');
+  }
   lines.push(
     '//  BEGIN printf "ebpfmon\\tattached"  every probe is attached (ebpfmon waits for it)',
     '// Map keys arrive joined by "," in one JSON string; a free-text part (comm, filename) is always last.',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Logger } from '../../log.js';
 import { prepare, requireRunnable } from '../context.js';
 import { describe, EnvironmentError } from '../../errors.js';
-import { composeScript } from '../../script/compose.js';
+import { composeScript, fragmentOf } from '../../script/compose.js';
 import { loadOperatorScripts } from '../../script/operator-scripts.js';
 import { createSupervisor, type ProcessSpec, type Supervisor } from '../../process/supervisor.js';
 import { spawnBpftrace, type SpawnBpftrace } from '../../process/bpftrace.js';
@@ -175,7 +175,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
       const rm: RoutedMonitor = {
         monitor: pm.monitor,
         opts: pm.opts,
-        contract: pm.monitor.generate(pm.opts, pm.plan).contract,
+        contract: fragmentOf(pm, config.runtime.double_buffer).contract,
         interval: pm.plan.interval,
         stats: newStats(),
       };
@@ -205,7 +205,10 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
             const parts: ProcessSpec[] = [];
             for (const rm of spec.monitors) {
               const pm = runnable.find((x) => x.monitor.name === rm.monitor.name)!;
-              const s = composeScript({ id: pm.monitor.name, monitors: [pm] }, { bpftraceVersion: r.caps.bpftrace.version, kernel: r.caps.kernel, env: r.env });
+              const s = composeScript(
+                { id: pm.monitor.name, monitors: [pm] },
+                { bpftraceVersion: r.caps.bpftrace.version, kernel: r.caps.kernel, env: r.env, doubleBuffer: config.runtime.double_buffer },
+              );
               parts.push({ id: s.id, scriptFile: await writeScript(s.file, s.text), monitors: [rm] });
             }
             return parts;
