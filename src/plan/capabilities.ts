@@ -135,13 +135,13 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$');
 }
 
-async function loadSymbols(tracefs: string | null): Promise<Set<string>> {
+function loadSymbols(tracefs: string | null): Set<string> {
   const names = new Set<string>();
   const sources = [tracefs ? path.join(tracefs, 'available_filter_functions') : null, '/proc/kallsyms'];
   for (const src of sources) {
     if (!src) continue;
     try {
-      const text = await readFile(src, 'utf8');
+      const text = readFileSync(src, 'utf8');
       const kallsyms = src.endsWith('kallsyms');
       for (const line of text.split('\n')) {
         if (kallsyms) {
@@ -213,12 +213,14 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     return fields;
   };
 
-  const symbolSet = await loadSymbols(tracefsPath);
+  // Read on first use only: most configs need no kernel symbol, and kallsyms is several MB.
+  let loaded: Set<string> | null = null;
+  const symbolSet = (): Set<string> => (loaded ??= loadSymbols(tracefsPath));
   const symbols = (pattern: string): readonly string[] => {
-    if (!pattern.includes('*')) return symbolSet.has(pattern) ? [pattern] : [];
+    if (!pattern.includes('*')) return symbolSet().has(pattern) ? [pattern] : [];
     const re = globToRegExp(pattern);
     const hits: string[] = [];
-    for (const s of symbolSet) if (re.test(s)) hits.push(s);
+    for (const s of symbolSet()) if (re.test(s)) hits.push(s);
     return hits;
   };
 
