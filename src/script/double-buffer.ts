@@ -12,6 +12,33 @@ export const secondCopySuffix = '_b';
 const updateOf = (name: string): RegExp =>
   new RegExp(`${name.replace(/[$@]/g, '\\$&')}(\\[(?:[^\\[\\]]|\\[[^\\]]*\\])*\\]) = ((?:count|sum|min|max|avg)\\([^;]*\\));`, 'g');
 
+/**
+ * Reads the flag once per probe instead of once per update: in each top-level probe block that tests it, a
+ * variable takes its value on entry (bio's completion probe updates six maps, for instance).
+ */
+function hoistFlag(probes: string, flag: string, variable: string): string {
+  const out: string[] = [];
+  let block: string[] | null = null;
+  for (const line of probes.split('\n')) {
+    if (block === null) {
+      out.push(line);
+      if (/^\S.*\{$/.test(line)) block = [];
+      continue;
+    }
+    if (line === '}') {
+      const uses = block.some((l) => l.includes(`if (${flag})`));
+      if (uses) out.push(`  ${variable} = ${flag};`, ...block.map((l) => l.replaceAll(`if (${flag})`, `if (${variable})`)));
+      else out.push(...block);
+      out.push(line);
+      block = null;
+      continue;
+    }
+    block.push(line);
+  }
+  if (block) out.push(...block);
+  return out.join('\n');
+}
+
 export function doubleBuffer(monitor: string, fragment: Fragment): Fragment {
   const printed = fragment.contract.maps.filter((m) => fragment.flush.includes(`print(${m.name});`));
   if (!printed.length) return fragment;
@@ -23,6 +50,7 @@ export function doubleBuffer(monitor: string, fragment: Fragment): Fragment {
       (_all, key: string, agg: string) => `if (${gen}) { ${m.name}${secondCopySuffix}${key} = ${agg}; } else { ${m.name}${key} = ${agg}; }`,
     );
   }
+  probes = hoistFlag(probes, gen, `$${monitor}_gen`);
   const printAndClear = (suffix: string): string[] => printed.flatMap((m) => [`    print(${m.name}${suffix});`, `    clear(${m.name}${suffix});`]);
   const tick = fragment.flush.split('\n').filter((l) => l.includes('printf('));
   // The copy in use flips first; then the one just retired is printed and cleared. In END this prints the copy

@@ -11,8 +11,9 @@ const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<
 
 test('every update of a printed map goes to one of two copies; the flush flips, then prints the retired copy', () => {
   const f = doubleBuffer('syscall', syscall.generate(syscall.options.parse({ enabled: true }), plannedFor('tracepoint')));
-  assert.match(f.probes, /if \(@syscall_gen\[0\]\) \{ @syscall_count_b\[pid, args->id, comm\] = count\(\); \} else \{ @syscall_count\[pid, args->id, comm\] = count\(\); \}/);
-  assert.doesNotMatch(f.probes.replace(/if \(@syscall_gen\[0\]\) \{[^}]*\} else \{[^}]*\}/g, ''), /@syscall_count/, 'no update left single');
+  assert.match(f.probes, /tracepoint:raw_syscalls:sys_exit \{\n {2}\$syscall_gen = @syscall_gen\[0\];\n/, 'the flag is read once per probe');
+  assert.match(f.probes, /if \(\$syscall_gen\) \{ @syscall_count_b\[pid, args->id, comm\] = count\(\); \} else \{ @syscall_count\[pid, args->id, comm\] = count\(\); \}/);
+  assert.doesNotMatch(f.probes.replace(/if \(\$syscall_gen\) \{[^}]*\} else \{[^}]*\}/g, ''), /@syscall_count/, 'no update left single');
   assert.match(f.flush, /^ {2}if \(@syscall_gen\[0\]\) \{\n {4}@syscall_gen\[0\] = 0;\n {4}print\(@syscall_count_b\);\n {4}clear\(@syscall_count_b\);/);
   assert.match(f.flush, /\} else \{\n {4}@syscall_gen\[0\] = 1;\n {4}print\(@syscall_count\);/);
   assert.match(f.flush, /printf\("syscall\\ttick\\t%llu\\n", nsecs\);$/);
