@@ -5,16 +5,8 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, runCli, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { isAlive as alive } from '../../src/daemon/pid-file.js';
 import { run, workload } from '../helpers/workload.js';
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function daemonSetup(name: string) {
   const dir = await tempDir(name);

@@ -3,16 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { isAlive as alive } from '../../src/daemon/pid-file.js';
 import { run, workload } from '../helpers/workload.js';
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('SIGTERM in the middle of an interval: the partial interval is still written, exit 0', async (t) => {
   if (!kernelAvailable(t)) return;
