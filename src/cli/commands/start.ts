@@ -32,7 +32,7 @@ import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { detectCapabilities } from '../../plan/capabilities.js';
 import { bpftraceEnv } from '../../script/compose.js';
 import { enableBpfStats, processBpfCost, costRate, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
-import { createUsageSampler, processUsage, writeStatus, type StatusDoc } from '../../daemon/status.js';
+import { createUsageSampler, processUsage, writeStatus, type ProcessUsage, type StatusDoc } from '../../daemon/status.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -320,32 +320,17 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     reloadRequested?.();
   });
 
+  // Each interval: one CPU/RSS sample per bpftrace process (its monitors share it), then the in-kernel cost and
+  // the budgets (runtime.self_stats), then the status file (daemon mode).
   const sample = createUsageSampler();
-  const sampleCosts = async (): Promise<void> => {
-    const s = session;
-    if (!bpfStats || !s) return;
-    const pids = new Set([...s.routed.values()].map((m) => m.stats.bpftracePid).filter((p): p is number => p !== null));
-    for (const pid of pids) {
-      const cost = await processBpfCost(pid);
-      if (!cost) continue;
-      const at = Date.now();
-      const rate = costRate(costs.get(pid), cost, at);
-      costs.set(pid, { cost, at, rate });
-      const names = [...s.routed.values()].filter((m) => m.stats.bpftracePid === pid).map((m) => m.monitor.name);
-      log.debug({ bpftracePid: pid, monitors: names, programs: cost.programs, nsPerEvent: rate.nsPerEvent, cpuPercent: rate.cpuPercent, recursionMisses: cost.recursionMisses }, 'in-kernel cost of bpftrace programs');
-      await checkBudget(s, pid, names, rate.cpuPercent);
-    }
-  };
   // Budgets: per bpftrace process, the tightest of runtime.max_cpu_percent and its monitors' max_cpu_percent,
   // against the CPU share of its BPF programs plus bpftrace's own CPU. Over it for budget_intervals samples in
   // a row: warn, and with budget_action: stop, stop that process for good (state over_budget); the rest run on.
-  const budgetUsage = createUsageSampler();
   const overFor = new Map<number, number>();
-  const checkBudget = async (s: Session, pid: number, names: string[], kernelPercent: number | null): Promise<void> => {
+  const checkBudget = (s: Session, pid: number, names: string[], kernelPercent: number | null, user: number | null): void => {
     const rt = runnable.config.runtime;
     const limits = [rt.max_cpu_percent, ...[...s.routed.values()].filter((m) => m.stats.bpftracePid === pid).map((m) => m.opts.max_cpu_percent)];
     const budget = Math.min(...limits.filter((l): l is number => l !== undefined));
-    const user = (await budgetUsage(pid)).cpuPercent;
     if (!Number.isFinite(budget) || kernelPercent === null || user === null) return;
     const cost = Math.round((kernelPercent + user) * 100) / 100;
     if (cost <= budget) {
@@ -362,15 +347,28 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       log.warn({ monitors: names, bpftracePid: pid, cost, budget }, `${names.join(', ')}: ${reason}`);
     }
   };
-  const writeStatusNow = async (): Promise<void> => {
-    await sampleCosts();
+  const sampleCosts = async (s: Session, usage: ReadonlyMap<number | null, ProcessUsage>): Promise<void> => {
+    for (const pid of usage.keys()) {
+      if (pid === null) continue;
+      const cost = await processBpfCost(pid);
+      if (!cost) continue;
+      const at = Date.now();
+      const rate = costRate(costs.get(pid), cost, at);
+      costs.set(pid, { cost, at, rate });
+      const names = [...s.routed.values()].filter((m) => m.stats.bpftracePid === pid).map((m) => m.monitor.name);
+      log.debug({ bpftracePid: pid, monitors: names, programs: cost.programs, nsPerEvent: rate.nsPerEvent, cpuPercent: rate.cpuPercent, recursionMisses: cost.recursionMisses }, 'in-kernel cost of bpftrace programs');
+      checkBudget(s, pid, names, rate.cpuPercent, usage.get(pid)?.cpuPercent ?? null);
+    }
+  };
+  const tick = async (): Promise<void> => {
     const s = session;
-    if (!deps.statusFile || !s) return;
-    // One sample per bpftrace process: monitors sharing a process share its CPU and RSS.
-    const usage = new Map<number | null, Awaited<ReturnType<typeof sample>>>();
+    if (!s || (!bpfStats && !deps.statusFile)) return;
+    const usage = new Map<number | null, ProcessUsage>();
     for (const m of s.routed.values()) {
       if (!usage.has(m.stats.bpftracePid)) usage.set(m.stats.bpftracePid, await sample(m.stats.bpftracePid));
     }
+    if (bpfStats) await sampleCosts(s, usage);
+    if (!deps.statusFile) return;
     const monitors = [...s.routed].map(([name, m]) => {
       const c = m.stats.bpftracePid === null ? undefined : costs.get(m.stats.bpftracePid);
       return { monitor: name, ...m.stats, bpftrace: usage.get(m.stats.bpftracePid)!, bpf: c ? { ...c.cost, ...c.rate } : null };
@@ -395,7 +393,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     const failedNow = [...s.routed.values()].filter((m) => m.stats.state === 'failed').map((m) => ({ monitor: m.monitor.name, reason: m.stats.lastError ?? 'failed' }));
     for (const f of failedNow) log.error({ monitor: f.monitor, reason: f.reason }, `monitor ${f.monitor} could not start`);
     if (attached.length) log.info({ monitors: attached, output: s.dir }, 'monitors attached');
-    await writeStatusNow();
+    await tick();
     return {
       attached,
       failed: failedNow,
@@ -407,7 +405,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   try {
     session = await openSession(runnable, opts, deps, extra);
     allFiles.push(...session.files);
-    if (deps.statusFile || bpfStats) statusTimer = setInterval(() => void writeStatusNow(), statusEvery);
+    if (deps.statusFile || bpfStats) statusTimer = setInterval(() => void tick(), statusEvery);
     deps.onReady?.(await settle(session));
     let timer: NodeJS.Timeout | undefined;
     const durationDone = new Promise<string>((resolve) => {
