@@ -10,7 +10,7 @@ import { open } from './open.js';
 import { pageFault } from './page-fault.js';
 
 /** Erases a monitor's option and row types: its options always come from its own schema, so this is sound. */
-const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> =>
+export const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> =>
   m as unknown as Monitor<BaseOptions, Row>;
 
 export const monitors: readonly Monitor<BaseOptions, Row>[] = [erase(exec), erase(func), erase(syscall), erase(bio), erase(open), erase(interrupt), erase(pageFault), erase(contextSwitch)];

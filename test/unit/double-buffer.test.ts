@@ -4,10 +4,8 @@ import assert from 'node:assert/strict';
 import { doubleBuffer } from '../../src/script/double-buffer.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { interrupt } from '../../src/monitors/interrupt.js';
-import type { BaseOptions, Monitor, Row } from '../../src/monitors/types.js';
+import { erase } from '../../src/monitors/registry.js';
 import { plannedFor, route } from '../helpers/fixtures.js';
-
-const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> => m as unknown as Monitor<BaseOptions, Row>;
 
 test('every update of a printed map goes to one of two copies; the flush flips, then prints the retired copy', () => {
   const f = doubleBuffer('syscall', syscall.generate(syscall.options.parse({ enabled: true }), plannedFor('tracepoint')));

@@ -4,13 +4,11 @@ import assert from 'node:assert/strict';
 import { fixtureLines, plannedFor, route } from '../helpers/fixtures.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
-import type { BaseOptions, Monitor, Row } from '../../src/monitors/types.js';
-
-const asAny = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> => m as unknown as Monitor<BaseOptions, Row>;
+import { erase } from '../../src/monitors/registry.js';
 
 test('syscall: a comm containing a comma stays whole, counts and errors join into one row', () => {
   const opts = syscall.options.parse({ enabled: true });
-  const { rows, unrouted } = route(asAny(syscall), opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
+  const { rows, unrouted } = route(erase(syscall), opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
   assert.equal(unrouted, 0);
   const mine = rows.filter((r) => r['comm'] === 'sl,ow');
   const getppid = mine.find((r) => r['syscall'] === 'getppid');
@@ -34,7 +32,7 @@ test('syscall: a comm containing a comma stays whole, counts and errors join int
 
 test('syscall: min_count drops small rows', () => {
   const opts = syscall.options.parse({ enabled: true, min_count: 50 });
-  const { rows } = route(asAny(syscall), opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
+  const { rows } = route(erase(syscall), opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
   assert.ok(rows.length > 0);
   assert.ok(rows.every((r) => Number(r['count']) >= 50));
 });
@@ -43,8 +41,8 @@ test('syscall: maps with no tick yet produce no rows; the tick closes the interv
   const opts = syscall.options.parse({ enabled: true });
   const lines = fixtureLines('syscall', 'comma-comm-and-invalid-nr');
   const withoutTicks = lines.filter((l) => !l.includes('syscall\\ttick'));
-  assert.equal(route(asAny(syscall), opts, plannedFor('tracepoint'), withoutTicks).rows.length, 0);
-  const onlyTicks = route(asAny(syscall), opts, plannedFor('tracepoint'), [
+  assert.equal(route(erase(syscall), opts, plannedFor('tracepoint'), withoutTicks).rows.length, 0);
+  const onlyTicks = route(erase(syscall), opts, plannedFor('tracepoint'), [
     '{"type": "printf", "data": "syscall\\ttick\\t1000000000\\n"}',
     '{"type": "printf", "data": "syscall\\ttick\\t3000000000\\n"}',
   ]);
@@ -68,7 +66,7 @@ test('router: malformed, truncated and unexpected lines are counted, never throw
     '{"type": "time", "data": "12:00:00\\n"}',
     '{"type": "printf", "data": "syscall\\ttick\\t5000000000\\n"}',
   ];
-  const { rows, rm, unrouted } = route(asAny(syscall), opts, plannedFor('tracepoint'), lines);
+  const { rows, rm, unrouted } = route(erase(syscall), opts, plannedFor('tracepoint'), lines);
   assert.equal(rows.length, 1);
   assert.deepEqual([rows[0]?.['pid'], rows[0]?.['syscall'], rows[0]?.['count'], rows[0]?.['comm']], [12, 'close', 4, 'cat']);
   assert.equal(rm.stats.lostEvents, 17);
@@ -79,7 +77,7 @@ test('router: malformed, truncated and unexpected lines are counted, never throw
 
 test('exec: real paths arrive whole, with tabs and commas; comm is the kernel-style basename', () => {
   const opts = exec.options.parse({ enabled: true });
-  const { rows, unrouted } = route(asAny(exec), opts, plannedFor('tracepoint'), fixtureLines('exec', 'tab-in-path'));
+  const { rows, unrouted } = route(erase(exec), opts, plannedFor('tracepoint'), fixtureLines('exec', 'tab-in-path'));
   assert.equal(unrouted, 0);
   const tab = rows.find((r) => String(r['filename']).startsWith('/tmp/fx/with'));
   assert.equal(tab?.['filename'], '/tmp/fx/with\ttab, comma');

@@ -5,10 +5,8 @@ import { composeScript } from '../../src/script/compose.js';
 import { intervalProbe, quote } from '../../src/script/literals.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
-import type { BaseOptions, Monitor, Row } from '../../src/monitors/types.js';
+import { erase } from '../../src/monitors/registry.js';
 import { plannedFor } from '../helpers/fixtures.js';
-
-const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> => m as unknown as Monitor<BaseOptions, Row>;
 
 const ctx = { bpftraceVersion: '0.17.0', kernel: '6.18.0', env: { BPFTRACE_MAP_KEYS_MAX: '16384' } };
 

@@ -11,13 +11,12 @@ import type { RoutedMonitor } from '../../src/records/router.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
 import type { BaseOptions, Monitor, Row } from '../../src/monitors/types.js';
+import { erase } from '../../src/monitors/registry.js';
 import { silentLogger } from '../../src/log.js';
 import { fakeClock, plannedFor } from '../helpers/fixtures.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 const fake = path.join(fixturesDir, 'bin/fake-bpftrace.js');
-const erase = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<BaseOptions, Row> => m as unknown as Monitor<BaseOptions, Row>;
-
 function routed(m: Monitor<BaseOptions, Row>): RoutedMonitor {
   const opts = m.options.parse({ enabled: true });
   return { monitor: m, opts, contract: m.generate(opts, plannedFor('tracepoint')).contract, interval: 2, stats: newStats() };
