@@ -32,6 +32,9 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
   const a: Timing[] = [];
   const b: Timing[] = [];
   const attachMs: number[] = [];
+  const soloPairs = o.quick ? 3 : 5;
+  /** Monitor -> per pair, the B/A ratio of every phase (in `phases` order) with only that monitor running. */
+  const solo: Record<string, number[][]> = {};
   try {
     for (let i = 0; i < pairs; i++) {
       a.push(await runMixed());
@@ -44,6 +47,22 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
         await mon.stop();
       }
       process.stderr.write(`overhead: pair ${i + 1}/${pairs}: A ${(a[i]!.total / 1e9).toFixed(3)} s, B ${(b[i]!.total / 1e9).toFixed(3)} s\n`);
+    }
+    // Then each monitor alone, so the total can be traced to its parts (fewer pairs: a breakdown, not the verdict).
+    for (const m of runnable) {
+      for (let i = 0; i < soloPairs; i++) {
+        const base = await runMixed();
+        const mon = startEbpfmon(config, ['-m', m]);
+        try {
+          await mon.attached;
+          await sleep(1000);
+          const with1 = await runMixed();
+          (solo[m] ??= []).push(phases.map((p) => with1[p] / base[p]));
+        } finally {
+          await mon.stop();
+        }
+      }
+      process.stderr.write(`overhead: ${m} alone: ${pct(median(solo[m]!.map((r) => r[phases.length - 1]!)))} %\n`);
     }
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -77,6 +96,11 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
         rows,
       },
       {
+        title: `Each monitor alone: median slowdown % per phase over ${soloPairs} pairs (where the total above comes from)`,
+        columns: ['monitor', ...phases],
+        rows: Object.entries(solo).map(([m, rs]) => [m, ...phases.map((_, j) => pct(median(rs.map((r) => r[j]!))))]),
+      },
+      {
         title: 'Per pair (total)',
         columns: ['pair', 'A ms', 'B ms', 'B/A'],
         rows: a.map((x, i) => [i + 1, round(x.total / 1e6, 1), round(b[i]!.total / 1e6, 1), round(b[i]!.total / x.total, 4)]),
@@ -87,7 +111,7 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
       { figure: 'overhead: median slowdown (ceiling)', value: pct(medRatio), unit: '%', target: '< 5 %', pass: pct(medRatio) < 5 },
     ],
     notes,
-    raw: { monitors: runnable, notRunnable, a, b, attachMs },
+    raw: { monitors: runnable, notRunnable, a, b, attachMs, solo },
   };
 }
 

@@ -1,6 +1,7 @@
 // Fragments -> one standalone .bt script per bpftrace process.
 import type { PlannedMonitor, ProcessPlan } from '../plan/plan.js';
 import { doubleBuffer } from './double-buffer.js';
+import { hoistArgs } from './probe-blocks.js';
 import { renderHeader } from './header.js';
 import { intervalProbe } from './literals.js';
 import type { Fragment } from '../monitors/types.js';
@@ -37,7 +38,8 @@ export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: numb
 /** A monitor's fragment as it goes into a script (and as the router must expect its output). */
 export function fragmentOf(p: PlannedMonitor, double: boolean): Fragment {
   const f = p.monitor.generate(p.opts, p.plan);
-  return double && p.monitor.mode === 'aggregate' ? doubleBuffer(p.monitor.name, f) : f;
+  const d = double && p.monitor.mode === 'aggregate' ? doubleBuffer(p.monitor.name, f) : f;
+  return { ...d, probes: hoistArgs(d.probes) };
 }
 
 export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {

@@ -4,6 +4,7 @@
 // cleared. What remains is the instant of the flip: nanoseconds instead of the time it takes to print a map.
 // Cost: one more map lookup per event.
 import type { Fragment, MapContract } from '../monitors/types.js';
+import { mapProbeBodies } from './probe-blocks.js';
 
 /** The suffix of the second copy; the router reads `@x_b` as `@x`. */
 export const secondCopySuffix = '_b';
@@ -16,28 +17,10 @@ const updateOf = (name: string): RegExp =>
  * Reads the flag once per probe instead of once per update: in each top-level probe block that tests it, a
  * variable takes its value on entry (bio's completion probe updates six maps, for instance).
  */
-function hoistFlag(probes: string, flag: string, variable: string): string {
-  const out: string[] = [];
-  let block: string[] | null = null;
-  for (const line of probes.split('\n')) {
-    if (block === null) {
-      out.push(line);
-      if (/^\S.*\{$/.test(line)) block = [];
-      continue;
-    }
-    if (line === '}') {
-      const uses = block.some((l) => l.includes(`if (${flag})`));
-      if (uses) out.push(`  ${variable} = ${flag};`, ...block.map((l) => l.replaceAll(`if (${flag})`, `if (${variable})`)));
-      else out.push(...block);
-      out.push(line);
-      block = null;
-      continue;
-    }
-    block.push(line);
-  }
-  if (block) out.push(...block);
-  return out.join('\n');
-}
+const hoistFlag = (probes: string, flag: string, variable: string): string =>
+  mapProbeBodies(probes, (body) =>
+    body.some((l) => l.includes(`if (${flag})`)) ? [`  ${variable} = ${flag};`, ...body.map((l) => l.replaceAll(`if (${flag})`, `if (${variable})`))] : body,
+  );
 
 export function doubleBuffer(monitor: string, fragment: Fragment): Fragment {
   const printed = fragment.contract.maps.filter((m) => fragment.flush.includes(`print(${m.name});`));
