@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   benchConfig, bpftracePids, compile, foreignBpftrace, haveBpftrace, isMain, isRoot, loadAvg, mainOf, median, round, runnableMonitors,
-  runText, scratchDir, skipped, sleep, startEbpfmon, vmRssKb, type BenchOptions, type BenchResult,
+  runText, rssKb, scratchDir, skipped, sleep, startEbpfmon, type BenchOptions, type BenchResult,
 } from './common.js';
 
 interface Run {
@@ -17,6 +17,9 @@ interface Run {
   peakSupervisorMb: number;
   peakBpftraceMb: number;
   peakTotalMb: number;
+  /** At the sample of the peak total: anonymous and file-backed parts of it (MiB). */
+  peakAnonMb: number;
+  peakFileMb: number;
 }
 
 const mb = (kb: number): number => round(kb / 1024, 1);
@@ -42,15 +45,24 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
         let sup = 0;
         let bt = 0;
         let total = 0;
+        let parts = { anon: 0, file: 0 };
         let sampling = true;
         const sampler = (async () => {
           while (sampling) {
-            const s = await vmRssKb(mon.pid);
-            let b = 0;
-            for (const p of pids) b += await vmRssKb(p);
-            sup = Math.max(sup, s);
-            bt = Math.max(bt, b);
-            total = Math.max(total, s + b);
+            const s = await rssKb(mon.pid);
+            const b = { rss: 0, anon: 0, file: 0 };
+            for (const p of pids) {
+              const r = await rssKb(p);
+              b.rss += r.rss;
+              b.anon += r.anon;
+              b.file += r.file;
+            }
+            sup = Math.max(sup, s.rss);
+            bt = Math.max(bt, b.rss);
+            if (s.rss + b.rss > total) {
+              total = s.rss + b.rss;
+              parts = { anon: s.anon + b.anon, file: s.file + b.file };
+            }
             await sleep(250);
           }
         })();
@@ -59,7 +71,7 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
         await sleep(4500);
         sampling = false;
         await sampler;
-        runs.push({ attachMs: ms, stopMs: 0, bpftraceProcesses: pids.length, peakSupervisorMb: mb(sup), peakBpftraceMb: mb(bt), peakTotalMb: mb(total) });
+        runs.push({ attachMs: ms, stopMs: 0, bpftraceProcesses: pids.length, peakSupervisorMb: mb(sup), peakBpftraceMb: mb(bt), peakTotalMb: mb(total), peakAnonMb: mb(parts.anon), peakFileMb: mb(parts.file) });
       } finally {
         stopMs = (await mon.stop()).ms;
       }
@@ -82,8 +94,10 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
     tables: [
       {
         title: `ebpfmon start -m ${runnable.join(',')} (shared bpftrace process)`,
-        columns: ['run', 'to attached s', 'stop s', 'bpftrace procs', 'supervisor MiB', 'bpftrace MiB', 'total MiB'],
-        rows: runs.map((r, i) => [i + 1, round(r.attachMs / 1000, 2), round(r.stopMs / 1000, 2), r.bpftraceProcesses, r.peakSupervisorMb, r.peakBpftraceMb, r.peakTotalMb]),
+        columns: ['run', 'to attached s', 'stop s', 'bpftrace procs', 'supervisor MiB', 'bpftrace MiB', 'total MiB', 'of it anon', 'of it file'],
+        rows: runs.map((r, i) => [
+          i + 1, round(r.attachMs / 1000, 2), round(r.stopMs / 1000, 2), r.bpftraceProcesses, r.peakSupervisorMb, r.peakBpftraceMb, r.peakTotalMb, r.peakAnonMb, r.peakFileMb,
+        ]),
       },
     ],
     checks: [
@@ -92,6 +106,7 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
     ],
     notes: [
       'RSS: VmRSS peaks over 250 ms samples, the supervisor (node) and its bpftrace process(es) summed; shared pages count in each',
+      '"of it anon / file": the peak total split into anonymous memory and file-backed pages (the node binary, and the LLVM and clang libraries bpftrace compiled with: clean pages the kernel can reclaim, but VmRSS counts them)',
       'start to attached: spawn of `node dist/src/cli/main.js start` to its log line, including Node start-up, config, capability checks and bpftrace compile/attach',
       `load average at the end: ${loadAvg()}; other bpftrace processes at the start: ${foreign} (they compete for the CPU bpftrace compiles on)`,
     ],
