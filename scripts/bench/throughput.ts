@@ -1,6 +1,7 @@
 // Benchmark 3, pipeline throughput: a recorded bpftrace 0.17 JSON stream (exec printf events, and the aggregate
 // maps and ticks of every other monitor, taken from the real captures in test/fixtures/bpftrace-0.17) replayed
-// through the real path: readline -> createRouter (parse, route, contract checks) -> monitor.parse -> CSV sink.
+// through the real path: readline -> createRouter (parse, route, contract checks) -> monitor.parse -> output
+// controller (with start's backpressure) -> CSV sink.
 // The replay runs in a child pinned to one CPU (taskset), so its peak RSS is its own.
 //   node dist/scripts/bench/throughput.js [--quick] [--out DIR]
 // Target: >= 200,000 records/s on one core, flat memory.
@@ -17,6 +18,7 @@ import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { newStats } from '../../src/records/stats.js';
 import { monitors } from '../../src/monitors/registry.js';
 import { createCsvSink } from '../../src/sinks/csv.js';
+import { createOutput } from '../../src/sinks/output.js';
 import { systemClock } from '../../src/rows/clock.js';
 import { silentLogger } from '../../src/log.js';
 import { isMain, loadAvg, mainOf, parseBenchArgs, repoRoot, round, scratchDir, type BenchOptions, type BenchResult } from './common.js';
@@ -123,15 +125,29 @@ async function replay(file: string, outDir: string, withSink: boolean): Promise<
       throw e;
     },
   });
-  const router = createRouter({ monitors: routed, onRows: withSink ? (m, rows) => sink.write(m, rows) : () => undefined, log: silentLogger(), clock: systemClock(), arch: 'x64' });
+  // The output controller start uses, with its backpressure: above the backlog mark the reader pauses, as
+  // start pauses bpftrace's stdout (without it, a replay faster than the disk only measures a growing queue).
+  const output = createOutput([sink]);
+  const router = createRouter({ monitors: routed, onRows: withSink ? (m, rows) => output.write(m, rows) : () => undefined, log: silentLogger(), clock: systemClock(), arch: 'x64' });
   const rssMb: ChildResult['rssMb'] = [];
   const mb = (b: number): number => round(b / 2 ** 20, 1);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
-  const rl = createInterface({ input: createReadStream(file, { highWaterMark: 1 << 16 }), crlfDelay: Infinity });
+  const input = createReadStream(file, { highWaterMark: 1 << 16 });
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  let paused = false;
   rl.on('line', (l) => {
     router.line(l);
+    const wait = paused ? null : output.throttle();
+    if (wait) {
+      paused = true;
+      input.pause();
+      void wait.then(() => {
+        paused = false;
+        input.resume();
+      });
+    }
     if (++n % 100_000 === 0) {
       const m = process.memoryUsage();
       rssMb.push({ at: n, rss: mb(m.rss), heap: mb(m.heapUsed) });
@@ -139,7 +155,7 @@ async function replay(file: string, outDir: string, withSink: boolean): Promise<
   });
   await once(rl, 'close');
   const tClose = performance.now();
-  await sink.close();
+  await output.close();
   const closeSeconds = (performance.now() - tClose) / 1000;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -178,7 +194,7 @@ export async function runThroughput(o: BenchOptions): Promise<BenchResult> {
       const sink = i < runs;
       const outDir = path.join(work, `out-${i}`);
       const self = fileURLToPath(import.meta.url);
-      const r = await execFileP('taskset', ['-c', cpu, process.execPath, self, '--child', JSON.stringify({ file, outDir, sink })], { maxBuffer: 16 << 20 });
+      const r = await execFileP('taskset', ['-c', cpu, process.execPath, '--max-semi-space-size=2', self, '--child', JSON.stringify({ file, outDir, sink })], { maxBuffer: 16 << 20 });
       const res = JSON.parse(r.stdout) as ChildResult;
       (sink ? results : bare).push(res);
       await rm(outDir, { recursive: true, force: true });

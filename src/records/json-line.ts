@@ -15,15 +15,12 @@ export type LineResult = { ok: true; record: BpftraceRecord } | { ok: false; rea
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The map's values, checked in place: a map record can hold thousands of entries, and a copy is garbage. */
 function mapValue(v: unknown): MapValue | null {
   if (typeof v === 'number') return v;
   if (!isObject(v)) return null;
-  const out: Record<string, number> = {};
-  for (const [k, n] of Object.entries(v)) {
-    if (typeof n !== 'number') return null;
-    out[k] = n;
-  }
-  return out;
+  for (const k in v) if (typeof v[k] !== 'number') return null;
+  return v as Record<string, number>;
 }
 
 export function parseLine(line: string): LineResult {
@@ -71,14 +68,14 @@ export function parseLine(line: string): LineResult {
 export function splitLimit(text: string, sep: string, arity: number): string[] | null {
   if (arity <= 1) return [text];
   const parts: string[] = [];
-  let rest = text;
+  let from = 0;
   for (let i = 0; i < arity - 1; i++) {
-    const at = rest.indexOf(sep);
+    const at = text.indexOf(sep, from);
     if (at < 0) return null;
-    parts.push(rest.slice(0, at));
-    rest = rest.slice(at + sep.length);
+    parts.push(text.slice(from, at));
+    from = at + sep.length;
   }
-  parts.push(rest);
+  parts.push(text.slice(from));
   return parts;
 }
 
