@@ -1,7 +1,7 @@
 // What the five benchmarks share: options, result shape, aligned tables, statistics, compiling the C workloads,
 // running `ebpfmon start` as an operator would, and reading RSS and BPF program statistics from /proc.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,12 @@ const execFileP = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const cliPath = path.join(repoRoot, 'dist/src/cli/main.js');
 export const workloadsDir = path.join(repoRoot, 'scripts/bench/workloads');
+
+/** The V8 flags the CLI's shebang gives node (`#!/usr/bin/env -S node FLAGS`): ebpfmon is measured as it runs. */
+export const cliNodeFlags: string[] = (() => {
+  const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0] ?? '';
+  return /^#!.*\bnode\b(.*)$/.exec(first)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+})();
 
 /** Every monitor the overhead and footprint benchmarks want; `check --json` says which run here. */
 export const allMonitors = ['exec', 'syscall', 'open', 'interrupt', 'page_fault', 'bio', 'context_switch'] as const;
@@ -218,7 +224,7 @@ export async function benchConfig(dir: string, outDir: string, extra = ''): Prom
 /** Starts `ebpfmon start -c CONFIG ARGS...` and follows its JSON log on stderr. */
 export function startEbpfmon(config: string, args: readonly string[]): RunningEbpfmon {
   const t0 = performance.now();
-  const proc = spawn('node', [cliPath, 'start', '-c', config, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...cliNodeFlags, cliPath, 'start', '-c', config, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const logs: LogRecord[] = [];
   let err = '';
   let partial = '';

@@ -21,7 +21,7 @@ import { createCsvSink } from '../../src/sinks/csv.js';
 import { createOutput } from '../../src/sinks/output.js';
 import { systemClock } from '../../src/rows/clock.js';
 import { silentLogger } from '../../src/log.js';
-import { isMain, loadAvg, mainOf, parseBenchArgs, repoRoot, round, scratchDir, type BenchOptions, type BenchResult } from './common.js';
+import { cliNodeFlags, isMain, loadAvg, mainOf, parseBenchArgs, repoRoot, round, scratchDir, type BenchOptions, type BenchResult } from './common.js';
 
 const execFileP = promisify(execFile);
 const fixtures = path.join(repoRoot, 'test/fixtures/bpftrace-0.17');
@@ -194,7 +194,7 @@ export async function runThroughput(o: BenchOptions): Promise<BenchResult> {
       const sink = i < runs;
       const outDir = path.join(work, `out-${i}`);
       const self = fileURLToPath(import.meta.url);
-      const r = await execFileP('taskset', ['-c', cpu, process.execPath, '--max-semi-space-size=2', self, '--child', JSON.stringify({ file, outDir, sink })], { maxBuffer: 16 << 20 });
+      const r = await execFileP('taskset', ['-c', cpu, process.execPath, ...cliNodeFlags, self, '--child', JSON.stringify({ file, outDir, sink })], { maxBuffer: 16 << 20 });
       const res = JSON.parse(r.stdout) as ChildResult;
       (sink ? results : bare).push(res);
       await rm(outDir, { recursive: true, force: true });
