@@ -1,6 +1,7 @@
 // The header of a generated script: what it is, how to run it, and the output contract the parser relies on.
 import type { Fragment, Monitor, BaseOptions, Row, MonitorPlan } from '../monitors/types.js';
 import { contractVersion, version } from '../version.js';
+import { fieldVariable } from './probe-blocks.js';
 
 export interface HeaderInput {
   file: string;
@@ -38,6 +39,9 @@ export function renderHeader(h: HeaderInput): string {
   }
   if (h.parts.some((p) => p.fragment.contract.maps.some((m) => m.name.endsWith('_gen')))) {
     lines.push('// Result maps are double-buffered: updates alternate between @x and @x_b (flag @<monitor>_gen[0]),', '// and each interval prints and clears the copy just retired; ebpfmon reads @x_b as @x.');
+  }
+  if (h.parts.some((p) => p.fragment.probes.includes(fieldVariable('')))) {
+    lines.push('// $tp_<field> holds a tracepoint field a probe reads more than once: bpftrace 0.17 compiles each args->', '// it sees slowly (it re-reads the kernel\'s tracepoint list), so name a field through args once per probe.');
   }
   lines.push(
     '//  BEGIN printf "ebpfmon\\tattached"  every probe is attached (ebpfmon waits for it)',
