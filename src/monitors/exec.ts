@@ -34,8 +34,9 @@ const TASK_COMM_LEN = 16;
 /** The comm the kernel gives the new image: the basename of the exec'd path, cut to 15 bytes. */
 export function commOf(filename: string): string {
   const base = filename.slice(filename.lastIndexOf('/') + 1);
-  const bytes = Buffer.from(base, 'utf8');
-  return bytes.length < TASK_COMM_LEN ? base : bytes.subarray(0, TASK_COMM_LEN - 1).toString('utf8');
+  // Counting bytes allocates nothing; most names fit, and only the others are cut through a Buffer.
+  if (Buffer.byteLength(base, 'utf8') < TASK_COMM_LEN) return base;
+  return Buffer.from(base, 'utf8').subarray(0, TASK_COMM_LEN - 1).toString('utf8');
 }
 
 export const exec = defineMonitor<ExecOptions, ExecRow>({

@@ -22,15 +22,23 @@ function plainLine(columns: readonly string[], row: Row, cells: string[]): strin
   return cells.join(',');
 }
 
+/** The row's line as csv-stringify writes it, without its newline. */
+const quotedLine = (columns: readonly string[], row: Row): string => stringify([columns.map((c) => row[c] ?? '')], castNumber).slice(0, -1);
+
 export const csvFormat: RowFormat = {
   extension: 'csv',
   header: (columns) => stringify([columns]),
   rows: (columns, rows) => {
+    if (rows.length === 1) {
+      // One event, one row: the commonest write of an event monitor.
+      const r = rows[0]!;
+      return (plainLine(columns, r, new Array<string>(columns.length)) ?? quotedLine(columns, r)) + '\n';
+    }
     const lines: string[] = [];
     const cells = new Array<string>(columns.length);
     for (const r of rows) {
       const plain = plainLine(columns, r, cells);
-      lines.push(plain ?? stringify([columns.map((c) => r[c] ?? '')], castNumber).slice(0, -1));
+      lines.push(plain ?? quotedLine(columns, r));
     }
     lines.push('');
     return lines.join('\n');

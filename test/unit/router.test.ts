@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixtureLines, plannedFor, route } from '../helpers/fixtures.js';
 import { syscall } from '../../src/monitors/syscall.js';
-import { exec } from '../../src/monitors/exec.js';
+import { commOf, exec } from '../../src/monitors/exec.js';
 import { erase } from '../../src/monitors/registry.js';
 
 test('syscall: a comm containing a comma stays whole, counts and errors join into one row', () => {
@@ -85,6 +85,11 @@ test('exec: real paths arrive whole, with tabs and commas; comm is the kernel-st
   assert.equal(tab?.['uid'], 0);
   const long = rows.find((r) => String(r['filename']).includes('a_very_long'));
   assert.equal(long?.['comm'], 'a_very_long_pro', 'TASK_COMM_LEN cuts at 15 bytes');
+  // Bytes, not characters: 14 bytes stay whole, 15 ASCII bytes stay whole, a 2-byte character at the cut is cut.
+  assert.equal(commOf('/x/ééééééé'), 'ééééééé');
+  assert.equal(commOf('/x/123456789012345'), '123456789012345');
+  assert.equal(commOf('/x/1234567890123456'), '123456789012345');
+  assert.equal(commOf('/x/12345678901234é'), '12345678901234\ufffd');
   for (const r of rows) {
     assert.ok(Number(r['pid']) > 0 && Number(r['ppid']) > 0);
     assert.match(String(r['timestamp']), /^2026-01-01T00:\d\d:\d\d\.\d{3}Z$/);
