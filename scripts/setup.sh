@@ -39,7 +39,7 @@ npm run build --silent
 case "${1:-}" in
   start)
     shift
-    exec node --max-semi-space-size=4 dist/src/cli/main.js start "$@"
+    exec node dist/src/cli/main.js start "$@"
     ;;
   test)
     export EBPFMON_REQUIRE_KERNEL=1

@@ -1,11 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env node
 // The entry point: builds the command line, runs one command, and is the only place that prints errors
 // and sets the exit code. Commands return values or throw typed errors; nothing below calls process.exit.
-// The shebang's --max-semi-space-size=4 (MB) keeps V8's young generation small. Measured with the seven monitors
-// this VM runs (footprint bench) and the 1M-record replay (throughput bench), best runs:
-//   V8 default (16): supervisor peak 94 MB RSS, 144k records/s
-//   4:               supervisor peak 80 MB RSS, 117k records/s
-//   2:               supervisor peak 77 MB RSS,  94k records/s (garbage collection took half the CPU)
+// Node runs with V8's default young generation (16 MB). A smaller one saved memory but cost CPU in garbage
+// collection; measured with the seven monitors this VM runs (footprint bench, supervisor peak RSS) and the
+// 1M-record replay (throughput bench, CPU seconds of 5 interleaved runs):
+//   --max-semi-space-size=4:  77-78 MB, CPU min 7.4 s, median 8.0 s
+//   default (16):             84-86 MB, CPU min 6.1 s, median 7.2 s
+// (Before the pipeline allocated less, the gap was 80 vs 94 MB, and 2 MB cost a third of the throughput.)
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { logLevels, type Logger } from '../log.js';
 import { describe, Exit, isUserError } from '../errors.js';

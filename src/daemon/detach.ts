@@ -23,7 +23,7 @@ const errorFor = (m: { message: string; exitCode: 1 | 2 | 3 }): UserError =>
 
 /** Starts `node <cli> <args>` as a daemon; resolves with its ready report, or throws its one-line failure. */
 export function detach(cli: string, args: readonly string[], timeoutMs: number): Promise<Extract<DaemonMessage, { type: 'ready' }>> {
-  const child = spawn(process.execPath, [...process.execArgv, '--max-semi-space-size=4', cli, ...args], {
+  const child = spawn(process.execPath, [...process.execArgv, cli, ...args], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     env: { ...process.env, [daemonChildEnv]: '1' },
