@@ -69,6 +69,8 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
   let queuedBytes = 0;
+  /** Characters formatted but not yet handed to a write, over all files (read once per line by the throttle). */
+  let pendingChars = 0;
 
   const flush = (): Promise<void> => {
     for (const state of files.values()) {
@@ -77,6 +79,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       state.header = '';
       state.pending = [];
       state.pendingRows = 0;
+      pendingChars -= state.pendingChars;
       state.pendingChars = 0;
       queuedBytes += text.length;
       chain = chain
@@ -101,10 +104,11 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       state.pending.push(text);
       state.pendingRows += rows.length;
       state.pendingChars += text.length;
+      pendingChars += text.length;
       if (state.pendingRows >= opts.bufferRows) void flush();
     },
     flush,
-    backlog: () => queuedBytes + [...files.values()].reduce((n, f) => n + f.pendingChars, 0),
+    backlog: () => queuedBytes + pendingChars,
     async close() {
       if (closed) return;
       closed = true;
