@@ -1,7 +1,7 @@
 // Benchmark 3, pipeline throughput: a recorded bpftrace 0.17 JSON stream (exec printf events, and the aggregate
 // maps and ticks of every other monitor, taken from the real captures in test/fixtures/bpftrace-0.17) replayed
-// through the real path: readline -> createRouter (parse, route, contract checks) -> monitor.parse -> output
-// controller (with start's backpressure) -> CSV sink.
+// through the real path: forEachLine (as bpftrace's stdout) -> createRouter (parse, route, contract checks) ->
+// monitor.parse -> output controller (with start's backpressure) -> CSV sink.
 // The replay runs in a child pinned to one CPU (taskset), so its peak RSS is its own.
 //   node dist/scripts/bench/throughput.js [--quick] [--out DIR]
 // Target: >= 200,000 records/s on one core, flat memory.
@@ -11,10 +11,10 @@ import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
+import { forEachLine } from '../../src/process/lines.js';
 import { newStats } from '../../src/records/stats.js';
 import { monitors } from '../../src/monitors/registry.js';
 import { createCsvSink } from '../../src/sinks/csv.js';
@@ -144,9 +144,8 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
   const t0 = performance.now();
   let n = 0;
   const input = createReadStream(file, { highWaterMark: 1 << 16 });
-  const rl = createInterface({ input, crlfDelay: Infinity });
   let paused = false;
-  rl.on('line', (l) => {
+  const lines = forEachLine(input, (l) => {
     router.line(l);
     const wait = paused ? null : output.throttle();
     if (wait) {
@@ -163,7 +162,7 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
       rssMb.push({ at: n, rss: mb(m.rss), heap: mb(m.heapUsed) });
     }
   });
-  await once(rl, 'close');
+  await lines;
   const tClose = performance.now();
   await output.close();
   retained(n);

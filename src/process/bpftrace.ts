@@ -1,7 +1,6 @@
 // Spawn one bpftrace, hand its stdout to `onLine` line by line, its stderr to `onStderr`, resolve with how it ended.
 // It runs for weeks: nothing is buffered (execa `buffer: false`), and failure is a value, not an exception.
-import { createInterface } from 'node:readline';
-import { once } from 'node:events';
+import { forEachLine } from './lines.js';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 
@@ -57,12 +56,8 @@ export const spawnBpftrace: SpawnBpftrace = (s) => {
     extendEnv: true,
     forceKillAfterDelay: s.killAfterMs,
   });
-  const pipe = (stream: NodeJS.ReadableStream | null, cb: (l: string) => void): Promise<unknown> => {
-    if (!stream) return Promise.resolve();
-    const rl = createInterface({ input: stream, crlfDelay: Infinity });
-    rl.on('line', cb);
-    return once(rl, 'close');
-  };
+  const pipe = (stream: NodeJS.ReadableStream | null, cb: (l: string) => void): Promise<unknown> =>
+    stream ? forEachLine(stream, cb) : Promise.resolve();
   let paused = false;
   const outDone = pipe(sub.stdout, (line) => {
     s.onLine(line);
