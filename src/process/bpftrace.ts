@@ -41,6 +41,18 @@ export type SpawnBpftrace = (s: BpftraceSpawn) => BpftraceRun;
  */
 export const setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
 
+/**
+ * The environment bpftrace gets: ours over the inherited one, except glibc tunables, which are joined: ours
+ * first, then the operator's, so the operator's value wins where both set the same tunable (glibc reads them in
+ * order).
+ */
+export function spawnEnv(ours: Readonly<Record<string, string>>, inherited: NodeJS.ProcessEnv): Record<string, string> {
+  const env = { ...ours };
+  const theirs = inherited['GLIBC_TUNABLES'];
+  if (ours['GLIBC_TUNABLES'] && theirs) env['GLIBC_TUNABLES'] = `${ours['GLIBC_TUNABLES']}:${theirs}`;
+  return env;
+}
+
 export const spawnBpftrace: SpawnBpftrace = (s) => {
   const [file, args] = setprivPath
     ? [setprivPath, ['--pdeathsig', 'KILL', '--', s.command, ...s.args]]
@@ -52,7 +64,7 @@ export const spawnBpftrace: SpawnBpftrace = (s) => {
     // Own process group: Ctrl-C reaches ebpfmon only, which then stops bpftrace in order.
     detached: true,
     cleanup: true,
-    env: s.env,
+    env: spawnEnv(s.env, process.env),
     extendEnv: true,
     forceKillAfterDelay: s.killAfterMs,
   });

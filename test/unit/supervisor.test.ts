@@ -5,7 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createSupervisor, errorSummary, type ProcessSpec } from '../../src/process/supervisor.js';
-import { spawnBpftrace } from '../../src/process/bpftrace.js';
+import { spawnBpftrace, spawnEnv } from '../../src/process/bpftrace.js';
 import { newStats } from '../../src/records/stats.js';
 import type { RoutedMonitor } from '../../src/records/router.js';
 import { syscall } from '../../src/monitors/syscall.js';
@@ -120,4 +120,14 @@ test('errorSummary prefers the first real ERROR line', () => {
     'x.bt:3: ERROR: bad (exit code 1)',
   );
   assert.equal(errorSummary([], { exitCode: null, signal: 'SIGKILL', spawnError: null }), 'killed by SIGKILL');
+});
+
+test("bpftrace's environment: ours over the inherited one; glibc tunables joined so the operator's win", () => {
+  const ours = { BPFTRACE_MAP_KEYS_MAX: '16384', GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' };
+  assert.deepEqual(spawnEnv(ours, {}), ours);
+  assert.deepEqual(spawnEnv(ours, { GLIBC_TUNABLES: 'glibc.malloc.arena_max=8:glibc.malloc.check=3' }), {
+    BPFTRACE_MAP_KEYS_MAX: '16384',
+    GLIBC_TUNABLES: 'glibc.malloc.arena_max=1:glibc.malloc.arena_max=8:glibc.malloc.check=3',
+  });
+  assert.deepEqual(spawnEnv({ A: '1' }, { GLIBC_TUNABLES: 'x=1' }), { A: '1' }, 'without tunables of ours, execa passes theirs through');
 });
