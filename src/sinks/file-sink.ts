@@ -51,7 +51,6 @@ interface FileState {
    */
   pending: string[];
   pendingRows: number;
-  pendingChars: number;
 }
 
 export type FileSink = Sink & { files: ReadonlyMap<string, string> };
@@ -62,14 +61,15 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   for (const [monitor, cols] of opts.columns) {
     const { file, handle } = await createFor(opts.dir, monitor, opts.startedAt, opts.format.extension);
     const columns = [...cols, noteColumn];
-    files.set(monitor, { handle, columns, header: opts.format.header(columns), pending: [], pendingRows: 0, pendingChars: 0 });
+    files.set(monitor, { handle, columns, header: opts.format.header(columns), pending: [], pendingRows: 0 });
     paths.set(monitor, file);
   }
   // Writes are chained: one write at a time per sink, so order is kept and close() waits for all of them.
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
   let queuedBytes = 0;
-  /** Characters formatted but not yet handed to a write, over all files (read once per line by the throttle). */
+  /** Characters formatted but not yet handed to a write, over all files (read once per line by the throttle);
+   * a flush hands every file's pending text to a write. */
   let pendingChars = 0;
 
   const flush = (): Promise<void> => {
@@ -79,8 +79,6 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       state.header = '';
       state.pending = [];
       state.pendingRows = 0;
-      pendingChars -= state.pendingChars;
-      state.pendingChars = 0;
       queuedBytes += text.length;
       chain = chain
         .then(() => state.handle.write(text).then(() => undefined))
@@ -89,6 +87,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
           queuedBytes -= text.length;
         });
     }
+    pendingChars = 0;
     return chain;
   };
 
@@ -103,7 +102,6 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       const text = opts.format.rows(state.columns, rows);
       state.pending.push(text);
       state.pendingRows += rows.length;
-      state.pendingChars += text.length;
       pendingChars += text.length;
       if (state.pendingRows >= opts.bufferRows) void flush();
     },
