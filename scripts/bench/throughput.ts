@@ -144,24 +144,18 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
   const t0 = performance.now();
   let n = 0;
   const input = createReadStream(file, { highWaterMark: 1 << 16 });
-  let paused = false;
-  const lines = forEachLine(input, (l) => {
-    router.line(l);
-    const wait = paused ? null : output.throttle();
-    if (wait) {
-      paused = true;
-      input.pause();
-      void wait.then(() => {
-        paused = false;
-        input.resume();
-      });
-    }
-    if (++n === retainAt) retained(n);
-    if (n % 100_000 === 0) {
-      const m = process.memoryUsage();
-      rssMb.push({ at: n, rss: mb(m.rss), heap: mb(m.heapUsed) });
-    }
-  });
+  const lines = forEachLine(
+    input,
+    (l) => {
+      router.line(l);
+      if (++n === retainAt) retained(n);
+      if (n % 100_000 === 0) {
+        const m = process.memoryUsage();
+        rssMb.push({ at: n, rss: mb(m.rss), heap: mb(m.heapUsed) });
+      }
+    },
+    () => output.throttle(),
+  );
   await lines;
   const tClose = performance.now();
   await output.close();

@@ -68,22 +68,9 @@ export const spawnBpftrace: SpawnBpftrace = (s) => {
     extendEnv: true,
     forceKillAfterDelay: s.killAfterMs,
   });
-  const pipe = (stream: NodeJS.ReadableStream | null, cb: (l: string) => void): Promise<unknown> =>
-    stream ? forEachLine(stream, cb) : Promise.resolve();
-  let paused = false;
-  const outDone = pipe(sub.stdout, (line) => {
-    s.onLine(line);
-    const wait = paused ? null : (s.throttle?.() ?? null);
-    if (!wait || !sub.stdout) return;
-    // bpftrace then blocks on its stdout and its own buffer fills: overload shows as counted lost events,
-    // not as ebpfmon's memory growing without bound.
-    paused = true;
-    sub.stdout.pause();
-    void wait.then(() => {
-      paused = false;
-      sub.stdout?.resume();
-    });
-  });
+  const pipe = (stream: NodeJS.ReadableStream | null, cb: (l: string) => void, throttle?: () => Promise<void> | null): Promise<unknown> =>
+    stream ? forEachLine(stream, cb, throttle) : Promise.resolve();
+  const outDone = pipe(sub.stdout, s.onLine, s.throttle);
   const errDone = pipe(sub.stderr, s.onStderr);
   const done = (async (): Promise<BpftraceExit> => {
     const r = await sub;

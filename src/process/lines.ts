@@ -5,12 +5,26 @@
 /**
  * Calls `onLine` for every line of `stream` ("\n"-terminated; a "\r" before it is dropped; a last line without
  * a newline still counts). UTF-8 characters split across chunks arrive whole. Resolves when the stream ends.
- * Pausing the stream pauses the lines after the current chunk's, as with readline.
+ * `throttle`, checked after each line, may return a promise: the stream pauses until it resolves (lines already
+ * read from the current chunk still arrive). For bpftrace's stdout this is the sinks' backpressure: bpftrace
+ * then blocks on its stdout and its own buffer fills, so overload shows as counted lost events, not as
+ * ebpfmon's memory growing without bound.
  */
-export function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
+export function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void, throttle?: () => Promise<void> | null): Promise<void> {
   stream.setEncoding('utf8');
   let tail = '';
-  const emit = (line: string): void => onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+  let paused = false;
+  const emit = (line: string): void => {
+    onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    const wait = paused || !throttle ? null : throttle();
+    if (!wait) return;
+    paused = true;
+    stream.pause();
+    void wait.then(() => {
+      paused = false;
+      stream.resume();
+    });
+  };
   stream.on('data', (chunk: string) => {
     const text = tail ? tail + chunk : chunk;
     let start = 0;

@@ -36,3 +36,28 @@ test('a stream ending right after a newline gives no extra empty line', async ()
   assert.deepEqual(await linesOf([Buffer.from('a\nb\n')]), ['a', 'b']);
   assert.deepEqual(await linesOf([]), []);
 });
+
+test('a throttle promise pauses the stream until it resolves; the chunk already read still arrives', async () => {
+  const stream = new PassThrough();
+  const out: string[] = [];
+  let release: () => void = () => undefined;
+  let calls = 0;
+  const done = forEachLine(
+    stream,
+    (l) => out.push(l),
+    () => (++calls === 1 ? new Promise<void>((r) => (release = r)) : null),
+  );
+  stream.write('a\nb\n');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(out, ['a', 'b']);
+  assert.equal(stream.isPaused(), true, 'paused after the first line asked for it');
+  assert.equal(calls, 1, 'not asked again while paused');
+  stream.write('c\n');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(out, ['a', 'b'], 'nothing read while paused');
+  release();
+  stream.end();
+  await done;
+  assert.deepEqual(out, ['a', 'b', 'c']);
+  assert.equal(calls, 2);
+});
