@@ -311,12 +311,8 @@ export async function bpftracePids(supervisor: number): Promise<number[]> {
   return out;
 }
 
-/** VmRSS of a process in KiB; 0 when it is gone. */
-export async function vmRssKb(pid: number): Promise<number> {
-  return (await rssKb(pid)).rss;
-}
-
-/** VmRSS and its parts (KiB): anonymous memory, and file-backed pages (program and library code, reclaimable). */
+/** VmRSS and its parts (KiB; 0 when the process is gone): anonymous memory, and file-backed pages (program and
+ * library code, reclaimable). */
 export async function rssKb(pid: number): Promise<{ rss: number; anon: number; file: number }> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
