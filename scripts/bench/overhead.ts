@@ -27,6 +27,18 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
   const config = await benchConfig(work, outDir);
   const foreign = await foreignBpftrace();
   const runMixed = async (): Promise<Timing> => JSON.parse(await runText(mixed, [work])) as Timing;
+  /** One A/B pair: the workload alone, then under `ebpfmon start -m <monitors>`; with the attach time. */
+  const pair = async (monitors: readonly string[]): Promise<{ a: Timing; b: Timing; attachMs: number }> => {
+    const alone = await runMixed();
+    const mon = startEbpfmon(config, ['-m', monitors.join(',')]);
+    try {
+      const { ms } = await mon.attached;
+      await sleep(1000); // bpftrace settles after attaching; the workload then sees steady-state monitoring
+      return { a: alone, b: await runMixed(), attachMs: ms };
+    } finally {
+      await mon.stop();
+    }
+  };
 
   await runMixed(); // warm-up: page cache, the file system's allocation of the O_DIRECT file
   const a: Timing[] = [];
@@ -37,30 +49,17 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
   const solo: Record<string, number[][]> = {};
   try {
     for (let i = 0; i < pairs; i++) {
-      a.push(await runMixed());
-      const mon = startEbpfmon(config, ['-m', runnable.join(',')]);
-      try {
-        attachMs.push((await mon.attached).ms);
-        await sleep(1000); // bpftrace settles after attaching; the workload then sees steady-state monitoring
-        b.push(await runMixed());
-      } finally {
-        await mon.stop();
-      }
+      const r = await pair(runnable);
+      a.push(r.a);
+      b.push(r.b);
+      attachMs.push(r.attachMs);
       process.stderr.write(`overhead: pair ${i + 1}/${pairs}: A ${(a[i]!.total / 1e9).toFixed(3)} s, B ${(b[i]!.total / 1e9).toFixed(3)} s\n`);
     }
     // Then each monitor alone, so the total can be traced to its parts (fewer pairs: a breakdown, not the verdict).
     for (const m of runnable) {
       for (let i = 0; i < soloPairs; i++) {
-        const base = await runMixed();
-        const mon = startEbpfmon(config, ['-m', m]);
-        try {
-          await mon.attached;
-          await sleep(1000);
-          const with1 = await runMixed();
-          (solo[m] ??= []).push(phases.map((p) => with1[p] / base[p]));
-        } finally {
-          await mon.stop();
-        }
+        const r = await pair([m]);
+        (solo[m] ??= []).push(phases.map((p) => r.b[p] / r.a[p]));
       }
       process.stderr.write(`overhead: ${m} alone: ${pct(median(solo[m]!.map((r) => r[phases.length - 1]!)))} %\n`);
     }
