@@ -23,9 +23,23 @@ function mapValue(v: unknown): MapValue | null {
   return v as Record<string, number>;
 }
 
+/** How bpftrace 0.17 begins every printf record; its data string runs from there to the closing brace. */
+const printfPrefix = '{"type": "printf", "data": ';
+
 export function parseLine(line: string): LineResult {
   const trimmed = line.trim();
   if (trimmed === '') return { ok: true, record: { type: 'blank' } };
+  // Event monitors print one printf record per event: decode only its data string, not the whole object.
+  // JSON.parse on the cut is the same decoding, and anything else there (another key, a bad escape) throws
+  // and falls through to the full parse below.
+  if (trimmed.startsWith(printfPrefix) && trimmed.endsWith('"}')) {
+    try {
+      const text: unknown = JSON.parse(trimmed.slice(printfPrefix.length, -1));
+      if (typeof text === 'string') return { ok: true, record: { type: 'printf', text } };
+    } catch {
+      // not the plain shape: the full parse decides
+    }
+  }
   let json: unknown;
   try {
     json = JSON.parse(trimmed);

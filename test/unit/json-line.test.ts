@@ -26,3 +26,27 @@ test('splitKey keeps commas in the last (free-text) part; too few parts is null'
   assert.deepEqual(splitKey('a,b', 1), ['a,b']);
   assert.deepEqual(splitFields('1\t2\tx\ty', 3), ['1', '2', 'x\ty']);
 });
+
+test('parseLine: the printf shortcut decodes exactly as the full parse, and leaves other shapes to it', () => {
+  const cases = [
+    '{"type": "printf", "data": "exec\\tevent\\t1\\t0\\t2\\t1\\t/tmp/a \\"q\\" \\\\ \\u00e9 \\ud83d\\ude00\\n"}',
+    '{"type": "printf", "data": ""}',
+    '{"type": "printf", "data": "a"}  ',
+    // Shapes the shortcut must not take: another key after data, data not a string, a broken escape.
+    '{"type": "printf", "data": "a", "x": "b"}',
+    '{"type": "printf", "data": "a\\"}',
+    '{"type": "printf", "data": "a\\q"}',
+    '{"type": "printf", "data": 3}',
+  ];
+  for (const line of cases) {
+    let full: unknown;
+    try {
+      full = (JSON.parse(line) as { data: unknown }).data;
+    } catch {
+      full = undefined;
+    }
+    const r = parseLine(line);
+    if (typeof full === 'string') assert.deepEqual(r, { ok: true, record: { type: 'printf', text: full } }, line);
+    else assert.equal(r.ok, false, line);
+  }
+});
