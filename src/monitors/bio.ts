@@ -151,10 +151,13 @@ export const bio = defineMonitor<BioOptions, BioRow>({
   ],
   generate(opts, plan) {
     const has = (event: string): boolean => `block:${event}` in plan.tracepointFields;
-    const rq = '[args->dev, args->sector]';
+    // dev_t is 32 bits: as a map key bpftrace widens it with an implicit cast, which `bpftrace --aot` refuses
+    // (it refuses every cast); `+ 0` widens it without one, so the script also runs ahead of time.
+    const dev = 'args->dev + 0';
+    const rq = `[${dev}, args->sector]`;
     const cg = opts.cgroup;
-    const k = cg ? '[$pid, args->dev, $op, $cg, $comm]' : '[$pid, args->dev, $op, $comm]';
-    const kb = cg ? '[$pid, args->dev, $op, $cg, $b, $comm]' : '[$pid, args->dev, $op, $b, $comm]';
+    const k = cg ? `[$pid, ${dev}, $op, $cg, $comm]` : `[$pid, ${dev}, $op, $comm]`;
+    const kb = cg ? `[$pid, ${dev}, $op, $cg, $b, $comm]` : `[$pid, ${dev}, $op, $b, $comm]`;
     // Requests counted at issue (see below) are counted once, even when the driver requeues and reissues them.
     const atIssue = opts.min_latency_us === 0;
     const requeue = atIssue && has('block_rq_requeue');

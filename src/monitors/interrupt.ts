@@ -72,12 +72,13 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
   ],
   generate() {
     // `name` is a __data_loc string: str(args->name) reads it in bpftrace 0.17.
-    const hard = '[cpu, args->irq, @interrupt_hard_name[cpu]]';
-    const soft = '[cpu, args->vec]';
+    // irq and vec are 32 bits: `+ 0` widens them to 64-bit keys without the implicit cast `bpftrace --aot` refuses.
+    const hard = '[cpu, args->irq + 0, @interrupt_hard_name[cpu]]';
+    const soft = '[cpu, args->vec + 0]';
     const probes = [
       'tracepoint:irq:irq_handler_entry {',
       '  $name = str(args->name);',
-      '  @interrupt_hard_count[cpu, args->irq, $name] = count();',
+      '  @interrupt_hard_count[cpu, args->irq + 0, $name] = count();',
       '  @interrupt_hard_name[cpu] = $name;',
       '  @interrupt_start[cpu, 0] = nsecs;',
       '}',
@@ -88,7 +89,7 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
       '  delete(@interrupt_start[cpu, 0]);',
       '}',
       'tracepoint:irq:softirq_entry {',
-      '  @interrupt_soft_count[cpu, args->vec] = count();',
+      '  @interrupt_soft_count[cpu, args->vec + 0] = count();',
       '  @interrupt_start[cpu, 1] = nsecs;',
       '}',
       'tracepoint:irq:softirq_exit /@interrupt_start[cpu, 1]/ {',

@@ -89,8 +89,8 @@ test('bio: the script keys by an op code, never by rwbs; counts at issue unless 
   const plain = bio.generate(bioOptions.parse({ enabled: true }), withAllTracepoints);
   assert.doesNotMatch(plain.probes, /\[[^\]]*args->rwbs[^\]]*\]/, 'rwbs is never part of a map key');
   const issue = plain.probes.slice(plain.probes.indexOf('tracepoint:block:block_rq_issue'), plain.probes.indexOf('tracepoint:block:block_rq_complete'));
-  assert.match(issue, /@bio_count\[\$pid, args->dev, \$op, \$comm\] = count\(\);/);
-  assert.match(issue, /@bio_bytes\[\$pid, args->dev, \$op, \$comm\] = sum\(args->bytes\);/);
+  assert.match(issue, /@bio_count\[\$pid, args->dev \+ 0, \$op, \$comm\] = count\(\);/);
+  assert.match(issue, /@bio_bytes\[\$pid, args->dev \+ 0, \$op, \$comm\] = sum\(args->bytes\);/);
   assert.match(plain.probes, /tracepoint:block:block_io_start \{/);
   assert.match(plain.probes, /tracepoint:block:block_rq_merge \{/);
   assert.doesNotMatch(plain.probes, /\$lat >=/);
@@ -100,8 +100,8 @@ test('bio: the script keys by an op code, never by rwbs; counts at issue unless 
     '@bio_comm', '@bio_requeued',
   ]);
   // A request the driver requeues is issued again: counted once.
-  assert.match(issue, /if \(@bio_requeued\[args->dev, args->sector\]\) \{\n {4}delete\(@bio_requeued\[args->dev, args->sector\]\);\n {2}\} else \{\n {4}@bio_count/);
-  assert.match(plain.probes, /tracepoint:block:block_rq_requeue \{\n {2}@bio_requeued\[args->dev, args->sector\] = 1;\n\}/);
+  assert.match(issue, /if \(@bio_requeued\[args->dev \+ 0, args->sector\]\) \{\n {4}delete\(@bio_requeued\[args->dev \+ 0, args->sector\]\);\n {2}\} else \{\n {4}@bio_count/);
+  assert.match(plain.probes, /tracepoint:block:block_rq_requeue \{\n {2}@bio_requeued\[args->dev \+ 0, args->sector\] = 1;\n\}/);
   assert.match(plain.cleanup, /clear\(@bio_requeued\);/);
   for (const m of plain.contract.maps) if (!m.doc.startsWith('helper')) assert.match(plain.flush, new RegExp(`print\\(${m.name}\\);`));
   assert.match(plain.flush, /printf\("bio\\ttick\\t%llu\\n", nsecs\);$/);
@@ -113,14 +113,14 @@ test('bio: the script keys by an op code, never by rwbs; counts at issue unless 
   // Kernels before 6.5 have no block_io_start: the issuing task is credited instead.
   const old = bio.generate(bioOptions.parse({ enabled: true }), plannedFor('tracepoint'));
   assert.doesNotMatch(old.probes, /block_io_start/);
-  assert.match(old.probes, /if \(@bio_pid\[args->dev, args->sector\] == 0\)/);
+  assert.match(old.probes, /if \(@bio_pid\[args->dev \+ 0, args->sector\] == 0\)/);
 });
 
 test('bio: completions per latency bucket become a compact column; cgroup joins the key before comm', () => {
   const opts = bioOptions.parse({ enabled: true, cgroup: true });
   const f = bio.generate(opts, withAllTracepoints);
-  assert.match(f.probes, /@bio_lat_bucket\[\$pid, args->dev, \$op, \$cg, \$b, \$comm\] = count\(\);/);
-  assert.match(f.probes, /@bio_cgroup\[args->dev, args->sector\] = cgroup;/);
+  assert.match(f.probes, /@bio_lat_bucket\[\$pid, args->dev \+ 0, \$op, \$cg, \$b, \$comm\] = count\(\);/);
+  assert.match(f.probes, /@bio_cgroup\[args->dev \+ 0, args->sector\] = cgroup;/);
   const key = (b?: string) => (b === undefined ? ['7', String((254 << 20) | 0), '2', '99', 'dd'] : ['7', String((254 << 20) | 0), '2', '99', b, 'dd']);
   const rows = bio.parse(
     {

@@ -79,8 +79,8 @@ test('a tick with no maps closes an idle interval with no rows', () => {
 
 test('the script counts at entry, times entry to exit per CPU, reads the __data_loc name with str() and clears helpers', () => {
   const f = interrupt.generate(opts, plan);
-  assert.match(f.probes, /tracepoint:irq:irq_handler_entry \{\n {2}\$name = str\(args->name\);\n {2}@interrupt_hard_count\[cpu, args->irq, \$name\] = count\(\);/);
-  assert.match(f.probes, /tracepoint:irq:softirq_entry \{\n {2}@interrupt_soft_count\[cpu, args->vec\] = count\(\);/);
+  assert.match(f.probes, /tracepoint:irq:irq_handler_entry \{\n {2}\$name = str\(args->name\);\n {2}@interrupt_hard_count\[cpu, args->irq \+ 0, \$name\] = count\(\);/);
+  assert.match(f.probes, /tracepoint:irq:softirq_entry \{\n {2}@interrupt_soft_count\[cpu, args->vec \+ 0\] = count\(\);/);
   assert.match(f.probes, /tracepoint:irq:softirq_exit \/@interrupt_start\[cpu, 1\]\/ \{/);
   assert.match(f.flush, /printf\("interrupt\\ttick\\t%llu\\n", nsecs\);$/);
   assert.equal(f.cleanup, '  clear(@interrupt_start);\n  clear(@interrupt_hard_name);');
