@@ -59,6 +59,7 @@ export const configSchema = z.strictObject({
         .regex(/^(\/[\w./+-]+|[\w.+-]+)$/, { error: 'expected the bpftrace command or an absolute path' })
         .default('bpftrace'),
       shared_process: z.boolean({ error: 'expected true or false' }).default(true),
+      aot: z.boolean({ error: 'expected true or false' }).default(true),
       max_restarts: wholeAtLeast(0).default(5),
       attach_timeout: positive('a positive number of seconds').default(120),
       self_stats: z.boolean({ error: 'expected true or false' }).default(false),

@@ -1,6 +1,6 @@
 // What this machine offers: privileges, kernel, bpftrace, tracefs, kprobes, tracepoints and their fields.
 // Gathered once by `detectCapabilities`; everything after it (plan, check report) works on this plain data.
-import { access, constants, readFile, readdir, stat } from 'node:fs/promises';
+import { access, constants, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,8 @@ export interface Capabilities {
   root: Check;
   kernel: string;
   arch: string;
-  bpftrace: { path: string | null; version: string | null; detail: string };
+  /** `aotrt`: bpftrace-aotrt beside bpftrace (same package), which runs scripts compiled by `bpftrace --aot`. */
+  bpftrace: { path: string | null; version: string | null; detail: string; aotrt?: string | null };
   /** tracefs mount point in use, or null; `detail` says whether ebpfmon mounted it. */
   tracefs: { path: string | null; detail: string };
   debugfs: Check;
@@ -72,7 +73,9 @@ async function bpftraceCheck(cmd: string): Promise<Capabilities['bpftrace']> {
   if (!version) return { path: found, version: null, detail: `${found} --version printed no version: ${r.stderr || r.stdout}` };
   const [maj = 0, min = 0] = version.split('.').map(Number);
   if (maj === 0 && min < 17) return { path: found, version, detail: `bpftrace ${version} is too old: ebpfmon needs >= 0.17` };
-  return { path: found, version, detail: `bpftrace ${version} at ${found}` };
+  // Only the runtime of the same installation: a compiled script is only for the bpftrace that compiled it.
+  const aotrt = await findExecutable(path.join(path.dirname(await realpath(found)), 'bpftrace-aotrt'));
+  return { path: found, version, detail: `bpftrace ${version} at ${found}`, aotrt };
 }
 
 async function isMountpoint(dir: string, fstype: string): Promise<boolean> {

@@ -9,11 +9,14 @@ import { createRouter } from '../records/router.js';
 import type { Clock } from '../rows/clock.js';
 import type { BpftraceExit, SpawnBpftrace } from './bpftrace.js';
 import { backoffDelay, healthyAfterMs, type BackoffPolicy } from './backoff.js';
+import type { Runner } from './aot.js';
 
 export interface ProcessSpec {
   id: string;
-  /** The script file bpftrace runs. */
-  scriptFile: string;
+  /** What runs the script: bpftrace, or bpftrace-aotrt on the compiled script. */
+  runner: Runner;
+  /** Run instead when `runner` fails before attaching (bpftrace on the script the AOT runner was compiled from). */
+  fallback?: Runner;
   monitors: RoutedMonitor[];
 }
 
@@ -22,7 +25,6 @@ export interface SupervisorDeps {
   spawn: SpawnBpftrace;
   clock: Clock;
   arch: string;
-  bpftrace: string;
   env: Readonly<Record<string, string>>;
   maxRestarts: number;
   backoff: BackoffPolicy;
@@ -79,10 +81,11 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
       wakers.add(done);
     });
 
-  const setState = (spec: ProcessSpec, state: RoutedMonitor['stats']['state'], pid?: number | null): void => {
+  const setState = (spec: ProcessSpec, state: RoutedMonitor['stats']['state'], pid?: number | null, runner?: Runner): void => {
     for (const m of spec.monitors) {
       m.stats.state = state;
       if (pid !== undefined) m.stats.bpftracePid = pid;
+      if (runner) m.stats.runtime = runner.mode;
     }
   };
 
@@ -90,6 +93,8 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
   async function runProcess(spec: ProcessSpec, onSettled: () => void): Promise<void> {
     const plog = log.child({ process: spec.id, monitors: spec.monitors.map((m) => m.monitor.name).join(',') });
     let attempts = 0;
+    let runner = spec.runner;
+    let fallback = spec.fallback;
     let settled = false;
     const settle = (): void => {
       if (!settled) {
@@ -107,7 +112,7 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         onAttached: (probes) => {
           attachedAt = Date.now();
           setState(spec, 'running');
-          plog.info({ probes, pid: run.pid }, 'bpftrace attached its probes');
+          plog.info({ probes, pid: run.pid, runtime: runner.mode }, 'bpftrace attached its probes');
           settle();
         },
         log: plog,
@@ -115,8 +120,8 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         arch: deps.arch,
       });
       const run = deps.spawn({
-        command: deps.bpftrace,
-        args: ['-f', 'json', spec.scriptFile],
+        command: runner.command,
+        args: runner.args,
         env: deps.env,
         onLine: (l) => router.line(l),
         ...(deps.throttle ? { throttle: deps.throttle } : {}),
@@ -128,9 +133,23 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         },
         killAfterMs: deps.killAfterMs,
       });
-      setState(spec, 'starting', run.pid ?? null);
-      running.add(run);
-      current.set(spec, run);
+      setState(spec, 'starting', run.pid ?? null, runner);
+      // A runner with its own stop (bpftrace-aotrt, which dies on SIGTERM without running END) is asked that way
+      // once attached; SIGTERM follows only if it has not exited in time. Before attaching there is nothing to lose.
+      let stopTimer: NodeJS.Timeout | undefined;
+      const handle = {
+        pid: run.pid,
+        stop(): void {
+          const { stop } = runner;
+          if (attachedAt === null || !stop) run.stop();
+          else if (!stopTimer) {
+            stop();
+            stopTimer = setTimeout(() => run.stop(), deps.killAfterMs);
+          }
+        },
+      };
+      running.add(handle);
+      current.set(spec, handle);
       let attachTimedOut = false;
       const attachTimer = setTimeout(() => {
         if (attachedAt !== null || stopping) return;
@@ -140,7 +159,8 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
       }, deps.attachTimeoutMs);
       const exit = await run.done;
       clearTimeout(attachTimer);
-      running.delete(run);
+      clearTimeout(stopTimer);
+      running.delete(handle);
       current.delete(spec);
       const halt = halted.get(spec);
       if (halt) {
@@ -158,6 +178,14 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         ? `bpftrace did not attach its probes within ${deps.attachTimeoutMs / 1000} s`
         : errorSummary(stderr, exit);
       for (const m of spec.monitors) m.stats.lastError = reason;
+      if (attachedAt === null && fallback) {
+        // The compiled script would not load (a probe type bpftrace-aotrt cannot attach, say): bpftrace runs the
+        // script itself from now on, without counting a restart.
+        plog.warn({ reason, runtime: fallback.mode }, 'bpftrace-aotrt failed to start the compiled script; running it with bpftrace');
+        runner = fallback;
+        fallback = undefined;
+        continue;
+      }
       if (attachedAt === null && spec.monitors.length > 1 && deps.isolate) {
         plog.warn({ reason }, 'shared bpftrace failed to start; running each monitor in its own process');
         const parts = await deps.isolate(spec);

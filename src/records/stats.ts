@@ -3,6 +3,8 @@
 export interface MonitorStats {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'unavailable' | 'over_budget';
   bpftracePid: number | null;
+  /** How its bpftrace runs the script: 'aot' (bpftrace-aotrt, compiled ahead of time) or 'jit' (bpftrace). */
+  runtime: 'aot' | 'jit' | null;
   restarts: number;
   records: number;
   rows: number;
@@ -14,6 +16,7 @@ export interface MonitorStats {
 export const newStats = (): MonitorStats => ({
   state: 'starting',
   bpftracePid: null,
+  runtime: null,
   restarts: 0,
   records: 0,
   rows: 0,

@@ -35,17 +35,20 @@ test('daemon: start returns once attached, status shows it, stop writes the fina
   await sleep(2500);
   const status = await runCli(['status', '--json', '--pid-file', d.pidFile]);
   assert.equal(status.exitCode, 0, status.stderr);
-  const doc = JSON.parse(status.stdout) as { running: boolean; pid: number; status: { monitors: { monitor: string; state: string; bpftracePid: number; rows: number; bpftrace: { rssBytes: number } }[] } };
+  const doc = JSON.parse(status.stdout) as { running: boolean; pid: number; status: { monitors: { monitor: string; state: string; bpftracePid: number; runtime: string; rows: number; bpftrace: { rssBytes: number } }[] } };
   assert.equal(doc.running, true);
   assert.equal(doc.pid, pid);
   const sys = doc.status.monitors.find((m) => m.monitor === 'syscall');
   assert.equal(sys?.state, 'running');
+  // Compiled ahead of time and run by bpftrace-aotrt: the stop below must still deliver the last interval.
+  assert.equal(sys?.runtime, 'aot');
   assert.ok(sys && sys.bpftracePid > 0 && alive(sys.bpftracePid));
   assert.ok(sys && sys.rows > 0);
   assert.ok(sys && sys.bpftrace.rssBytes > 0);
   assert.equal((await stat(d.pidFile.replace(/\.pid$/, '.status.json'))).mode & 0o777, 0o600);
   const text = await runCli(['status', '--pid-file', d.pidFile]);
   assert.match(text.stdout, /ebpfmon is running \(pid \d+\)/);
+  assert.match(text.stdout, /syscall +running +\d+ +aot /);
   // A second instance is refused.
   const second = await d.start();
   assert.equal(second.exitCode, 2);

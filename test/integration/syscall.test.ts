@@ -5,28 +5,32 @@ import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, startCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { run, workload } from '../helpers/workload.js';
 
-test('N getppid calls and M failing close(-1) calls are counted exactly, with their errors', async (t) => {
-  if (!kernelAvailable(t)) return;
-  const dir = await tempDir('syscall');
-  const prog = await workload('syscalls', 'ebpfm_sysc');
-  const config = await writeConfig(dir, 'monitors:\n  syscall:\n    enabled: true\n    interval: 1\n');
-  const cli = startCli(['start', '-c', config, '-o', dir, '--duration', '4']);
-  await cli.waitForLog('monitors attached');
-  await run(prog, ['1234', '567']);
-  await run(prog, ['1000', '0']);
-  const r = await cli.done;
-  assert.equal(r.exitCode, 0, r.stderr);
-  const rows = (await readCsv(dir, 'syscall')).filter((row) => row['comm'] === 'ebpfm_sysc');
-  const sum = (name: string, col: string): number =>
-    rows.filter((row) => row['syscall'] === name).reduce((n, row) => n + Number(row[col]), 0);
-  assert.equal(sum('getppid', 'count'), 2234);
-  assert.equal(sum('getppid', 'error_count'), 0);
-  // ld.so closes a few files successfully before main(): at least M calls, exactly M errors.
-  assert.ok(sum('close', 'count') >= 567 && sum('close', 'count') <= 567 + 10, `close count ${sum('close', 'count')}`);
-  assert.equal(sum('close', 'error_count'), 567);
-  const close = rows.find((row) => row['syscall'] === 'close');
-  assert.equal(close?.['category'], 'file');
-  assert.ok(Number(close?.['error_rate']) > 0.9);
-  assert.equal(rows.find((row) => row['syscall'] === 'getppid')?.['category'], 'process');
-  for (const row of rows) assert.match(row['timestamp'] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-});
+// Both runtimes: bpftrace-aotrt on the script compiled ahead of time (the default), and bpftrace itself.
+for (const aot of [true, false]) {
+  test(`N getppid calls and M failing close(-1) calls are counted exactly, with their errors (${aot ? 'bpftrace-aotrt' : 'bpftrace'})`, async (t) => {
+    if (!kernelAvailable(t)) return;
+    const dir = await tempDir('syscall');
+    const prog = await workload('syscalls', 'ebpfm_sysc');
+    const config = await writeConfig(dir, `runtime: {aot: ${aot}}\nmonitors:\n  syscall:\n    enabled: true\n    interval: 1\n`);
+    const cli = startCli(['start', '-c', config, '-o', dir, '--duration', '4']);
+    await cli.waitForLog('monitors attached');
+    await run(prog, ['1234', '567']);
+    await run(prog, ['1000', '0']);
+    const r = await cli.done;
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`"runtime":"${aot ? 'aot' : 'jit'}","msg":"bpftrace attached its probes"`));
+    const rows = (await readCsv(dir, 'syscall')).filter((row) => row['comm'] === 'ebpfm_sysc');
+    const sum = (name: string, col: string): number =>
+      rows.filter((row) => row['syscall'] === name).reduce((n, row) => n + Number(row[col]), 0);
+    assert.equal(sum('getppid', 'count'), 2234);
+    assert.equal(sum('getppid', 'error_count'), 0);
+    // ld.so closes a few files successfully before main(): at least M calls, exactly M errors.
+    assert.ok(sum('close', 'count') >= 567 && sum('close', 'count') <= 567 + 10, `close count ${sum('close', 'count')}`);
+    assert.equal(sum('close', 'error_count'), 567);
+    const close = rows.find((row) => row['syscall'] === 'close');
+    assert.equal(close?.['category'], 'file');
+    assert.ok(Number(close?.['error_rate']) > 0.9);
+    assert.equal(rows.find((row) => row['syscall'] === 'getppid')?.['category'], 'process');
+    for (const row of rows) assert.match(row['timestamp'] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+}

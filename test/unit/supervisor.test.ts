@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSupervisor, errorSummary, type ProcessSpec } from '../../src/process/supervisor.js';
 import { spawnBpftrace, spawnEnv } from '../../src/process/bpftrace.js';
+import { jitRunner, type Runner } from '../../src/process/aot.js';
 import { newStats } from '../../src/records/stats.js';
 import type { RoutedMonitor } from '../../src/records/router.js';
 import { syscall } from '../../src/monitors/syscall.js';
@@ -22,7 +23,7 @@ function routed(m: Monitor<BaseOptions, Row>): RoutedMonitor {
   return { monitor: m, opts, contract: m.generate(opts, plannedFor('tracepoint')).contract, interval: 2, stats: newStats() };
 }
 
-async function setup(env: Record<string, string>, names: string[]) {
+async function setup(env: Record<string, string>, names: string[], first?: Runner) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-sup-'));
   const count = path.join(dir, 'starts');
   const write = async (id: string, monitors: string[]): Promise<string> => {
@@ -31,7 +32,8 @@ async function setup(env: Record<string, string>, names: string[]) {
     return f;
   };
   const rms = names.map((n) => routed(n === 'exec' ? erase(exec) : erase(syscall)));
-  const spec: ProcessSpec = { id: 'main', scriptFile: await write('main', names), monitors: rms };
+  const jit = jitRunner(fake, await write('main', names));
+  const spec: ProcessSpec = first ? { id: 'main', runner: first, fallback: jit, monitors: rms } : { id: 'main', runner: jit, monitors: rms };
   const rows: { monitor: string; rows: Row[] }[] = [];
   const gaps: string[] = [];
   const sup = createSupervisor([spec], {
@@ -39,7 +41,6 @@ async function setup(env: Record<string, string>, names: string[]) {
     spawn: spawnBpftrace,
     clock: fakeClock,
     arch: 'x64',
-    bpftrace: fake,
     env: { ...env, FAKE_BPFTRACE_COUNT_FILE: count },
     maxRestarts: 2,
     backoff: { baseMs: 50, maxMs: 100 },
@@ -47,7 +48,7 @@ async function setup(env: Record<string, string>, names: string[]) {
     attachTimeoutMs: Number(env['ATTACH_TIMEOUT_MS'] ?? 30_000),
     onRows: (monitor, r) => rows.push({ monitor, rows: r }),
     onGap: (monitor, _ts, text) => gaps.push(`${monitor}: ${text}`),
-    isolate: async (s) => Promise.all(s.monitors.map(async (m) => ({ id: m.monitor.name, scriptFile: await write(m.monitor.name, [m.monitor.name]), monitors: [m] }))),
+    isolate: async (s) => Promise.all(s.monitors.map(async (m) => ({ id: m.monitor.name, runner: jitRunner(fake, await write(m.monitor.name, [m.monitor.name])), monitors: [m] }))),
   });
   const starts = async (): Promise<string[]> => (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   return { sup, rows, gaps, rms, starts };
@@ -93,6 +94,16 @@ test('a shared process that cannot start is split: the good monitor runs, the ba
   assert.match(sysM!.stats.lastError ?? '', /tracepoint not found: fake:syscall/);
   assert.doesNotMatch(sysM!.stats.lastError ?? '', /RLIMIT_MEMLOCK/, 'the harmless warning is not the reason');
   assert.deepEqual((await starts()).slice(0, 3).sort(), ['exec', 'exec,syscall', 'syscall']);
+});
+
+test('a compiled script that fails before attaching runs in bpftrace instead, without counting a restart', async () => {
+  const { sup, rms, starts } = await setup({}, ['syscall'], { mode: 'aot', command: '/bin/false', args: [] });
+  await sup.settled;
+  assert.equal(rms[0]!.stats.state, 'running');
+  assert.equal(rms[0]!.stats.runtime, 'jit');
+  assert.equal(rms[0]!.stats.restarts, 0);
+  assert.equal((await starts()).length, 1, 'bpftrace started once, after the AOT runner failed');
+  await sup.stop();
 });
 
 test('a bpftrace that ignores SIGTERM is killed after the delay', async () => {

@@ -11,6 +11,7 @@ import { composeScript, fragmentOf } from '../../script/compose.js';
 import { loadOperatorScripts } from '../../script/operator-scripts.js';
 import { createSupervisor, type ProcessSpec, type Supervisor } from '../../process/supervisor.js';
 import { spawnBpftrace, type SpawnBpftrace } from '../../process/bpftrace.js';
+import { compileAot, jitRunner } from '../../process/aot.js';
 import { defaultBackoff } from '../../process/backoff.js';
 import { newStats } from '../../records/stats.js';
 import type { RoutedMonitor } from '../../records/router.js';
@@ -168,6 +169,25 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
     await writeFile(full, text, { mode: 0o600, flag: 'wx' });
     return full;
   };
+  const bpftrace = r.caps.bpftrace.path!;
+  const aotrt = config.runtime.aot ? (r.caps.bpftrace.aotrt ?? null) : null;
+  /** bpftrace-aotrt on the compiled script where bpftrace compiles it ahead of time, else bpftrace on the script. */
+  const runnerFor = async (id: string, scriptFile: string, pms: readonly PlannedMonitor[]): Promise<Pick<ProcessSpec, 'runner' | 'fallback'>> => {
+    const jit = jitRunner(bpftrace, scriptFile);
+    if (!aotrt) return { runner: jit };
+    // Ahead-of-time runs were verified here with tracepoints only (this kernel has no kprobes).
+    const kprobes = pms.filter((pm) => pm.monitor.variants(pm.opts).find((v) => v.name === pm.plan.variant)?.needs.some((n) => n.kind === 'kprobe'));
+    if (kprobes.length) {
+      log.info({ process: id, monitors: kprobes.map((pm) => pm.monitor.name).join(',') }, 'kprobe monitors run in bpftrace, not ahead of time');
+      return { runner: jit };
+    }
+    const c = await compileAot({ bpftrace, aotrt, script: scriptFile, out: path.join(workDir, `ebpfmon-${id}.aot`), env: r.env, timeoutMs: config.runtime.attach_timeout * 1000 });
+    if ('refused' in c) {
+      log.info({ process: id, reason: c.refused }, 'bpftrace cannot compile this script ahead of time; bpftrace runs it (about 95 MB more memory)');
+      return { runner: jit };
+    }
+    return { runner: c.runner, fallback: jit };
+  };
   const routed = new Map<string, RoutedMonitor>();
   const specs: ProcessSpec[] = [];
   for (const proc of r.processes) {
@@ -183,14 +203,13 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
       return rm;
     });
     const scriptFile = proc.text === null ? proc.file : await writeScript(proc.file, proc.text);
-    specs.push({ id: proc.id, scriptFile, monitors });
+    specs.push({ id: proc.id, ...(await runnerFor(proc.id, scriptFile, proc.monitors)), monitors });
   }
   const supervisor = createSupervisor(specs, {
     log,
     spawn: deps.spawn ?? spawnBpftrace,
     clock,
     arch: r.caps.arch,
-    bpftrace: r.caps.bpftrace.path!,
     env: r.env,
     maxRestarts: config.runtime.max_restarts,
     backoff: defaultBackoff,
@@ -209,7 +228,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
                 { id: pm.monitor.name, monitors: [pm] },
                 { bpftraceVersion: r.caps.bpftrace.version, kernel: r.caps.kernel, env: r.env, doubleBuffer: config.runtime.double_buffer },
               );
-              parts.push({ id: s.id, scriptFile: await writeScript(s.file, s.text), monitors: [rm] });
+              parts.push({ id: s.id, ...(await runnerFor(s.id, await writeScript(s.file, s.text), [pm])), monitors: [rm] });
             }
             return parts;
           },

@@ -26,11 +26,11 @@ export function renderStatus(r: StatusReport): string {
     `ebpfmon is running (pid ${s.pid}) since ${s.startedAt}; status of ${s.updatedAt}`,
     `  config ${s.configFile}; output ${s.outputDir}; supervisor CPU ${pct(s.supervisor.cpuPercent)}, RSS ${mb(s.supervisor.rssBytes)}`,
     '',
-    `  ${'monitor'.padEnd(15)} ${'state'.padEnd(10)} ${'bpftrace'.padEnd(8)} ${'restarts'.padStart(8)} ${'records'.padStart(9)} ${'rows'.padStart(9)} ${'lost'.padStart(6)} ${'errors'.padStart(6)} ${'cpu'.padStart(6)} ${'rss'.padStart(7)}`,
+    `  ${'monitor'.padEnd(15)} ${'state'.padEnd(10)} ${'bpftrace'.padEnd(8)} ${'run'.padEnd(4)} ${'restarts'.padStart(8)} ${'records'.padStart(9)} ${'rows'.padStart(9)} ${'lost'.padStart(6)} ${'errors'.padStart(6)} ${'cpu'.padStart(6)} ${'rss'.padStart(7)}`,
   ];
   for (const m of s.monitors) {
     lines.push(
-      `  ${m.monitor.padEnd(15)} ${m.state.padEnd(10)} ${String(m.bpftracePid ?? '-').padEnd(8)} ${String(m.restarts).padStart(8)} ${String(m.records).padStart(9)} ${String(m.rows).padStart(9)} ${String(m.lostEvents).padStart(6)} ${String(m.parseErrors).padStart(6)} ${pct(m.bpftrace.cpuPercent).padStart(6)} ${mb(m.bpftrace.rssBytes).padStart(7)}`,
+      `  ${m.monitor.padEnd(15)} ${m.state.padEnd(10)} ${String(m.bpftracePid ?? '-').padEnd(8)} ${(m.runtime ?? '-').padEnd(4)} ${String(m.restarts).padStart(8)} ${String(m.records).padStart(9)} ${String(m.rows).padStart(9)} ${String(m.lostEvents).padStart(6)} ${String(m.parseErrors).padStart(6)} ${pct(m.bpftrace.cpuPercent).padStart(6)} ${mb(m.bpftrace.rssBytes).padStart(7)}`,
     );
     if (m.bpf) {
       lines.push(`      in-kernel: ${m.bpf.programs} programs, ${m.bpf.runCount} runs, ${m.bpf.nsPerEvent ?? '-'} ns/event, ${m.bpf.cpuPercent ?? '-'}% of one CPU, ${m.bpf.recursionMisses} missed (recursion)`);
