@@ -305,9 +305,12 @@ export async function descendants(pid: number): Promise<number[]> {
 export const commOf = (pid: number): Promise<string> => readFile(`/proc/${pid}/comm`, 'utf8').then((s) => s.trim(), () => '');
 
 /** The bpftrace processes under an ebpfmon supervisor. */
+/** bpftrace itself, or bpftrace-aotrt running a script compiled ahead of time. */
+const isBpftrace = (comm: string): boolean => comm === 'bpftrace' || comm === 'bpftrace-aotrt';
+
 export async function bpftracePids(supervisor: number): Promise<number[]> {
   const out: number[] = [];
-  for (const p of await descendants(supervisor)) if ((await commOf(p)) === 'bpftrace') out.push(p);
+  for (const p of await descendants(supervisor)) if (isBpftrace(await commOf(p))) out.push(p);
   return out;
 }
 
@@ -367,7 +370,7 @@ export async function withBpfStats<T>(fn: (ensure: () => Promise<boolean>) => Pr
 /** Other bpftrace processes on the machine (concurrent tests): noise worth reporting. */
 export async function foreignBpftrace(): Promise<number> {
   let n = 0;
-  for (const e of await readdir('/proc')) if (/^\d+$/.test(e) && (await commOf(Number(e))) === 'bpftrace') n++;
+  for (const e of await readdir('/proc')) if (/^\d+$/.test(e) && isBpftrace(await commOf(Number(e)))) n++;
   return n;
 }
 
