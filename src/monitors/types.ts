@@ -27,6 +27,9 @@ export interface Variant {
   name: string;
   description: string;
   needs: readonly ProbeNeed[];
+  /** Chosen only where the script runs ahead of time (runtime.aot on, bpftrace-aotrt installed): a variant that
+   * avoids what `bpftrace --aot` refuses, at some cost the description states. */
+  aheadOfTimeOnly?: boolean;
 }
 
 /** A map the script prints: `@<monitor>_<what>[keys...]`. Free text may only be the last key part. */

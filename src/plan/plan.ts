@@ -53,7 +53,8 @@ function checkNeed(need: ProbeNeed, caps: Capabilities): { ok: true; symbol?: st
   return { ok: true, fields };
 }
 
-function tryVariant(v: Variant, caps: Capabilities): { plan: Omit<MonitorPlan, 'interval'> } | { why: string } {
+function tryVariant(v: Variant, caps: Capabilities, aot: boolean): { plan: Omit<MonitorPlan, 'interval'> } | { why: string } {
+  if (v.aheadOfTimeOnly && !aot) return { why: 'used only for ahead-of-time runs (runtime.aot on and bpftrace-aotrt installed)' };
   const symbols: Record<string, string> = {};
   const tracepointFields: Record<string, readonly string[]> = {};
   for (const need of v.needs) {
@@ -69,15 +70,19 @@ function tryVariant(v: Variant, caps: Capabilities): { plan: Omit<MonitorPlan, '
 }
 
 /** The verdict for one monitor, and its plan when it can run. */
+/** Whether scripts will run ahead of time: asked for (runtime.aot) and bpftrace-aotrt is installed. */
+export const aheadOfTime = (config: Config, caps: Capabilities): boolean => config.runtime.aot && !!caps.bpftrace.aotrt;
+
 export function planMonitor(
   monitor: Monitor<BaseOptions, Row>,
   opts: BaseOptions,
   caps: Capabilities,
+  aot: boolean,
 ): { verdict: Verdict; plan: MonitorPlan | null } {
   const reasons: string[] = [];
   const variants = monitor.variants(opts);
   for (const [i, v] of variants.entries()) {
-    const r = tryVariant(v, caps);
+    const r = tryVariant(v, caps, aot);
     if ('why' in r) {
       reasons.push(`${v.name}: ${r.why}`);
       continue;
@@ -108,7 +113,7 @@ export function buildPlan(config: Config, selected: readonly string[], caps: Cap
     const monitor = findMonitor(name);
     if (!monitor) continue;
     const opts = config.monitors[name] ?? monitor.options.parse({});
-    const { verdict, plan } = planMonitor(monitor, opts, caps);
+    const { verdict, plan } = planMonitor(monitor, opts, caps, aheadOfTime(config, caps));
     verdicts.push(verdict);
     if (plan) planned.push({ monitor, opts, plan });
   }

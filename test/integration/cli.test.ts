@@ -67,19 +67,22 @@ test('list shows every monitor with its mode and probes', async () => {
   assert.match(r.stdout, /kprobe:bprm_execve/);
 });
 
-test('check reports this machine: kprobes missing, exec on its tracepoint fallback', async (t) => {
+test('check reports this machine: kprobes missing, exec on its tracepoint fallback, bpftrace-aotrt present', async (t) => {
   if (!kernelAvailable(t)) return;
   const r = await runCli(['check', '--json']);
   assert.equal(r.exitCode, 0, r.stderr);
-  const report = JSON.parse(r.stdout) as { runnable: boolean; kprobes: { ok: boolean }; monitors: { monitor: string; status: string; variant: string }[] };
+  const report = JSON.parse(r.stdout) as { runnable: boolean; kprobes: { ok: boolean }; bpftrace: { aotrt: string | null }; monitors: { monitor: string; status: string; variant: string }[] };
   assert.equal(report.runnable, true);
   const execV = report.monitors.find((m) => m.monitor === 'exec');
   const hasKprobes = report.kprobes.ok;
+  // setup.sh installs Debian's bpftrace, which ships bpftrace-aotrt: scripts run ahead of time.
+  assert.equal(report.bpftrace.aotrt, '/usr/bin/bpftrace-aotrt');
   assert.equal(execV?.status, hasKprobes ? 'ready' : 'fallback');
-  assert.equal(execV?.variant, hasKprobes ? 'kprobe' : 'tracepoint');
+  assert.equal(execV?.variant, hasKprobes ? 'kprobe' : 'tracepoint-forks');
   assert.equal(report.monitors.find((m) => m.monitor === 'syscall')?.status, 'ready');
   const text = await runCli(['check']);
   assert.match(text.stdout, /verdict: this machine can run ebpfmon/);
+  assert.match(text.stdout, /aot runtime ok {2}\/usr\/bin\/bpftrace-aotrt/);
 });
 
 test('generated scripts, kprobe variants included, compile with bpftrace -d', async (t) => {

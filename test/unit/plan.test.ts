@@ -6,7 +6,7 @@ import { parseFormatFields, globToRegExp } from '../../src/plan/capabilities.js'
 import { buildPlan } from '../../src/plan/plan.js';
 import { parseConfig } from '../../src/config/load.js';
 
-function caps(over: { kprobes?: boolean; tracepoints?: Record<string, string[]>; symbols?: string[] }): Capabilities {
+function caps(over: { kprobes?: boolean; tracepoints?: Record<string, string[]>; symbols?: string[]; aotrt?: string }): Capabilities {
   const tps = over.tracepoints ?? {
     'sched:sched_process_exec': ['filename', 'pid', 'old_pid'],
     'raw_syscalls:sys_exit': ['id', 'ret'],
@@ -17,7 +17,7 @@ function caps(over: { kprobes?: boolean; tracepoints?: Record<string, string[]>;
     root: { ok: true, detail: 'root' },
     kernel: '6.18.0',
     arch: 'x64',
-    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', detail: '' },
+    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', detail: '', aotrt: over.aotrt ?? null },
     tracefs: { path: '/sys/kernel/tracing', detail: '' },
     debugfs: { ok: true, detail: '' },
     kprobes: over.kprobes === false ? { ok: false, detail: 'no kprobe_events' } : { ok: true, detail: '' },
@@ -43,6 +43,25 @@ test('without kprobes, exec falls back to the tracepoint and says why', () => {
   assert.equal(v?.status, 'fallback');
   assert.equal(v?.variant, 'tracepoint');
   assert.match(v?.detail ?? '', /kprobe: kprobes unavailable: no kprobe_events/);
+});
+
+test('where scripts run ahead of time, exec records parents at fork instead of reading curtask', () => {
+  const tps = {
+    'sched:sched_process_exec': ['filename', 'pid', 'old_pid'],
+    'task:task_newtask': ['pid', 'comm', 'clone_flags', 'oom_score_adj'],
+    'sched:sched_process_exit': ['comm', 'pid', 'prio', 'group_dead'],
+  };
+  const aot = caps({ kprobes: false, tracepoints: tps, aotrt: '/usr/bin/bpftrace-aotrt' });
+  const [forks] = buildPlan(config, ['exec'], aot).verdicts;
+  assert.equal(forks?.variant, 'tracepoint-forks');
+  assert.match(forks?.detail ?? '', /recorded at fork/);
+  // runtime.aot off, or no bpftrace-aotrt, or no task_newtask: curtask.
+  const off = parseConfig('runtime: {aot: false}\nmonitors:\n  exec: {enabled: true}\n', 't');
+  assert.equal(buildPlan(off, ['exec'], aot).verdicts[0]?.variant, 'tracepoint');
+  assert.equal(buildPlan(config, ['exec'], caps({ kprobes: false, tracepoints: tps })).verdicts[0]?.variant, 'tracepoint');
+  const [noTask] = buildPlan(config, ['exec'], caps({ kprobes: false, tracepoints: { 'sched:sched_process_exec': ['filename'] }, aotrt: '/usr/bin/bpftrace-aotrt' })).verdicts;
+  assert.equal(noTask?.variant, 'tracepoint');
+  assert.match(noTask?.detail ?? '', /tracepoint-forks: tracepoint task:task_newtask does not exist/);
 });
 
 test('a missing symbol, tracepoint or field makes the reason precise', () => {

@@ -26,7 +26,7 @@ import type { Sink } from '../../sinks/sink.js';
 import type { Row } from '../../monitors/types.js';
 import type { Config } from '../../config/schema.js';
 import type { Capabilities } from '../../plan/capabilities.js';
-import { planMonitor, type PlannedMonitor, type Verdict } from '../../plan/plan.js';
+import { aheadOfTime, planMonitor, type PlannedMonitor, type Verdict } from '../../plan/plan.js';
 import { findMonitor, monitors } from '../../monitors/registry.js';
 import type { PrometheusSink } from '../../sinks/prometheus.js';
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
@@ -119,7 +119,7 @@ async function operatorRunnable(opts: StartOptions & { scripts: string }, log: L
     const monitors = s.monitors.map((name): PlannedMonitor => {
       const monitor = findMonitor(name)!;
       const o = config.monitors[name] ?? monitor.options.parse({});
-      const { verdict, plan } = planMonitor(monitor, o, caps);
+      const { verdict, plan } = planMonitor(monitor, o, caps, aheadOfTime(config, caps));
       verdicts.push({ ...verdict, status: 'ready', detail: `operator script ${s.file}` });
       // The contract (map names, key parts) comes from the variant this machine would use, else the preferred one.
       const variant = monitor.variants(o)[0];

@@ -156,10 +156,10 @@ test('plan: open and openat2 are optional, openat is not', () => {
     tracepoint: (c, e) => (c === 'syscalls' && present.includes(e.replace(/^sys_(enter|exit)_/, '')) ? (e.startsWith('sys_enter') ? ['filename'] : ['ret']) : null),
     symbols: () => [],
   });
-  const arm = planMonitor(monitor, opts, caps(['openat']));
+  const arm = planMonitor(monitor, opts, caps(['openat']), false);
   assert.equal(arm.verdict.status, 'ready');
   assert.deepEqual(Object.keys(arm.plan?.tracepointFields ?? {}), ['syscalls:sys_enter_openat', 'syscalls:sys_exit_openat']);
-  const none = planMonitor(monitor, opts, caps(['open', 'openat2']));
+  const none = planMonitor(monitor, opts, caps(['open', 'openat2']), false);
   assert.equal(none.verdict.status, 'unavailable');
   assert.match(none.verdict.detail, /syscalls:sys_enter_openat does not exist/);
 });
