@@ -5,6 +5,7 @@
 // against 1.2 s), and a restart that skips the compile.
 // bpftrace 0.17 compiles ahead of time only what it calls portable: no `curtask`, no casts, no kaddr() or
 // cgroupid(). A script it refuses runs the old way, and the refusal is logged.
+import { randomInt } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { spawnEnv } from './bpftrace.js';
@@ -30,15 +31,15 @@ export const jitRunner = (bpftrace: string, script: string): Runner => ({ mode: 
 export function stopProbe(supervisorPid: number, token: number): string {
   return [
     '',
-    '// ebpfmon: stops this compiled copy (bpftrace-aotrt ignores SIGTERM): END runs, then it exits.',
+    '// ebpfmon: stops this compiled copy (SIGTERM would kill bpftrace-aotrt before END): END runs, then it exits.',
     `tracepoint:syscalls:sys_enter_kill /pid == ${supervisorPid} && args->pid == ${token} && args->sig == 0/ { exit(); }`,
     '',
   ].join('\n');
 }
 
-/** Above PID_MAX_LIMIT (4194304): kill() of it fails with ESRCH and reaches no process. */
-const tokenBase = 0x40000000;
-let tokens = 0;
+/** Above PID_MAX_LIMIT (4194304): kill() of it fails with ESRCH and reaches no process. One per compiled script, so
+ * stopping one process (a budget's stop) leaves the others running. */
+const newToken = (): number => 0x40000000 + randomInt(0x3fffffff);
 
 /** kill(token, 0): fires the stop probe; the kernel answers ESRCH, which is expected. */
 function sendStop(token: number): void {
@@ -62,7 +63,7 @@ export interface AotCompile {
 
 /** The compiled script's runner, or why bpftrace would not compile it ahead of time. */
 export async function compileAot(c: AotCompile): Promise<{ runner: Runner } | { refused: string }> {
-  const token = tokenBase + ++tokens;
+  const token = newToken();
   const source = `${c.out}.bt`;
   await writeFile(source, (await readFile(c.script, 'utf8')) + stopProbe(process.pid, token), { mode: 0o600 });
   const r = await execa(c.bpftrace, ['--aot', c.out, source], {
