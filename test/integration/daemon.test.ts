@@ -117,6 +117,20 @@ test('operator-edited script: an extra filter runs through --scripts; contract b
   assert.ok(rows.length > 0);
   assert.ok(rows.every((row) => row['comm'] === 'ebpfm_keep'), 'only the edited filter passes');
   assert.equal(rows.filter((row) => row['syscall'] === 'getppid').reduce((n, row) => n + Number(row['count']), 0), 100);
+  assert.match(r.stderr, /"runtime":"aot","msg":"bpftrace attached its probes"/, 'an edited script is compiled ahead of time too');
+
+  // An edit bpftrace cannot compile ahead of time (curtask): bpftrace runs it, and the log says why.
+  await writeFile(file, original.replace('tracepoint:raw_syscalls:sys_exit {', 'tracepoint:raw_syscalls:sys_exit /curtask->tgid > 0 && comm == "ebpfm_keep"/ {'));
+  const outJit = path.join(dir, 'out-jit');
+  const jit = startCli(['start', '--scripts', scripts, '-o', outJit, '--duration', '3']);
+  await jit.waitForLog('monitors attached');
+  await run(keep, ['100', '0']);
+  const rj = await jit.done;
+  assert.equal(rj.exitCode, 0, rj.stderr);
+  assert.match(rj.stderr, /AOT does not yet support accessing `curtask`.*bpftrace cannot compile this script ahead of time/);
+  assert.match(rj.stderr, /"runtime":"jit","msg":"bpftrace attached its probes"/);
+  const jitRows = await readCsv(outJit, 'syscall');
+  assert.equal(jitRows.filter((row) => row['syscall'] === 'getppid').reduce((n, row) => n + Number(row['count']), 0), 100);
 
   // A renamed map breaks the contract: a warning names it, nothing crashes.
   await writeFile(file, original.replaceAll('@syscall_count', '@syscall_calls'));
