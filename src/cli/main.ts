@@ -94,7 +94,7 @@ Exit codes: 0 stopped, 1 nothing was running.`)
 
   program
     .command('status')
-    .description('whether the daemon runs, since when, and per monitor: state, bpftrace pid, restarts, rows, lost events, errors, CPU and RSS')
+    .description('whether the daemon runs, since when, and per monitor: state, bpftrace pid and runtime (aot or jit), restarts, rows, lost events, errors, CPU and RSS')
     .option('--pid-file <file>', 'pid file of the daemon', defaultPidFile)
     .option('--json', 'print the status as JSON')
     .addHelpText('after', `
