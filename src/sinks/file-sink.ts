@@ -51,6 +51,7 @@ interface FileState {
    */
   pending: string[];
   pendingRows: number;
+  pendingChars: number;
 }
 
 export type FileSink = Sink & { files: ReadonlyMap<string, string> };
@@ -61,33 +62,36 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   for (const [monitor, cols] of opts.columns) {
     const { file, handle } = await createFor(opts.dir, monitor, opts.startedAt, opts.format.extension);
     const columns = [...cols, noteColumn];
-    files.set(monitor, { handle, columns, header: opts.format.header(columns), pending: [], pendingRows: 0 });
+    files.set(monitor, { handle, columns, header: opts.format.header(columns), pending: [], pendingRows: 0, pendingChars: 0 });
     paths.set(monitor, file);
   }
   // Writes are chained: one write at a time per sink, so order is kept and close() waits for all of them.
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
   let queuedBytes = 0;
-  /** Characters formatted but not yet handed to a write, over all files (read once per line by the throttle);
-   * a flush hands every file's pending text to a write. */
+  /** Characters formatted but not yet handed to a write, over all files (read once per line by the throttle). */
   let pendingChars = 0;
 
+  /** Hands one file's pending text to a write, queued behind the writes before it. */
+  const flushFile = (state: FileState): void => {
+    if (!state.pending.length && !state.header) return;
+    const text = state.header + state.pending.join('');
+    pendingChars -= state.pendingChars;
+    state.header = '';
+    state.pending = [];
+    state.pendingRows = 0;
+    state.pendingChars = 0;
+    queuedBytes += text.length;
+    chain = chain
+      .then(() => state.handle.write(text).then(() => undefined))
+      .catch(opts.onError)
+      .finally(() => {
+        queuedBytes -= text.length;
+      });
+  };
+
   const flush = (): Promise<void> => {
-    for (const state of files.values()) {
-      if (!state.pending.length && !state.header) continue;
-      const text = state.header + state.pending.join('');
-      state.header = '';
-      state.pending = [];
-      state.pendingRows = 0;
-      queuedBytes += text.length;
-      chain = chain
-        .then(() => state.handle.write(text).then(() => undefined))
-        .catch(opts.onError)
-        .finally(() => {
-          queuedBytes -= text.length;
-        });
-    }
-    pendingChars = 0;
+    for (const state of files.values()) flushFile(state);
     return chain;
   };
 
@@ -102,8 +106,10 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       const text = opts.format.rows(state.columns, rows);
       state.pending.push(text);
       state.pendingRows += rows.length;
+      state.pendingChars += text.length;
       pendingChars += text.length;
-      if (state.pendingRows >= opts.bufferRows) void flush();
+      // A full buffer writes this file only: the others wait for their own buffer or the flush interval.
+      if (state.pendingRows >= opts.bufferRows) flushFile(state);
     },
     flush,
     backlog: () => queuedBytes + pendingChars,
