@@ -189,9 +189,9 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
     return { runner: c.runner, fallback: jit };
   };
   const routed = new Map<string, RoutedMonitor>();
-  const specs: ProcessSpec[] = [];
-  for (const proc of r.processes) {
-    const monitors = proc.monitors.map((pm) => {
+  const processes = r.processes.map((proc) => ({
+    proc,
+    monitors: proc.monitors.map((pm) => {
       const rm: RoutedMonitor = {
         monitor: pm.monitor,
         opts: pm.opts,
@@ -201,10 +201,14 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
       };
       routed.set(pm.monitor.name, rm);
       return rm;
-    });
+    }),
+  }));
+  // One compile per CPU at a time (shared_process: false has one process per monitor): each takes a CPU for
+  // about a second and ~96 MB while it runs.
+  const specs = await mapLimit(processes, os.availableParallelism(), async ({ proc, monitors }): Promise<ProcessSpec> => {
     const scriptFile = proc.text === null ? proc.file : await writeScript(proc.file, proc.text);
-    specs.push({ id: proc.id, ...(await runnerFor(proc.id, scriptFile, proc.monitors)), monitors });
-  }
+    return { id: proc.id, ...(await runnerFor(proc.id, scriptFile, proc.monitors)), monitors };
+  });
   const supervisor = createSupervisor(specs, {
     log,
     spawn: deps.spawn ?? spawnBpftrace,
@@ -251,6 +255,20 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
       return closed;
     },
   };
+}
+
+/** `f` over `items`, at most `limit` at a time; the results in the order of `items`. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
 }
 
 function logVerdicts(log: Logger, verdicts: readonly Verdict[]): void {
