@@ -24,15 +24,18 @@ export const jitRunner = (bpftrace: string, script: string): Runner => ({ mode: 
 
 /**
  * bpftrace-aotrt 0.17 installs no signal handler: SIGTERM kills it before END prints the last interval. The
- * compiled copy of a script therefore gets one more probe, through which ebpfmon stops it: a kill() by this
- * process with signal 0 and a pid above the kernel's limit (4194304), which no process can receive and no other
- * program has a reason to send. exit() ends the run the way SIGTERM ends bpftrace: END runs, then it exits.
+ * compiled copy of a script therefore gets one more probe, through which ebpfmon stops it: a kill() with signal 0
+ * and a random pid above the kernel's limit (4194304), which no process can receive and no other program has a
+ * reason to send. exit() ends the run the way SIGTERM ends bpftrace: END runs, then it exits.
+ * Only this process or root may fire it (so nobody can stop the monitoring by guessing): `pid` is the caller's pid
+ * as the host sees it, which is ours unless ebpfmon runs in its own pid namespace (a container without the host's
+ * pids), where root is what matches.
  */
 export function stopProbe(supervisorPid: number, token: number): string {
   return [
     '',
     '// ebpfmon: stops this compiled copy (SIGTERM would kill bpftrace-aotrt before END): END runs, then it exits.',
-    `tracepoint:syscalls:sys_enter_kill /pid == ${supervisorPid} && args->pid == ${token} && args->sig == 0/ { exit(); }`,
+    `tracepoint:syscalls:sys_enter_kill /(pid == ${supervisorPid} || uid == 0) && args->pid == ${token} && args->sig == 0/ { exit(); }`,
     '',
   ].join('\n');
 }
