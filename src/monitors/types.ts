@@ -55,6 +55,8 @@ export interface Fragment {
   probes: string;
   /** Print-and-clear of the result maps, followed by the tick (aggregate monitors only). */
   flush: string;
+  /** The flush END runs instead of `flush`, where they differ (double-buffered maps print both copies there). */
+  finalFlush?: string;
   cleanup: string;
   contract: OutputContract;
 }

@@ -37,14 +37,36 @@ interface Slot {
   lastTickNs: bigint | null;
 }
 
+/** How two values of one key combine, from the contract's aggregate: min() and max() keep theirs, the rest add. */
+function combinerOf(value: string): (a: number, b: number) => number {
+  if (value.startsWith('min(')) return Math.min;
+  if (value.startsWith('max(')) return Math.max;
+  return (a, b) => a + b;
+}
+
+/**
+ * A map printed twice before its tick (END prints both copies of a double-buffered map): keys already pending
+ * are combined, the others appended. A loop, not push(...more): spreading a map of a few hundred thousand keys
+ * overflows the call stack.
+ */
+function mergeEntries(list: MapEntry[], more: readonly MapEntry[], combine: (a: number, b: number) => number): void {
+  const at = new Map<string, number>();
+  list.forEach((e, i) => at.set(e.key.join('\u0000'), i));
+  for (const e of more) {
+    const i = at.get(e.key.join('\u0000'));
+    if (i === undefined) list.push(e);
+    else list[i] = { key: e.key, value: combine(list[i]!.value, e.value) };
+  }
+}
+
 export function createRouter(deps: RouterDeps): Router {
   const { log, clock } = deps;
-  const byMap = new Map<string, { slot: Slot; arity: number }>();
+  const byMap = new Map<string, { slot: Slot; arity: number; combine: (a: number, b: number) => number }>();
   const byName = new Map<string, Slot>();
   for (const rm of deps.monitors) {
     const slot: Slot = { rm, pending: new Map(), lastTickNs: null };
     byName.set(rm.monitor.name, slot);
-    for (const m of rm.contract.maps) byMap.set(m.name, { slot, arity: m.keys.length });
+    for (const m of rm.contract.maps) byMap.set(m.name, { slot, arity: m.keys.length, combine: combinerOf(m.value) });
   }
   const warned = new Set<string>();
   let unrouted = 0;
@@ -98,7 +120,7 @@ export function createRouter(deps: RouterDeps): Router {
       );
       return;
     }
-    const { slot, arity } = hit;
+    const { slot, arity, combine } = hit;
     slot.rm.stats.records++;
     const entries: MapEntry[] = [];
     if (typeof value === 'number') {
@@ -114,8 +136,7 @@ export function createRouter(deps: RouterDeps): Router {
       entries.push({ key, value: v });
     }
     const list = slot.pending.get(name);
-    // A loop, not push(...entries): spreading a map of a few hundred thousand keys overflows the call stack.
-    if (list) for (const e of entries) list.push(e);
+    if (list) mergeEntries(list, entries, combine);
     else slot.pending.set(name, entries);
   };
 

@@ -76,7 +76,7 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   for (const [seconds, flushes] of byInterval) {
     body.push(`${intervalProbe(seconds)} {`, ...flushes, '}', '');
   }
-  const endFlush = parts.filter((p) => p.monitor.mode === 'aggregate' && p.fragment.flush).map((p) => p.fragment.flush);
+  const endFlush = parts.filter((p) => p.monitor.mode === 'aggregate' && p.fragment.flush).map((p) => p.fragment.finalFlush ?? p.fragment.flush);
   const cleanups = parts.map((p) => p.fragment.cleanup).filter(Boolean);
   body.push('// The final partial interval, then clear helper maps so the exit dump prints nothing.');
   body.push('END {', ...endFlush, ...cleanups, '}', '');

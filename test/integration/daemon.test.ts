@@ -62,7 +62,7 @@ test('daemon: start returns once attached, status shows it, stop writes the fina
   assert.equal(alive(sys!.bpftracePid), false);
   await assert.rejects(stat(d.pidFile), 'pid file removed');
   const rows = (await readCsv(d.out, 'syscall')).filter((r) => r['comm'] === 'ebpfm_daem' && r['syscall'] === 'getppid');
-  assert.deepEqual(rows.map((r) => Number(r['count'])).reduce((a, b) => a + b, 0), 777 + 555);
+  assert.deepEqual(rows.map((r) => Number(r['count'])).reduce((a, b) => a + b, 0), 777 + 555, `daemon log:\n${(await d.log()).split('\n').slice(-25).join('\n')}`);
   const again = await d.stop();
   assert.equal(again.exitCode, 1);
   assert.match(again.stderr, /not running/);
@@ -91,7 +91,8 @@ test('daemon: a stale pid file is replaced; SIGHUP with a broken config keeps th
   const count = (await readCsv(d.out, 'syscall'))
     .filter((r) => r['comm'] === 'ebpfm_hup' && r['syscall'] === 'getppid')
     .reduce((n, r) => n + Number(r['count']), 0);
-  assert.equal(count, 321, 'the old configuration kept counting');
+  // The daemon's log goes with a failure: this lost the 321 calls once in CI (2380ce4), not reproduced since.
+  assert.equal(count, 321, `the old configuration kept counting; daemon log:\n${(await d.log()).split('\n').slice(-25).join('\n')}`);
 });
 
 test('operator-edited script: an extra filter runs through --scripts; contract breaks are named; unsafe dirs refused', async (t) => {

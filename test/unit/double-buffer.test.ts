@@ -32,3 +32,46 @@ test('the router takes @x_b records as @x', () => {
   assert.equal(unrouted, 0);
   assert.deepEqual([rows[0]?.['count'], rows[0]?.['error_count']], [4, 1]);
 });
+
+test('END prints both copies: bpftrace drops the output of an interval that fires while it finishes', () => {
+  const f = doubleBuffer('syscall', syscall.generate(syscall.options.parse({ enabled: true }), plannedFor('tracepoint')));
+  assert.equal(
+    f.finalFlush,
+    [
+      '  print(@syscall_count);',
+      '  clear(@syscall_count);',
+      '  print(@syscall_errors);',
+      '  clear(@syscall_errors);',
+      '  print(@syscall_count_b);',
+      '  clear(@syscall_count_b);',
+      '  print(@syscall_errors_b);',
+      '  clear(@syscall_errors_b);',
+      '  printf("syscall\\ttick\\t%llu\\n", nsecs);',
+    ].join('\n'),
+  );
+});
+
+test('a key printed from both copies before one tick is combined by its aggregate: counts and sums add, min and max keep theirs', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const { rows } = route(erase(syscall), opts, plannedFor('tracepoint'), [
+    '{"type": "map", "data": {"@syscall_count": {"12,39,cat": 4, "13,39,dog": 1}}}',
+    '{"type": "map", "data": {"@syscall_count_b": {"12,39,cat": 3}}}',
+    '{"type": "map", "data": {"@syscall_count_b": {}}}',
+    '{"type": "printf", "data": "syscall\\ttick\\t5000000000\\n"}',
+  ]);
+  assert.deepEqual(rows.map((r) => [r['pid'], r['comm'], r['count']]), [[12, 'cat', 7], [13, 'dog', 1]]);
+  const i = interrupt.options.parse({ enabled: true });
+  const ir = route(erase(interrupt), i, plannedFor('tracepoint'), [
+    '{"type": "map", "data": {"@interrupt_soft_count": {"0,1": 2}}}',
+    '{"type": "map", "data": {"@interrupt_soft_ns": {"0,1": 100}}}',
+    '{"type": "map", "data": {"@interrupt_soft_max": {"0,1": 70}}}',
+    '{"type": "map", "data": {"@interrupt_soft_count_b": {"0,1": 1}}}',
+    '{"type": "map", "data": {"@interrupt_soft_ns_b": {"0,1": 90}}}',
+    '{"type": "map", "data": {"@interrupt_soft_max_b": {"0,1": 90}}}',
+    '{"type": "printf", "data": "interrupt\\ttick\\t5000000000\\n"}',
+  ]).rows;
+  assert.equal(ir.length, 1);
+  assert.equal(ir[0]?.['count'], 3);
+  assert.equal(ir[0]?.['total_time_us'], 0.19, 'sums add');
+  assert.equal(ir[0]?.['max_time_us'], 0.09, 'max keeps the larger');
+});
