@@ -69,10 +69,10 @@ function tryVariant(v: Variant, caps: Capabilities, aot: boolean): { plan: Omit<
   return { plan: { variant: v.name, symbols, tracepointFields } };
 }
 
-/** The verdict for one monitor, and its plan when it can run. */
 /** Whether scripts will run ahead of time: asked for (runtime.aot) and bpftrace-aotrt is installed. */
 export const aheadOfTime = (config: Config, caps: Capabilities): boolean => config.runtime.aot && !!caps.bpftrace.aotrt;
 
+/** The verdict for one monitor, and its plan when it can run. */
 export function planMonitor(
   monitor: Monitor<BaseOptions, Row>,
   opts: BaseOptions,

@@ -8,7 +8,7 @@
 import { randomInt } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { spawnEnv } from './bpftrace.js';
+import { exitOf, spawnEnv } from './bpftrace.js';
 import { errorSummary } from './supervisor.js';
 
 export interface Runner {
@@ -77,7 +77,5 @@ export async function compileAot(c: AotCompile): Promise<{ runner: Runner } | { 
     timeout: c.timeoutMs,
   });
   if (r.exitCode === 0 && !r.failed) return { runner: { mode: 'aot', command: c.aotrt, args: ['-f', 'json', c.out], stop: () => sendStop(token) } };
-  const spawnError = r.exitCode === undefined && !r.signal ? ((r.cause instanceof Error ? r.cause.message : r.message) ?? null) : null;
-  const exit = { exitCode: r.exitCode ?? null, signal: r.signal ?? null, spawnError };
-  return { refused: errorSummary(`${r.stderr}\n${r.stdout}`.split('\n'), exit) };
+  return { refused: errorSummary(`${r.stderr}\n${r.stdout}`.split('\n'), exitOf(r)) };
 }

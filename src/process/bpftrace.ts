@@ -53,6 +53,12 @@ export function spawnEnv(ours: Readonly<Record<string, string>>, inherited: Node
   return env;
 }
 
+/** How an execa run of bpftrace ended; a run that never started (ENOENT, EACCES) has only a spawn error. */
+export function exitOf(r: { failed: boolean; exitCode?: number | undefined; signal?: string | undefined; cause?: unknown; message?: string }): BpftraceExit {
+  const spawnError = r.failed && r.exitCode === undefined && !r.signal ? ((r.cause instanceof Error ? r.cause.message : r.message) ?? null) : null;
+  return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, spawnError };
+}
+
 export const spawnBpftrace: SpawnBpftrace = (s) => {
   const [file, args] = setprivPath
     ? [setprivPath, ['--pdeathsig', 'KILL', '--', s.command, ...s.args]]
@@ -75,8 +81,7 @@ export const spawnBpftrace: SpawnBpftrace = (s) => {
   const done = (async (): Promise<BpftraceExit> => {
     const r = await sub;
     await Promise.all([outDone, errDone]);
-    const spawnError = r.failed && r.exitCode === undefined && !r.signal ? (r.cause instanceof Error ? r.cause.message : r.message) ?? null : null;
-    return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, spawnError };
+    return exitOf(r);
   })();
   return {
     pid: sub.pid,

@@ -34,7 +34,8 @@ export function doubleBuffer(monitor: string, fragment: Fragment): Fragment {
     );
   }
   probes = hoistFlag(probes, gen, `$${monitor}_gen`);
-  const printAndClear = (suffix: string): string[] => printed.flatMap((m) => [`    print(${m.name}${suffix});`, `    clear(${m.name}${suffix});`]);
+  const printAndClear = (suffix: string, indent = '    '): string[] =>
+    printed.flatMap((m) => [`${indent}print(${m.name}${suffix});`, `${indent}clear(${m.name}${suffix});`]);
   const tick = fragment.flush.split('\n').filter((l) => l.includes('printf('));
   // The copy in use flips first; then the one just retired is printed and cleared.
   const flush = [
@@ -51,7 +52,7 @@ export function doubleBuffer(monitor: string, fragment: Fragment): Fragment {
   // last interval's print reached user space, but bpftrace drops the output of probes that fire while it
   // finishes (after exit() or a signal), and an interval landing then left its data unprinted. The router merges
   // a key printed from both copies within one tick.
-  const finalFlush = [...printAndClear(''), ...printAndClear(secondCopySuffix)].map((l) => l.slice(2)).concat(tick).join('\n');
+  const finalFlush = [...printAndClear('', '  '), ...printAndClear(secondCopySuffix, '  '), ...tick].join('\n');
   const genMap: MapContract = { name: `@${monitor}_gen`, keys: ['0'], value: '0|1', doc: `helper: which copy takes updates (${secondCopySuffix} when 1)` };
   return {
     probes,

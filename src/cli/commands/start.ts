@@ -170,7 +170,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
     return full;
   };
   const bpftrace = r.caps.bpftrace.path!;
-  const aotrt = config.runtime.aot ? (r.caps.bpftrace.aotrt ?? null) : null;
+  const aotrt = aheadOfTime(config, r.caps) ? (r.caps.bpftrace.aotrt ?? null) : null;
   /** bpftrace-aotrt on the compiled script where bpftrace compiles it ahead of time, else bpftrace on the script. */
   const runnerFor = async (id: string, scriptFile: string, pms: readonly PlannedMonitor[]): Promise<Pick<ProcessSpec, 'runner' | 'fallback'>> => {
     const jit = jitRunner(bpftrace, scriptFile);
