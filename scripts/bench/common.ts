@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 
@@ -37,7 +38,7 @@ export interface Check {
   unit: string;
   /** Human-readable target, e.g. "< 2 %". */
   target: string;
-  /** null: not measured (skipped or failed). */
+  /** null: no verdict: not measured (skipped or failed), or a reference figure without a target. */
   pass: boolean | null;
 }
 
@@ -365,6 +366,61 @@ export async function withBpfStats<T>(fn: (ensure: () => Promise<boolean>) => Pr
   } finally {
     await writeFile(bpfStatsSysctl, before).catch(() => undefined);
   }
+}
+
+export interface Tracer {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** bpftrace -f json with a program; resolves once it printed its first printf line (BEGIN: every probe attached). */
+export async function startBpftrace(args: readonly string[]): Promise<Tracer> {
+  const proc = spawn('bpftrace', ['-f', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bpftrace did not start within 60 s: ${err}`)), 60_000);
+    const rl = createInterface({ input: proc.stdout, crlfDelay: Infinity });
+    rl.on('line', (l) => {
+      if (l.includes('"type": "printf"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`bpftrace exited before attaching: ${err}`));
+    });
+  });
+  return {
+    pid: proc.pid!,
+    stop: async () => {
+      proc.kill('SIGINT');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** A bpftrace line that prints once every probe is attached: startBpftrace waits for a printf line. */
+export const readyProbe = 'BEGIN { printf("bench\\tready\\n"); }';
+
+/**
+ * The floor of a set of monitors: every probe `ebpfmon generate` attaches for them (interval, BEGIN and END aside),
+ * each with no filter and one count() into one map. What any bpftrace program on the same tracepoints pays
+ * before it reads a field or builds a key.
+ */
+export async function floorScript(config: string, monitors: readonly string[]): Promise<{ text: string; probes: string[] }> {
+  const r = await execFileP(process.execPath, [cliPath, 'generate', '-c', config, '-m', monitors.join(',')], { maxBuffer: 16 << 20 });
+  const probes = new Set<string>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^([a-z_]+:[^\s/{]+(?:,\s*[a-z_]+:[^\s/{]+)*)\s*[/{]/.exec(line);
+    if (m && !m[1]!.startsWith('interval:')) probes.add(m[1]!);
+  }
+  if (!probes.size) throw new Error(`no probe found in the scripts of ${monitors.join(',')}`);
+  return { text: [readyProbe, ...[...probes].map((p) => `${p} { @n = count(); }`)].join('\n'), probes: [...probes] };
 }
 
 /** Other bpftrace processes on the machine (concurrent tests): noise worth reporting. */

@@ -5,17 +5,14 @@
 // own measure per program is read from /proc/<bpftrace pid>/fdinfo: run_time_ns / run_cnt.
 //   node dist/scripts/bench/per-event.js [--quick] [--out DIR]
 // Targets: ebpfmon <= 1.2x the same-fields script, and <= syscount.bt (ebpfmon's keys hold syscount's: id and comm).
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import {
   benchConfig, bpftracePids, compile, foreignBpftrace, haveBpftrace, isMain, isRoot, loadAvg, mainOf, median, progStats, round,
-  runText, scratchDir, skipped, startEbpfmon, withBpfStats, type BenchOptions, type BenchResult, type ProgStat,
+  readyProbe, runText, scratchDir, skipped, startBpftrace, startEbpfmon, withBpfStats, type BenchOptions, type BenchResult, type ProgStat, type Tracer,
 } from './common.js';
 
-const ready = 'BEGIN { printf("bench\\tready\\n"); }';
 
 interface Variant {
   name: string;
@@ -30,11 +27,11 @@ function variants(): Variant[] {
   const syscount = syscountPaths.find((p) => existsSync(p));
   return [
     { name: 'none', what: 'no tracer', program: { kind: 'none' } },
-    { name: 'floor', what: 'sys_exit { @n = count(); }', program: { kind: 'text', text: `${ready}\ntracepoint:raw_syscalls:sys_exit { @n = count(); }` } },
+    { name: 'floor', what: 'sys_exit { @n = count(); }', program: { kind: 'text', text: `${readyProbe}\ntracepoint:raw_syscalls:sys_exit { @n = count(); }` } },
     {
       name: 'pid+id',
       what: '@[pid, args->id] = count() (no comm, no errors)',
-      program: { kind: 'text', text: `${ready}\ntracepoint:raw_syscalls:sys_exit { @c[pid, args->id] = count(); }\ninterval:s:2 { print(@c); clear(@c); }` },
+      program: { kind: 'text', text: `${readyProbe}\ntracepoint:raw_syscalls:sys_exit { @c[pid, args->id] = count(); }\ninterval:s:2 { print(@c); clear(@c); }` },
     },
     {
       name: 'same-fields',
@@ -42,7 +39,7 @@ function variants(): Variant[] {
       program: {
         kind: 'text',
         text: [
-          ready,
+          readyProbe,
           'tracepoint:raw_syscalls:sys_exit {',
           '  @c[pid, args->id, comm] = count();',
           '  if (args->ret < 0 && args->ret >= -4095) { @e[pid, args->id, comm] = count(); }',
@@ -54,42 +51,6 @@ function variants(): Variant[] {
     { name: 'ebpfmon', what: 'ebpfmon start -m syscall (interval 2 s)', program: { kind: 'ebpfmon' } },
     ...(syscount ? [{ name: 'syscount.bt', what: `${syscount} (sys_enter: @syscall[id], @process[comm])`, program: { kind: 'file' as const, file: syscount } }] : []),
   ];
-}
-
-interface Tracer {
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** bpftrace -f json with a program; resolves once it printed its first printf line (BEGIN: every probe attached). */
-async function startBpftrace(args: readonly string[]): Promise<Tracer> {
-  const proc = spawn('bpftrace', ['-f', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bpftrace did not start within 60 s: ${err}`)), 60_000);
-    const rl = createInterface({ input: proc.stdout, crlfDelay: Infinity });
-    rl.on('line', (l) => {
-      if (l.includes('"type": "printf"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`bpftrace exited before attaching: ${err}`));
-    });
-  });
-  return {
-    pid: proc.pid!,
-    stop: async () => {
-      proc.kill('SIGINT');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
 }
 
 interface Sample {
