@@ -5,8 +5,8 @@
 // against 1.2 s), and a restart that skips the compile.
 // bpftrace 0.17 compiles ahead of time only what it calls portable: no `curtask`, no casts, no kaddr() or
 // cgroupid(). A script it refuses runs the old way, and the refusal is logged.
-import { randomInt } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { execa } from 'execa';
 import { exitOf, spawnEnv } from './bpftrace.js';
 import { errorSummary } from './supervisor.js';
@@ -16,40 +16,51 @@ export interface Runner {
   mode: 'aot' | 'jit';
   command: string;
   args: readonly string[];
-  /** Asks the attached process to run END and exit, where SIGTERM would not (see `stopProbe`). */
-  stop?(): void;
+  /** Asks the attached process `pid` to run END and exit, where SIGTERM would not (see `stopProbe`). */
+  stop?(pid: number): void;
 }
 
 export const jitRunner = (bpftrace: string, script: string): Runner => ({ mode: 'jit', command: bpftrace, args: ['-f', 'json', script] });
 
+/** A signal whose default action is to ignore it: delivered to bpftrace-aotrt it does nothing by itself. */
+const stopSignal = 'SIGURG';
+
 /**
  * bpftrace-aotrt 0.17 installs no signal handler: SIGTERM kills it before END prints the last interval. The
- * compiled copy of a script therefore gets one more probe, through which ebpfmon stops it: a kill() with signal 0
- * and a random pid above the kernel's limit (4194304), which no process can receive and no other program has a
- * reason to send. exit() ends the run the way SIGTERM ends bpftrace: END runs, then it exits.
- * Only this process or root may fire it (so nobody can stop the monitoring by guessing): `pid` is the caller's pid
- * as the host sees it, which is ours unless ebpfmon runs in its own pid namespace (a container without the host's
- * pids), where root is what matches.
+ * compiled copy of a script therefore records its own pid in BEGIN and gets one more probe, through which ebpfmon
+ * stops it: SIGURG sent to that pid by kill() (si_code SI_USER: not the kernel's out-of-band socket SIGURG).
+ * exit() ends the run the way SIGTERM ends bpftrace: END runs, then it exits. Only a process allowed to signal
+ * bpftrace-aotrt (root) can fire the probe, and it stops only the process it was sent to (a budget's stop leaves
+ * the others running). Both pids are the kernel's own, so this holds inside a pid namespace too.
+ * A signal tracepoint, not a syscall one: enabling any syscall tracepoint sends every syscall on the host through
+ * the slow path (measured: +100 ns per getppid here for a page_fault-only process with the kill() probe it
+ * replaced).
  */
-export function stopProbe(supervisorPid: number, token: number): string {
+export function stopProbe(signal: number): string {
   return [
     '',
     '// ebpfmon: stops this compiled copy (SIGTERM would kill bpftrace-aotrt before END): END runs, then it exits.',
-    `tracepoint:syscalls:sys_enter_kill /(pid == ${supervisorPid} || uid == 0) && args->pid == ${token} && args->sig == 0/ { exit(); }`,
+    `tracepoint:signal:signal_generate /args->sig == ${signal} && args->code == 0 && args->pid == @ebpfmon_self[0]/ {`,
+    '  delete(@ebpfmon_self[0]);',
+    '  exit();',
+    '}',
     '',
   ].join('\n');
 }
 
-/** Above PID_MAX_LIMIT (4194304): kill() of it fails with ESRCH and reaches no process. One per compiled script, so
- * stopping one process (a budget's stop) leaves the others running. */
-const newToken = (): number => 0x40000000 + randomInt(0x3fffffff);
+/** The script with BEGIN recording the process's pid for the stop probe, or null unless it has one BEGIN. */
+export function withSelfPid(text: string): string | null {
+  const begins = text.match(/^BEGIN\s*\{/gm) ?? [];
+  if (begins.length !== 1) return null;
+  return text.replace(/^BEGIN\s*\{/m, (b) => `${b} @ebpfmon_self[0] = pid;`) + stopProbe(os.constants.signals[stopSignal]);
+}
 
-/** kill(token, 0): fires the stop probe; the kernel answers ESRCH, which is expected. */
-function sendStop(token: number): void {
+/** Fires the stop probe; ESRCH (the process has just exited) is fine. */
+function sendStop(pid: number): void {
   try {
-    process.kill(token, 0);
+    process.kill(pid, stopSignal);
   } catch {
-    // ESRCH: no such process, as intended
+    // already gone
   }
 }
 
@@ -66,9 +77,10 @@ export interface AotCompile {
 
 /** The compiled script's runner, or why bpftrace would not compile it ahead of time. */
 export async function compileAot(c: AotCompile): Promise<{ runner: Runner } | { refused: string }> {
-  const token = newToken();
   const source = `${c.out}.bt`;
-  await writeFile(source, (await readFile(c.script, 'utf8')) + stopProbe(process.pid, token), { mode: 0o600 });
+  const text = withSelfPid(await readFile(c.script, 'utf8'));
+  if (text === null) return { refused: 'the script needs exactly one BEGIN probe (ebpfmon records the pid to stop in it)' };
+  await writeFile(source, text, { mode: 0o600 });
   const r = await execa(c.bpftrace, ['--aot', c.out, source], {
     reject: false,
     stdin: 'ignore',
@@ -76,6 +88,6 @@ export async function compileAot(c: AotCompile): Promise<{ runner: Runner } | { 
     extendEnv: true,
     timeout: c.timeoutMs,
   });
-  if (r.exitCode === 0 && !r.failed) return { runner: { mode: 'aot', command: c.aotrt, args: ['-f', 'json', c.out], stop: () => sendStop(token) } };
+  if (r.exitCode === 0 && !r.failed) return { runner: { mode: 'aot', command: c.aotrt, args: ['-f', 'json', c.out], stop: sendStop } };
   return { refused: errorSummary(`${r.stderr}\n${r.stdout}`.split('\n'), exitOf(r)) };
 }

@@ -141,9 +141,9 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         pid: run.pid,
         stop(): void {
           const { stop } = runner;
-          if (attachedAt === null || !stop) run.stop();
+          if (attachedAt === null || !stop || run.pid === undefined) run.stop();
           else if (!stopTimer) {
-            stop();
+            stop(run.pid);
             stopTimer = setTimeout(() => run.stop(), deps.killAfterMs);
           }
         },
