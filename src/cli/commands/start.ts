@@ -224,18 +224,16 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
     onGap: (m, ts, text) => output.note(m, ts, text),
     ...(r.isolatable
       ? {
-          isolate: async (spec: ProcessSpec) => {
-            const parts: ProcessSpec[] = [];
-            for (const rm of spec.monitors) {
+          // The parts compile like the processes above: one per CPU at a time.
+          isolate: (spec: ProcessSpec) =>
+            mapLimit(spec.monitors, os.availableParallelism(), async (rm): Promise<ProcessSpec> => {
               const pm = runnable.find((x) => x.monitor.name === rm.monitor.name)!;
               const s = composeScript(
                 { id: pm.monitor.name, monitors: [pm] },
                 { bpftraceVersion: r.caps.bpftrace.version, kernel: r.caps.kernel, env: r.env, doubleBuffer: config.runtime.double_buffer },
               );
-              parts.push({ id: s.id, ...(await runnerFor(s.id, await writeScript(s.file, s.text), [pm])), monitors: [rm] });
-            }
-            return parts;
-          },
+              return { id: s.id, ...(await runnerFor(s.id, await writeScript(s.file, s.text), [pm])), monitors: [rm] };
+            }),
         }
       : {}),
   });
