@@ -305,10 +305,10 @@ export async function descendants(pid: number): Promise<number[]> {
 
 export const commOf = (pid: number): Promise<string> => readFile(`/proc/${pid}/comm`, 'utf8').then((s) => s.trim(), () => '');
 
-/** The bpftrace processes under an ebpfmon supervisor. */
 /** bpftrace itself, or bpftrace-aotrt running a script compiled ahead of time. */
 const isBpftrace = (comm: string): boolean => comm === 'bpftrace' || comm === 'bpftrace-aotrt';
 
+/** The bpftrace processes under an ebpfmon supervisor. */
 export async function bpftracePids(supervisor: number): Promise<number[]> {
   const out: number[] = [];
   for (const p of await descendants(supervisor)) if (isBpftrace(await commOf(p))) out.push(p);

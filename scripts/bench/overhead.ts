@@ -1,8 +1,7 @@
 // Benchmark 1, overhead on a mixed workload: workloads/mixed.c (process creation, opens and reads, syscalls,
 // O_DIRECT block I/O, page faults, pipe ping-pong) timed without monitoring (A) and under `ebpfmon start` with
-// every monitor this machine can run (B), interleaved A B A B ..., the median of the per-pair ratios reported.
-// Each round also times the floor (F): bpftrace attached to the same probes as B, each only counting into one
-// map. F/A is what the tracepoints cost before any script reads a field; B/F is what ebpfmon adds on top.
+// every monitor this machine can run (B), interleaved A F B A F B ..., the median of the per-round ratios reported.
+// F is the floor: bpftrace attached to the same probes as B, each only counting into one map. F/A is what the tracepoints cost before any script reads a field; B/F is what ebpfmon adds on top.
 //   node dist/scripts/bench/overhead.js [--quick] [--out DIR]
 // Target: median slowdown < 2 %; the design's ceiling 5 %.
 import { rm } from 'node:fs/promises';
@@ -40,15 +39,15 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
       await tracer.stop();
     }
   };
-  /** One A/B pair: the workload alone, then under `ebpfmon start -m <monitors>`; with the attach time. */
-  const pair = async (monitors: readonly string[], between?: () => Promise<void>): Promise<{ a: Timing; b: Timing; attachMs: number }> => {
+  /** One round: the workload alone, under the floor if asked, then under `ebpfmon start -m <monitors>`. */
+  const measureRound = async (monitors: readonly string[], withFloor: boolean): Promise<{ a: Timing; f: Timing | null; b: Timing; attachMs: number }> => {
     const alone = await runMixed();
-    await between?.();
+    const underF = withFloor ? await underFloor() : null;
     const mon = startEbpfmon(config, ['-m', monitors.join(',')]);
     try {
       const { ms } = await mon.attached;
       await sleep(1000); // bpftrace settles after attaching; the workload then sees steady-state monitoring
-      return { a: alone, b: await runMixed(), attachMs: ms };
+      return { a: alone, f: underF, b: await runMixed(), attachMs: ms };
     } finally {
       await mon.stop();
     }
@@ -64,9 +63,9 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
   const solo: Record<string, number[][]> = {};
   try {
     for (let i = 0; i < pairs; i++) {
-      // A, then the floor, then B: A F B in every round.
-      const r = await pair(runnable, async () => void f.push(await underFloor()));
+      const r = await measureRound(runnable, true);
       a.push(r.a);
+      f.push(r.f!);
       b.push(r.b);
       attachMs.push(r.attachMs);
       process.stderr.write(`overhead: round ${i + 1}/${pairs}: A ${(a[i]!.total / 1e9).toFixed(3)} s, floor ${(f[i]!.total / 1e9).toFixed(3)} s, B ${(b[i]!.total / 1e9).toFixed(3)} s\n`);
@@ -74,7 +73,7 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
     // Then each monitor alone, so the total can be traced to its parts (fewer pairs: a breakdown, not the verdict).
     for (const m of runnable) {
       for (let i = 0; i < soloPairs; i++) {
-        const r = await pair([m]);
+        const r = await measureRound([m], false);
         (solo[m] ??= []).push(phases.map((p) => r.b[p] / r.a[p]));
       }
       process.stderr.write(`overhead: ${m} alone: ${pct(median(solo[m]!.map((r) => r[phases.length - 1]!)))} %\n`);

@@ -36,7 +36,7 @@ const stopSignal = 'SIGURG';
  * the slow path (measured: +100 ns per getppid here for a page_fault-only process with the kill() probe it
  * replaced).
  */
-export function stopProbe(signal: number): string {
+function stopProbe(signal: number): string {
   return [
     '',
     '// ebpfmon: stops this compiled copy (SIGTERM would kill bpftrace-aotrt before END): END runs, then it exits.',
@@ -50,9 +50,9 @@ export function stopProbe(signal: number): string {
 
 /** The script with BEGIN recording the process's pid for the stop probe, or null unless it has one BEGIN. */
 export function withSelfPid(text: string): string | null {
-  const begins = text.match(/^BEGIN\s*\{/gm) ?? [];
-  if (begins.length !== 1) return null;
-  return text.replace(/^BEGIN\s*\{/m, (b) => `${b} @ebpfmon_self[0] = pid;`) + stopProbe(os.constants.signals[stopSignal]);
+  const begin = /^BEGIN\s*\{/gm;
+  if (text.match(begin)?.length !== 1) return null;
+  return text.replace(begin, (b) => `${b} @ebpfmon_self[0] = pid;`) + stopProbe(os.constants.signals[stopSignal]);
 }
 
 /** Fires the stop probe; ESRCH (the process has just exited) is fine. */
