@@ -5,6 +5,7 @@
 // The replay runs in a child pinned to one CPU (taskset), so its peak RSS is its own.
 //   node dist/scripts/bench/throughput.js [--quick] [--out DIR]
 // Target: >= 200,000 records/s on one core, flat memory.
+import { contractOf } from '../../src/script/compose.js';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
@@ -66,7 +67,10 @@ export async function generate(file: string, records: number): Promise<{ lines: 
     for (let i = 0; i < execPerCycle; i++) {
       ns += 1_999_000n;
       pid++;
-      const data = `exec\tevent\t${ns}\t0\t${pid}\t${pid - 1 - (i % 7)}\t${paths[i % paths.length]!}\n`;
+      const file = paths[i % paths.length]!;
+      // comm as %r prints it: a byte that is not printable ASCII (the tab) as \xNN, then the NUL padding.
+      const comm = `${file.slice(file.lastIndexOf('/') + 1, file.lastIndexOf('/') + 16).replace(/\t/g, '\\x09')}\\x00`;
+      const data = `exec\tevent\t${ns}\t0\t${pid}\t${pid - 1 - (i % 7)}\t${comm}\t${file}\n`;
       chunk.push(`{"type": "printf", "data": ${JSON.stringify(data)}}\n`);
     }
     counts.execLines += execPerCycle;
@@ -114,7 +118,7 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
     // exec's tracepoint variant is what the captured stream came from; the others have one variant.
     const variant = variants.find((v) => v.name === 'tracepoint') ?? variants[0]!;
     const plan = { variant: variant.name, interval: 2, symbols: {}, tracepointFields: {} };
-    return { monitor, opts, contract: monitor.generate(opts, plan).contract, interval: 2, stats: newStats() };
+    return { monitor, opts, contract: contractOf(monitor, monitor.generate(opts, plan), { double: true, shards: 1 }), interval: 2, stats: newStats() };
   });
   await mkdir(outDir, { recursive: true });
   const sink = await createCsvSink({
@@ -130,7 +134,16 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
   // The output controller start uses, with its backpressure: above the backlog mark the reader pauses, as
   // start pauses bpftrace's stdout (without it, a replay faster than the disk only measures a growing queue).
   const output = createOutput([sink]);
-  const router = createRouter({ monitors: routed, onRows: withSink ? (m, rows) => output.write(m, rows) : () => undefined, log: silentLogger(), clock: systemClock(), arch: 'x64' });
+  const router = createRouter({
+    monitors: routed,
+    onRows: withSink ? (m, rows) => output.write(m, rows) : () => undefined,
+    onNote: (m, ts, text) => output.note(m, ts, text),
+    log: silentLogger(),
+    clock: systemClock(),
+    arch: 'x64',
+    mapCapacity: 16384,
+    strlen: 200,
+  });
   const rssMb: ChildResult['rssMb'] = [];
   const retainedMb: ChildResult['retainedMb'] = [];
   // The child runs with --expose-gc: two full collections, so growth means memory kept, not garbage not yet

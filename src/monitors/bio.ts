@@ -8,8 +8,8 @@
 // rwbs is classified in the script into a small op code: used raw as a map key in bpftrace 0.17 it carries
 // the bytes after its NUL, which splits one type into several keys.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, defineMonitor, intervalOption, joinMaps, type MapContract, type Row } from './types.js';
-import { clearMaps, flushAndTick, tickContract } from '../script/fragment.js';
+import { baseOptions, cgroupOption, defineMonitor, intervalOption, join, type Row } from './types.js';
+import { cgroupPart, del, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type HelperMap, type Stmt } from '../script/ir.js';
 
 export const bioOptions = z.strictObject({
   ...baseOptions,
@@ -47,11 +47,9 @@ export interface BioRow extends Row {
 export const latencyBoundsUs = [100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000] as const;
 
 /** The script's bucket ladder: $b = index of the first bound >= $lat, or the overflow bucket. */
-function bucketScript(indent: string): string[] {
-  const lines = [`${indent}$b = ${latencyBoundsUs.length};`];
-  latencyBoundsUs.forEach((us, i) => lines.push(`${indent}${i ? '} else if' : 'if'} ($lat <= ${us * 1000}) {`, `${indent}  $b = ${i};`));
-  lines.push(`${indent}}`);
-  return lines;
+function bucketScript(): Stmt[] {
+  const ladder = latencyBoundsUs.reduceRight<Stmt[]>((rest, us, i) => [when(`$lat <= ${us * 1000}`, [local('$b', String(i))], rest)], []);
+  return [local('$b', String(latencyBoundsUs.length)), ...ladder];
 }
 
 /** "100:3 250:10 inf:1" from per-bucket counts; null when empty. */
@@ -85,14 +83,13 @@ export function classifyRwbs(rwbs: string): IoType {
 }
 
 /** The same rule in bpftrace 0.17, which cannot index a char[] field: strncmp on the first one or two bytes. */
-function classifyScript(): string[] {
-  const is = (letter: string): string => `strncmp(args->rwbs, "${letter}", 1) == 0 || strncmp(args->rwbs, "F${letter}", 2) == 0`;
+function classifyScript(): Stmt[] {
+  const is = (letter: string): string => `strncmp($rwbs, "${letter}", 1) == 0 || strncmp($rwbs, "F${letter}", 2) == 0`;
+  // 0 other, 1 read, 2 write, 3 discard, 4 flush: the order of ioTypes.
   return [
-    `  $op = 0;             // ${ioTypes.map((t, i) => `${i} ${t}`).join(', ')}`,
-    `  if (${is('R')}) { $op = 1; }`,
-    `  else if (${is('W')}) { $op = 2; }`,
-    `  else if (${is('D')}) { $op = 3; }`,
-    '  else if (strncmp(args->rwbs, "F", 1) == 0) { $op = 4; }',
+    local('$rwbs', 'args->rwbs'),
+    local('$op', '0'),
+    when(is('R'), [local('$op', '1')], [when(is('W'), [local('$op', '2')], [when(is('D'), [local('$op', '3')], [when('strncmp($rwbs, "F", 1) == 0', [local('$op', '4')])])])]),
   ];
 }
 
@@ -103,31 +100,34 @@ export function deviceName(dev: number): string {
 
 /** Result maps keyed [pid, dev, op, comm], or [pid, dev, op, cgroup, comm] with the cgroup option. */
 function mapsFor(opts: { cgroup: boolean }) {
-  const key = opts.cgroup ? (['pid', 'dev', 'op', 'cgroup', 'comm'] as const) : (['pid', 'dev', 'op', 'comm'] as const);
+  const key = keyOf(pidPart('$pid'), int('dev', '$dev'), int('op', '$op'), ...cgroupPart(opts, '$cg'), text('comm', '$comm'));
   return {
-    count: { name: '@bio_count', keys: key, value: 'count()', doc: 'requests issued to the device' },
-    bytes: { name: '@bio_bytes', keys: key, value: 'sum(bytes)', doc: 'bytes of those requests' },
-    done: { name: '@bio_done', keys: key, value: 'count()', doc: 'requests completed with a known issue time' },
-    latSum: { name: '@bio_lat_ns', keys: key, value: 'sum(ns)', doc: 'total issue-to-completion time' },
-    latMin: { name: '@bio_lat_min', keys: key, value: 'min(ns)', doc: 'shortest issue-to-completion time' },
-    latMax: { name: '@bio_lat_max', keys: key, value: 'max(ns)', doc: 'longest issue-to-completion time' },
-  } satisfies Record<string, MapContract>;
+    count: resultMap('@bio_count', key, 'count', 'requests issued to the device'),
+    bytes: resultMap('@bio_bytes', key, 'sum', 'bytes of those requests'),
+    done: resultMap('@bio_done', key, 'count', 'requests completed with a known issue time'),
+    latSum: resultMap('@bio_lat_ns', key, 'sum', 'total issue-to-completion time (ns)'),
+    latMin: resultMap('@bio_lat_min', key, 'min', 'shortest issue-to-completion time (ns)'),
+    latMax: resultMap('@bio_lat_max', key, 'max', 'longest issue-to-completion time (ns)'),
+  };
 }
 /** Completions per latency bucket: the key of the result maps with the bucket index before comm. */
-const bucketMap = (opts: { cgroup: boolean }): MapContract => ({
-  name: '@bio_lat_bucket',
-  keys: opts.cgroup ? ['pid', 'dev', 'op', 'cgroup', 'bucket', 'comm'] : ['pid', 'dev', 'op', 'bucket', 'comm'],
-  value: 'count()',
-  doc: `completions per latency bucket (upper bounds ${latencyBoundsUs.join(', ')} us, then the rest)`,
-});
-const helperKey = ['dev', 'sector'] as const;
-const helpers = [
-  { name: '@bio_start', keys: helperKey, value: 'nsecs', doc: 'helper: issue time of a request in flight' },
-  { name: '@bio_pid', keys: helperKey, value: 'pid', doc: 'helper: process that submitted it' },
-  { name: '@bio_comm', keys: helperKey, value: 'comm', doc: 'helper: command that submitted it' },
-  { name: '@bio_cgroup', keys: helperKey, value: 'cgroup', doc: 'helper: cgroup that submitted it (option cgroup)' },
-  { name: '@bio_requeued', keys: helperKey, value: '1', doc: 'helper: requeued by the driver, not to be counted again' },
-] satisfies MapContract[];
+const bucketMap = (opts: { cgroup: boolean }) =>
+  resultMap(
+    '@bio_lat_bucket',
+    keyOf(pidPart('$pid'), int('dev', '$dev'), int('op', '$op'), ...cgroupPart(opts, '$cg'), int('bucket', '$b'), text('comm', '$comm')),
+    'count',
+    `completions per latency bucket (upper bounds ${latencyBoundsUs.join(', ')} us, then the rest)`,
+  );
+/** A request in flight, by device and sector. */
+const rq = ['$dev', '$sector'];
+const helperKey = ['dev', 'sector'];
+const helpers = {
+  start: helperMap('@bio_start', helperKey, 'nsecs', 'issue time of a request in flight'),
+  pid: helperMap('@bio_pid', helperKey, 'pid', 'process that submitted it'),
+  comm: helperMap('@bio_comm', helperKey, 'comm', 'command that submitted it'),
+  cgroup: helperMap('@bio_cgroup', helperKey, 'cgroup', 'cgroup that submitted it (option cgroup)'),
+  requeued: helperMap('@bio_requeued', helperKey, '1', 'requeued by the driver, not to be counted again'),
+};
 
 const us = (ns: number): number => Math.round(ns / 10) / 100;
 
@@ -151,134 +151,87 @@ export const bio = defineMonitor<BioOptions, BioRow>({
   ],
   generate(opts, plan) {
     const has = (event: string): boolean => `block:${event}` in plan.tracepointFields;
-    // dev_t is 32 bits: as a map key bpftrace widens it with an implicit cast, which `bpftrace --aot` refuses
-    // (it refuses every cast); `+ 0` widens it without one, so the script also runs ahead of time.
-    const dev = 'args->dev + 0';
-    const rq = `[${dev}, args->sector]`;
+    const maps = mapsFor(opts);
     const cg = opts.cgroup;
-    const k = cg ? `[$pid, ${dev}, $op, $cg, $comm]` : `[$pid, ${dev}, $op, $comm]`;
-    const kb = cg ? `[$pid, ${dev}, $op, $cg, $b, $comm]` : `[$pid, ${dev}, $op, $b, $comm]`;
     // Requests counted at issue (see below) are counted once, even when the driver requeues and reissues them.
     const atIssue = opts.min_latency_us === 0;
     const requeue = atIssue && has('block_rq_requeue');
-    const forget = [
-      `  delete(@bio_start${rq});`,
-      `  delete(@bio_pid${rq});`,
-      `  delete(@bio_comm${rq});`,
-      ...(cg ? [`  delete(@bio_cgroup${rq});`] : []),
-      ...(requeue ? [`  delete(@bio_requeued${rq});`] : []),
-    ];
-    const latency = [
-      ...bucketScript(''),
-      `@bio_lat_bucket${kb} = count();`,
-      `@bio_done${k} = count();`,
-      `@bio_lat_ns${k} = sum($lat);`,
-      `@bio_lat_min${k} = min($lat);`,
-      `@bio_lat_max${k} = max($lat);`,
-    ];
+    const used: HelperMap[] = [helpers.start, helpers.pid, helpers.comm, ...(cg ? [helpers.cgroup] : []), ...(requeue ? [helpers.requeued] : [])];
+    // dev_t is 32 bits: as a map key bpftrace widens it with an implicit cast, which `bpftrace --aot` refuses
+    // (it refuses every cast); `+ 0` widens it without one, so the script also runs ahead of time.
+    const request = [local('$dev', 'args->dev + 0'), local('$sector', 'args->sector')];
+    const submitter = [set(helpers.pid, rq, 'pid'), set(helpers.comm, rq, 'comm'), ...(cg ? [set(helpers.cgroup, rq, 'cgroup')] : [])];
+    const who = [local('$pid', helpers.pid.at(...rq)), local('$comm', helpers.comm.at(...rq)), ...(cg ? [local('$cg', helpers.cgroup.at(...rq))] : [])];
+    const forget = used.map((h) => del(h, rq));
+    const latency = [...bucketScript(), update(bucketMap(opts)), update(maps.done), update(maps.latSum, '$lat'), update(maps.latMin, '$lat'), update(maps.latMax, '$lat')];
+    const countIssued = [update(maps.count), update(maps.bytes, 'args->bytes')];
     // Without a latency threshold, requests are counted at issue (process context): a completion runs in irq
     // context and the kernel skips it when it interrupts another BPF program on that CPU.
     const probes = [
-      ...(has('block_io_start')
-        ? ['tracepoint:block:block_io_start {', `  @bio_pid${rq} = pid;`, `  @bio_comm${rq} = comm;`, ...(cg ? [`  @bio_cgroup${rq} = cgroup;`] : []), '}']
-        : []),
-      // A request merged into the one before it is never issued: forget it.
-      ...(has('block_rq_merge') ? ['tracepoint:block:block_rq_merge {', ...forget, '}'] : []),
-      'tracepoint:block:block_rq_issue {',
-      `  @bio_start${rq} = nsecs;`,
-      `  if (@bio_pid${rq} == 0) {`,
-      `    @bio_pid${rq} = pid;`,
-      `    @bio_comm${rq} = comm;`,
-      ...(cg ? [`    @bio_cgroup${rq} = cgroup;`] : []),
-      '  }',
-      ...(atIssue
-        ? [
-            `  $pid = @bio_pid${rq};`,
-            `  $comm = @bio_comm${rq};`,
-            ...(cg ? [`  $cg = @bio_cgroup${rq};`] : []),
-            ...classifyScript(),
-            ...(requeue
-              ? [
-                  `  if (@bio_requeued${rq}) {`,
-                  `    delete(@bio_requeued${rq});`,
-                  '  } else {',
-                  `    @bio_count${k} = count();`,
-                  `    @bio_bytes${k} = sum(args->bytes);`,
-                  '  }',
-                ]
-              : [`  @bio_count${k} = count();`, `  @bio_bytes${k} = sum(args->bytes);`]),
-          ]
-        : []),
-      '}',
-      ...(requeue ? ['tracepoint:block:block_rq_requeue {', `  @bio_requeued${rq} = 1;`, '}'] : []),
-      // Requests issued before the script started have no start time and are skipped.
-      `tracepoint:block:block_rq_complete /@bio_start${rq}/ {`,
-      `  $lat = nsecs - @bio_start${rq};`,
-      `  $pid = @bio_pid${rq};`,
-      `  $comm = @bio_comm${rq};`,
-      ...(cg ? [`  $cg = @bio_cgroup${rq};`] : []),
-      ...classifyScript(),
-      ...(atIssue
-        ? latency.map((l) => `  ${l}`)
-        : [
-            `  if ($lat >= ${opts.min_latency_us * 1000}) {`,
-            `    @bio_count${k} = count();`,
-            `    @bio_bytes${k} = sum(args->nr_sector * 512);`,
-            ...latency.map((l) => `    ${l}`),
-            '  }',
-          ]),
-      ...forget,
-      '}',
+      ...(has('block_io_start') ? [probe('tracepoint:block:block_io_start', [...request, ...submitter])] : []),
+      ...(has('block_rq_merge') ? [probe('tracepoint:block:block_rq_merge', [...request, ...forget], [], 'A request merged into the one before it is never issued: forget it.')] : []),
+      probe('tracepoint:block:block_rq_issue', [
+        ...request,
+        set(helpers.start, rq, 'nsecs'),
+        when(`${helpers.pid.at(...rq)} == 0`, submitter),
+        ...(atIssue
+          ? [...who, ...classifyScript(), ...(requeue ? [when(helpers.requeued.at(...rq), [del(helpers.requeued, rq)], countIssued)] : countIssued)]
+          : []),
+      ]),
+      ...(requeue ? [probe('tracepoint:block:block_rq_requeue', [...request, set(helpers.requeued, rq, '1')])] : []),
+      probe(
+        'tracepoint:block:block_rq_complete',
+        [
+          ...request,
+          local('$lat', `nsecs - ${helpers.start.at(...rq)}`),
+          ...who,
+          ...classifyScript(),
+          ...(atIssue
+            ? latency
+            : [when(`$lat >= ${opts.min_latency_us * 1000}`, [update(maps.count), update(maps.bytes, 'args->nr_sector * 512'), ...latency])]),
+          ...forget,
+        ],
+        [helpers.start.at('args->dev + 0', 'args->sector')],
+        'Requests issued before the script started have no start time and are skipped.',
+      ),
     ];
-    const printed = [...Object.values(mapsFor(opts)), bucketMap(opts)];
-    const used = helpers.filter((h) => (requeue || h.name !== '@bio_requeued') && (cg || h.name !== '@bio_cgroup'));
-    return {
-      probes: probes.join('\n'),
-      flush: flushAndTick('bio', printed),
-      cleanup: clearMaps(used.map((h) => h.name)),
-      contract: {
-        maps: [...printed, ...used],
-        printfs: [tickContract],
-      },
-    };
+    return { probes, results: [...Object.values(maps), bucketMap(opts)], helpers: used, events: [] };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
     const rows: BioRow[] = [];
-    // Bucket counts per result key: the bucket index is the part before comm.
+    const maps = mapsFor(opts);
+    const names = maps.count.key.parts.map((p) => p.name);
+    const idOf = (key: Readonly<Record<string, string>>): string => names.map((n) => key[n]).join('\u0000');
+    // Bucket counts per result key.
     const buckets = new Map<string, number[]>();
-    for (const { key, value } of rec.maps.get('@bio_lat_bucket') ?? []) {
-      const b = Number(key[key.length - 2]);
-      const id = [...key.slice(0, -2), key[key.length - 1]].join('\u0000');
+    for (const { key, value } of rec.entries(bucketMap(opts))) {
+      const b = Number(key.bucket);
+      const id = idOf(key);
       const counts = buckets.get(id) ?? new Array<number>(latencyBoundsUs.length + 1).fill(0);
       if (b >= 0 && b < counts.length) counts[b] = (counts[b] ?? 0) + value;
       buckets.set(id, counts);
     }
-    for (const { key, values } of joinMaps(rec.maps, Object.values(mapsFor(opts)).map((m) => m.name)).values()) {
-      const [pid, dev, op] = key;
-      const comm = key[key.length - 1];
-      const count = values['@bio_count'] ?? 0;
-      const done = values['@bio_done'] ?? 0;
+    for (const { key, v } of join(rec, maps)) {
+      const count = v.count ?? 0;
+      const done = v.done ?? 0;
       if (count === 0 && done === 0) continue;
-      const bytes = values['@bio_bytes'] ?? 0;
-      const latency = (name: string, n = 1): number | null => {
-        const v = values[name];
-        return v === undefined || done === 0 ? null : us(v / n);
-      };
+      const bytes = v.bytes ?? 0;
+      const latency = (ns: number | undefined, n = 1): number | null => (ns === undefined || done === 0 ? null : us(ns / n));
       rows.push({
         timestamp: ctx.timestamp,
-        pid: Number(pid),
-        comm: comm ?? '',
-        device: deviceName(Number(dev)),
-        io_type: ioTypes[Number(op)] ?? 'other',
+        pid: Number(key.pid),
+        comm: key.comm,
+        device: deviceName(Number(key.dev)),
+        io_type: ioTypes[Number(key.op)] ?? 'other',
         count,
         total_bytes: bytes,
-        avg_latency_us: latency('@bio_lat_ns', done),
-        min_latency_us: latency('@bio_lat_min'),
-        max_latency_us: latency('@bio_lat_max'),
+        avg_latency_us: latency(v.latSum, done),
+        min_latency_us: latency(v.latMin),
+        max_latency_us: latency(v.latMax),
         throughput_mbps: ctx.intervalSeconds > 0 ? Math.round(bytes / ctx.intervalSeconds / 1e3) / 1e3 : 0,
-        latency_buckets: formatBuckets(buckets.get(key.join('\u0000')) ?? []),
-        cgroup: opts.cgroup ? (key[3] ?? null) : null,
+        latency_buckets: formatBuckets(buckets.get(idOf(key)) ?? []),
+        cgroup: opts.cgroup ? key.cgroup : null,
       });
     }
     return rows.sort((a, b) => b.total_bytes - a.total_bytes || b.count - a.count);

@@ -3,8 +3,8 @@
 // At sched_switch the current task is still `prev`, so the `pid` builtin is prev's process id (tgid) and `comm`
 // its thread's name; `comm` is zero-padded by the kernel, unlike the `prev_comm` char array of the event.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, minCount, defineMonitor, intervalOption, joinMaps, type MapContract, type Row } from './types.js';
-import { flushAndTick, predicate, tickContract } from '../script/fragment.js';
+import { baseOptions, cgroupOption, minCount, defineMonitor, intervalOption, join, type Row } from './types.js';
+import { cgroupPart, int, keyOf, local, pidPart, probe, resultMap, text, update, when } from '../script/ir.js';
 
 export const contextSwitchOptions = z.strictObject({
   ...baseOptions,
@@ -38,16 +38,11 @@ export const isInvoluntary = (prevState: number): boolean => (prevState & TASK_R
 
 /** Keyed [pid, cpu, comm] or, with the cgroup option, [pid, cpu, cgroup, comm]: comm (free text) last. */
 function mapsFor(opts: { cgroup: boolean }) {
-  const key = opts.cgroup ? (['pid', 'cpu', 'cgroup', 'comm'] as const) : (['pid', 'cpu', 'comm'] as const);
+  const key = keyOf(pidPart(), int('cpu', 'cpu'), ...cgroupPart(opts), text('comm', 'comm'));
   return {
-    switches: { name: '@context_switch_count', keys: key, value: 'count()', doc: 'times switched off the CPU' },
-    involuntary: {
-      name: '@context_switch_involuntary',
-      keys: key,
-      value: 'count()',
-      doc: 'switched off while still runnable (preempted)',
-    },
-  } satisfies Record<string, MapContract>;
+    switches: resultMap('@context_switch_count', key, 'count', 'times switched off the CPU'),
+    involuntary: resultMap('@context_switch_involuntary', key, 'count', 'switched off while still runnable (preempted)'),
+  };
 }
 
 export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRow>({
@@ -63,40 +58,31 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
     },
   ],
   generate(opts) {
-    const k = opts.cgroup ? '[pid, cpu, cgroup, comm]' : '[pid, cpu, comm]';
-    const probes = [
-      // The idle task (pid 0) is always runnable, so every switch away from it would count as involuntary.
-      `tracepoint:sched:sched_switch${predicate(opts.include_idle ? [] : ['pid != 0'])} {`,
-      `  @context_switch_count${k} = count();`,
-      `  if ((args->prev_state & 0x${TASK_REPORT_MASK.toString(16)}) == 0) { @context_switch_involuntary${k} = count(); }`,
-      '}',
-    ];
-    const printed = Object.values(mapsFor(opts));
-    return {
-      probes: probes.join('\n'),
-      flush: flushAndTick('context_switch', printed),
-      cleanup: '',
-      contract: { maps: printed, printfs: [tickContract] },
-    };
+    const maps = mapsFor(opts);
+    // The idle task (pid 0) is always runnable, so every switch away from it would count as involuntary.
+    const sw = probe('tracepoint:sched:sched_switch', [
+      local('$state', 'args->prev_state'),
+      update(maps.switches),
+      when(`($state & 0x${TASK_REPORT_MASK.toString(16)}) == 0`, [update(maps.involuntary)]),
+    ], opts.include_idle ? [] : ['pid != 0']);
+    return { probes: [sw], results: Object.values(maps), helpers: [], events: [] };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
     const rows: ContextSwitchRow[] = [];
-    for (const { key, values } of joinMaps(rec.maps, Object.values(mapsFor(opts)).map((m) => m.name)).values()) {
-      const [pid, cpu] = key;
-      const comm = key[key.length - 1];
-      const switches = values['@context_switch_count'] ?? 0;
+    for (const { key, v } of join(rec, mapsFor(opts))) {
+      const switches = v.switches ?? 0;
       if (switches < opts.min_switches) continue;
-      const involuntary = values['@context_switch_involuntary'] ?? 0;
+      const involuntary = v.involuntary ?? 0;
       rows.push({
         timestamp: ctx.timestamp,
-        pid: Number(pid),
-        comm: comm ?? '',
-        cpu: Number(cpu),
+        pid: Number(key.pid),
+        comm: key.comm,
+        cpu: Number(key.cpu),
         switches,
         voluntary: switches - involuntary,
         involuntary,
-        cgroup: opts.cgroup ? (key[2] ?? null) : null,
+        cgroup: opts.cgroup ? key.cgroup : null,
       });
     }
     return rows.sort((a, b) => b.switches - a.switches || a.pid - b.pid || a.cpu - b.cpu);

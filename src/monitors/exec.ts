@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../script/literals.js';
-import { predicate } from '../script/fragment.js';
+import { bytesField, del, emit, helperMap, intField, local, printfOf, probe, set, textField, when, type Probe } from '../script/ir.js';
 
 export const execOptions = z.strictObject({
   ...baseOptions,
@@ -29,39 +29,49 @@ export interface ExecRow extends Row {
 }
 
 const curtaskParent = 'curtask->real_parent->tgid';
-/** The parent recorded at fork by the tracepoint-forks variant (0 when its fork was not seen). */
-const forkedParent = '@exec_ppid[pid + 0]';
 
-/** The event printf up to the filename argument; with the cgroup option the cgroup id comes before the path. */
-const record = (cgroup: boolean, ppid: string): string =>
-  cgroup
-    ? `printf("exec\\tevent\\t%llu\\t%u\\t%d\\t%d\\t%llu\\t%s\\n", nsecs, uid, pid, ${ppid}, cgroup,`
-    : `printf("exec\\tevent\\t%llu\\t%u\\t%d\\t%d\\t%s\\n", nsecs, uid, pid, ${ppid},`;
+/**
+ * One successful exec. comm is the kernel's (the task's name after exec, printed by %r so no byte of it can split
+ * the line); the filename, free text, is last. A ppid of 0 means unknown (see tracepoint-forks) or pid 1's.
+ */
+const eventOf = (opts: { cgroup: boolean }) =>
+  printfOf(
+    'event',
+    'one successful exec; comm as %r bytes, filename (free text) last',
+    intField('nsecs', 'nsecs'),
+    intField('uid', 'uid', '%u'),
+    intField('pid', 'pid', '%d'),
+    intField('ppid', '$ppid', '%d'),
+    ...(opts.cgroup ? [intField('cgroup', 'cgroup')] : []),
+    bytesField('comm', 'buf(comm, 16)'),
+    textField('filename', '$filename', { fromStr: true }),
+  );
+
+/** tracepoint-forks: each new process's parent, kept while it lives. Keys are widened with `+ 0` (see bio). */
+const parents = helperMap('@exec_ppid', ['pid'], 'parent pid, recorded at fork', 'the parent of each process forked since the start');
+const bprms = helperMap('@exec_bprm', ['pid'], 'arg0', 'the linux_binprm of an exec in progress');
 
 const CLONE_PARENT = '0x8000';
 const CLONE_THREAD = '0x10000';
 
-/** tracepoint-forks: each new process's parent, kept while it lives. Keys are widened with `+ 0` (see bio). */
-function forkTracking(exitFields: readonly string[]): string[] {
+function forkTracking(exitFields: readonly string[]): Probe[] {
   return [
-    // A new process, not a thread. With CLONE_PARENT its parent is the forker's own parent.
-    `tracepoint:task:task_newtask /(args->clone_flags & ${CLONE_THREAD}) == 0/ {`,
-    `  if (args->clone_flags & ${CLONE_PARENT}) { @exec_ppid[args->pid + 0] = @exec_ppid[pid + 0]; } else { @exec_ppid[args->pid + 0] = pid; }`,
-    '}',
-    // The whole thread group is gone (group_dead, since Linux 4.x; else the leader's own exit).
-    `tracepoint:sched:sched_process_exit /${exitFields.includes('group_dead') ? 'args->group_dead' : 'pid == tid'}/ {`,
-    '  delete(@exec_ppid[pid + 0]);',
-    '}',
+    probe(
+      'tracepoint:task:task_newtask',
+      [
+        local('$child', 'args->pid + 0'),
+        when(`args->clone_flags & ${CLONE_PARENT}`, [set(parents, ['$child'], parents.at('pid + 0'))], [set(parents, ['$child'], 'pid')]),
+      ],
+      [`(args->clone_flags & ${CLONE_THREAD}) == 0`],
+      'A new process, not a thread. With CLONE_PARENT its parent is the forker\'s own parent.',
+    ),
+    probe(
+      'tracepoint:sched:sched_process_exit',
+      [del(parents, ['pid + 0'])],
+      [exitFields.includes('group_dead') ? 'args->group_dead' : 'pid == tid'],
+      'The whole thread group is gone (group_dead, since Linux 4.x; else the leader\'s own exit).',
+    ),
   ];
-}
-const TASK_COMM_LEN = 16;
-
-/** The comm the kernel gives the new image: the basename of the exec'd path, cut to 15 bytes. */
-export function commOf(filename: string): string {
-  const base = filename.slice(filename.lastIndexOf('/') + 1);
-  // Counting bytes allocates nothing; most names fit, and only the others are cut through a Buffer.
-  if (Buffer.byteLength(base, 'utf8') < TASK_COMM_LEN) return base;
-  return Buffer.from(base, 'utf8').subarray(0, TASK_COMM_LEN - 1).toString('utf8');
 }
 
 export const exec = defineMonitor<ExecOptions, ExecRow>({
@@ -92,70 +102,59 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
     },
   ],
   generate(opts, plan) {
-    // comm of the new image equals the basename of its path, so the filter is on the path's tail.
     const filter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
-    const forks = plan.variant === 'tracepoint-forks';
-    const probes =
-      plan.variant === 'kprobe'
-        ? [
-            `kprobe:${plan.symbols['bprm_execve'] ?? 'bprm_execve'} {`,
-            '  @exec_bprm[pid] = arg0;',
-            '}',
-            `kretprobe:${plan.symbols['bprm_execve'] ?? 'bprm_execve'} /@exec_bprm[pid]/ {`,
-            '  $bprm = (struct linux_binprm *)@exec_bprm[pid];',
-            '  delete(@exec_bprm[pid]);',
-            `  if (retval == 0${opts.comm ? ` && comm == ${quote(opts.comm)}` : ''}) {`,
-            `    ${record(opts.cgroup, curtaskParent)} str($bprm->filename));`,
-            '  }',
-            '}',
-          ].join('\n')
-        : [
-            ...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []),
-            `tracepoint:sched:sched_process_exec${predicate(filter)} {`,
-            `  ${record(opts.cgroup, forks ? forkedParent : curtaskParent)} str(args->filename));`,
-            '}',
-          ].join('\n');
-    const helper =
-      plan.variant === 'kprobe'
-        ? { name: '@exec_bprm', keys: ['pid'], value: 'arg0', doc: 'helper, not printed' }
-        : forks
-          ? { name: '@exec_ppid', keys: ['pid'], value: 'parent pid, recorded at fork', doc: 'helper, not printed' }
-          : null;
-    return {
-      probes,
-      flush: '',
-      cleanup: helper ? `  clear(${helper.name});` : '',
-      contract: {
-        maps: helper ? [helper] : [],
-        printfs: [
-          {
-            tag: 'event',
-            fields: opts.cgroup ? ['nsecs', 'uid', 'pid', 'ppid', 'cgroup', 'filename'] : ['nsecs', 'uid', 'pid', 'ppid', 'filename'],
-            doc: 'one successful exec; filename (free text) is last',
-          },
+    const event = eventOf(opts);
+    if (plan.variant === 'kprobe') {
+      const fn = plan.symbols['bprm_execve'] ?? 'bprm_execve';
+      return {
+        probes: [
+          probe(`kprobe:${fn}`, [set(bprms, ['pid'], 'arg0')]),
+          probe(
+            `kretprobe:${fn}`,
+            [
+              local('$bprm', `(struct linux_binprm *)${bprms.at('pid')}`),
+              del(bprms, ['pid']),
+              when(['retval == 0', ...filter].join(' && '), [local('$ppid', curtaskParent), local('$filename', 'str($bprm->filename)'), emit(event)]),
+            ],
+            [bprms.at('pid')],
+          ),
         ],
-      },
+        results: [],
+        helpers: [bprms],
+        events: [event],
+      };
+    }
+    const forks = plan.variant === 'tracepoint-forks';
+    const exec = probe(
+      'tracepoint:sched:sched_process_exec',
+      [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$filename', 'str(args->filename)'), emit(event)],
+      filter,
+    );
+    return {
+      probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), exec],
+      results: [],
+      helpers: forks ? [parents] : [],
+      events: [event],
     };
   },
   parse(rec, ctx, opts) {
-    if (rec.kind !== 'event' || rec.tag !== 'event') return [];
-    const [ns, uid, pid, ppid] = rec.fields;
-    const filename = rec.fields[rec.fields.length - 1];
-    const cgroup = opts.cgroup ? (rec.fields[4] ?? null) : null;
-    if (ns === undefined || filename === undefined || !/^\d+$/.test(ns)) return [];
+    if (rec.kind !== 'event') return [];
+    const f = rec.fields(eventOf(opts));
+    if (!f || !/^\d+$/.test(f.nsecs)) return [];
     return [
       {
-        timestamp: ctx.wallTime(BigInt(ns)),
-        uid: Number(uid),
-        pid: Number(pid),
+        timestamp: ctx.wallTime(BigInt(f.nsecs)),
+        uid: Number(f.uid),
+        pid: Number(f.pid),
         // 0: no parent known (tracepoint-forks missed the fork) or pid 1's.
-        ppid: ppid === '0' || ppid === undefined ? null : Number(ppid),
-        comm: commOf(filename),
-        filename,
-        cgroup,
+        ppid: f.ppid === '0' ? null : Number(f.ppid),
+        comm: f.comm,
+        filename: f.filename,
+        cgroup: opts.cgroup ? f.cgroup : null,
       },
     ];
   },
+  paths: true,
   columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename', 'cgroup'],
   metrics: [{ name: 'ebpfmon_exec_total', help: 'Successful process executions, per command.', labels: { comm: 'comm', cgroup: 'cgroup' } }],
   consoleLine: (r) =>

@@ -7,9 +7,9 @@
 // A function matched by two configured patterns gets two attach points and is counted twice: patterns should not
 // overlap (exact duplicates are refused).
 import { z } from 'zod';
-import { baseOptions, cgroupOption, defineMonitor, intervalOption, type MapContract, type Row } from './types.js';
+import { baseOptions, cgroupOption, defineMonitor, intervalOption, type Row } from './types.js';
 import { kernelSymbolPattern } from '../script/literals.js';
-import { flushAndTick, tickContract } from '../script/fragment.js';
+import { cgroupPart, keyOf, pidPart, probe, resultMap, text, update, word } from '../script/ir.js';
 
 const symbolError = 'expected a kernel function name (letters, digits, _ and .; * as a wildcard), e.g. vfs_read or tcp_*';
 
@@ -57,12 +57,14 @@ export interface FuncRow extends Row {
   cgroup: string | null;
 }
 
-const countMap = (perProcess: boolean, cgroup: boolean): MapContract => ({
-  name: '@func_count',
-  keys: perProcess ? (cgroup ? ['pid', 'func', 'cgroup', 'comm'] : ['pid', 'func', 'comm']) : ['func'],
-  value: 'count()',
-  doc: 'calls per kernel function',
-});
+/** Keyed [func], or with per_process [pid, func, comm] ([pid, func, cgroup, comm] with the cgroup option). */
+const countMap = (opts: { per_process: boolean; cgroup: boolean }) =>
+  resultMap(
+    '@func_count',
+    opts.per_process ? keyOf(pidPart(), word('func', 'func'), ...cgroupPart(opts), text('comm', 'comm')) : keyOf(word('func', 'func')),
+    'count',
+    'calls per kernel function',
+  );
 
 /** The attach points: each name must still match the symbol pattern, whatever the plan says. */
 function attachPoints(opts: FuncOptions, symbols: Readonly<Record<string, string>>): string[] {
@@ -90,27 +92,23 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
   ],
   generate(opts, plan) {
     const points = attachPoints(opts, plan.symbols);
-    if (!points.length) {
-      // Nothing to probe: the monitor only ticks (bpftrace refuses to print a map that is never assigned).
-      return { probes: '', flush: flushAndTick('func', []), cleanup: '', contract: { maps: [], printfs: [tickContract] } };
-    }
-    const map = countMap(opts.per_process, opts.cgroup);
-    const key = opts.per_process ? (opts.cgroup ? '[pid, func, cgroup, comm]' : '[pid, func, comm]') : '[func]';
-    return {
-      probes: [`${points.join(',\n')} {`, `  @func_count${key} = count();`, '}'].join('\n'),
-      flush: flushAndTick('func', [map]),
-      cleanup: '',
-      contract: { maps: [map], printfs: [tickContract] },
-    };
+    // Nothing to probe: the monitor only ticks (bpftrace refuses to print a map that is never assigned).
+    if (!points.length) return { probes: [], results: [], helpers: [], events: [] };
+    const count = countMap(opts);
+    return { probes: [probe(points, [update(count)])], results: [count], helpers: [], events: [] };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
     const rows: FuncRow[] = [];
-    for (const { key, value } of rec.maps.get('@func_count') ?? []) {
-      const [pid, fn] = opts.per_process ? key : ['0', key[0]];
-      const comm = opts.per_process ? key[key.length - 1] : '';
-      const cgroup = opts.per_process && opts.cgroup ? (key[2] ?? null) : null;
-      rows.push({ timestamp: ctx.timestamp, pid: Number(pid), comm: comm ?? '', function: fn ?? '', count: value, cgroup });
+    for (const { key, value } of rec.entries(countMap(opts))) {
+      rows.push({
+        timestamp: ctx.timestamp,
+        pid: Number(key.pid ?? 0),
+        comm: key.comm ?? '',
+        function: key.func,
+        count: value,
+        cgroup: opts.per_process && opts.cgroup ? key.cgroup : null,
+      });
     }
     return rows.sort((a, b) => b.count - a.count || a.function.localeCompare(b.function) || a.pid - b.pid);
   },

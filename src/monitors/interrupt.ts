@@ -7,8 +7,8 @@
 // Only handlers registered with request_irq pass irq_handler_entry: local timer, IPIs (LOC, RES, CAL in
 // /proc/interrupts) do not.
 import { z } from 'zod';
-import { baseOptions, defineMonitor, intervalOption, joinMaps, type MapContract, type Row } from './types.js';
-import { clearMaps, flushAndTick, tickContract } from '../script/fragment.js';
+import { baseOptions, defineMonitor, intervalOption, join, type Row } from './types.js';
+import { del, helperMap, int, keyOf, local, probe, resultMap, set, text, update } from '../script/ir.js';
 
 export const interruptOptions = z.strictObject({
   ...baseOptions,
@@ -36,20 +36,19 @@ export const softirqNames = ['hi', 'timer', 'net_tx', 'net_rx', 'block', 'irq_po
 /** A softirq vector's name; unknown vectors (a newer kernel) keep their number. */
 export const softirqName = (vec: number): string => softirqNames[vec] ?? `vec_${vec}`;
 
-const hardKey = ['cpu', 'irq', 'name'] as const;
-const softKey = ['cpu', 'vec'] as const;
+// irq and vec are 32 bits: `+ 0` widens them to 64-bit keys without the implicit cast `bpftrace --aot` refuses.
+const hardKey = keyOf(int('cpu', 'cpu'), int('irq', '$irq'), text('name', '$name', { fromStr: true }));
+const softKey = keyOf(int('cpu', 'cpu'), int('vec', '$vec'));
 const maps = {
-  hardCount: { name: '@interrupt_hard_count', keys: hardKey, value: 'count()', doc: 'hard interrupt handler calls (at entry)' },
-  hardNs: { name: '@interrupt_hard_ns', keys: hardKey, value: 'sum(ns)', doc: 'time in the handler (entry to exit)' },
-  hardMax: { name: '@interrupt_hard_max', keys: hardKey, value: 'max(ns)', doc: 'longest handler call' },
-  softCount: { name: '@interrupt_soft_count', keys: softKey, value: 'count()', doc: 'softirq runs (at entry)' },
-  softNs: { name: '@interrupt_soft_ns', keys: softKey, value: 'sum(ns)', doc: 'time in the softirq (entry to exit)' },
-  softMax: { name: '@interrupt_soft_max', keys: softKey, value: 'max(ns)', doc: 'longest softirq run' },
-} satisfies Record<string, MapContract>;
-const helpers = {
-  start: { name: '@interrupt_start', keys: ['cpu', 'type'], value: 'nsecs', doc: 'helper, entry time per CPU, type 0 hard 1 soft' },
-  hardName: { name: '@interrupt_hard_name', keys: ['cpu'], value: 'str(name)', doc: 'helper, handler name for the exit probe' },
-} satisfies Record<string, MapContract>;
+  hardCount: resultMap('@interrupt_hard_count', hardKey, 'count', 'hard interrupt handler calls (at entry)'),
+  hardNs: resultMap('@interrupt_hard_ns', hardKey, 'sum', 'time in the handler (entry to exit, ns)'),
+  hardMax: resultMap('@interrupt_hard_max', hardKey, 'max', 'longest handler call (ns)'),
+  softCount: resultMap('@interrupt_soft_count', softKey, 'count', 'softirq runs (at entry)'),
+  softNs: resultMap('@interrupt_soft_ns', softKey, 'sum', 'time in the softirq (entry to exit, ns)'),
+  softMax: resultMap('@interrupt_soft_max', softKey, 'max', 'longest softirq run (ns)'),
+};
+const start = helperMap('@interrupt_start', ['cpu', 'type'], 'nsecs', 'entry time per CPU, type 0 hard 1 soft');
+const hardName = helperMap('@interrupt_hard_name', ['cpu'], 'str(name)', 'handler name for the exit probe');
 
 const usecs = (ns: number): number => Math.round(ns / 10) / 100;
 
@@ -71,48 +70,42 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
     },
   ],
   generate() {
-    // `name` is a __data_loc string: str(args->name) reads it in bpftrace 0.17.
-    // irq and vec are 32 bits: `+ 0` widens them to 64-bit keys without the implicit cast `bpftrace --aot` refuses.
-    const hard = '[cpu, args->irq + 0, @interrupt_hard_name[cpu]]';
-    const soft = '[cpu, args->vec + 0]';
+    const irq = local('$irq', 'args->irq + 0');
+    const vec = local('$vec', 'args->vec + 0');
     const probes = [
-      'tracepoint:irq:irq_handler_entry {',
-      '  $name = str(args->name);',
-      '  @interrupt_hard_count[cpu, args->irq + 0, $name] = count();',
-      '  @interrupt_hard_name[cpu] = $name;',
-      '  @interrupt_start[cpu, 0] = nsecs;',
-      '}',
-      'tracepoint:irq:irq_handler_exit /@interrupt_start[cpu, 0]/ {',
-      '  $ns = nsecs - @interrupt_start[cpu, 0];',
-      `  @interrupt_hard_ns${hard} = sum($ns);`,
-      `  @interrupt_hard_max${hard} = max($ns);`,
-      '  delete(@interrupt_start[cpu, 0]);',
-      '}',
-      'tracepoint:irq:softirq_entry {',
-      '  @interrupt_soft_count[cpu, args->vec + 0] = count();',
-      '  @interrupt_start[cpu, 1] = nsecs;',
-      '}',
-      'tracepoint:irq:softirq_exit /@interrupt_start[cpu, 1]/ {',
-      '  $ns = nsecs - @interrupt_start[cpu, 1];',
-      `  @interrupt_soft_ns${soft} = sum($ns);`,
-      `  @interrupt_soft_max${soft} = max($ns);`,
-      '  delete(@interrupt_start[cpu, 1]);',
-      '}',
+      // `name` is a __data_loc string: str(args->name) reads it in bpftrace 0.17.
+      probe('tracepoint:irq:irq_handler_entry', [
+        local('$name', 'str(args->name)'),
+        irq,
+        update(maps.hardCount),
+        set(hardName, ['cpu'], '$name'),
+        set(start, ['cpu', '0'], 'nsecs'),
+      ]),
+      probe('tracepoint:irq:irq_handler_exit', [
+        local('$ns', `nsecs - ${start.at('cpu', '0')}`),
+        irq,
+        local('$name', hardName.at('cpu')),
+        update(maps.hardNs, '$ns'),
+        update(maps.hardMax, '$ns'),
+        del(start, ['cpu', '0']),
+      ], [start.at('cpu', '0')]),
+      probe('tracepoint:irq:softirq_entry', [vec, update(maps.softCount), set(start, ['cpu', '1'], 'nsecs')]),
+      probe('tracepoint:irq:softirq_exit', [
+        local('$ns', `nsecs - ${start.at('cpu', '1')}`),
+        vec,
+        update(maps.softNs, '$ns'),
+        update(maps.softMax, '$ns'),
+        del(start, ['cpu', '1']),
+      ], [start.at('cpu', '1')]),
     ];
-    const printed = Object.values(maps);
-    return {
-      probes: probes.join('\n'),
-      flush: flushAndTick('interrupt', printed),
-      cleanup: clearMaps([helpers.start.name, helpers.hardName.name]),
-      contract: { maps: [...printed, ...Object.values(helpers)], printfs: [tickContract] },
-    };
+    return { probes, results: Object.values(maps), helpers: [start, hardName], events: [] };
   },
   parse(rec, ctx) {
     if (rec.kind !== 'interval') return [];
     const rows: InterruptRow[] = [];
-    const push = (type: InterruptRow['type'], cpu: string | undefined, irq: string | undefined, name: string, v: Record<string, number>, prefix: string): void => {
-      const count = v[`${prefix}_count`] ?? 0;
-      const total = v[`${prefix}_ns`] ?? 0;
+    const push = (type: InterruptRow['type'], cpu: string, irq: string, name: string, v: { count?: number; ns?: number; max?: number }): void => {
+      const count = v.count ?? 0;
+      const total = v.ns ?? 0;
       rows.push({
         timestamp: ctx.timestamp,
         type,
@@ -122,17 +115,13 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
         count,
         total_time_us: usecs(total),
         avg_time_us: usecs(total / Math.max(count, 1)),
-        max_time_us: usecs(v[`${prefix}_max`] ?? 0),
+        max_time_us: usecs(v.max ?? 0),
         irq: Number(irq),
       });
     };
-    const hardNames = [maps.hardCount.name, maps.hardNs.name, maps.hardMax.name];
-    for (const { key: [cpu, irq, name], values } of joinMaps(rec.maps, hardNames).values()) {
-      push('hardirq', cpu, irq, name ?? '', values, '@interrupt_hard');
-    }
-    const softNames = [maps.softCount.name, maps.softNs.name, maps.softMax.name];
-    for (const { key: [cpu, vec], values } of joinMaps(rec.maps, softNames).values()) {
-      push('softirq', cpu, vec, softirqName(Number(vec)), values, '@interrupt_soft');
+    for (const { key, v } of join(rec, { count: maps.hardCount, ns: maps.hardNs, max: maps.hardMax })) push('hardirq', key.cpu, key.irq, key.name, v);
+    for (const { key, v } of join(rec, { count: maps.softCount, ns: maps.softNs, max: maps.softMax })) {
+      push('softirq', key.cpu, key.vec, softirqName(Number(key.vec)), v);
     }
     return rows.sort((a, b) => a.type.localeCompare(b.type) || a.cpu - b.cpu || a.irq - b.irq || a.name.localeCompare(b.name));
   },

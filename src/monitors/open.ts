@@ -5,19 +5,20 @@
 // [pid, filename], and the process name comes from a third map @open_comm[pid, comm] = count() (opens per pid and
 // comm). A map with string values (@m[pid] = comm) would print {"123": "bash"}, which the JSON reader refuses.
 // Caveats: a row's comm is the name that made most of that pid's opens in the interval (threads with other names,
-// or an exec mid-interval, are folded into it); str() reads at most BPFTRACE_STRLEN - 1 bytes (63 by default), so
-// longer paths are cut, and so is path_prefix (<= 63 characters). open is absent on aarch64 and openat2 before 5.6:
+// or an exec mid-interval, are folded into it). open carries paths, so it runs with bpftrace 0.17's longest string
+// (BPFTRACE_STRLEN 200): str() keeps 199 bytes, a longer path is cut and marked so (see src/records/text.ts), and
+// path_prefix is at most 199 characters. open is absent on aarch64 and openat2 before 5.6:
 // both are optional, and only the tracepoints the running kernel has get probes.
 import { z } from 'zod';
 import {
-  baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, joinMaps, minCount, ratio, type MapContract, type MapEntry,
-  type MonitorPlan, type Row, type TracepointNeed,
+  baseOptions, cgroupOption, pathStrlen, commFilter, defineMonitor, intervalOption, join, minCount, ratio, type Entry, type MonitorPlan, type Row,
+  type TracepointNeed,
 } from './types.js';
 import { pathPattern, quote } from '../script/literals.js';
-import { clearMaps, flushAndTick, predicate, tickContract } from '../script/fragment.js';
+import { cgroupPart, del, helperMap, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type Stmt } from '../script/ir.js';
 
-/** Longest prefix str() can compare against with bpftrace's default BPFTRACE_STRLEN of 64. */
-const MAX_PREFIX = 63;
+/** Longest prefix str() can compare against: the process of path monitors runs with BPFTRACE_STRLEN 200. */
+const MAX_PREFIX = pathStrlen - 1;
 
 export const openOptions = z.strictObject({
   ...baseOptions,
@@ -45,16 +46,15 @@ export interface OpenRow extends Row {
   cgroup: string | null;
 }
 
-const key = ['pid', 'filename'] as const;
+const key = keyOf(pidPart(), text('filename', '$f', { fromStr: true }));
 const maps = {
-  count: { name: '@open_count', keys: key, value: 'count()', doc: 'opens completed (successful or not)' },
-  errors: { name: '@open_errors', keys: key, value: 'count()', doc: 'opens that returned an error (ret < 0)' },
-  comm: { name: '@open_comm', keys: ['pid', 'comm'], value: 'count()', doc: 'opens per process and comm: names the rows' },
-} satisfies Record<string, MapContract>;
-/** With the cgroup option the naming map also carries the cgroup id: [pid, cgroup, comm]. */
-const commMap = (cgroup: boolean): MapContract =>
-  cgroup ? { ...maps.comm, keys: ['pid', 'cgroup', 'comm'], doc: 'opens per process, cgroup and comm: names the rows' } : maps.comm;
-const fname: MapContract = { name: '@open_fname', keys: ['tid'], value: 'args->filename', doc: 'helper: the filename pointer saved at entry, per thread' };
+  count: resultMap('@open_count', key, 'count', 'opens completed (successful or not)'),
+  errors: resultMap('@open_errors', key, 'count', 'opens that returned an error (ret < 0)'),
+};
+/** Opens per process and comm (with the cgroup option, per process, cgroup and comm): names the rows. */
+const commMap = (opts: { cgroup: boolean }) =>
+  resultMap('@open_comm', keyOf(pidPart(), ...cgroupPart(opts), text('comm', 'comm')), 'count', 'opens per process and comm: names the rows');
+const fname = helperMap('@open_fname', ['tid'], 'args->filename', 'the filename pointer saved at entry, per thread');
 
 /** The syscalls this monitor traces; `optional` ones may be missing on some kernels or architectures. */
 const syscalls = [
@@ -70,14 +70,11 @@ const planned = (plan: MonitorPlan): string[] =>
     .filter((s) => `syscalls:sys_enter_${s}` in plan.tracepointFields && `syscalls:sys_exit_${s}` in plan.tracepointFields);
 
 /** pid -> the comm (and cgroup) that made most of its opens (ties: the smaller name, so the choice is deterministic). */
-function commByPid(entries: readonly MapEntry[]): Map<string, { comm: string; cgroup: string | null }> {
+function commByPid(entries: readonly Entry<'pid' | 'cgroup' | 'comm'>[]): Map<string, { comm: string; cgroup: string | null }> {
   const best = new Map<string, { comm: string; cgroup: string | null; n: number }>();
   for (const { key, value } of entries) {
-    const pid = key[0] ?? '';
-    const comm = key[key.length - 1] ?? '';
-    const cgroup = key.length === 3 ? (key[1] ?? null) : null;
-    const cur = best.get(pid);
-    if (!cur || value > cur.n || (value === cur.n && comm < cur.comm)) best.set(pid, { comm, cgroup, n: value });
+    const cur = best.get(key.pid);
+    if (!cur || value > cur.n || (value === cur.n && key.comm < cur.comm)) best.set(key.pid, { comm: key.comm, cgroup: key.cgroup ?? null, n: value });
   }
   return new Map([...best].map(([pid, b]) => [pid, { comm: b.comm, cgroup: b.cgroup }]));
 }
@@ -98,55 +95,46 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
     },
   ],
   generate(opts, plan) {
-    const enter = predicate(opts.comm ? [`comm == ${quote(opts.comm)}`] : []);
+    const enter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
     const prefix = opts.path_prefix;
-    const count = [
-      '@open_count[pid, $f] = count();',
-      opts.cgroup ? '@open_comm[pid, cgroup, comm] = count();' : '@open_comm[pid, comm] = count();',
-      'if (args->ret < 0) { @open_errors[pid, $f] = count(); }',
-    ];
-    const body = prefix
-      ? [`  if (strncmp($f, ${quote(prefix)}, ${Buffer.byteLength(prefix)}) == 0) {`, ...count.map((l) => `    ${l}`), '  }']
-      : count.map((l) => `  ${l}`);
+    const count: Stmt[] = [update(maps.count), update(commMap(opts)), when('$ret < 0', [update(maps.errors)])];
     const probes = planned(plan).flatMap((s) => [
-      `tracepoint:syscalls:sys_enter_${s}${enter} {`,
-      '  @open_fname[tid] = args->filename;',
-      '}',
-      `tracepoint:syscalls:sys_exit_${s} /@open_fname[tid]/ {`,
-      '  $f = str(@open_fname[tid]);',
-      '  delete(@open_fname[tid]);',
-      ...body,
-      '}',
+      probe(`tracepoint:syscalls:sys_enter_${s}`, [set(fname, ['tid'], 'args->filename')], enter),
+      probe(
+        `tracepoint:syscalls:sys_exit_${s}`,
+        [
+          local('$f', `str(${fname.at('tid')})`),
+          del(fname, ['tid']),
+          local('$ret', 'args->ret'),
+          ...(prefix ? [when(`strncmp($f, ${quote(prefix)}, ${Buffer.byteLength(prefix)}) == 0`, count)] : count),
+        ],
+        [fname.at('tid')],
+      ),
     ]);
-    const printed = [maps.count, maps.errors, commMap(opts.cgroup)];
-    return {
-      probes: probes.join('\n'),
-      flush: flushAndTick('open', printed),
-      cleanup: clearMaps([fname.name]),
-      contract: { maps: [...printed, fname], printfs: [tickContract] },
-    };
+    return { probes, results: [maps.count, maps.errors, commMap(opts)], helpers: [fname], events: [] };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
-    const comms = commByPid(rec.maps.get(maps.comm.name) ?? []);
+    const comms = commByPid(rec.entries(commMap(opts)));
     const rows: OpenRow[] = [];
-    for (const { key: [pid = '', filename = ''], values } of joinMaps(rec.maps, [maps.count.name, maps.errors.name]).values()) {
-      const count = values[maps.count.name] ?? 0;
+    for (const { key, v } of join(rec, maps)) {
+      const count = v.count ?? 0;
       if (count < opts.min_count) continue;
-      const errors = values[maps.errors.name] ?? 0;
+      const errors = v.errors ?? 0;
       rows.push({
         timestamp: ctx.timestamp,
-        pid: Number(pid),
-        comm: comms.get(pid)?.comm ?? '',
-        filename,
+        pid: Number(key.pid),
+        comm: comms.get(key.pid)?.comm ?? '',
+        filename: key.filename,
         count,
         error_count: errors,
         error_rate: ratio(errors, count),
-        cgroup: comms.get(pid)?.cgroup ?? null,
+        cgroup: comms.get(key.pid)?.cgroup ?? null,
       });
     }
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid || (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
   },
+  paths: true,
   columns: ['timestamp', 'pid', 'comm', 'filename', 'count', 'error_count', 'error_rate', 'cgroup'],
   metrics: [
     { name: 'ebpfmon_opens_total', help: 'File opens, per command (filenames are not labels: unbounded).', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },

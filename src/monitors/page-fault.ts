@@ -4,9 +4,9 @@
 // bit 4 instruction fetch), so a process contributes at most 6 entries per CPU and mode. numa_node is bpftrace's
 // `numaid` (the node of the CPU that took the fault), read in the kernel so parse stays pure.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, joinMaps, type MapContract, type Row } from './types.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, type Row } from './types.js';
 import { quote } from '../script/literals.js';
-import { flushAndTick, predicate, tickContract } from '../script/fragment.js';
+import { cgroupPart, int, keyOf, local, pidPart, probe, resultMap, text, update } from '../script/ir.js';
 
 export const pageFaultOptions = z.strictObject({
   ...baseOptions,
@@ -50,12 +50,21 @@ export function decodeErrorCode(code: number): { access: Access; cause: Cause } 
 }
 
 /** Keyed [pid, cpu, numa_node, kernel, error_bits, comm], with the cgroup option [..., error_bits, cgroup, comm]. */
-const countMap = (cgroup: boolean): MapContract => ({
-  name: '@page_fault_count',
-  keys: cgroup ? ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'cgroup', 'comm'] : ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'comm'],
-  value: 'count()',
-  doc: `faults; kernel is 0 (user mode) or 1 (kernel mode), error_bits is error_code & 0x${KEPT_BITS.toString(16)}`,
-});
+const countMap = (opts: { cgroup: boolean }) =>
+  resultMap(
+    '@page_fault_count',
+    keyOf(
+      pidPart(),
+      int('cpu', 'cpu'),
+      int('numa_node', 'numaid'),
+      int('kernel', '$kernel'),
+      int('error_bits', `args->error_code & 0x${KEPT_BITS.toString(16)}`),
+      ...cgroupPart(opts),
+      text('comm', 'comm'),
+    ),
+    'count',
+    `faults; kernel is 0 (user mode) or 1 (kernel mode), error_bits is error_code & 0x${KEPT_BITS.toString(16)}`,
+  );
 
 export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
   name: 'page_fault',
@@ -75,39 +84,29 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
     },
   ],
   generate(opts) {
-    const filter = predicate(opts.comm ? [`comm == ${quote(opts.comm)}`] : []);
-    const probes = (['user', 'kernel'] as const).flatMap((m, kernel) => [
-      `tracepoint:exceptions:page_fault_${m}${filter} {`,
-      `  @page_fault_count[pid, cpu, numaid, ${kernel}, args->error_code & 0x${KEPT_BITS.toString(16)}, ${opts.cgroup ? 'cgroup, ' : ''}comm] = count();`,
-      '}',
-    ]);
-    const count = countMap(opts.cgroup);
-    return {
-      probes: probes.join('\n'),
-      flush: flushAndTick('page_fault', [count]),
-      cleanup: '',
-      contract: { maps: [count], printfs: [tickContract] },
-    };
+    const filter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
+    const count = countMap(opts);
+    // One map, two probes: the mode part of the key is a constant in each.
+    const probes = (['user', 'kernel'] as const).map((m, kernel) =>
+      probe(`tracepoint:exceptions:page_fault_${m}`, [local('$kernel', String(kernel)), update(count)], filter),
+    );
+    return { probes, results: [count], helpers: [], events: [] };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
     const rows: PageFaultRow[] = [];
-    const name = countMap(false).name;
-    for (const { key, values } of joinMaps(rec.maps, [name]).values()) {
-      const [pid, cpu, node, kernel, bits] = key;
-      const comm = key[key.length - 1] ?? '';
-      const n = values[name] ?? 0;
-      if (n < opts.min_count) continue;
+    for (const { key, value } of rec.entries(countMap(opts))) {
+      if (value < opts.min_count) continue;
       rows.push({
         timestamp: ctx.timestamp,
-        pid: Number(pid),
-        comm,
-        fault_type: kernel === '0' ? 'user' : 'kernel',
-        cpu: Number(cpu),
-        numa_node: Number(node),
-        count: n,
-        ...decodeErrorCode(Number(bits)),
-        cgroup: opts.cgroup ? (key[5] ?? null) : null,
+        pid: Number(key.pid),
+        comm: key.comm,
+        fault_type: key.kernel === '0' ? 'user' : 'kernel',
+        cpu: Number(key.cpu),
+        numa_node: Number(key.numa_node),
+        count: value,
+        ...decodeErrorCode(Number(key.error_bits)),
+        cgroup: opts.cgroup ? key.cgroup : null,
       });
     }
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid || a.cpu - b.cpu);

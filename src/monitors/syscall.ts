@@ -1,10 +1,10 @@
 // syscall: per-process syscall counts, errors and (optionally) latency from the raw_syscalls tracepoints.
 // Counting and error counting share the sys_exit probe; sys_enter is attached only when latency is asked for.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, joinMaps, ratio, type MapContract, type Row } from './types.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, join, ratio, type Row } from './types.js';
 import { categoryOf, syscallName } from './syscall-category.js';
 import { quote } from '../script/literals.js';
-import { clearMaps, flushAndTick, predicate, tickContract } from '../script/fragment.js';
+import { cgroupPart, del, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when } from '../script/ir.js';
 
 export const syscallOptions = z.strictObject({
   ...baseOptions,
@@ -34,14 +34,15 @@ export interface SyscallRow extends Row {
 
 /** The maps, keyed [pid, nr, comm] or, with the cgroup option, [pid, nr, cgroup, comm]: comm (free text) last. */
 function mapsFor(opts: { cgroup: boolean }) {
-  const key = opts.cgroup ? (['pid', 'nr', 'cgroup', 'comm'] as const) : (['pid', 'nr', 'comm'] as const);
+  const key = keyOf(pidPart(), int('nr', '$id'), ...cgroupPart(opts), text('comm', 'comm'));
   return {
-    count: { name: '@syscall_count', keys: key, value: 'count()', doc: 'syscalls completed' },
-    errors: { name: '@syscall_errors', keys: key, value: 'count()', doc: 'exits with -4095 <= ret < 0' },
-    latSum: { name: '@syscall_lat_ns', keys: key, value: 'sum(ns)', doc: 'total time in the syscall' },
-    latMax: { name: '@syscall_lat_max', keys: key, value: 'max(ns)', doc: 'longest time in the syscall' },
-  } satisfies Record<string, MapContract>;
+    count: resultMap('@syscall_count', key, 'count', 'syscalls completed'),
+    errors: resultMap('@syscall_errors', key, 'count', 'exits with -4095 <= ret < 0'),
+    latSum: resultMap('@syscall_lat_ns', key, 'sum', 'total time in the syscall (ns)'),
+    latMax: resultMap('@syscall_lat_max', key, 'max', 'longest time in the syscall (ns)'),
+  };
 }
+const start = helperMap('@syscall_start', ['tid'], 'nsecs', 'entry time of the syscall in progress, per thread (latency: true)');
 
 export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   name: 'syscall',
@@ -61,61 +62,51 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
     },
   ],
   generate(opts) {
-    const filter = predicate(opts.comm ? [`comm == ${quote(opts.comm)}`] : []);
-    const k = opts.cgroup ? '[pid, args->id, cgroup, comm]' : '[pid, args->id, comm]';
+    const filter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
     const maps = mapsFor(opts);
-    const body = [
-      `  @syscall_count${k} = count();`,
-      `  if (args->ret < 0 && args->ret >= -4095) { @syscall_errors${k} = count(); }`,
-    ];
-    const probes: string[] = [];
-    if (opts.latency) {
-      probes.push(`tracepoint:raw_syscalls:sys_enter${filter} {`, '  @syscall_start[tid] = nsecs;', '}');
-      body.push(
-        '  $start = @syscall_start[tid];',
-        '  if ($start != 0) {',
-        `    @syscall_lat_ns${k} = sum(nsecs - $start);`,
-        `    @syscall_lat_max${k} = max(nsecs - $start);`,
-        '    delete(@syscall_start[tid]);',
-        '  }',
-      );
-    }
-    probes.push(`tracepoint:raw_syscalls:sys_exit${filter} {`, ...body, '}');
-    const printed = opts.latency ? [maps.count, maps.errors, maps.latSum, maps.latMax] : [maps.count, maps.errors];
+    // Counting and error counting share the sys_exit probe: every attached program runs on every syscall.
+    const exit = probe('tracepoint:raw_syscalls:sys_exit', [
+      local('$id', 'args->id'),
+      local('$ret', 'args->ret'),
+      update(maps.count),
+      when('$ret < 0 && $ret >= -4095', [update(maps.errors)]),
+      ...(opts.latency
+        ? [
+            local('$start', start.at('tid')),
+            when('$start != 0', [update(maps.latSum, 'nsecs - $start'), update(maps.latMax, 'nsecs - $start'), del(start, ['tid'])]),
+          ]
+        : []),
+    ], filter);
+    if (!opts.latency) return { probes: [exit], results: [maps.count, maps.errors], helpers: [], events: [] };
     return {
-      probes: probes.join('\n'),
-      flush: flushAndTick('syscall', printed),
-      cleanup: opts.latency ? clearMaps(['@syscall_start']) : '',
-      contract: { maps: printed, printfs: [tickContract] },
+      probes: [probe('tracepoint:raw_syscalls:sys_enter', [set(start, ['tid'], 'nsecs')], filter), exit],
+      results: [maps.count, maps.errors, maps.latSum, maps.latMax],
+      helpers: [start],
+      events: [],
     };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
     const rows: SyscallRow[] = [];
-    const names = Object.values(mapsFor(opts)).map((m) => m.name);
-    for (const { key, values } of joinMaps(rec.maps, names).values()) {
-      const [pid, nr] = key;
-      const comm = key[key.length - 1];
-      const cgroup = opts.cgroup ? (key[2] ?? null) : null;
-      const count = values['@syscall_count'] ?? 0;
+    for (const { key, v } of join(rec, mapsFor(opts))) {
+      const count = v.count ?? 0;
       if (count < opts.min_count) continue;
-      const errors = values['@syscall_errors'] ?? 0;
-      const latSum = values['@syscall_lat_ns'];
-      const latMax = values['@syscall_lat_max'];
-      const name = syscallName(ctx.arch, Number(nr));
+      const errors = v.errors ?? 0;
+      const nr = Number(key.nr);
+      const name = syscallName(ctx.arch, nr);
       rows.push({
         timestamp: ctx.timestamp,
-        pid: Number(pid),
-        comm: comm ?? '',
-        syscall_nr: Number(nr),
+        pid: Number(key.pid),
+        comm: key.comm,
+        syscall_nr: nr,
         syscall: name,
-        category: Number(nr) < 0 ? 'other' : categoryOf(name),
+        category: nr < 0 ? 'other' : categoryOf(name),
         count,
         error_count: errors,
         error_rate: ratio(errors, count),
-        avg_latency_us: latSum === undefined ? null : Math.round(latSum / count / 10) / 100,
-        max_latency_us: latMax === undefined ? null : Math.round(latMax / 10) / 100,
-        cgroup,
+        avg_latency_us: v.latSum === undefined ? null : Math.round(v.latSum / count / 10) / 100,
+        max_latency_us: v.latMax === undefined ? null : Math.round(v.latMax / 10) / 100,
+        cgroup: opts.cgroup ? key.cgroup : null,
       });
     }
     return rows.sort((a, b) => b.count - a.count);

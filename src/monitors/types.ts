@@ -1,6 +1,7 @@
 // The monitor module contract: one file per monitor owns its options, probes, script fragment, parser and columns.
 import { z } from 'zod';
 import { commPattern } from '../script/literals.js';
+import type { Fragment, PrintfDecl, ResultMap } from '../script/ir.js';
 
 /** One CSV/console cell. Timestamps are ISO 8601 UTC strings with milliseconds. */
 export type Cell = string | number | null;
@@ -32,35 +33,6 @@ export interface Variant {
   aheadOfTimeOnly?: boolean;
 }
 
-/** A map the script prints: `@<monitor>_<what>[keys...]`. Free text may only be the last key part. */
-export interface MapContract {
-  name: string;
-  keys: readonly string[];
-  value: string;
-  doc: string;
-}
-/** A printf record: `"<monitor>\t<tag>\t<fields...>\n"`; free text may only be the last field. */
-export interface PrintfContract {
-  tag: string;
-  fields: readonly string[];
-  doc: string;
-}
-export interface OutputContract {
-  maps: readonly MapContract[];
-  printfs: readonly PrintfContract[];
-}
-
-/** What a monitor adds to a script. `flush` runs each interval and in END; `cleanup` clears helper maps in END. */
-export interface Fragment {
-  probes: string;
-  /** Print-and-clear of the result maps, followed by the tick (aggregate monitors only). */
-  flush: string;
-  /** The flush END runs instead of `flush`, where they differ (double-buffered maps print both copies there). */
-  finalFlush?: string;
-  cleanup: string;
-  contract: OutputContract;
-}
-
 /** What the plan decided for one monitor on this machine. */
 export interface MonitorPlan {
   variant: string;
@@ -72,15 +44,26 @@ export interface MonitorPlan {
   tracepointFields: Readonly<Record<string, readonly string[]>>;
 }
 
-export interface MapEntry {
-  key: readonly string[];
-  value: number;
+/** One entry of a result map, its key split into the declared parts by name. */
+export interface Entry<N extends string = string> {
+  readonly key: Readonly<Record<N, string>>;
+  readonly value: number;
 }
-export type MonitorRecord =
-  /** One printf line, tag removed, split into the contract's fields (the last keeps any tabs). */
-  | { kind: 'event'; tag: string; fields: readonly string[] }
-  /** Everything a monitor printed in one interval, closed by its tick. Keys are split by contract arity. */
-  | { kind: 'interval'; maps: ReadonlyMap<string, readonly MapEntry[]> };
+
+/** Everything a monitor printed in one interval, closed by its tick. */
+export interface IntervalRecord {
+  readonly kind: 'interval';
+  /** The entries of one declared result map (every copy of it merged), keys split into named parts. */
+  entries<N extends string>(map: ResultMap<N>): readonly Entry<N>[];
+}
+/** One printf line of an event monitor. */
+export interface EventRecord {
+  readonly kind: 'event';
+  readonly tag: string;
+  /** Its fields by name when it is a record of `p`, else null. */
+  fields<N extends string>(p: PrintfDecl<N>): Readonly<Record<N, string>> | null;
+}
+export type MonitorRecord = IntervalRecord | EventRecord;
 
 export interface ParseCtx {
   /** End of the interval (aggregate) or arrival time, ISO 8601 UTC. */
@@ -177,7 +160,17 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   consoleLine(row: R): string;
   /** Counters for the Prometheus exporter; none means the monitor exports only its health. */
   metrics?: readonly MetricSpec[];
+  /**
+   * It carries paths read by str(): it runs with the longest string bpftrace 0.17 allows (`pathStrlen`), in a
+   * process of its own, since a string that long on the 512-byte BPF stack breaks other monitors' probes.
+   */
+  paths?: boolean;
 }
+
+/** BPFTRACE_STRLEN for monitors that carry paths: bpftrace 0.17 refuses more than 200 (str() keeps 199 bytes). */
+export const pathStrlen = 200;
+/** BPFTRACE_STRLEN everywhere else: bpftrace 0.17's default. */
+export const defaultStrlen = 64;
 
 /** Identity, for type inference in monitor files. */
 export const defineMonitor = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<O, R> => m;
@@ -189,22 +182,27 @@ export function ratio(num: number, den: number, decimals = 4): number {
   return Math.round((num / den) * f) / f;
 }
 
-/** Group map entries by their full key so several maps of one interval join into one row. */
-export function joinMaps(
-  maps: ReadonlyMap<string, readonly MapEntry[]>,
-  names: readonly string[],
-): Map<string, { key: readonly string[]; values: Record<string, number> }> {
-  const out = new Map<string, { key: readonly string[]; values: Record<string, number> }>();
-  for (const name of names) {
-    for (const e of maps.get(name) ?? []) {
-      const id = e.key.join('\u0000');
+/**
+ * Entries of several result maps with the same key, joined into one item per key: each item has the key and the
+ * value of every map that holds it (`v.count`, `v.errors`), so several maps of one interval make one row.
+ */
+export function join<N extends string, K extends string>(
+  rec: IntervalRecord,
+  maps: Readonly<Record<K, ResultMap<N>>>,
+): { key: Readonly<Record<N, string>>; v: Partial<Record<K, number>> }[] {
+  const out = new Map<string, { key: Readonly<Record<N, string>>; v: Partial<Record<K, number>> }>();
+  for (const k of Object.keys(maps) as K[]) {
+    const map = maps[k];
+    const names = map.key.parts.map((p) => p.name);
+    for (const e of rec.entries(map)) {
+      const id = names.map((n) => e.key[n]).join('\u0000');
       let slot = out.get(id);
       if (!slot) {
-        slot = { key: e.key, values: {} };
+        slot = { key: e.key, v: {} };
         out.set(id, slot);
       }
-      slot.values[name] = e.value;
+      slot.v[k] = e.value;
     }
   }
-  return out;
+  return [...out.values()];
 }

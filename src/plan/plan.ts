@@ -1,8 +1,10 @@
 // config + capabilities -> Plan: per monitor a verdict (ready, fallback, unavailable) and the bpftrace processes.
 import type { Capabilities } from './capabilities.js';
 import type { Config } from '../config/schema.js';
-import type { BaseOptions, Monitor, MonitorPlan, ProbeNeed, Row, Variant } from '../monitors/types.js';
+import { defaultStrlen, pathStrlen, type BaseOptions, type Monitor, type MonitorPlan, type ProbeNeed, type Row, type Variant } from '../monitors/types.js';
 import { findMonitor } from '../monitors/registry.js';
+import type { Layout } from '../script/render.js';
+import { aotMapKeys } from '../process/aot.js';
 
 export type VerdictStatus = 'ready' | 'fallback' | 'unavailable';
 
@@ -26,6 +28,8 @@ export interface PlannedMonitor {
 export interface ProcessPlan {
   id: string;
   monitors: PlannedMonitor[];
+  /** BPFTRACE_STRLEN of this process (see Monitor.paths). */
+  strlen: number;
 }
 
 export interface Plan {
@@ -72,6 +76,19 @@ function tryVariant(v: Variant, caps: Capabilities, aot: boolean): { plan: Omit<
 /** Whether scripts will run ahead of time: asked for (runtime.aot) and bpftrace-aotrt is installed. */
 export const aheadOfTime = (config: Config, caps: Capabilities): boolean => config.runtime.aot && !!caps.bpftrace.aotrt;
 
+/**
+ * How result maps are laid out (see src/script/render.ts). bpftrace-aotrt gives every map 4,096 keys, so ahead of
+ * time a per-process map is split into enough shards (a power of two) to hold runtime.map_keys_max keys; bpftrace
+ * itself sizes maps by BPFTRACE_MAP_KEYS_MAX, so one map does.
+ */
+export function layoutFor(config: Config, caps: Capabilities): Layout {
+  const shards = aheadOfTime(config, caps) ? 2 ** Math.ceil(Math.log2(Math.max(1, config.runtime.map_keys_max / aotMapKeys))) : 1;
+  return { double: config.runtime.double_buffer, shards };
+}
+
+/** Keys one map of a process holds: the figure `check` states and the router tests saturation against. */
+export const mapCapacity = (config: Config, caps: Capabilities): number => (aheadOfTime(config, caps) ? aotMapKeys : config.runtime.map_keys_max);
+
 /** The verdict for one monitor, and its plan when it can run. */
 export function planMonitor(
   monitor: Monitor<BaseOptions, Row>,
@@ -117,10 +134,14 @@ export function buildPlan(config: Config, selected: readonly string[], caps: Cap
     verdicts.push(verdict);
     if (plan) planned.push({ monitor, opts, plan });
   }
+  const strlenOf = (p: PlannedMonitor): number => (p.monitor.paths ? pathStrlen : defaultStrlen);
+  // Monitors share a process by string size: those that carry paths run with long strings, in a process of their own.
+  const groups = [
+    { id: 'main', monitors: planned.filter((p) => !p.monitor.paths), strlen: defaultStrlen },
+    { id: 'paths', monitors: planned.filter((p) => p.monitor.paths), strlen: pathStrlen },
+  ];
   const processes: ProcessPlan[] = config.runtime.shared_process
-    ? planned.length
-      ? [{ id: 'main', monitors: planned }]
-      : []
-    : planned.map((p) => ({ id: p.monitor.name, monitors: [p] }));
+    ? groups.filter((g) => g.monitors.length)
+    : planned.map((p) => ({ id: p.monitor.name, monitors: [p], strlen: strlenOf(p) }));
   return { verdicts, processes };
 }

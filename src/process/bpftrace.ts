@@ -59,6 +59,18 @@ export function exitOf(r: { failed: boolean; exitCode?: number | undefined; sign
   return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, spawnError };
 }
 
+const benign = /RLIMIT_MEMLOCK/;
+
+/** Whether a stderr line is the RLIMIT_MEMLOCK warning bpftrace 0.17 prints on kernels that account BPF memory by cgroup. */
+export const isBenignStderr = (line: string): boolean => benign.test(line);
+
+/** The most useful line of bpftrace's stderr: its first ERROR that is not the RLIMIT_MEMLOCK warning. */
+export function errorSummary(stderr: readonly string[], exit: BpftraceExit): string {
+  const err = stderr.find((l) => /ERROR/.test(l) && !benign.test(l)) ?? stderr.find((l) => l.trim() && !benign.test(l));
+  const how = exit.spawnError ?? (exit.signal ? `killed by ${exit.signal}` : `exit code ${String(exit.exitCode)}`);
+  return err ? `${err.trim()} (${how})` : how;
+}
+
 export const spawnBpftrace: SpawnBpftrace = (s) => {
   const [file, args] = setprivPath
     ? [setprivPath, ['--pdeathsig', 'KILL', '--', s.command, ...s.args]]

@@ -1,15 +1,12 @@
-// Supervision of the bpftrace processes: a small state machine per process over the results of `SpawnBpftrace`.
-// starting -> running -> (exit) restarting -> starting ... -> failed after too many tries; stopped on request.
-// A shared process that cannot even start is split into one process per monitor, so one bad probe
-// does not take the others down.
+// Supervision of the bpftrace processes: a small loop per process over the results of `SpawnBpftrace`, with the
+// decision after each exit taken by the pure `afterExit`. The supervisor knows processes, not monitors: it hands
+// each run's stdout lines to whoever asked (`onRun`) and reports states (`onState`).
 import type { Logger } from '../log.js';
-import type { Row } from '../monitors/types.js';
-import type { RoutedMonitor } from '../records/router.js';
-import { createRouter } from '../records/router.js';
-import type { Clock } from '../rows/clock.js';
-import type { BpftraceExit, SpawnBpftrace } from './bpftrace.js';
-import { backoffDelay, healthyAfterMs, type BackoffPolicy } from './backoff.js';
+import type { BpftraceExit, BpftraceRun, SpawnBpftrace } from './bpftrace.js';
+import { errorSummary, isBenignStderr } from './bpftrace.js';
+import type { BackoffPolicy } from './backoff.js';
 import type { Runner } from './aot.js';
+import { afterExit } from './after-exit.js';
 
 export interface ProcessSpec {
   id: string;
@@ -17,25 +14,44 @@ export interface ProcessSpec {
   runner: Runner;
   /** Run instead when `runner` fails before attaching (bpftrace on the script the AOT runner was compiled from). */
   fallback?: Runner;
-  monitors: RoutedMonitor[];
+  /** The monitors it serves, by name. */
+  monitors: readonly string[];
+  /** bpftrace's environment for this process (map sizes, string size). */
+  env: Readonly<Record<string, string>>;
+}
+
+export type ProcessState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'over_budget';
+
+export interface StateReport {
+  state: ProcessState;
+  pid: number | null;
+  runner: Runner;
+  /** Why it exited (restarting, failed, over_budget). */
+  reason?: string;
+  /** restarting: it had attached, so counts since its last output are lost. */
+  lostOutput?: boolean;
+}
+
+/** One run of a process: its pid, its runner, and the callback that says its probes are attached. */
+export interface RunInfo {
+  pid: number | undefined;
+  runner: Runner;
+  attached(probes: number): void;
 }
 
 export interface SupervisorDeps {
   log: Logger;
   spawn: SpawnBpftrace;
-  clock: Clock;
-  arch: string;
-  env: Readonly<Record<string, string>>;
   maxRestarts: number;
   backoff: BackoffPolicy;
   killAfterMs: number;
   /** A bpftrace that has not attached its probes by then is stopped and counted as a failed start. */
   attachTimeoutMs: number;
-  onRows(monitor: string, rows: Row[]): void;
+  /** A new run starts: returns what handles its stdout lines (a router), which calls `run.attached()`. */
+  onRun(spec: ProcessSpec, run: RunInfo): (line: string) => void;
+  onState(spec: ProcessSpec, report: StateReport): void;
   /** Backpressure from the output: see BpftraceSpawn.throttle. */
   throttle?(): Promise<void> | null;
-  /** A marker row for each monitor of a process that died: the output shows the gap. */
-  onGap(monitor: string, timestamp: string, text: string): void;
   /** Splits a shared process that failed to start into one process per monitor; none means no isolation. */
   isolate?(spec: ProcessSpec): Promise<ProcessSpec[]>;
 }
@@ -45,29 +61,23 @@ export interface Supervisor {
   settled: Promise<void>;
   /** Resolves once no process runs any more (stopped or failed). */
   done: Promise<void>;
-  /** SIGTERM to every bpftrace: each prints its final interval; resolves when all output was routed. */
+  /** Asks every bpftrace to stop: each prints its final interval; resolves when all output was handed over. */
   stop(): Promise<void>;
-  /** Stops the process currently running as `pid` for good: its monitors end in `state` (e.g. over_budget). */
-  halt(pid: number, state: 'over_budget', reason: string): boolean;
-  monitors(): RoutedMonitor[];
+  /** Stops the process currently running as `pid` for good: it ends in `over_budget`. */
+  halt(pid: number, reason: string): boolean;
 }
 
-const benign = /RLIMIT_MEMLOCK/;
-
-/** The most useful line of bpftrace's stderr: its first ERROR that is not the RLIMIT_MEMLOCK warning. */
-export function errorSummary(stderr: readonly string[], exit: BpftraceExit): string {
-  const err = stderr.find((l) => /ERROR/.test(l) && !benign.test(l)) ?? stderr.find((l) => l.trim() && !benign.test(l));
-  const how = exit.spawnError ?? (exit.signal ? `killed by ${exit.signal}` : `exit code ${String(exit.exitCode)}`);
-  return err ? `${err.trim()} (${how})` : how;
+/** A spawn that threw (EMFILE, ENOMEM): the same as a process that could not start. */
+function failedSpawn(e: unknown): BpftraceRun {
+  const message = e instanceof Error ? e.message : String(e);
+  return { pid: undefined, stop: () => undefined, done: Promise.resolve({ exitCode: null, signal: null, spawnError: message }) };
 }
 
 export function createSupervisor(specs: readonly ProcessSpec[], deps: SupervisorDeps): Supervisor {
   const { log } = deps;
   let stopping = false;
-  const running = new Set<{ stop(): void }>();
   const current = new Map<ProcessSpec, { pid: number | undefined; stop(): void }>();
-  const halted = new Map<ProcessSpec, { state: 'over_budget'; reason: string }>();
-  const all: RoutedMonitor[] = specs.flatMap((s) => s.monitors);
+  const halted = new Map<ProcessSpec, string>();
   const wakers = new Set<() => void>();
 
   const sleep = (ms: number): Promise<void> =>
@@ -81,17 +91,9 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
       wakers.add(done);
     });
 
-  const setState = (spec: ProcessSpec, state: RoutedMonitor['stats']['state'], pid?: number | null, runner?: Runner): void => {
-    for (const m of spec.monitors) {
-      m.stats.state = state;
-      if (pid !== undefined) m.stats.bpftracePid = pid;
-      if (runner) m.stats.runtime = runner.mode;
-    }
-  };
-
   /** Runs one process until stopped or failed; `onSettled` fires once it attached or gave up. */
   async function runProcess(spec: ProcessSpec, onSettled: () => void): Promise<void> {
-    const plog = log.child({ process: spec.id, monitors: spec.monitors.map((m) => m.monitor.name).join(',') });
+    const plog = log.child({ process: spec.id, monitors: spec.monitors.join(',') });
     let attempts = 0;
     let runner = spec.runner;
     let fallback = spec.fallback;
@@ -102,121 +104,130 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         onSettled();
       }
     };
+    const report = (r: Omit<StateReport, 'runner'>): void => deps.onState(spec, { ...r, runner });
     while (!stopping) {
-      setState(spec, 'starting');
+      report({ state: 'starting', pid: null });
       const stderr: string[] = [];
       let attachedAt: number | null = null;
-      const router = createRouter({
-        monitors: spec.monitors,
-        onRows: deps.onRows,
-        onAttached: (probes) => {
+      let run: BpftraceRun | undefined;
+      const info: RunInfo = {
+        get pid() {
+          return run?.pid;
+        },
+        runner,
+        attached: (probes) => {
+          if (attachedAt !== null) return;
           attachedAt = Date.now();
-          setState(spec, 'running');
-          plog.info({ probes, pid: run.pid, runtime: runner.mode }, 'bpftrace attached its probes');
+          report({ state: 'running', pid: run?.pid ?? null });
+          plog.info({ probes, pid: run?.pid, runtime: runner.mode }, 'bpftrace attached its probes');
           settle();
         },
-        log: plog,
-        clock: deps.clock,
-        arch: deps.arch,
-      });
-      const run = deps.spawn({
-        command: runner.command,
-        args: runner.args,
-        env: deps.env,
-        onLine: (l) => router.line(l),
-        ...(deps.throttle ? { throttle: deps.throttle } : {}),
-        onStderr: (l) => {
-          if (stderr.length < 50) stderr.push(l);
-          if (!l.trim()) return;
-          if (benign.test(l)) plog.debug({ stderr: l }, 'bpftrace stderr (harmless on kernels that account BPF memory by cgroup)');
-          else plog.warn({ stderr: l }, 'bpftrace stderr');
-        },
-        killAfterMs: deps.killAfterMs,
-      });
-      setState(spec, 'starting', run.pid ?? null, runner);
-      // A runner with its own stop (bpftrace-aotrt, which dies on SIGTERM without running END) is asked that way
-      // once attached; SIGTERM follows only if it has not exited in time. Before attaching there is nothing to lose.
+      };
+      const onLine = deps.onRun(spec, info);
+      try {
+        run = deps.spawn({
+          command: runner.command,
+          args: runner.args,
+          env: spec.env,
+          onLine,
+          ...(deps.throttle ? { throttle: deps.throttle } : {}),
+          onStderr: (l) => {
+            if (stderr.length < 50) stderr.push(l);
+            if (!l.trim()) return;
+            if (isBenignStderr(l)) plog.debug({ stderr: l }, 'bpftrace stderr (harmless on kernels that account BPF memory by cgroup)');
+            else plog.warn({ stderr: l }, 'bpftrace stderr');
+          },
+          killAfterMs: deps.killAfterMs,
+        });
+      } catch (e) {
+        run = failedSpawn(e);
+      }
+      const proc = run;
+      report({ state: 'starting', pid: proc.pid ?? null });
+      // A runner with its own stop (the script's stop probe, which bpftrace-aotrt needs) is asked that way once
+      // attached; SIGTERM follows only if it has not exited in time. Before attaching there is nothing to lose.
       let stopTimer: NodeJS.Timeout | undefined;
       const handle = {
-        pid: run.pid,
+        pid: proc.pid,
         stop(): void {
-          const { stop } = runner;
-          if (attachedAt === null || !stop || run.pid === undefined) run.stop();
+          const own = runner.stop;
+          if (attachedAt === null || !own || proc.pid === undefined) proc.stop();
           else if (!stopTimer) {
-            stop(run.pid);
-            stopTimer = setTimeout(() => run.stop(), deps.killAfterMs);
+            own(proc.pid);
+            stopTimer = setTimeout(() => proc.stop(), deps.killAfterMs);
           }
         },
       };
-      running.add(handle);
       current.set(spec, handle);
       let attachTimedOut = false;
       const attachTimer = setTimeout(() => {
         if (attachedAt !== null || stopping) return;
         attachTimedOut = true;
-        plog.error({ pid: run.pid, seconds: deps.attachTimeoutMs / 1000 }, 'bpftrace did not attach its probes in time; stopping it');
-        run.stop();
+        plog.error({ pid: proc.pid, seconds: deps.attachTimeoutMs / 1000 }, 'bpftrace did not attach its probes in time; stopping it');
+        proc.stop();
       }, deps.attachTimeoutMs);
-      const exit = await run.done;
+      const exit: BpftraceExit = await proc.done;
       clearTimeout(attachTimer);
       clearTimeout(stopTimer);
-      running.delete(handle);
       current.delete(spec);
-      const halt = halted.get(spec);
-      if (halt) {
-        setState(spec, halt.state, null);
-        for (const m of spec.monitors) m.stats.lastError = halt.reason;
-        plog.error({ reason: halt.reason }, `bpftrace stopped for good: ${halt.state}`);
-        break;
-      }
-      if (stopping) {
-        setState(spec, 'stopped', null);
-        plog.info({ exitCode: exit.exitCode, signal: exit.signal }, 'bpftrace stopped');
-        break;
-      }
-      const reason = attachTimedOut
-        ? `bpftrace did not attach its probes within ${deps.attachTimeoutMs / 1000} s`
-        : errorSummary(stderr, exit);
-      for (const m of spec.monitors) m.stats.lastError = reason;
-      if (attachedAt === null && fallback) {
-        // The compiled script would not load (a probe type bpftrace-aotrt cannot attach, say): bpftrace runs the
-        // script itself from now on, without counting a restart.
-        plog.warn({ reason, runtime: fallback.mode }, 'bpftrace-aotrt failed to start the compiled script; running it with bpftrace');
-        runner = fallback;
-        fallback = undefined;
-        continue;
-      }
-      if (attachedAt === null && spec.monitors.length > 1 && deps.isolate) {
-        plog.warn({ reason }, 'shared bpftrace failed to start; running each monitor in its own process');
-        const parts = await deps.isolate(spec);
-        await Promise.all(parts.map((p, i) => runProcess(p, i === parts.length - 1 ? settle : () => undefined)));
-        settle();
-        return;
-      }
-      if (attachedAt !== null && Date.now() - attachedAt >= healthyAfterMs) attempts = 0;
-      attempts++;
-      if (attempts > deps.maxRestarts) {
-        setState(spec, 'failed', null);
-        plog.error({ reason, attempts: attempts - 1 }, `bpftrace failed; giving up after ${attempts - 1} restarts`);
-        settle();
-        break;
-      }
-      const delay = backoffDelay(attempts, deps.backoff);
-      setState(spec, 'restarting', null);
-      for (const m of spec.monitors) m.stats.restarts++;
-      if (attachedAt !== null) {
-        const now = deps.clock.now();
-        for (const m of spec.monitors) {
-          if (m.monitor.mode === 'aggregate') {
-            deps.onGap(m.monitor.name, now, `bpftrace restarted: counts since the previous row are lost (${reason})`);
-          } else {
-            deps.onGap(m.monitor.name, now, `bpftrace restarted: events may be missing until it is back (${reason})`);
+      const reason = halted.get(spec) ?? (attachTimedOut ? `bpftrace did not attach its probes within ${deps.attachTimeoutMs / 1000} s` : errorSummary(stderr, exit));
+      const next = afterExit({
+        stopping,
+        halted: halted.has(spec),
+        attached: attachedAt !== null,
+        ranMs: attachedAt === null ? 0 : Date.now() - attachedAt,
+        attempts,
+        hasFallback: fallback !== undefined,
+        canIsolate: spec.monitors.length > 1 && deps.isolate !== undefined,
+        maxRestarts: deps.maxRestarts,
+        backoff: deps.backoff,
+      });
+      switch (next.action) {
+        case 'halted':
+          report({ state: 'over_budget', pid: null, reason });
+          plog.error({ reason }, 'bpftrace stopped for good: over_budget');
+          settle();
+          return;
+        case 'stopped':
+          report({ state: 'stopped', pid: null });
+          plog.info({ exitCode: exit.exitCode, signal: exit.signal }, 'bpftrace stopped');
+          settle();
+          return;
+        case 'fallback':
+          // The compiled script would not load (a probe type bpftrace-aotrt cannot attach, say): bpftrace runs the
+          // script itself from now on, without counting a restart.
+          plog.warn({ reason, runtime: fallback!.mode }, 'bpftrace-aotrt failed to start the compiled script; running it with bpftrace');
+          runner = fallback!;
+          fallback = undefined;
+          continue;
+        case 'isolate': {
+          plog.warn({ reason }, 'shared bpftrace failed to start; running each monitor in its own process');
+          const parts = await deps.isolate!(spec).catch((e: unknown) => {
+            plog.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot split the shared process');
+            return [];
+          });
+          if (!parts.length) {
+            report({ state: 'failed', pid: null, reason });
+            settle();
+            return;
           }
+          await Promise.all(parts.map((p, i) => runProcess(p, i === parts.length - 1 ? settle : () => undefined)));
+          settle();
+          return;
         }
+        case 'fail':
+          report({ state: 'failed', pid: null, reason });
+          plog.error({ reason, attempts: next.attempts }, `bpftrace failed; giving up after ${next.attempts} restarts`);
+          settle();
+          return;
+        case 'restart':
+          attempts = next.attempts;
+          report({ state: 'restarting', pid: null, reason, lostOutput: attachedAt !== null });
+          plog.warn({ reason, attempt: attempts, delayMs: next.delayMs }, 'bpftrace exited unexpectedly; restarting');
+          await sleep(next.delayMs);
       }
-      plog.warn({ reason, attempt: attempts, delayMs: delay }, 'bpftrace exited unexpectedly; restarting');
-      await sleep(delay);
     }
+    report({ state: 'stopped', pid: null });
     settle();
   }
 
@@ -240,18 +251,17 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
     async stop() {
       stopping = true;
       for (const w of [...wakers]) w();
-      for (const r of running) r.stop();
+      for (const r of current.values()) r.stop();
       await done;
     },
-    halt(pid, state, reason) {
+    halt(pid, reason) {
       for (const [spec, run] of current) {
         if (run.pid !== pid) continue;
-        halted.set(spec, { state, reason });
+        halted.set(spec, reason);
         run.stop();
         return true;
       }
       return false;
     },
-    monitors: () => all,
   };
 }

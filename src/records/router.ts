@@ -1,16 +1,21 @@
-// Records of one bpftrace process -> rows of its monitors. Checks each record against the output contract;
-// anything unexpected is counted and logged (once per kind), never thrown.
+// Records of one bpftrace process -> rows of its monitors. Every record is read through the declarations compose
+// rendered the script from (OutputContract): map copies, key parts by name and kind, printf fields. Anything
+// unexpected is counted and logged (once per kind), never thrown. The router also says when an interval cannot be
+// trusted: a map printed as full as it can be (counts dropped in the kernel), or ticks that arrive late (bpftrace
+// stalled, so the maps printed at those ticks hold more than one interval).
 import type { Logger } from '../log.js';
-import type { BaseOptions, Fragment, MapEntry, Monitor, ParseCtx, Row } from '../monitors/types.js';
+import type { BaseOptions, Entry, EventRecord, IntervalRecord, Monitor, ParseCtx, Row } from '../monitors/types.js';
 import type { Clock } from '../rows/clock.js';
+import type { OutputContract } from '../script/compose.js';
+import type { Agg, Field, KeyPart, PrintfDecl, ResultMap } from '../script/ir.js';
 import { parseLine, splitFields, splitKey, type MapValue } from './json-line.js';
-import { secondCopySuffix } from '../script/double-buffer.js';
+import { cutMarker, decodeHexBytes, decodeText } from './text.js';
 import type { MonitorStats } from './stats.js';
 
 export interface RoutedMonitor {
   monitor: Monitor<BaseOptions, Row>;
   opts: BaseOptions;
-  contract: Fragment['contract'];
+  contract: OutputContract;
   interval: number;
   stats: MonitorStats;
 }
@@ -18,11 +23,17 @@ export interface RoutedMonitor {
 export interface RouterDeps {
   monitors: readonly RoutedMonitor[];
   onRows(monitor: string, rows: Row[]): void;
+  /** A marker row: the interval ending at `timestamp` is incomplete or covers more than one interval. */
+  onNote(monitor: string, timestamp: string, text: string): void;
   /** The script's BEGIN printed `ebpfmon\tattached`: every probe is live. */
   onAttached?(probes: number): void;
   log: Logger;
   clock: Clock;
   arch: string;
+  /** Keys one kernel map holds under the runtime in use (a map printed with this many keys dropped updates). */
+  mapCapacity: number;
+  /** BPFTRACE_STRLEN: str() keeps at most this many bytes minus one. */
+  strlen: number;
 }
 
 export interface Router {
@@ -31,42 +42,43 @@ export interface Router {
   readonly unrouted: number;
 }
 
+/** One key of a result map this interval: the value so far, from every copy printed before the tick. */
+interface Pending {
+  key: Readonly<Record<string, string>>;
+  value: number;
+}
+
 interface Slot {
   rm: RoutedMonitor;
-  pending: Map<string, MapEntry[]>;
+  /** Result map name -> its keys so far this interval. */
+  pending: Map<string, Map<string, Pending>>;
+  /** Result maps printed as full as the kernel map can hold in this interval. */
+  full: Set<string>;
   lastTickNs: bigint | null;
+  /** Ticks that arrived late are merged here until one arrives on time: their maps span the whole stall. */
+  stall: { fromNs: bigint | null; ticks: number } | null;
+  /** Whether the last interval was reported incomplete (the warning is logged once per change). */
+  wasFull: boolean;
 }
 
-/** How two values of one key combine, from the contract's aggregate: min() and max() keep theirs, the rest add. */
-function combinerOf(value: string): (a: number, b: number) => number {
-  if (value.startsWith('min(')) return Math.min;
-  if (value.startsWith('max(')) return Math.max;
-  return (a, b) => a + b;
-}
+const combiners: Record<Agg, (a: number, b: number) => number> = {
+  count: (a, b) => a + b,
+  sum: (a, b) => a + b,
+  min: Math.min,
+  max: Math.max,
+};
 
-/**
- * A map printed twice before its tick (END prints both copies of a double-buffered map): keys already pending
- * are combined, the others appended. A loop, not push(...more): spreading a map of a few hundred thousand keys
- * overflows the call stack.
- */
-function mergeEntries(list: MapEntry[], more: readonly MapEntry[], combine: (a: number, b: number) => number): void {
-  const at = new Map<string, number>();
-  list.forEach((e, i) => at.set(e.key.join('\u0000'), i));
-  for (const e of more) {
-    const i = at.get(e.key.join('\u0000'));
-    if (i === undefined) list.push(e);
-    else list[i] = { key: e.key, value: combine(list[i]!.value, e.value) };
-  }
-}
+/** A tick whose arrival lags its kernel time by more than this (on top of one interval) comes from a stalled run. */
+export const lateTickSlackSeconds = 1;
 
 export function createRouter(deps: RouterDeps): Router {
   const { log, clock } = deps;
-  const byMap = new Map<string, { slot: Slot; arity: number; combine: (a: number, b: number) => number }>();
+  const byCopy = new Map<string, { slot: Slot; map: ResultMap }>();
   const byName = new Map<string, Slot>();
   for (const rm of deps.monitors) {
-    const slot: Slot = { rm, pending: new Map(), lastTickNs: null };
+    const slot: Slot = { rm, pending: new Map(), full: new Set(), lastTickNs: null, stall: null, wasFull: false };
     byName.set(rm.monitor.name, slot);
-    for (const m of rm.contract.maps) byMap.set(m.name, { slot, arity: m.keys.length, combine: combinerOf(m.value) });
+    for (const [copy, map] of rm.contract.copies) byCopy.set(copy, { slot, map });
   }
   const warned = new Set<string>();
   let unrouted = 0;
@@ -84,12 +96,20 @@ export function createRouter(deps: RouterDeps): Router {
     }
   };
 
+  /** A text value: decoded to UTF-8, and marked when str() may have cut it. */
+  const textOf = (raw: string, part: KeyPart | Field): string => {
+    if (part.kind === 'bytes') return decodeHexBytes(raw);
+    if (part.kind !== 'text') return raw;
+    const d = decodeText(raw);
+    return part.fromStr && d.bytes >= deps.strlen - 1 ? d.text + cutMarker : d.text;
+  };
+
   const emit = (slot: Slot, rows: Row[]): void => {
     slot.rm.stats.rows += rows.length;
     if (rows.length) deps.onRows(slot.rm.monitor.name, rows);
   };
 
-  const runParse = (slot: Slot, rec: Parameters<Monitor['parse']>[0], ctx: ParseCtx): void => {
+  const runParse = (slot: Slot, rec: IntervalRecord | EventRecord, ctx: ParseCtx): void => {
     try {
       emit(slot, slot.rm.monitor.parse(rec, ctx, slot.rm.opts));
     } catch (e) {
@@ -106,9 +126,7 @@ export function createRouter(deps: RouterDeps): Router {
   };
 
   const onMap = (name: string, value: MapValue): void => {
-    // The second copy of a double-buffered map (@x_b) carries the same contract as @x.
-    const hit = byMap.get(name) ?? (name.endsWith(secondCopySuffix) ? byMap.get(name.slice(0, -secondCopySuffix.length)) : undefined);
-    if (hit && !byMap.has(name)) name = name.slice(0, -secondCopySuffix.length);
+    const hit = byCopy.get(name);
     if (!hit) {
       const owner = ownerOfMap(name);
       problem(
@@ -120,28 +138,86 @@ export function createRouter(deps: RouterDeps): Router {
       );
       return;
     }
-    const { slot, arity, combine } = hit;
+    const { slot, map } = hit;
+    const parts = map.key.parts;
     slot.rm.stats.records++;
-    const entries: MapEntry[] = [];
     if (typeof value === 'number') {
-      problem(slot, `arity:${name}`, `${slot.rm.monitor.name}: map ${name} has no key, contract expects [${arity} parts]; ignored`);
+      problem(slot, `arity:${name}`, `${slot.rm.monitor.name}: map ${name} has no key, contract expects [${parts.map((p) => p.name).join(', ')}]; ignored`);
       return;
     }
-    for (const [k, v] of Object.entries(value)) {
-      const key = splitKey(k, arity);
-      if (!key) {
-        problem(slot, `arity:${name}`, `${slot.rm.monitor.name}: map ${name} key "${k}" has fewer than ${arity} parts; entry ignored`);
+    let pending = slot.pending.get(map.name);
+    if (!pending) slot.pending.set(map.name, (pending = new Map()));
+    const combine = combiners[map.agg];
+    let keys = 0;
+    for (const k in value) {
+      keys++;
+      const v = value[k]!;
+      // The same key printed from two copies of the map before one tick (END prints every copy): combine.
+      const seen = pending.get(k);
+      if (seen) {
+        seen.value = combine(seen.value, v);
         continue;
       }
-      entries.push({ key, value: v });
+      const split = splitKey(k, parts.length);
+      if (!split) {
+        problem(slot, `arity:${name}`, `${slot.rm.monitor.name}: map ${name} key "${k}" has fewer than ${parts.length} parts; entry ignored`);
+        continue;
+      }
+      const key: Record<string, string> = {};
+      for (let i = 0; i < parts.length; i++) key[parts[i]!.name] = textOf(split[i]!, parts[i]!);
+      pending.set(k, { key, value: v });
     }
-    const list = slot.pending.get(name);
-    if (list) mergeEntries(list, entries, combine);
-    else slot.pending.set(name, entries);
+    if (keys >= deps.mapCapacity) slot.full.add(map.name);
+  };
+
+  /** Closes one interval of an aggregate monitor at its tick (kernel time `ns`). */
+  const onTick = (slot: Slot, ns: bigint): void => {
+    const { rm } = slot;
+    const name = rm.monitor.name;
+    const lagSeconds = Number(clock.monotonicNs() - ns) / 1e9;
+    if (lagSeconds > rm.interval + lateTickSlackSeconds) {
+      // Printed long after it fired: bpftrace was stalled (stopped, starved, or blocked on a full pipe) and the
+      // copies it prints now were written over several intervals. Merge until a tick arrives on time.
+      slot.stall ??= { fromNs: slot.lastTickNs, ticks: 0 };
+      slot.stall.ticks++;
+      slot.lastTickNs = ns;
+      return;
+    }
+    const from = slot.stall ? slot.stall.fromNs : slot.lastTickNs;
+    const seconds = from === null ? rm.interval : Number(ns - from) / 1e9;
+    const timestamp = clock.wallTime(ns);
+    if (slot.stall) {
+      rm.stats.stalls++;
+      const text = `bpftrace stalled: this interval's rows cover ${seconds.toFixed(1)} s${from === null ? '' : ` from ${clock.wallTime(from)}`} (${slot.stall.ticks + 1} intervals), not ${rm.interval} s; counts are totals for that span`;
+      log.warn({ monitor: name, seconds, intervals: slot.stall.ticks + 1 }, text);
+      deps.onNote(name, timestamp, text);
+      slot.stall = null;
+    }
+    slot.lastTickNs = ns;
+    rm.stats.lastTickAt = Date.now();
+    const pending = slot.pending;
+    const full = [...slot.full];
+    slot.pending = new Map();
+    slot.full = new Set();
+    const rec: IntervalRecord = {
+      kind: 'interval',
+      entries<N extends string>(map: ResultMap<N>): readonly Entry<N>[] {
+        const p = pending.get(map.name);
+        return p ? ([...p.values()] as Entry<N>[]) : [];
+      },
+    };
+    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch });
+    if (full.length) {
+      rm.stats.saturatedIntervals++;
+      const text = `incomplete: ${full.join(', ')} held ${deps.mapCapacity} keys, as many as a kernel map can; updates beyond were dropped in the kernel`;
+      deps.onNote(name, timestamp, text);
+      if (!slot.wasFull) log.warn({ monitor: name, maps: full, capacity: deps.mapCapacity }, `${name}: counts of this interval are incomplete: ${text}`);
+    } else if (slot.wasFull) log.info({ monitor: name }, `${name}: maps no longer full; counts complete again`);
+    slot.wasFull = full.length > 0;
   };
 
   // Event monitors stamp rows from the event's own kernel time: the arrival time is only read if asked for
-  // (measured: formatting it for every event cost ~12% of the pipeline). One context serves every event.
+  // (measured: formatting it for every event cost ~12% of the pipeline).
   const eventCtx: ParseCtx = {
     get timestamp() {
       return clock.now();
@@ -167,33 +243,30 @@ export function createRouter(deps: RouterDeps): Router {
       problem(undefined, `printf:${name}`, `printf line for no monitor in this process: ${JSON.stringify(body.slice(0, 60))}`);
       return;
     }
-    const contract = slot.rm.contract.printfs.find((p) => p.tag === tag);
-    if (!contract) {
+    const decl = slot.rm.contract.printfs.find((p) => p.tag === tag);
+    if (!decl) {
       problem(slot, `printf:${name}:${tag}`, `${name}: printf tag "${tag}" is not in the output contract; ignored`);
       return;
     }
     slot.rm.stats.records++;
     const rest = t2 < 0 ? '' : body.slice(t2 + 1);
-    const fields = splitFields(rest, contract.fields.length);
-    if (!fields || (contract.fields.length === 0 && rest !== '')) {
-      problem(slot, `fields:${name}:${tag}`, `${name}: printf "${tag}" has fewer than ${contract.fields.length} fields; ignored`);
+    const split = splitFields(rest, decl.fields.length);
+    if (!split || (decl.fields.length === 0 && rest !== '')) {
+      problem(slot, `fields:${name}:${tag}`, `${name}: printf "${tag}" has fewer than ${decl.fields.length} fields; ignored`);
       return;
     }
-    if (tag === 'tick') {
-      const ns = /^\d+$/.test(fields[0] ?? '') ? BigInt(fields[0]!) : clock.monotonicNs();
-      const seconds = slot.lastTickNs === null ? slot.rm.interval : Number(ns - slot.lastTickNs) / 1e9;
-      slot.lastTickNs = ns;
-      const maps = slot.pending;
-      slot.pending = new Map();
-      runParse(slot, { kind: 'interval', maps }, {
-        timestamp: clock.wallTime(ns),
-        intervalSeconds: seconds,
-        wallTime: clock.wallTime,
-        arch: deps.arch,
-      });
+    if (tag === 'tick' && slot.rm.monitor.mode === 'aggregate') {
+      onTick(slot, /^\d+$/.test(split[0] ?? '') ? BigInt(split[0]!) : clock.monotonicNs());
       return;
     }
-    runParse(slot, { kind: 'event', tag, fields }, eventCtx);
+    const fields: Record<string, string> = {};
+    decl.fields.forEach((f, i) => (fields[f.name] = textOf(split[i]!, f)));
+    const rec: EventRecord = {
+      kind: 'event',
+      tag,
+      fields: <N extends string>(p: PrintfDecl<N>) => (p.tag === tag ? (fields as Readonly<Record<N, string>>) : null),
+    };
+    runParse(slot, rec, eventCtx);
   };
 
   return {
@@ -215,6 +288,9 @@ export function createRouter(deps: RouterDeps): Router {
         case 'lost_events':
           for (const slot of byName.values()) slot.rm.stats.lostEvents += rec.events;
           log.warn({ lost: rec.events }, 'bpftrace lost events: its event buffer overflowed');
+          for (const slot of byName.values()) {
+            if (slot.rm.monitor.mode === 'event') deps.onNote(slot.rm.monitor.name, clock.now(), `bpftrace lost ${rec.events} events: its event buffer overflowed`);
+          }
           return;
         case 'map':
           onMap(rec.name, rec.value);

@@ -10,6 +10,14 @@ export interface MonitorStats {
   rows: number;
   parseErrors: number;
   lostEvents: number;
+  /** Intervals in which a result map was printed as full as a kernel map can be: counts incomplete. */
+  saturatedIntervals: number;
+  /** Times bpftrace stalled (ticks arrived late); the rows after each cover the whole stall. */
+  stalls: number;
+  /** When the last interval closed (Date.now()), for the missing-tick watchdog; null before the first. */
+  lastTickAt: number | null;
+  /** Set while no tick arrived for two intervals. */
+  stalled: boolean;
   lastError: string | null;
 }
 
@@ -22,5 +30,9 @@ export const newStats = (): MonitorStats => ({
   rows: 0,
   parseErrors: 0,
   lostEvents: 0,
+  saturatedIntervals: 0,
+  stalls: 0,
+  lastTickAt: null,
+  stalled: false,
   lastError: null,
 });

@@ -1,10 +1,12 @@
-// Fragments -> one standalone .bt script per bpftrace process.
+// Fragments -> one standalone .bt script per bpftrace process. Compose owns what cuts across monitors: the layout of
+// result maps (double buffer, shards), the interval flush and its tick, the BEGIN marker, the stop probe and END.
+import os from 'node:os';
 import type { PlannedMonitor, ProcessPlan } from '../plan/plan.js';
-import { doubleBuffer } from './double-buffer.js';
-import { hoistArgs } from './probe-blocks.js';
 import { renderHeader } from './header.js';
 import { intervalProbe } from './literals.js';
-import type { Fragment } from '../monitors/types.js';
+import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
+import { intField, printfOf, type Fragment, type PrintfDecl, type ResultMap } from './ir.js';
+import { copiesOf, renderFinalFlush, renderFlush, renderPrintf, renderProbe, type Layout } from './render.js';
 
 export interface Script {
   /** `main`, or a monitor's name when it runs in its own process. */
@@ -12,14 +14,15 @@ export interface Script {
   file: string;
   monitors: string[];
   text: string;
+  /** The environment bpftrace runs (and compiles) this script with. */
+  env: Record<string, string>;
 }
 
 export interface ComposeContext {
   bpftraceVersion: string | null;
   kernel: string;
-  env: Readonly<Record<string, string>>;
-  /** Double-buffer the result maps of aggregate monitors (runtime.double_buffer). */
-  doubleBuffer?: boolean;
+  runtime: { map_keys_max: number; perf_rb_pages: number };
+  layout: Layout;
 }
 
 /** Printed by BEGIN; the router takes it as proof that every probe is live. */
@@ -27,58 +30,97 @@ export const attachedMarker = 'ebpfmon\\tattached';
 
 export const scriptFileName = (id: string): string => `ebpfmon-${id}.bt`;
 
+/** The printf that closes one interval of an aggregate monitor, sent even when its maps are empty. */
+export const tickDecl: PrintfDecl<'nsecs'> = printfOf('tick', 'closes one interval (sent even when the maps are empty)', intField('nsecs', 'nsecs'));
+
+/** What the router expects from one monitor's part of a script. */
+export interface OutputContract {
+  results: readonly ResultMap[];
+  /** printf records: the monitor's events, and the tick of an aggregate monitor. */
+  printfs: readonly PrintfDecl[];
+  /** Kernel map name -> the result map it is a copy of (double buffer, shards). */
+  copies: ReadonlyMap<string, ResultMap>;
+}
+
+export function contractOf(monitor: Monitor<BaseOptions, Row>, fragment: Fragment, layout: Layout): OutputContract {
+  const copies = new Map<string, ResultMap>();
+  for (const m of fragment.results) for (const c of copiesOf(m, layout)) copies.set(c.name, m);
+  return { results: fragment.results, printfs: monitor.mode === 'aggregate' ? [...fragment.events, tickDecl] : fragment.events, copies };
+}
+
+/** A monitor's fragment as it goes into a script (and as the router must expect its output). */
+export const fragmentOf = (p: PlannedMonitor): Fragment => p.monitor.generate(p.opts, p.plan);
+
 /**
- * Environment bpftrace runs with: bigger maps than the 4096-key default, a bigger event buffer, and glibc's
+ * Environment bpftrace runs with: bigger maps than the 4096-key default, a bigger event buffer, the string size of
+ * the process (BPFTRACE_STRLEN is read when the script is compiled, ahead of time too), and glibc's
  * allocator kept to one arena: what LLVM allocated to compile the script is freed into fewer, reusable places.
  * Measured on the full script: 42.6 MB anonymous RSS -> 36.0 MB, start-up unchanged (4 runs each).
  * (Adding trim_threshold=0 took 2 MB more but slowed start-up by about 60 ms.)
  */
-export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: number }): Record<string, string> {
+export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: number }, strlen: number): Record<string, string> {
   return {
     BPFTRACE_MAP_KEYS_MAX: String(runtime.map_keys_max),
     BPFTRACE_PERF_RB_PAGES: String(runtime.perf_rb_pages),
+    BPFTRACE_STRLEN: String(strlen),
     GLIBC_TUNABLES: 'glibc.malloc.arena_max=1',
   };
 }
 
-/** A monitor's fragment as it goes into a script (and as the router must expect its output). */
-export function fragmentOf(p: PlannedMonitor, double: boolean): Fragment {
-  const f = p.monitor.generate(p.opts, p.plan);
-  const d = double && p.monitor.mode === 'aggregate' ? doubleBuffer(p.monitor.name, f) : f;
-  return { ...d, probes: hoistArgs(d.probes) };
+/** A signal whose default action is to ignore it: delivered to bpftrace or bpftrace-aotrt it does nothing by itself. */
+export const stopSignal = 'SIGURG';
+/** The attach line of the stop probe; `start --scripts` runs an edited script ahead of time only when it kept it. */
+export const stopProbeAttach = 'tracepoint:signal:signal_generate';
+
+/**
+ * bpftrace-aotrt 0.17 installs no signal handler: SIGTERM kills it before END prints the last interval. Every script
+ * therefore records its own pid in BEGIN and has one more probe, through which ebpfmon stops it: SIGURG sent to that
+ * pid by kill() (si_code SI_USER: not the kernel's out-of-band socket SIGURG). exit() ends the run the way SIGTERM
+ * ends bpftrace: END runs, then it exits. Only a process allowed to signal it (root) can fire the probe, and it
+ * stops only the process it was sent to. Both pids are the kernel's own, so this holds inside a pid namespace too.
+ * A signal tracepoint, not a syscall one: enabling any syscall tracepoint sends every syscall on the host through
+ * the slow path (measured: +100 ns per getppid for a page_fault-only process with the kill() probe it replaced).
+ */
+function stopProbe(signal: number): string[] {
+  return [
+    '// ebpfmon stops this script with SIGURG (bpftrace-aotrt dies on SIGTERM before END): END runs, then it exits.',
+    `${stopProbeAttach} /args->sig == ${signal} && args->code == 0 && args->pid == @ebpfmon_self[0]/ {`,
+    '  delete(@ebpfmon_self[0]);',
+    '  exit();',
+    '}',
+  ];
 }
 
 export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const file = scriptFileName(proc.id);
-  const parts = proc.monitors.map((p) => ({
-    monitor: p.monitor,
-    plan: p.plan,
-    fragment: fragmentOf(p, ctx.doubleBuffer === true),
-  }));
+  const { layout } = ctx;
+  const parts = proc.monitors.map((p) => ({ monitor: p.monitor, plan: p.plan, fragment: fragmentOf(p) }));
+  const env = bpftraceEnv(ctx.runtime, proc.strlen);
   const body: string[] = [
-    renderHeader({ file, parts, ...ctx }),
+    renderHeader({ file, parts, env, bpftraceVersion: ctx.bpftraceVersion, kernel: ctx.kernel, layout }),
     '',
     '// BEGIN fires once every probe is attached: ebpfmon reports "attached" on this line, not before.',
-    `BEGIN { printf("${attachedMarker}\\n"); }`,
+    `BEGIN { @ebpfmon_self[0] = pid; printf("${attachedMarker}\\n"); }`,
     '',
   ];
   for (const { monitor, fragment } of parts) {
-    body.push(`// ---- ${monitor.name}: ${monitor.summary}`, fragment.probes, '');
+    body.push(`// ---- ${monitor.name}: ${monitor.summary}`, ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout })), '');
   }
+  body.push(...stopProbe(os.constants.signals[stopSignal]), '');
+  const aggregates = parts.filter((p) => p.monitor.mode === 'aggregate');
+  const tick = (monitor: string): string => renderPrintf(monitor, tickDecl, '  ');
   // One interval probe per distinct period, flushing every monitor with that period.
   const byInterval = new Map<number, string[]>();
-  for (const { monitor, plan, fragment } of parts) {
-    if (monitor.mode !== 'aggregate' || !fragment.flush) continue;
+  for (const { monitor, plan, fragment } of aggregates) {
     const list = byInterval.get(plan.interval) ?? [];
-    list.push(fragment.flush);
+    list.push(...renderFlush(monitor.name, fragment.results, layout, tick(monitor.name)));
     byInterval.set(plan.interval, list);
   }
-  for (const [seconds, flushes] of byInterval) {
-    body.push(`${intervalProbe(seconds)} {`, ...flushes, '}', '');
-  }
-  const endFlush = parts.filter((p) => p.monitor.mode === 'aggregate' && p.fragment.flush).map((p) => p.fragment.finalFlush ?? p.fragment.flush);
-  const cleanups = parts.map((p) => p.fragment.cleanup).filter(Boolean);
+  for (const [seconds, flushes] of byInterval) body.push(`${intervalProbe(seconds)} {`, ...flushes, '}', '');
+  const endFlush = aggregates.flatMap((p) => renderFinalFlush(p.fragment.results, layout, tick(p.monitor.name)));
+  const helpers = parts.flatMap((p) => p.fragment.helpers.map((h) => h.name));
+  const flags = layout.double ? aggregates.filter((p) => p.fragment.results.length).map((p) => `@${p.monitor.name}_gen`) : [];
   body.push('// The final partial interval, then clear helper maps so the exit dump prints nothing.');
-  body.push('END {', ...endFlush, ...cleanups, '}', '');
-  return { id: proc.id, file, monitors: proc.monitors.map((p) => p.monitor.name), text: body.join('\n') };
+  body.push('END {', ...endFlush, ...[...helpers, ...flags, '@ebpfmon_self'].map((n) => `  clear(${n});`), '}', '');
+  return { id: proc.id, file, monitors: proc.monitors.map((p) => p.monitor.name), text: body.join('\n'), env };
 }

@@ -1,7 +1,9 @@
-// The header of a generated script: what it is, how to run it, and the output contract the parser relies on.
-import type { Fragment, Monitor, BaseOptions, Row, MonitorPlan } from '../monitors/types.js';
+// The header of a generated script: what it is, how to run it, and the output contract the parser relies on,
+// rendered from the same declarations the router reads.
+import type { Monitor, BaseOptions, Row, MonitorPlan } from '../monitors/types.js';
+import type { Fragment, PrintfDecl } from './ir.js';
+import type { Layout } from './render.js';
 import { contractVersion, version } from '../version.js';
-import { fieldVariable } from './probe-blocks.js';
 
 export interface HeaderInput {
   file: string;
@@ -9,10 +11,14 @@ export interface HeaderInput {
   bpftraceVersion: string | null;
   kernel: string;
   env: Readonly<Record<string, string>>;
+  layout: Layout;
 }
 
 /** The marker `start --scripts` reads to know which monitors a file feeds. */
 export const contractMarker = '// ebpfmon-contract:';
+
+const printfLine = (monitor: string, p: PrintfDecl): string =>
+  `//   printf "${monitor}\\t${p.tag}${p.fields.map((f) => `\\t<${f.name}>`).join('')}"  ${p.doc}`;
 
 export function renderHeader(h: HeaderInput): string {
   const names = h.parts.map((p) => p.monitor.name);
@@ -28,20 +34,25 @@ export function renderHeader(h: HeaderInput): string {
     '// Output contract (ebpfmon\'s parser relies on these names; keep them if you edit):',
   ];
   for (const { monitor, plan, fragment } of h.parts) {
-    const every = monitor.mode === 'aggregate' ? `printed, then cleared, every ${plan.interval} s` : 'helper';
     lines.push(`//  ${monitor.name} (${monitor.mode}, variant ${plan.variant}):`);
-    for (const m of fragment.contract.maps) {
-      lines.push(`//   ${m.name}[${m.keys.join(', ')}]  ${m.value}  ${m.doc}; ${m.doc.startsWith('helper') ? 'never printed' : every}`);
+    for (const m of fragment.results) {
+      lines.push(`//   ${m.name}[${m.key.parts.map((p) => p.name).join(', ')}]  ${m.agg}()  ${m.doc}; printed, then cleared, every ${plan.interval} s`);
     }
-    for (const p of fragment.contract.printfs) {
-      lines.push(`//   printf "${monitor.name}\\t${p.tag}\\t${p.fields.map((f) => `<${f}>`).join('\\t')}"  ${p.doc}`);
-    }
+    for (const m of fragment.helpers) lines.push(`//   ${m.name}[${m.keys.join(', ')}]  ${m.value}  helper: ${m.doc}; never printed`);
+    for (const p of fragment.events) lines.push(printfLine(monitor.name, p));
+    if (monitor.mode === 'aggregate') lines.push(`//   printf "${monitor.name}\\ttick\\t<nsecs>"  closes one interval (sent even when the maps are empty)`);
   }
-  if (h.parts.some((p) => p.fragment.contract.maps.some((m) => m.name.endsWith('_gen')))) {
-    lines.push('// Result maps are double-buffered: updates alternate between @x and @x_b (flag @<monitor>_gen[0]),', '// and each interval prints and clears the copy just retired; ebpfmon reads @x_b as @x.');
+  if (h.layout.double) {
+    lines.push(
+      '// Result maps are double-buffered: updates alternate between @x and @x_b (flag @<monitor>_gen[0]),',
+      '// and each interval prints and clears the copy just retired; ebpfmon reads @x_b as @x.',
+    );
   }
-  if (h.parts.some((p) => p.fragment.probes.includes(fieldVariable('')))) {
-    lines.push('// $tp_<field> holds a tracepoint field a probe reads more than once: bpftrace 0.17 compiles each args->', '// it sees slowly (it re-reads the kernel\'s tracepoint list), so name a field through args once per probe.');
+  if (h.layout.shards > 1) {
+    lines.push(
+      `// Per-process result maps are split into ${h.layout.shards} shards by pid (@x_s0 .. @x_s${h.layout.shards - 1}, pid & ${h.layout.shards - 1}):`,
+      '// bpftrace-aotrt 0.17 gives every map 4096 keys, whatever BPFTRACE_MAP_KEYS_MAX says; ebpfmon reads @x_sN as @x.',
+    );
   }
   lines.push(
     '//  BEGIN printf "ebpfmon\\tattached"  every probe is attached (ebpfmon waits for it)',

@@ -5,6 +5,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { contractMarker } from './header.js';
+import { stopProbeAttach } from './compose.js';
 import { contractVersion } from '../version.js';
 
 export interface OperatorScript {
@@ -13,6 +14,10 @@ export interface OperatorScript {
   monitors: string[];
   /** Set when the script was generated for another contract version. */
   versionWarning: string | null;
+  /** The text as read at start: what runs at every restart, fallback and isolation, whatever happens to the file. */
+  text: string;
+  /** It kept compose's stop probe, so bpftrace-aotrt can run it and still print the final interval. */
+  stoppable: boolean;
 }
 
 async function checkOwnership(p: string, what: 'file' | 'directory'): Promise<void> {
@@ -52,7 +57,8 @@ export async function loadOperatorScripts(target: string, known: (name: string) 
   const out: OperatorScript[] = [];
   for (const file of files) {
     await checkOwnership(file, 'file');
-    const contract = parseContractLine(await readFile(file, 'utf8'));
+    const text = await readFile(file, 'utf8');
+    const contract = parseContractLine(text);
     if (!contract) {
       throw new UsageError(`--scripts: ${file} has no "${contractMarker} N monitors=..." line: ebpfmon cannot tell which monitors it feeds (write scripts with: ebpfmon generate --out DIR)`);
     }
@@ -68,6 +74,8 @@ export async function loadOperatorScripts(target: string, known: (name: string) 
       monitors: contract.monitors,
       versionWarning:
         contract.version === contractVersion ? null : `${file} was written for output contract ${contract.version}; this ebpfmon speaks ${contractVersion}`,
+      text,
+      stoppable: text.split('\n').some((l) => l.startsWith(`${stopProbeAttach} `)),
     });
   }
   return out;

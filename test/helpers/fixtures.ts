@@ -4,7 +4,9 @@ import path from 'node:path';
 import { fixturesDir } from './paths.js';
 import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { newStats } from '../../src/records/stats.js';
-import type { BaseOptions, Monitor, MonitorPlan, Row } from '../../src/monitors/types.js';
+import type { BaseOptions, Entry, IntervalRecord, Monitor, MonitorPlan, Row } from '../../src/monitors/types.js';
+import { contractOf } from '../../src/script/compose.js';
+import { renderFinalFlush, renderFlush, renderProbe, type Layout } from '../../src/script/render.js';
 import type { Clock } from '../../src/rows/clock.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -22,17 +24,58 @@ export function plannedFor(variant: string, interval = 2): MonitorPlan {
   return { variant, interval, symbols: {}, tracepointFields: {} };
 }
 
-/** Runs lines through a router holding one monitor; returns its rows and stats. */
+/** The layout the fixtures were captured with: double-buffered maps, no shards (bpftrace itself). */
+export const fixtureLayout: Layout = { double: true, shards: 1 };
+
+/** A monitor's fragment rendered as a script would hold it: probes, interval flush, END flush, helper names. */
+export function rendered(
+  monitor: Monitor<BaseOptions, Row>,
+  opts: BaseOptions,
+  plan: MonitorPlan,
+  layout: Layout = { double: false, shards: 1 },
+): { probes: string; flush: string; finalFlush: string; helpers: string[]; results: string[] } {
+  const f = monitor.generate(opts, plan);
+  const tick = `  printf("${monitor.name}\\ttick\\t%llu\\n", nsecs);`;
+  return {
+    probes: f.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout })).join('\n'),
+    flush: renderFlush(monitor.name, f.results, layout, tick).join('\n'),
+    finalFlush: renderFinalFlush(f.results, layout, tick).join('\n'),
+    helpers: f.helpers.map((h) => h.name),
+    results: f.results.map((m) => m.name),
+  };
+}
+
+/** Runs lines through a router holding one monitor; returns its rows, marker notes and stats. */
 export function route(
   monitor: Monitor<BaseOptions, Row>,
   opts: BaseOptions,
   plan: MonitorPlan,
   lines: readonly string[],
   arch = 'x64',
-): { rows: Row[]; rm: RoutedMonitor; unrouted: number } {
-  const rm: RoutedMonitor = { monitor, opts, contract: monitor.generate(opts, plan).contract, interval: plan.interval, stats: newStats() };
+  o: { mapCapacity?: number; strlen?: number; layout?: Layout; clock?: Clock } = {},
+): { rows: Row[]; rm: RoutedMonitor; unrouted: number; notes: string[] } {
+  const contract = contractOf(monitor, monitor.generate(opts, plan), o.layout ?? fixtureLayout);
+  const rm: RoutedMonitor = { monitor, opts, contract, interval: plan.interval, stats: newStats() };
   const rows: Row[] = [];
-  const router = createRouter({ monitors: [rm], onRows: (_m, r) => rows.push(...r), log: silentLogger(), clock: fakeClock, arch });
+  const notes: string[] = [];
+  const router = createRouter({
+    monitors: [rm],
+    onRows: (_m, r) => rows.push(...r),
+    onNote: (_m, ts, text) => notes.push(`${ts} ${text}`),
+    log: silentLogger(),
+    clock: o.clock ?? fakeClock,
+    arch,
+    mapCapacity: o.mapCapacity ?? 16384,
+    strlen: o.strlen ?? 64,
+  });
   for (const l of lines) router.line(l);
-  return { rows, rm, unrouted: router.unrouted };
+  return { rows, rm, unrouted: router.unrouted, notes };
+}
+
+/** An interval record from literal entries, by map name (keys by part name), for parsers tested without a router. */
+export function intervalOf(maps: Record<string, { key: Record<string, string>; value: number }[]>): IntervalRecord {
+  return {
+    kind: 'interval',
+    entries: <N extends string>(map: { name: string }) => (maps[map.name] ?? []) as unknown as readonly Entry<N>[],
+  };
 }

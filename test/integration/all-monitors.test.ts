@@ -1,5 +1,5 @@
 // All eight monitors at once, as an operator would enable them: func is unavailable without kprobes, the
-// other seven share one bpftrace and each writes rows; every generated script compiles.
+// other seven run in two bpftrace processes (paths and the rest) and each writes rows; every generated script compiles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, runCli, startCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { run, uniqueTrue } from '../helpers/workload.js';
+import { goldenScripts } from '../../scripts/golden-cases.js';
 
 const all = `monitors:
   exec: {enabled: true}
@@ -45,7 +46,9 @@ test('all eight monitors: the seven this kernel supports write rows; func is rep
     const rows = await readCsv(path.join(dir, 'out'), m);
     assert.ok(rows.length > 0, `${m} wrote rows`);
   }
-  assert.match(r.stderr, /"monitors":"exec,syscall,bio,open,interrupt,page_fault,context_switch".*bpftrace attached its probes/, 'one shared bpftrace');
+  // Monitors share a process by string size: exec and open carry paths (BPFTRACE_STRLEN 200), the rest do not.
+  assert.match(r.stderr, /"process":"main","monitors":"syscall,bio,interrupt,page_fault,context_switch".*bpftrace attached its probes/, 'one process for the rest');
+  assert.match(r.stderr, /"process":"paths","monitors":"exec,open".*bpftrace attached its probes/, 'one process for paths');
 });
 
 test('generate: the scripts of all eight monitors, kprobe variants included, compile with bpftrace -d', async (t) => {
@@ -95,5 +98,16 @@ test('ahead of time: every tracepoint monitor, options included, compiles with b
       if (!aot && f.includes('exec')) assert.match(d.stderr, /AOT does not yet support accessing `curtask`/, `${name}/${f}`);
       else assert.equal(d.exitCode, 0, `${name}/${f}: ${d.stderr.split('\n').filter((l) => /ERROR/.test(l) && !/RLIMIT_MEMLOCK/.test(l)).slice(0, 3).join(' | ')}`);
     }
+  }
+});
+
+test('golden scripts (every monitor, variant and layout, kprobes included) compile with bpftrace -d in their environment', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('golden');
+  for (const g of goldenScripts()) {
+    const file = path.join(dir, g.file);
+    await writeFile(file, g.text);
+    const d = await execa('bpftrace', ['-d', file], { reject: false, env: g.env });
+    assert.equal(d.exitCode, 0, `${g.file}: ${d.stderr.split('\n').filter((l) => /ERROR|rror:/.test(l)).slice(0, 3).join(' | ')}`);
   }
 });

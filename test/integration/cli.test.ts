@@ -93,12 +93,15 @@ test('generated scripts, kprobe variants included, compile with bpftrace -d', as
     const out = path.join(dir, variant);
     const r = await runCli(['generate', '-c', cfg, '--out', out, ...args]);
     assert.equal(r.exitCode, 0, r.stderr);
-    const files = await readdir(out);
-    assert.deepEqual(files, ['ebpfmon-main.bt']);
-    const text = await readFile(path.join(out, files[0]!), 'utf8');
+    const files = (await readdir(out)).sort();
+    // exec carries paths: it runs in a process of its own with long strings.
+    assert.deepEqual(files, ['ebpfmon-main.bt', 'ebpfmon-paths.bt']);
+    const text = await readFile(path.join(out, 'ebpfmon-paths.bt'), 'utf8');
     if (variant === 'preferred') assert.match(text, /kretprobe:bprm_execve/);
-    const d = await execa('bpftrace', ['-d', path.join(out, files[0]!)], { reject: false });
-    assert.equal(d.exitCode, 0, `${variant}: bpftrace -d failed:\n${d.stderr.slice(-2000)}`);
+    for (const [f, strlen] of [['ebpfmon-main.bt', '64'], ['ebpfmon-paths.bt', '200']] as const) {
+      const d = await execa('bpftrace', ['-d', path.join(out, f)], { reject: false, env: { BPFTRACE_STRLEN: strlen } });
+      assert.equal(d.exitCode, 0, `${variant}: bpftrace -d ${f} failed:\n${d.stderr.slice(-2000)}`);
+    }
   }
   // generate refuses to overwrite unless --force.
   const again = await runCli(['generate', '-c', cfg, '--out', path.join(dir, 'detected')]);

@@ -29,13 +29,15 @@ function caps(over: { kprobes?: boolean; tracepoints?: Record<string, string[]>;
 
 const config = parseConfig('monitors:\n  exec: {enabled: true}\n  syscall: {enabled: true, interval: 3}\n', 't');
 
-test('with kprobes, exec uses its kprobe variant; both share one process', () => {
+test('with kprobes, exec uses its kprobe variant; monitors that carry paths share a process with long strings', () => {
   const plan = buildPlan(config, ['exec', 'syscall'], caps({}));
   assert.deepEqual(plan.verdicts.map((v) => [v.monitor, v.status, v.variant]), [['exec', 'ready', 'kprobe'], ['syscall', 'ready', 'tracepoint']]);
-  assert.equal(plan.processes.length, 1);
-  assert.equal(plan.processes[0]?.id, 'main');
-  assert.equal(plan.processes[0]?.monitors[1]?.plan.interval, 3);
-  assert.deepEqual(plan.processes[0]?.monitors[0]?.plan.symbols, { bprm_execve: 'bprm_execve' });
+  assert.deepEqual(plan.processes.map((p) => [p.id, p.strlen, p.monitors.map((m) => m.monitor.name)]), [
+    ['main', 64, ['syscall']],
+    ['paths', 200, ['exec']],
+  ]);
+  assert.equal(plan.processes[0]?.monitors[0]?.plan.interval, 3);
+  assert.deepEqual(plan.processes[1]?.monitors[0]?.plan.symbols, { bprm_execve: 'bprm_execve' });
 });
 
 test('without kprobes, exec falls back to the tracepoint and says why', () => {

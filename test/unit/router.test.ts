@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixtureLines, plannedFor, route } from '../helpers/fixtures.js';
 import { syscall } from '../../src/monitors/syscall.js';
-import { commOf, exec } from '../../src/monitors/exec.js';
+import { exec } from '../../src/monitors/exec.js';
+import { cutMarker } from '../../src/records/text.js';
 import { erase } from '../../src/monitors/registry.js';
 
 test('syscall: a comm containing a comma stays whole, counts and errors join into one row', () => {
@@ -75,23 +76,28 @@ test('router: malformed, truncated and unexpected lines are counted, never throw
   assert.equal(rows[0]?.['timestamp'], '2026-01-01T00:00:05.000Z');
 });
 
-test('exec: real paths arrive whole, with tabs and commas; comm is the kernel-style basename', () => {
+test('exec: comm is the kernel\'s; paths arrive whole with tabs and commas, UTF-8 decoded, cut ones marked', () => {
   const opts = exec.options.parse({ enabled: true });
-  const { rows, unrouted } = route(erase(exec), opts, plannedFor('tracepoint'), fixtureLines('exec', 'tab-in-path'));
+  // Captured with test/fixtures/workloads/exec-names.sh, in the process of path monitors (BPFTRACE_STRLEN 200).
+  const { rows, unrouted } = route(erase(exec), opts, plannedFor('tracepoint'), fixtureLines('exec', 'names'), 'x64', { strlen: 200 });
   assert.equal(unrouted, 0);
-  const tab = rows.find((r) => String(r['filename']).startsWith('/tmp/fx/with'));
-  assert.equal(tab?.['filename'], '/tmp/fx/with\ttab, comma');
-  assert.equal(tab?.['comm'], 'with\ttab, comma');
-  assert.equal(tab?.['uid'], 0);
-  const long = rows.find((r) => String(r['filename']).includes('a_very_long'));
-  assert.equal(long?.['comm'], 'a_very_long_pro', 'TASK_COMM_LEN cuts at 15 bytes');
-  // Bytes, not characters: 14 bytes stay whole, 15 ASCII bytes stay whole, a 2-byte character at the cut is cut.
-  assert.equal(commOf('/x/ééééééé'), 'ééééééé');
-  assert.equal(commOf('/x/123456789012345'), '123456789012345');
-  assert.equal(commOf('/x/1234567890123456'), '123456789012345');
-  assert.equal(commOf('/x/12345678901234é'), '12345678901234\ufffd');
+  const at = (tail: string) => rows.find((r) => String(r['filename']).endsWith(tail));
+  assert.deepEqual([at('with\ttab, comma')?.['comm'], at('with\ttab, comma')?.['uid']], ['with\ttab, comma', 0]);
+  assert.equal(at('/café-日本')?.['comm'], 'café-日本', 'bytes >= 0x80 recovered from bpftrace\'s \\uffffffXX escape');
+  assert.equal(at('/back\\\\slash')?.['comm'], 'back\\\\slash', 'a backslash is doubled: the escape stays lossless');
+  assert.equal(at('/bad\\xffbyte')?.['comm'], 'bad\\xffbyte', 'a byte that is not UTF-8 becomes \\xNN');
+  const long = rows.find((r) => /\/r{90,}$/.test(String(r['filename'])));
+  assert.equal(Buffer.byteLength(String(long?.['filename'])), 120, 'a 120-byte path is complete');
+  assert.equal(long?.['comm'], 'rrrrrrrrrrrrrrr', 'TASK_COMM_LEN cuts the kernel\'s comm at 15 bytes');
+  const cut = rows.find((r) => String(r['filename']).includes('/xxxx'));
+  assert.ok(String(cut?.['filename']).endsWith(cutMarker), 'a path longer than str() reads is marked as cut');
+  assert.equal(Buffer.byteLength(String(cut?.['filename']).slice(0, -cutMarker.length)), 199);
+  assert.equal(cut?.['comm'], 'yyyyyyyyyyyyyyy', 'the comm is right even when the path is cut');
+  // fexecve: the kernel names the process after the file, the path is the fd's.
+  assert.deepEqual([at('/dev/fd/3')?.['comm']], ['true']);
   for (const r of rows) {
     assert.ok(Number(r['pid']) > 0 && Number(r['ppid']) > 0);
     assert.match(String(r['timestamp']), /^2026-01-01T00:\d\d:\d\d\.\d{3}Z$/);
+    assert.doesNotMatch(String(r['comm']) + String(r['filename']), /\uffff|\\x00/);
   }
 });

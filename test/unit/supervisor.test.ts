@@ -4,25 +4,27 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createSupervisor, errorSummary, type ProcessSpec } from '../../src/process/supervisor.js';
-import { spawnBpftrace, spawnEnv } from '../../src/process/bpftrace.js';
+import { createSupervisor, type ProcessSpec } from '../../src/process/supervisor.js';
+import { errorSummary, spawnBpftrace, spawnEnv } from '../../src/process/bpftrace.js';
 import { jitRunner, type Runner } from '../../src/process/aot.js';
 import { newStats } from '../../src/records/stats.js';
-import type { RoutedMonitor } from '../../src/records/router.js';
+import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
 import type { BaseOptions, Monitor, Row } from '../../src/monitors/types.js';
 import { erase } from '../../src/monitors/registry.js';
+import { contractOf } from '../../src/script/compose.js';
 import { silentLogger } from '../../src/log.js';
-import { fakeClock, plannedFor } from '../helpers/fixtures.js';
+import { fakeClock, fixtureLayout, plannedFor } from '../helpers/fixtures.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 const fake = path.join(fixturesDir, 'bin/fake-bpftrace.js');
 function routed(m: Monitor<BaseOptions, Row>): RoutedMonitor {
   const opts = m.options.parse({ enabled: true });
-  return { monitor: m, opts, contract: m.generate(opts, plannedFor('tracepoint')).contract, interval: 2, stats: newStats() };
+  return { monitor: m, opts, contract: contractOf(m, m.generate(opts, plannedFor('tracepoint')), fixtureLayout), interval: 2, stats: newStats() };
 }
 
+/** The supervisor wired the way a session wires it: a router per run, states into each monitor's stats. */
 async function setup(env: Record<string, string>, names: string[], first?: Runner) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-sup-'));
   const count = path.join(dir, 'starts');
@@ -32,23 +34,48 @@ async function setup(env: Record<string, string>, names: string[], first?: Runne
     return f;
   };
   const rms = names.map((n) => routed(n === 'exec' ? erase(exec) : erase(syscall)));
-  const jit = jitRunner(fake, await write('main', names));
-  const spec: ProcessSpec = first ? { id: 'main', runner: first, fallback: jit, monitors: rms } : { id: 'main', runner: jit, monitors: rms };
+  const byName = new Map(rms.map((m) => [m.monitor.name, m]));
+  const jit = jitRunner(fake, await write('main', names), 16384);
+  const procEnv = { ...env, FAKE_BPFTRACE_COUNT_FILE: count };
+  const spec: ProcessSpec = { id: 'main', runner: first ?? jit, ...(first ? { fallback: jit } : {}), monitors: names, env: procEnv };
   const rows: { monitor: string; rows: Row[] }[] = [];
   const gaps: string[] = [];
   const sup = createSupervisor([spec], {
     log: silentLogger(),
     spawn: spawnBpftrace,
-    clock: fakeClock,
-    arch: 'x64',
-    env: { ...env, FAKE_BPFTRACE_COUNT_FILE: count },
     maxRestarts: 2,
     backoff: { baseMs: 50, maxMs: 100 },
     killAfterMs: 500,
     attachTimeoutMs: Number(env['ATTACH_TIMEOUT_MS'] ?? 30_000),
-    onRows: (monitor, r) => rows.push({ monitor, rows: r }),
-    onGap: (monitor, _ts, text) => gaps.push(`${monitor}: ${text}`),
-    isolate: async (s) => Promise.all(s.monitors.map(async (m) => ({ id: m.monitor.name, runner: jitRunner(fake, await write(m.monitor.name, [m.monitor.name])), monitors: [m] }))),
+    onRun: (s, run) => {
+      const router = createRouter({
+        monitors: s.monitors.flatMap((n) => byName.get(n) ?? []),
+        onRows: (monitor, r) => rows.push({ monitor, rows: r }),
+        onNote: () => undefined,
+        onAttached: (p) => run.attached(p),
+        log: silentLogger(),
+        clock: fakeClock,
+        arch: 'x64',
+        mapCapacity: run.runner.mapCapacity,
+        strlen: 64,
+      });
+      return (l) => router.line(l);
+    },
+    onState: (s, r) => {
+      for (const n of s.monitors) {
+        const m = byName.get(n)!;
+        m.stats.state = r.state;
+        m.stats.bpftracePid = r.pid;
+        m.stats.runtime = r.runner.mode;
+        if (r.reason) m.stats.lastError = r.reason;
+        if (r.state === 'restarting') {
+          m.stats.restarts++;
+          if (r.lostOutput) gaps.push(`${n}: bpftrace restarted: counts since the previous row are lost (${r.reason ?? ''})`);
+        }
+      }
+    },
+    isolate: async (s) =>
+      Promise.all(s.monitors.map(async (m) => ({ id: m, runner: jitRunner(fake, await write(m, [m]), 16384), monitors: [m], env: procEnv }))),
   });
   const starts = async (): Promise<string[]> => (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   return { sup, rows, gaps, rms, starts };
@@ -97,7 +124,7 @@ test('a shared process that cannot start is split: the good monitor runs, the ba
 });
 
 test('a compiled script that fails before attaching runs in bpftrace instead, without counting a restart', async () => {
-  const { sup, rms, starts } = await setup({}, ['syscall'], { mode: 'aot', command: '/bin/false', args: [] });
+  const { sup, rms, starts } = await setup({}, ['syscall'], { mode: 'aot', command: '/bin/false', args: [], mapCapacity: 4096 });
   await sup.settled;
   assert.equal(rms[0]!.stats.state, 'running');
   assert.equal(rms[0]!.stats.runtime, 'jit');

@@ -1,6 +1,6 @@
 // `ebpfmon generate` (alias dry-run): the exact scripts `start` would run, on stdout or as files in a directory.
 import path from 'node:path';
-import { prepare } from '../context.js';
+import { prepare } from '../../plan/prepare.js';
 import { ensureDir, createExclusive } from '../../sinks/safe-fs.js';
 import type { Verdict } from '../../plan/plan.js';
 import { UsageError } from '../../errors.js';

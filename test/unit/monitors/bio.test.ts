@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bio, bioOptions, classifyRwbs, deviceName } from '../../../src/monitors/bio.js';
 import type { BaseOptions, Monitor, MonitorPlan, Row } from '../../../src/monitors/types.js';
-import { fixtureLines, plannedFor, route } from '../../helpers/fixtures.js';
+import { fixtureLines, intervalOf, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
 const erased = bio as unknown as Monitor<BaseOptions, Row>;
 const withAllTracepoints: MonitorPlan = {
@@ -86,52 +86,45 @@ test('bio: bad option values are refused with a message', () => {
 });
 
 test('bio: the script keys by an op code, never by rwbs; counts at issue unless a latency threshold is set', () => {
-  const plain = bio.generate(bioOptions.parse({ enabled: true }), withAllTracepoints);
-  assert.doesNotMatch(plain.probes, /\[[^\]]*args->rwbs[^\]]*\]/, 'rwbs is never part of a map key');
+  const plain = rendered(erased, bioOptions.parse({ enabled: true }), withAllTracepoints);
+  assert.doesNotMatch(plain.probes, /\[[^\]]*rwbs[^\]]*\]/, 'rwbs is never part of a map key');
   const issue = plain.probes.slice(plain.probes.indexOf('tracepoint:block:block_rq_issue'), plain.probes.indexOf('tracepoint:block:block_rq_complete'));
-  assert.match(issue, /@bio_count\[\$pid, args->dev \+ 0, \$op, \$comm\] = count\(\);/);
-  assert.match(issue, /@bio_bytes\[\$pid, args->dev \+ 0, \$op, \$comm\] = sum\(args->bytes\);/);
+  assert.match(issue, /@bio_count\[\$pid, \$dev, \$op, \$comm\] = count\(\);/);
+  assert.match(issue, /@bio_bytes\[\$pid, \$dev, \$op, \$comm\] = sum\(args->bytes\);/);
   assert.match(plain.probes, /tracepoint:block:block_io_start \{/);
   assert.match(plain.probes, /tracepoint:block:block_rq_merge \{/);
   assert.doesNotMatch(plain.probes, /\$lat >=/);
-  assert.match(plain.cleanup, /clear\(@bio_start\);/);
-  assert.deepEqual(plain.contract.maps.map((m) => m.name), [
-    '@bio_count', '@bio_bytes', '@bio_done', '@bio_lat_ns', '@bio_lat_min', '@bio_lat_max', '@bio_lat_bucket', '@bio_start', '@bio_pid',
-    '@bio_comm', '@bio_requeued',
-  ]);
+  assert.deepEqual(plain.results, ['@bio_count', '@bio_bytes', '@bio_done', '@bio_lat_ns', '@bio_lat_min', '@bio_lat_max', '@bio_lat_bucket']);
+  assert.deepEqual(plain.helpers, ['@bio_start', '@bio_pid', '@bio_comm', '@bio_requeued']);
   // A request the driver requeues is issued again: counted once.
-  assert.match(issue, /if \(@bio_requeued\[args->dev \+ 0, args->sector\]\) \{\n {4}delete\(@bio_requeued\[args->dev \+ 0, args->sector\]\);\n {2}\} else \{\n {4}@bio_count/);
-  assert.match(plain.probes, /tracepoint:block:block_rq_requeue \{\n {2}@bio_requeued\[args->dev \+ 0, args->sector\] = 1;\n\}/);
-  assert.match(plain.cleanup, /clear\(@bio_requeued\);/);
-  for (const m of plain.contract.maps) if (!m.doc.startsWith('helper')) assert.match(plain.flush, new RegExp(`print\\(${m.name}\\);`));
+  assert.match(issue, /if \(@bio_requeued\[\$dev, \$sector\]\) \{\n {4}delete\(@bio_requeued\[\$dev, \$sector\]\);\n {2}\} else \{\n {4}@bio_count/);
+  assert.match(plain.probes, /tracepoint:block:block_rq_requeue \{\n {2}\$dev = args->dev \+ 0;\n {2}\$sector = args->sector;\n {2}@bio_requeued\[\$dev, \$sector\] = 1;\n\}/);
+  for (const m of plain.results) assert.match(plain.flush, new RegExp(`print\\(${m}\\);`));
   assert.match(plain.flush, /printf\("bio\\ttick\\t%llu\\n", nsecs\);$/);
-  const slow = bio.generate(bioOptions.parse({ enabled: true, min_latency_us: 500 }), withAllTracepoints);
+  const slow = rendered(erased, bioOptions.parse({ enabled: true, min_latency_us: 500 }), withAllTracepoints);
   const complete = slow.probes.slice(slow.probes.indexOf('tracepoint:block:block_rq_complete'));
   assert.match(complete, /if \(\$lat >= 500000\) \{\n {4}@bio_count/);
   assert.doesNotMatch(slow.probes.slice(0, slow.probes.indexOf('tracepoint:block:block_rq_complete')), /@bio_count/);
-  assert.doesNotMatch(slow.probes + slow.cleanup, /@bio_requeued/, 'counted at completion: requeues do not matter');
+  assert.doesNotMatch(slow.probes + slow.helpers.join(), /@bio_requeued/, 'counted at completion: requeues do not matter');
   // Kernels before 6.5 have no block_io_start: the issuing task is credited instead.
-  const old = bio.generate(bioOptions.parse({ enabled: true }), plannedFor('tracepoint'));
+  const old = rendered(erased, bioOptions.parse({ enabled: true }), plannedFor('tracepoint'));
   assert.doesNotMatch(old.probes, /block_io_start/);
-  assert.match(old.probes, /if \(@bio_pid\[args->dev \+ 0, args->sector\] == 0\)/);
+  assert.match(old.probes, /if \(@bio_pid\[\$dev, \$sector\] == 0\)/);
 });
 
 test('bio: completions per latency bucket become a compact column; cgroup joins the key before comm', () => {
   const opts = bioOptions.parse({ enabled: true, cgroup: true });
-  const f = bio.generate(opts, withAllTracepoints);
-  assert.match(f.probes, /@bio_lat_bucket\[\$pid, args->dev \+ 0, \$op, \$cg, \$b, \$comm\] = count\(\);/);
-  assert.match(f.probes, /@bio_cgroup\[args->dev \+ 0, args->sector\] = cgroup;/);
-  const key = (b?: string) => (b === undefined ? ['7', String((254 << 20) | 0), '2', '99', 'dd'] : ['7', String((254 << 20) | 0), '2', '99', b, 'dd']);
+  const f = rendered(erased, opts, withAllTracepoints);
+  assert.match(f.probes, /@bio_lat_bucket\[\$pid, \$dev, \$op, \$cg, \$b, \$comm\] = count\(\);/);
+  assert.match(f.probes, /@bio_cgroup\[\$dev, \$sector\] = cgroup;/);
+  const key = (b?: string): Record<string, string> => ({ pid: '7', dev: String((254 << 20) | 0), op: '2', cgroup: '99', ...(b === undefined ? {} : { bucket: b }), comm: 'dd' });
   const rows = bio.parse(
-    {
-      kind: 'interval',
-      maps: new Map([
-        ['@bio_count', [{ key: key(), value: 3 }]],
-        ['@bio_done', [{ key: key(), value: 3 }]],
-        ['@bio_lat_ns', [{ key: key(), value: 3_000_000 }]],
-        ['@bio_lat_bucket', [{ key: key('1'), value: 2 }, { key: key('14'), value: 1 }]],
-      ]),
-    },
+    intervalOf({
+      '@bio_count': [{ key: key(), value: 3 }],
+      '@bio_done': [{ key: key(), value: 3 }],
+      '@bio_lat_ns': [{ key: key(), value: 3_000_000 }],
+      '@bio_lat_bucket': [{ key: key('1'), value: 2 }, { key: key('14'), value: 1 }],
+    }),
     { timestamp: 't', intervalSeconds: 1, wallTime: () => 't', arch: 'x64' },
     opts,
   );

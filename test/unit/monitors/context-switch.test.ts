@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { contextSwitch, contextSwitchOptions, isInvoluntary } from '../../../src/monitors/context-switch.js';
 import type { BaseOptions, Monitor, Row } from '../../../src/monitors/types.js';
-import { fixtureLines, plannedFor, route } from '../../helpers/fixtures.js';
+import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
 const erased = contextSwitch as unknown as Monitor<BaseOptions, Row>;
 // `ping,pong 200`: a parent and its child passing a byte back and forth 200 times, both on CPU 0.
@@ -55,12 +55,13 @@ test('context_switch: bad option values are refused with a message', () => {
 });
 
 test('context_switch: the script counts per [pid, cpu, comm], skips the idle task unless asked', () => {
-  const f = contextSwitch.generate(contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'));
+  const f = rendered(erased, contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'));
   assert.match(f.probes, /^tracepoint:sched:sched_switch \/pid != 0\/ \{$/m);
   assert.match(f.probes, /@context_switch_count\[pid, cpu, comm\] = count\(\);/);
-  assert.match(f.probes, /if \(\(args->prev_state & 0xff\) == 0\) \{ @context_switch_involuntary\[pid, cpu, comm\] = count\(\); \}/);
-  assert.equal(f.cleanup, '');
+  assert.match(f.probes, /\$state = args->prev_state;/);
+  assert.match(f.probes, /if \(\(\$state & 0xff\) == 0\) \{\n {4}@context_switch_involuntary\[pid, cpu, comm\] = count\(\);\n {2}\}/);
+  assert.deepEqual(f.helpers, []);
   assert.match(f.flush, /printf\("context_switch\\ttick\\t%llu\\n", nsecs\);$/);
-  const idle = contextSwitch.generate(contextSwitchOptions.parse({ enabled: true, include_idle: true }), plannedFor('tracepoint'));
+  const idle = rendered(erased, contextSwitchOptions.parse({ enabled: true, include_idle: true }), plannedFor('tracepoint'));
   assert.match(idle.probes, /^tracepoint:sched:sched_switch \{$/m);
 });

@@ -5,7 +5,7 @@ import { func, funcOptions } from '../../../src/monitors/func.js';
 import type { BaseOptions, Monitor, MonitorPlan, Row } from '../../../src/monitors/types.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
-import { fixtureLines, plannedFor, route } from '../../helpers/fixtures.js';
+import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
 const monitor = func as unknown as Monitor<BaseOptions, Row>;
 const kprobePlan = (symbols: readonly string[]): MonitorPlan => ({ ...plannedFor('kprobe'), symbols: Object.fromEntries(symbols.map((s) => [s, s])) });
@@ -53,19 +53,20 @@ test('one kprobe need per configured function; an empty list still needs kprobes
 });
 
 test('the script attaches one kprobe per function and keys by func, with comm last when per process', () => {
-  const global = func.generate(funcOptions.parse({ enabled: true, functions: ['vfs_read', 'tcp_*'] }), kprobePlan(['vfs_read', 'tcp_*']));
+  const global = rendered(monitor, funcOptions.parse({ enabled: true, functions: ['vfs_read', 'tcp_*'] }), kprobePlan(['vfs_read', 'tcp_*']));
   assert.equal(global.probes, 'kprobe:vfs_read,\nkprobe:tcp_* {\n  @func_count[func] = count();\n}');
-  assert.deepEqual(global.contract.maps.map((m) => [m.name, m.keys]), [['@func_count', ['func']]]);
-  const perProcess = func.generate(funcOptions.parse({ enabled: true, functions: ['vfs_read'], per_process: true }), kprobePlan(['vfs_read']));
+  assert.deepEqual(func.generate(funcOptions.parse({ enabled: true, functions: ['vfs_read'] }), kprobePlan(['vfs_read'])).results.map((m) => [m.name, m.key.parts.map((p) => p.name)]), [['@func_count', ['func']]]);
+  const opts = funcOptions.parse({ enabled: true, functions: ['vfs_read'], per_process: true });
+  const perProcess = rendered(monitor, opts, kprobePlan(['vfs_read']));
   assert.match(perProcess.probes, /@func_count\[pid, func, comm\] = count\(\);/);
-  assert.deepEqual(perProcess.contract.maps[0]?.keys, ['pid', 'func', 'comm']);
+  assert.deepEqual(func.generate(opts, kprobePlan(['vfs_read'])).results[0]?.key.parts.map((p) => p.name), ['pid', 'func', 'comm']);
   assert.match(perProcess.flush, /print\(@func_count\);\n {2}clear\(@func_count\);\n {2}printf\("func\\ttick/);
   // A plan can never smuggle code past the pattern.
   assert.throws(() => func.generate(funcOptions.parse({ functions: ['vfs_read'] }), { ...kprobePlan([]), symbols: { vfs_read: 'x { system("id") }' } }), /refusing/);
   // No functions: only the tick, and no map bpftrace would reject as never assigned.
   const none = func.generate(funcOptions.parse({}), kprobePlan([]));
-  assert.equal(none.probes, '');
-  assert.deepEqual(none.contract.maps, []);
+  assert.deepEqual(none.probes, []);
+  assert.deepEqual(none.results, []);
 });
 
 test('per process: one row per pid, function and comm; a comm with a comma stays whole; an empty interval has no rows', () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { interrupt, interruptOptions, softirqName, softirqNames } from '../../../src/monitors/interrupt.js';
 import type { BaseOptions, Monitor, Row } from '../../../src/monitors/types.js';
-import { fixtureLines, plannedFor, route } from '../../helpers/fixtures.js';
+import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
 const monitor = interrupt as unknown as Monitor<BaseOptions, Row>;
 const opts = interruptOptions.parse({ enabled: true });
@@ -78,13 +78,14 @@ test('a tick with no maps closes an idle interval with no rows', () => {
 });
 
 test('the script counts at entry, times entry to exit per CPU, reads the __data_loc name with str() and clears helpers', () => {
-  const f = interrupt.generate(opts, plan);
-  assert.match(f.probes, /tracepoint:irq:irq_handler_entry \{\n {2}\$name = str\(args->name\);\n {2}@interrupt_hard_count\[cpu, args->irq \+ 0, \$name\] = count\(\);/);
-  assert.match(f.probes, /tracepoint:irq:softirq_entry \{\n {2}@interrupt_soft_count\[cpu, args->vec \+ 0\] = count\(\);/);
+  const f = rendered(monitor, opts, plan);
+  assert.match(f.probes, /tracepoint:irq:irq_handler_entry \{\n {2}\$name = str\(args->name\);\n {2}\$irq = args->irq \+ 0;\n {2}@interrupt_hard_count\[cpu, \$irq, \$name\] = count\(\);/);
+  assert.match(f.probes, /tracepoint:irq:softirq_entry \{\n {2}\$vec = args->vec \+ 0;\n {2}@interrupt_soft_count\[cpu, \$vec\] = count\(\);/);
   assert.match(f.probes, /tracepoint:irq:softirq_exit \/@interrupt_start\[cpu, 1\]\/ \{/);
+  assert.match(f.probes, /\$name = @interrupt_hard_name\[cpu\];\n {2}@interrupt_hard_ns\[cpu, \$irq, \$name\] = sum\(\$ns\);/);
   assert.match(f.flush, /printf\("interrupt\\ttick\\t%llu\\n", nsecs\);$/);
-  assert.equal(f.cleanup, '  clear(@interrupt_start);\n  clear(@interrupt_hard_name);');
-  for (const m of f.contract.maps) assert.ok(m.name.startsWith('@interrupt_'), m.name);
+  assert.deepEqual(f.helpers, ['@interrupt_start', '@interrupt_hard_name']);
+  for (const m of [...f.results, ...f.helpers]) assert.ok(m.startsWith('@interrupt_'), m);
   assert.deepEqual(interrupt.columns.slice(0, 8), ['timestamp', 'type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us']);
 });
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeErrorCode, pageFault, pageFaultOptions } from '../../../src/monitors/page-fault.js';
 import type { BaseOptions, Monitor, Row } from '../../../src/monitors/types.js';
-import { fixtureLines, plannedFor, route } from '../../helpers/fixtures.js';
+import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
 const monitor = pageFault as unknown as Monitor<BaseOptions, Row>;
 const opts = pageFaultOptions.parse({ enabled: true, interval: 1 });
@@ -70,22 +70,24 @@ test('options: defaults, bad values and injection attempts are refused with a me
 });
 
 test('generate: both tracepoints count into one map keyed by integers first and comm last', () => {
-  const f = pageFault.generate(opts, plannedFor('tracepoint'));
+  const f = rendered(pageFault as unknown as Monitor<BaseOptions, Row>, opts, plannedFor('tracepoint'));
   assert.equal(
     f.probes,
     [
       'tracepoint:exceptions:page_fault_user {',
-      '  @page_fault_count[pid, cpu, numaid, 0, args->error_code & 0x13, comm] = count();',
+      '  $kernel = 0;',
+      '  @page_fault_count[pid, cpu, numaid, $kernel, args->error_code & 0x13, comm] = count();',
       '}',
       'tracepoint:exceptions:page_fault_kernel {',
-      '  @page_fault_count[pid, cpu, numaid, 1, args->error_code & 0x13, comm] = count();',
+      '  $kernel = 1;',
+      '  @page_fault_count[pid, cpu, numaid, $kernel, args->error_code & 0x13, comm] = count();',
       '}',
     ].join('\n'),
   );
   assert.equal(f.flush, '  print(@page_fault_count);\n  clear(@page_fault_count);\n  printf("page_fault\\ttick\\t%llu\\n", nsecs);');
-  assert.equal(f.cleanup, '');
-  assert.deepEqual(f.contract.maps[0]?.keys, ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'comm']);
-  const filtered = pageFault.generate(pageFaultOptions.parse({ comm: 'postgres' }), plannedFor('tracepoint'));
+  assert.deepEqual(f.helpers, []);
+  assert.deepEqual(pageFault.generate(opts, plannedFor('tracepoint')).results[0]?.key.parts.map((p) => p.name), ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'comm']);
+  const filtered = rendered(pageFault as unknown as Monitor<BaseOptions, Row>, pageFaultOptions.parse({ comm: 'postgres' }), plannedFor('tracepoint'));
   assert.ok(filtered.probes.includes('tracepoint:exceptions:page_fault_user /comm == "postgres"/ {'));
   assert.ok(filtered.probes.includes('tracepoint:exceptions:page_fault_kernel /comm == "postgres"/ {'));
 });

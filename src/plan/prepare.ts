@@ -1,9 +1,9 @@
 // The steps every command shares: config -> selected monitors -> capabilities -> plan -> scripts.
 import { defaultConfigPath, loadConfig, parseMonitorList, selectedMonitors } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { detectCapabilities, type Capabilities } from '../plan/capabilities.js';
-import { buildPlan, type Plan } from '../plan/plan.js';
-import { bpftraceEnv, composeScript, type Script } from '../script/compose.js';
+import { detectCapabilities, type Capabilities } from './capabilities.js';
+import { buildPlan, layoutFor, type Plan } from './plan.js';
+import { composeScript, type Script } from '../script/compose.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 
 export interface Prepared {
@@ -13,7 +13,6 @@ export interface Prepared {
   caps: Capabilities;
   plan: Plan;
   scripts: Script[];
-  env: Record<string, string>;
 }
 
 export interface PrepareOptions {
@@ -40,11 +39,9 @@ export async function prepare(opts: PrepareOptions): Promise<Prepared> {
   const real = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: opts.mount });
   const caps = opts.assumeCapable ? idealCapabilities(real) : real;
   const plan = buildPlan(config, selected, caps);
-  const env = bpftraceEnv(config.runtime);
-  const scripts = plan.processes.map((p) =>
-    composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, env, doubleBuffer: config.runtime.double_buffer }),
-  );
-  return { configFile, config, selected, caps, plan, scripts, env };
+  const layout = layoutFor(config, caps);
+  const scripts = plan.processes.map((p) => composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, runtime: config.runtime, layout }));
+  return { configFile, config, selected, caps, plan, scripts };
 }
 
 /** What `start` cannot do without: root, bpftrace, tracefs. */

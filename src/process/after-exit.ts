@@ -1,0 +1,42 @@
+// What the supervisor does once a bpftrace process has exited: pure, so every case has a table-driven test.
+import { backoffDelay, healthyAfterMs, type BackoffPolicy } from './backoff.js';
+
+export interface ExitFacts {
+  /** ebpfmon is stopping (signal, --duration, reload): the exit was asked for. */
+  stopping: boolean;
+  /** The process was stopped for good on purpose (a cost budget). */
+  halted: boolean;
+  /** It had attached its probes (printed the BEGIN marker) before it exited. */
+  attached: boolean;
+  /** How long it ran after attaching, in ms (0 when it never attached). */
+  ranMs: number;
+  /** Restarts counted so far in this streak. */
+  attempts: number;
+  /** Another runner can take over a script that failed before attaching (bpftrace for bpftrace-aotrt). */
+  hasFallback: boolean;
+  /** The process serves several monitors and can be split into one process per monitor. */
+  canIsolate: boolean;
+  maxRestarts: number;
+  backoff: BackoffPolicy;
+}
+
+export type ExitAction =
+  | { action: 'stopped' }
+  | { action: 'halted' }
+  /** Run the same script with the fallback runner, without counting a restart. */
+  | { action: 'fallback' }
+  /** Split into one process per monitor, so one bad probe does not take the others down. */
+  | { action: 'isolate' }
+  | { action: 'restart'; attempts: number; delayMs: number }
+  | { action: 'fail'; attempts: number };
+
+export function afterExit(f: ExitFacts): ExitAction {
+  if (f.halted) return { action: 'halted' };
+  if (f.stopping) return { action: 'stopped' };
+  if (!f.attached && f.hasFallback) return { action: 'fallback' };
+  if (!f.attached && f.canIsolate) return { action: 'isolate' };
+  // A process that ran long enough counts as healthy: its restart streak starts over.
+  const attempts = (f.attached && f.ranMs >= healthyAfterMs ? 0 : f.attempts) + 1;
+  if (attempts > f.maxRestarts) return { action: 'fail', attempts: attempts - 1 };
+  return { action: 'restart', attempts, delayMs: backoffDelay(attempts, f.backoff) };
+}

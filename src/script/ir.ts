@@ -1,0 +1,184 @@
+// The script as data. A monitor declares its maps, its printf records and its probes with these builders; compose
+// renders them (src/script/render.ts) and the router reads output through the same declarations. Nothing reads
+// generated text back: a key part is declared once, with its column name, its bpftrace expression and its kind,
+// and the bpftrace key, the script header's contract, the router's split and parse's named access all come from it.
+// Expressions stay bpftrace text written by the monitor (`args->ret < 0`); statements and maps are data.
+
+/**
+ * How a key part or printf field is written and decoded: a number; a word that never holds a separator (a kernel
+ * symbol); free text (comm, path: only last); or bytes printed by `%r`, where no byte can be a separator.
+ */
+export type PartKind = 'int' | 'word' | 'text' | 'bytes';
+
+export interface KeyPart<N extends string = string> {
+  readonly name: N;
+  readonly expr: string;
+  readonly kind: PartKind;
+  /** A process id: compose may split the map into shards by its value (equal keys always share one shard). */
+  readonly shard: boolean;
+  /** Read by str(): bpftrace cuts it at BPFTRACE_STRLEN - 1 bytes, and the router marks a value that long. */
+  readonly fromStr?: boolean;
+}
+
+/** An integer key part: `int('nr', '$id')`. */
+export const int = <N extends string>(name: N, expr: string): KeyPart<N> => ({ name, expr, kind: 'int', shard: false });
+/** A key part that never holds "," or a tab: bpftrace's `func` (a kernel symbol name). */
+export const word = <N extends string>(name: N, expr: string): KeyPart<N> => ({ name, expr, kind: 'word', shard: false });
+/** A free-text key part (comm, filename): only the last part of a key may be free text. */
+export const text = <N extends string>(name: N, expr: string, o: { fromStr?: boolean } = {}): KeyPart<N> => ({
+  name,
+  expr,
+  kind: 'text',
+  shard: false,
+  ...(o.fromStr ? { fromStr: true } : {}),
+});
+/** The process id of a per-process map: the part compose shards by. */
+export const pidPart = (expr = 'pid'): KeyPart<'pid'> => ({ name: 'pid', expr, kind: 'int', shard: true });
+/** The cgroup v2 id key part of the cross-cutting `cgroup` option: none when the option is off. */
+export const cgroupPart = (opts: { cgroup: boolean }, expr = 'cgroup'): KeyPart<'cgroup'>[] => (opts.cgroup ? [int('cgroup', expr)] : []);
+
+export interface Key<N extends string = string> {
+  readonly parts: readonly KeyPart<N>[];
+}
+
+/** A map key: free text only last (bpftrace 0.17 joins key parts with "," and a comm or path may hold one). */
+export function keyOf<const P extends readonly KeyPart[]>(...parts: P): Key<P[number]['name']> {
+  const names = new Set<string>();
+  parts.forEach((p, i) => {
+    if (p.kind === 'text' && i !== parts.length - 1) throw new Error(`key part ${p.name}: free text may only be the last part of a key`);
+    if (names.has(p.name)) throw new Error(`key part ${p.name} declared twice`);
+    names.add(p.name);
+  });
+  if (parts.filter((p) => p.shard).length > 1) throw new Error('a key has at most one shard part');
+  if (!parts.length) throw new Error('a map key needs at least one part');
+  return { parts };
+}
+
+/** How a result map aggregates; two values of one key printed twice combine by it (count and sum add). */
+export type Agg = 'count' | 'sum' | 'min' | 'max';
+
+/** A map printed and cleared every interval: its rows' numbers. */
+export interface ResultMap<N extends string = string> {
+  readonly role: 'result';
+  /** `@<monitor>_<what>`. */
+  readonly name: string;
+  readonly key: Key<N>;
+  readonly agg: Agg;
+  readonly doc: string;
+}
+
+export const resultMap = <N extends string>(name: string, key: Key<N>, agg: Agg, doc: string): ResultMap<N> => {
+  if (!/^@[a-z][a-z0-9_]*$/.test(name)) throw new Error(`map name ${name}: expected @<monitor>_<what>`);
+  return { role: 'result', name, key, agg, doc };
+};
+
+/** State a script keeps between probes (start times, saved pointers): never printed, cleared in END. */
+export interface HelperMap {
+  readonly role: 'helper';
+  readonly name: string;
+  /** What the key parts are, for the header. */
+  readonly keys: readonly string[];
+  /** What a value is, for the header. */
+  readonly value: string;
+  readonly doc: string;
+  /** A read of one entry, as an expression: `@bio_start[$dev, $sector]`. */
+  at(...key: string[]): string;
+}
+
+export const helperMap = (name: string, keys: readonly string[], value: string, doc: string): HelperMap => {
+  if (!/^@[a-z][a-z0-9_]*$/.test(name)) throw new Error(`map name ${name}: expected @<monitor>_<what>`);
+  return { role: 'helper', name, keys, value, doc, at: (...key) => `${name}[${key.join(', ')}]` };
+};
+
+export interface Field<N extends string = string> {
+  readonly name: N;
+  /** printf conversion: %llu, %u, %d, %s, %r. */
+  readonly fmt: string;
+  readonly expr: string;
+  readonly kind: PartKind;
+  /** Read by str(): see KeyPart.fromStr. */
+  readonly fromStr?: boolean;
+}
+
+/** One printf record of an event monitor: `<monitor>\t<tag>\t<fields...>`, free text only last. */
+export interface PrintfDecl<N extends string = string> {
+  readonly tag: string;
+  readonly fields: readonly Field<N>[];
+  readonly doc: string;
+}
+
+export function printfOf<const F extends readonly Field[]>(tag: string, doc: string, ...fields: F): PrintfDecl<F[number]['name']> {
+  fields.forEach((f, i) => {
+    if (f.kind === 'text' && i !== fields.length - 1) throw new Error(`printf ${tag}: free text field ${f.name} may only be last`);
+  });
+  return { tag, fields, doc };
+}
+export const intField = <N extends string>(name: N, expr: string, fmt = '%llu'): Field<N> => ({ name, fmt, expr, kind: 'int' });
+export const textField = <N extends string>(name: N, expr: string, o: { fromStr?: boolean } = {}): Field<N> => ({
+  name,
+  fmt: '%s',
+  expr,
+  kind: 'text',
+  ...(o.fromStr ? { fromStr: true } : {}),
+});
+/** Bytes printed by `%r` from buf(): every byte that is not printable ASCII arrives as \xNN, so no tab can split it. */
+export const bytesField = <N extends string>(name: N, expr: string): Field<N> => ({ name, fmt: '%r', expr, kind: 'bytes' });
+
+export type Stmt =
+  | { readonly s: 'let'; readonly name: string; readonly expr: string }
+  | { readonly s: 'update'; readonly map: ResultMap; readonly arg: string | null }
+  | { readonly s: 'set'; readonly map: HelperMap; readonly key: readonly string[]; readonly expr: string }
+  | { readonly s: 'delete'; readonly map: HelperMap; readonly key: readonly string[] }
+  | { readonly s: 'if'; readonly cond: string; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
+  | { readonly s: 'emit'; readonly printf: PrintfDecl }
+  | { readonly s: 'exit' };
+
+/** `$name = expr;`, e.g. a tracepoint field read once per probe, as bpftrace's own tools do. */
+export const local = (name: `$${string}`, expr: string): Stmt => ({ s: 'let', name, expr });
+/** Aggregate one event into a result map under its declared key: count() takes no argument. */
+export const update = (map: ResultMap, arg: string | null = null): Stmt => {
+  if ((map.agg === 'count') !== (arg === null)) throw new Error(`${map.name}: ${map.agg}() ${map.agg === 'count' ? 'takes no' : 'needs an'} argument`);
+  return { s: 'update', map, arg };
+};
+export const set = (map: HelperMap, key: readonly string[], expr: string): Stmt => ({ s: 'set', map, key, expr });
+export const del = (map: HelperMap, key: readonly string[]): Stmt => ({ s: 'delete', map, key });
+export const when = (cond: string, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt => ({ s: 'if', cond, then, else: otherwise });
+export const emit = (printf: PrintfDecl): Stmt => ({ s: 'emit', printf });
+
+export interface Probe {
+  /** Attach points, e.g. `tracepoint:raw_syscalls:sys_exit`; several share one body. */
+  readonly attach: readonly string[];
+  /** Conditions of the predicate, joined with &&. */
+  readonly filter: readonly string[];
+  readonly body: readonly Stmt[];
+  /** One line above the probe saying why it is there. */
+  readonly comment?: string;
+}
+
+export const probe = (attach: string | readonly string[], body: readonly Stmt[], filter: readonly string[] = [], comment?: string): Probe => ({
+  attach: typeof attach === 'string' ? [attach] : attach,
+  filter,
+  body,
+  ...(comment ? { comment } : {}),
+});
+
+/** What a monitor adds to a script: compose renders it, adds the interval flush, the tick and the END block. */
+export interface Fragment {
+  readonly probes: readonly Probe[];
+  /** Printed and cleared every interval (aggregate monitors). */
+  readonly results: readonly ResultMap[];
+  readonly helpers: readonly HelperMap[];
+  /** The printf records of an event monitor. */
+  readonly events: readonly PrintfDecl[];
+}
+
+/** Every statement of a body, nested ones included. */
+export function* walk(body: readonly Stmt[]): Generator<Stmt> {
+  for (const st of body) {
+    yield st;
+    if (st.s === 'if') {
+      yield* walk(st.then);
+      yield* walk(st.else);
+    }
+  }
+}

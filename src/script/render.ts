@@ -1,0 +1,151 @@
+// Declarations -> bpftrace text. Compose decides the layout of result maps (double-buffered, sharded); this module
+// renders statements under that layout, so a monitor never needs to know about it.
+import type { Field, PrintfDecl, Probe, ResultMap, Stmt } from './ir.js';
+import { walk } from './ir.js';
+
+/**
+ * How result maps are laid out in the kernel. Both are decided in one place (compose) and read back by the router
+ * through `copiesOf`, never from script text.
+ * - double: two copies of each result map (@x and @x_b) and a flag @<monitor>_gen[0] flipped by the interval probe:
+ *   updates go to one copy while the other is printed and cleared (print and clear run in user space, and an event
+ *   landing between them would be lost).
+ * - shards: bpftrace-aotrt 0.17 ignores BPFTRACE_MAP_KEYS_MAX, so every map holds 4,096 keys; a per-process map is
+ *   split into this many maps by its pid part (a power of two), which multiplies what it can hold.
+ */
+export interface Layout {
+  double: boolean;
+  shards: number;
+}
+
+export const single: Layout = { double: false, shards: 1 };
+
+/** The suffix of the second copy of a double-buffered map. */
+export const secondCopySuffix = '_b';
+
+const sharded = (map: ResultMap, layout: Layout): boolean => layout.shards > 1 && map.key.parts.some((p) => p.shard);
+
+/** The name of one copy: generation 1 is the second buffer; a shard index is appended when the map is sharded. */
+export function copyName(map: ResultMap, gen: 0 | 1, shard: number, layout: Layout): string {
+  return `${map.name}${gen ? secondCopySuffix : ''}${sharded(map, layout) ? `_s${shard}` : ''}`;
+}
+
+/** Every kernel map a result map is laid out as, by generation. */
+export function copiesOf(map: ResultMap, layout: Layout): { gen: 0 | 1; name: string }[] {
+  const shards = sharded(map, layout) ? layout.shards : 1;
+  const gens: (0 | 1)[] = layout.double ? [0, 1] : [0];
+  return gens.flatMap((gen) => Array.from({ length: shards }, (_, s) => ({ gen, name: copyName(map, gen, s, layout) })));
+}
+
+/** The flag of a monitor's double buffer, and the local a probe reads it into once. */
+export const genFlag = (monitor: string): string => `@${monitor}_gen[0]`;
+const genLocal = (monitor: string): string => `$${monitor}_gen`;
+
+export interface RenderCtx {
+  monitor: string;
+  layout: Layout;
+}
+
+const aggregate = (map: ResultMap, arg: string | null): string => (map.agg === 'count' ? 'count()' : `${map.agg}(${arg ?? ''})`);
+const keyText = (map: ResultMap): string => `[${map.key.parts.map((p) => p.expr).join(', ')}]`;
+
+/** One update under the layout: one line, or a choice of copy by generation and shard. */
+function renderUpdate(map: ResultMap, arg: string | null, indent: string, ctx: RenderCtx): string[] {
+  const assign = (gen: 0 | 1, shard: number): string => `${copyName(map, gen, shard, ctx.layout)}${keyText(map)} = ${aggregate(map, arg)};`;
+  const byShard = (gen: 0 | 1, ind: string): string[] => {
+    if (!sharded(map, ctx.layout)) return [`${ind}${assign(gen, 0)}`];
+    const part = map.key.parts.find((p) => p.shard)!;
+    const n = ctx.layout.shards;
+    return Array.from({ length: n }, (_, s) =>
+      s === n - 1 ? `${ind}else { ${assign(gen, s)} }` : `${ind}${s ? 'else if' : 'if'} ((${part.expr} & ${n - 1}) == ${s}) { ${assign(gen, s)} }`,
+    );
+  };
+  if (!ctx.layout.double) return byShard(0, indent);
+  return [`${indent}if (${genLocal(ctx.monitor)}) {`, ...byShard(1, indent + '  '), `${indent}} else {`, ...byShard(0, indent + '  '), `${indent}}`];
+}
+
+/** A printf record of this monitor: `<monitor>\t<tag>\t<fields>`. */
+export function renderPrintf(monitor: string, p: PrintfDecl, indent: string): string {
+  const fmt = [monitor, p.tag, ...p.fields.map((f: Field) => f.fmt)].join('\\t');
+  return `${indent}printf("${fmt}\\n"${p.fields.map((f) => `, ${f.expr}`).join('')});`;
+}
+
+export function renderBody(body: readonly Stmt[], indent: string, ctx: RenderCtx): string[] {
+  const out: string[] = [];
+  for (const st of body) {
+    switch (st.s) {
+      case 'let':
+        out.push(`${indent}${st.name} = ${st.expr};`);
+        break;
+      case 'update':
+        out.push(...renderUpdate(st.map, st.arg, indent, ctx));
+        break;
+      case 'set':
+        out.push(`${indent}${st.map.at(...st.key)} = ${st.expr};`);
+        break;
+      case 'delete':
+        out.push(`${indent}delete(${st.map.at(...st.key)});`);
+        break;
+      case 'emit':
+        out.push(renderPrintf(ctx.monitor, st.printf, indent));
+        break;
+      case 'exit':
+        out.push(`${indent}exit();`);
+        break;
+      case 'if': {
+        out.push(`${indent}if (${st.cond}) {`, ...renderBody(st.then, indent + '  ', ctx));
+        // An else holding a single if reads as `else if`: the shape of a ladder (bio's latency buckets).
+        let rest = st.else;
+        while (rest.length === 1 && rest[0]!.s === 'if') {
+          const inner = rest[0]!;
+          out.push(`${indent}} else if (${inner.cond}) {`, ...renderBody(inner.then, indent + '  ', ctx));
+          rest = inner.else;
+        }
+        if (rest.length) out.push(`${indent}} else {`, ...renderBody(rest, indent + '  ', ctx));
+        out.push(`${indent}}`);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** A probe: attach points, predicate, body. With a double buffer, a body that updates reads the flag once first. */
+export function renderProbe(p: Probe, ctx: RenderCtx): string {
+  const updates = [...walk(p.body)].some((st) => st.s === 'update');
+  const flag = ctx.layout.double && updates ? [`  ${genLocal(ctx.monitor)} = ${genFlag(ctx.monitor)};`] : [];
+  const head = `${p.attach.join(',\n')}${p.filter.length ? ` /${p.filter.join(' && ')}/` : ''} {`;
+  return [...(p.comment ? [`// ${p.comment}`] : []), head, ...flag, ...renderBody(p.body, '  ', ctx), '}'].join('\n');
+}
+
+const printAndClear = (names: readonly string[], indent: string): string[] => names.flatMap((n) => [`${indent}print(${n});`, `${indent}clear(${n});`]);
+
+/**
+ * The interval flush of one monitor's result maps. Each map is cleared right after it is printed: bpftrace reads
+ * and clears maps from user space, so events landing between the two are lost; interleaving keeps that window as
+ * short as it can be. With a double buffer the copy in use flips first, then the one just retired is printed.
+ */
+export function renderFlush(monitor: string, results: readonly ResultMap[], layout: Layout, tick: string): string[] {
+  const names = (gen: 0 | 1): string[] => results.flatMap((m) => copiesOf(m, layout).filter((c) => c.gen === gen).map((c) => c.name));
+  if (!layout.double || !results.length) return [...printAndClear(names(0), '  '), tick];
+  const flag = genFlag(monitor);
+  return [
+    `  if (${flag}) {`,
+    `    ${flag} = 0;`,
+    ...printAndClear(names(1), '    '),
+    '  } else {',
+    `    ${flag} = 1;`,
+    ...printAndClear(names(0), '    '),
+    '  }',
+    tick,
+  ];
+}
+
+/**
+ * END's flush: every copy. The one in use holds the final partial interval. The retired one is empty when the last
+ * interval's print reached user space, but bpftrace drops the output of probes that fire while it finishes (after
+ * exit() or a signal), and an interval landing then left its data unprinted. The router combines a key printed
+ * from several copies before one tick by the map's aggregate.
+ */
+export function renderFinalFlush(results: readonly ResultMap[], layout: Layout, tick: string): string[] {
+  return [...printAndClear(results.flatMap((m) => copiesOf(m, layout).map((c) => c.name)), '  '), tick];
+}

@@ -1,0 +1,91 @@
+// What one run executes: the bpftrace processes with their scripts, the config they came from and this machine's
+// verdicts. Built from the config (generated scripts) or from an operator's edited scripts (`start --scripts`).
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { prepare, requireRunnable } from '../plan/prepare.js';
+import { EnvironmentError } from '../errors.js';
+import { loadOperatorScripts } from '../script/operator-scripts.js';
+import { bpftraceEnv } from '../script/compose.js';
+import type { Config } from '../config/schema.js';
+import { defaultConfigPath, loadConfig } from '../config/load.js';
+import { detectCapabilities, type Capabilities } from '../plan/capabilities.js';
+import { aheadOfTime, layoutFor, planMonitor, type PlannedMonitor, type Verdict } from '../plan/plan.js';
+import { findMonitor } from '../monitors/registry.js';
+import { defaultStrlen, pathStrlen } from '../monitors/types.js';
+import type { Layout } from '../script/render.js';
+
+export interface RunnableProcess {
+  id: string;
+  file: string;
+  /** The script text, written to a private directory before it runs (an operator's script as read at start). */
+  text: string;
+  monitors: PlannedMonitor[];
+  env: Record<string, string>;
+  /** The script has compose's stop probe, so it can run in bpftrace-aotrt. */
+  stoppable: boolean;
+}
+
+export interface Runnable {
+  configFile: string;
+  config: Config;
+  caps: Capabilities;
+  verdicts: Verdict[];
+  layout: Layout;
+  processes: RunnableProcess[];
+  /** Generated scripts can be split per monitor when a shared one fails; operator scripts cannot. */
+  isolatable: boolean;
+}
+
+async function generatedRunnable(opts: { config?: string | undefined; monitors?: string | undefined }): Promise<Runnable> {
+  const p = await prepare({ config: opts.config, monitors: opts.monitors, mount: true });
+  requireRunnable(p.caps);
+  return {
+    configFile: p.configFile,
+    config: p.config,
+    caps: p.caps,
+    verdicts: p.plan.verdicts,
+    layout: layoutFor(p.config, p.caps),
+    processes: p.plan.processes.map((proc, i) => ({
+      id: proc.id,
+      file: p.scripts[i]!.file,
+      text: p.scripts[i]!.text,
+      monitors: proc.monitors,
+      env: p.scripts[i]!.env,
+      stoppable: true,
+    })),
+    isolatable: true,
+  };
+}
+
+async function operatorRunnable(opts: { config?: string | undefined; scripts: string }, log: Logger): Promise<Runnable> {
+  const configFile = opts.config ?? defaultConfigPath();
+  const config = await loadConfig(configFile);
+  const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true });
+  requireRunnable(caps);
+  const scripts = await loadOperatorScripts(opts.scripts, (n) => findMonitor(n) !== undefined);
+  const verdicts: Verdict[] = [];
+  const processes = scripts.map((s): RunnableProcess => {
+    if (s.versionWarning) log.warn(s.versionWarning);
+    const monitors = s.monitors.map((name): PlannedMonitor => {
+      const monitor = findMonitor(name)!;
+      const o = config.monitors[name] ?? monitor.options.parse({});
+      const { verdict, plan } = planMonitor(monitor, o, caps, aheadOfTime(config, caps));
+      verdicts.push({ ...verdict, status: 'ready', detail: `operator script ${s.file}` });
+      // The contract (map names, key parts) comes from the variant this machine would use, else the preferred one.
+      const variant = monitor.variants(o)[0];
+      return { monitor, opts: o, plan: plan ?? { variant: variant?.name ?? '', interval: o.interval ?? 2, symbols: {}, tracepointFields: {} } };
+    });
+    // An edited script keeps the string size of the process it was generated for: long when it carries paths.
+    const strlen = monitors.some((m) => m.monitor.paths) ? pathStrlen : defaultStrlen;
+    return { id: s.id, file: path.basename(s.file), text: s.text, monitors, env: bpftraceEnv(config.runtime, strlen), stoppable: s.stoppable };
+  });
+  return { configFile, config, caps, verdicts, layout: layoutFor(config, caps), processes, isolatable: false };
+}
+
+export async function makeRunnable(opts: { config?: string | undefined; monitors?: string | undefined; scripts?: string | undefined }, log: Logger): Promise<Runnable> {
+  const r = opts.scripts ? await operatorRunnable({ config: opts.config, scripts: opts.scripts }, log) : await generatedRunnable(opts);
+  if (!r.processes.length) {
+    throw new EnvironmentError(`no selected monitor can run on this machine: ${r.verdicts.map((v) => `${v.monitor}: ${v.detail}`).join('; ')}`);
+  }
+  return r;
+}

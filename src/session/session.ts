@@ -1,0 +1,224 @@
+// One run of a Runnable: its output files and sinks, its scripts (compiled ahead of time where they can be), the
+// supervisor over its bpftrace processes, one router per bpftrace run, and each monitor's stats. `prepareSession`
+// does everything that can fail on bad input (directories, files, compiles) before anything runs, so a reload can
+// refuse a new configuration and keep the old session; `start` then launches the processes.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { composeScript, contractOf, fragmentOf, stopProbeAttach } from '../script/compose.js';
+import { createSupervisor, type ProcessSpec, type StateReport, type Supervisor } from '../process/supervisor.js';
+import { spawnBpftrace, type SpawnBpftrace } from '../process/bpftrace.js';
+import { compileAot, jitRunner, type Runner } from '../process/aot.js';
+import { defaultBackoff } from '../process/backoff.js';
+import { newStats } from '../records/stats.js';
+import { createRouter, type RoutedMonitor } from '../records/router.js';
+import { systemClock, type Clock } from '../rows/clock.js';
+import { createCgroupResolver } from '../rows/cgroup.js';
+import { ensureDir } from '../sinks/safe-fs.js';
+import { createCsvSink } from '../sinks/csv.js';
+import { createNdjsonSink } from '../sinks/ndjson.js';
+import { createConsoleSink } from '../sinks/console.js';
+import { createOutput, type Output } from '../sinks/output.js';
+import type { Sink } from '../sinks/sink.js';
+import { defaultStrlen, type Row } from '../monitors/types.js';
+import { aheadOfTime, type PlannedMonitor } from '../plan/plan.js';
+import type { Runnable, RunnableProcess } from './runnable.js';
+
+export interface SessionOptions {
+  outputDir?: string | undefined;
+  console?: boolean | undefined;
+}
+
+export interface SessionDeps {
+  log: Logger;
+  spawn?: SpawnBpftrace;
+  clock?: Clock;
+}
+
+export interface Session {
+  /** Every monitor of the run and its stats, by name. */
+  monitors: ReadonlyMap<string, RoutedMonitor>;
+  output: Output;
+  files: string[];
+  dir: string;
+  /** Launches the bpftrace processes; resolves with the supervisor once it is running. */
+  start(): Supervisor;
+  /** Stops bpftrace (each prints its final interval), closes the sinks, removes the scripts' directory. */
+  close(): Promise<void>;
+}
+
+/** `f` over `items`, at most `limit` at a time; the results in the order of `items`. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+export async function prepareSession(r: Runnable, opts: SessionOptions, extra: readonly Sink[], deps: SessionDeps): Promise<Session> {
+  const { log } = deps;
+  const { config } = r;
+  const clock = deps.clock ?? systemClock();
+  const dir = await ensureDir(opts.outputDir ?? config.output.directory);
+  const runnable = r.processes.flatMap((proc) => proc.monitors);
+  const fileOpts = {
+    dir,
+    columns: new Map(runnable.map((m) => [m.monitor.name, m.monitor.columns])),
+    startedAt: new Date(),
+    bufferRows: config.output.buffer_rows,
+    flushIntervalMs: config.output.flush_interval * 1000,
+    onError: (e: unknown) => log.error({ err: e }, 'writing an output file failed'),
+  };
+  const fileSinks = await Promise.all(config.output.format.map((f) => (f === 'csv' ? createCsvSink(fileOpts) : createNdjsonSink(fileOpts))));
+  const sinks: Sink[] = [...fileSinks, ...extra];
+  if (opts.console ?? (config.output.console || runnable.length === 1)) {
+    sinks.push(createConsoleSink(new Map(runnable.map((m) => [m.monitor.name, (row: Row) => m.monitor.consoleLine(row)]))));
+  }
+  const output = createOutput(sinks);
+  const files = fileSinks.flatMap((fs) => [...fs.files]);
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-'));
+  const cleanup = async (): Promise<void> => {
+    await output.close();
+    await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    const monitors = new Map<string, RoutedMonitor>();
+    for (const proc of r.processes) {
+      for (const pm of proc.monitors) {
+        monitors.set(pm.monitor.name, {
+          monitor: pm.monitor,
+          opts: pm.opts,
+          contract: contractOf(pm.monitor, fragmentOf(pm), r.layout),
+          interval: pm.plan.interval,
+          stats: newStats(),
+        });
+      }
+    }
+    const writeScript = async (file: string, text: string): Promise<string> => {
+      const full = path.join(workDir, file);
+      await writeFile(full, text, { mode: 0o600, flag: 'wx' });
+      return full;
+    };
+    const bpftrace = r.caps.bpftrace.path!;
+    const aotrt = aheadOfTime(config, r.caps) ? (r.caps.bpftrace.aotrt ?? null) : null;
+    const mapKeys = config.runtime.map_keys_max;
+    /** bpftrace-aotrt on the compiled script where bpftrace compiles it ahead of time, else bpftrace on the script. */
+    const runnerFor = async (proc: RunnableProcess, scriptFile: string): Promise<Pick<ProcessSpec, 'runner' | 'fallback'>> => {
+      const jit = jitRunner(bpftrace, scriptFile, mapKeys);
+      if (!aotrt) return { runner: jit };
+      if (!proc.stoppable) {
+        log.info({ process: proc.id }, `the script has no ${stopProbeAttach} stop probe (edited out): bpftrace runs it, not bpftrace-aotrt`);
+        return { runner: jit };
+      }
+      // Ahead-of-time runs were verified here with tracepoints only (this kernel has no kprobes).
+      const kprobes = proc.monitors.filter((pm) => pm.monitor.variants(pm.opts).find((v) => v.name === pm.plan.variant)?.needs.some((n) => n.kind === 'kprobe'));
+      if (kprobes.length) {
+        log.info({ process: proc.id, monitors: kprobes.map((pm) => pm.monitor.name).join(',') }, 'kprobe monitors run in bpftrace, not ahead of time');
+        return { runner: jit };
+      }
+      const c = await compileAot({ bpftrace, aotrt, script: scriptFile, out: path.join(workDir, `ebpfmon-${proc.id}.aot`), env: proc.env, timeoutMs: config.runtime.attach_timeout * 1000 });
+      if ('refused' in c) {
+        log.info({ process: proc.id, reason: c.refused }, 'bpftrace cannot compile this script ahead of time; bpftrace runs it (about 95 MB more memory)');
+        return { runner: jit };
+      }
+      return { runner: c.runner, fallback: jit };
+    };
+    const specOf = async (proc: RunnableProcess): Promise<ProcessSpec> => {
+      const scriptFile = await writeScript(proc.file, proc.text);
+      return { id: proc.id, ...(await runnerFor(proc, scriptFile)), monitors: proc.monitors.map((pm) => pm.monitor.name), env: proc.env };
+    };
+    // One compile per CPU at a time (shared_process: false has one process per monitor): each takes a CPU for
+    // about a second and ~96 MB while it runs.
+    const specs = await mapLimit(r.processes, os.availableParallelism(), specOf);
+    const isolate = (spec: ProcessSpec): Promise<ProcessSpec[]> => {
+      const proc = r.processes.find((p) => p.id === spec.id) ?? r.processes.find((p) => p.monitors.some((m) => spec.monitors.includes(m.monitor.name)))!;
+      // The parts compile like the processes above: one per CPU at a time.
+      return mapLimit(proc.monitors, os.availableParallelism(), (pm: PlannedMonitor) => {
+        const s = composeScript(
+          { id: pm.monitor.name, monitors: [pm], strlen: Number(proc.env['BPFTRACE_STRLEN'] ?? defaultStrlen) },
+          { bpftraceVersion: r.caps.bpftrace.version, kernel: r.caps.kernel, runtime: config.runtime, layout: r.layout },
+        );
+        return specOf({ ...proc, id: s.id, file: s.file, text: s.text, monitors: [pm], env: s.env });
+      });
+    };
+
+    const cgroups = createCgroupResolver();
+    const note = (monitor: string, timestamp: string, text: string): void => output.note(monitor, timestamp, text);
+    const onState = (spec: ProcessSpec, s: StateReport): void => {
+      for (const name of spec.monitors) {
+        const m = monitors.get(name);
+        if (!m) continue;
+        m.stats.state = s.state;
+        m.stats.bpftracePid = s.pid;
+        m.stats.runtime = s.runner.mode;
+        if (s.reason) m.stats.lastError = s.reason;
+        if (s.state !== 'restarting') continue;
+        m.stats.restarts++;
+        if (!s.lostOutput) continue;
+        // A restart loses the counts of the interval in progress (events, for an event monitor): the output says so.
+        note(
+          name,
+          clock.now(),
+          m.monitor.mode === 'aggregate'
+            ? `bpftrace restarted: counts since the previous row are lost (${s.reason ?? ''})`
+            : `bpftrace restarted: events may be missing until it is back (${s.reason ?? ''})`,
+        );
+      }
+    };
+    const onRun = (spec: ProcessSpec, run: { runner: Runner; attached(probes: number): void }): ((line: string) => void) => {
+      const router = createRouter({
+        monitors: spec.monitors.flatMap((n) => monitors.get(n) ?? []),
+        onRows: (m, rows) => output.write(m, cgroups.enrich(rows)),
+        onNote: note,
+        onAttached: (probes) => run.attached(probes),
+        log: log.child({ process: spec.id }),
+        clock,
+        arch: r.caps.arch,
+        mapCapacity: run.runner.mapCapacity,
+        strlen: Number(spec.env['BPFTRACE_STRLEN'] ?? defaultStrlen),
+      });
+      return (line) => router.line(line);
+    };
+
+    let supervisor: Supervisor | null = null;
+    let closed: Promise<void> | null = null;
+    return {
+      monitors,
+      output,
+      files: files.map(([, f]) => f),
+      dir,
+      start() {
+        supervisor ??= createSupervisor(specs, {
+          log,
+          spawn: deps.spawn ?? spawnBpftrace,
+          maxRestarts: config.runtime.max_restarts,
+          backoff: defaultBackoff,
+          killAfterMs: 10_000,
+          attachTimeoutMs: config.runtime.attach_timeout * 1000,
+          onRun,
+          onState,
+          throttle: () => output.throttle(),
+          ...(r.isolatable ? { isolate } : {}),
+        });
+        return supervisor;
+      },
+      close() {
+        closed ??= (async () => {
+          await supervisor?.stop();
+          await cleanup();
+        })();
+        return closed;
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
