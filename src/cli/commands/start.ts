@@ -34,6 +34,7 @@ import { detectCapabilities } from '../../plan/capabilities.js';
 import { bpftraceEnv } from '../../script/compose.js';
 import { enableBpfStats, processBpfCost, costRate, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
 import { createUsageSampler, processUsage, writeStatus, type ProcessUsage, type StatusDoc } from '../../daemon/status.js';
+import { setLongTimeout, type LongTimeout } from '../../timers.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -442,9 +443,9 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     allFiles.push(...session.files);
     if (deps.statusFile || bpfStats) statusTimer = setInterval(() => void tick(), statusEvery);
     deps.onReady?.(await settle(session));
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimeout | undefined;
     const durationDone = new Promise<string>((resolve) => {
-      if (opts.duration !== undefined) timer = setTimeout(() => resolve('duration'), opts.duration * 1000).unref();
+      if (opts.duration !== undefined) timer = setLongTimeout(() => resolve('duration'), opts.duration * 1000, { unref: true });
     });
     for (;;) {
       const reload = new Promise<string>((resolve) => {
@@ -454,7 +455,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       const why = await Promise.race([deps.signals.stop, durationDone, reload, session.supervisor.done.then(() => 'all bpftrace processes ended')]);
       reloadPending = false;
       if (why !== 'reload') {
-        clearTimeout(timer);
+        timer?.clear();
         log.info({ reason: why }, 'stopping: waiting for the final interval');
         deps.onStopping?.();
         break;
