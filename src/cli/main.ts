@@ -169,6 +169,7 @@ Examples:
   ebpfmon analyze /var/tmp/run1 --since 2026-11-25T08:00 --until 2026-11-25T12:00 --format json`)
     .action(async (dir: string | undefined, o: AnalyzeCommandOptions) => {
       const r = await runAnalyze(dir, o);
+      for (const w of r.warnings) process.stderr.write(`ebpfmon: ${w}\n`);
       if (r.stdout !== null) process.stdout.write(r.stdout);
       if (r.wrote) process.stderr.write(`ebpfmon: wrote ${r.wrote}\n`);
     });
