@@ -1,5 +1,6 @@
 // Reads every monitor CSV of a directory once, row by row, into bounded per-monitor sums, and returns the report.
-// Damage (a truncated last line, a repeated header, a row with the wrong number of fields) is skipped and counted.
+// Damage (a truncated last line, a repeated header, a row with the wrong number of fields or a damaged timestamp,
+// rows under another monitor's header) is skipped and counted; a file whose header is not this monitor's is skipped.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, UsageError } from '../src/errors.js';
@@ -7,6 +8,8 @@ import { listCsvFiles } from './files.js';
 import type { DamageReason, FileReport, Marker, Report, Section } from './model.js';
 import { analyzedMonitors, analyzers, type MonitorAnalyzer } from './monitors/index.js';
 import { readCsvRecords, type CsvParser } from './read-csv.js';
+import { checkHeader, cleanHeader } from './header.js';
+import { timestampChecker } from './timestamp.js';
 import { Minutes, Span, detach } from './tally.js';
 import type { Window } from './window.js';
 
@@ -26,6 +29,8 @@ export interface AnalyzeOptions {
   top?: number | undefined;
   parser?: CsvParser | undefined;
   onProgress?: ((p: Progress) => void) | undefined;
+  /** The analyzing machine's time: rows more than a day after it are damaged (tests set it). */
+  now?: Date | undefined;
 }
 
 export const defaultTop = 10;
@@ -52,9 +57,7 @@ async function checkOptions(opts: AnalyzeOptions): Promise<void> {
   if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top > 0)) throw new UsageError(`--top: expected a positive integer, got ${opts.top}`);
 }
 
-const isTimestamp = (s: string): boolean => s.length >= 20 && s.charCodeAt(4) === 45 && s.charCodeAt(10) === 84 && s.charCodeAt(0) >= 48 && s.charCodeAt(0) <= 57;
-
-/** Skips the rest of a file whose header lacks a column the monitor needs. */
+/** Skips the rest of a file whose header is not one of this monitor's. */
 class SkipFile extends Error {}
 
 export async function analyze(opts: AnalyzeOptions): Promise<Report> {
@@ -63,6 +66,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const since = opts.window?.since ?? null;
   const until = opts.window?.until ?? null;
   const parser = opts.parser ?? 'fast';
+  const isTimestamp = timestampChecker(opts.now);
   const states = new Map<string, MonitorState>();
   for (const a of analyzers()) {
     if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), minutes: new Minutes(), rows: 0, markers: 0, firstMarkers: [] });
@@ -79,6 +83,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   let bytesRead = 0;
   let totalRows = 0;
   let damagedRows = 0;
+  let skippedFiles = 0;
   const fileReports: FileReport[] = [];
 
   for (const file of files) {
@@ -94,29 +99,47 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     let width = -1;
     let iNote = -1;
     let handle: ((f: readonly string[], ts: string) => number) | null = null;
+    let bound: readonly string[] = [];
+    // After a header that is not this monitor's (another run appended to the file), rows are not ours until one is.
+    let foreign = false;
     st.span.reset();
     const { span, minutes } = st;
     const onRecord = (f: string[], line: number): void => {
       fr.empty = false;
-      if (handle === null) {
-        const header = f.map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
-        const missing = ['timestamp', ...st.analyzer.required].filter((c) => !header.includes(c));
-        if (missing.length) {
-          fr.skipped = `no ${missing.join(', ')} column in the header`;
-          throw new SkipFile();
+      if (handle === null || f[0] === 'timestamp') {
+        const header = cleanHeader(f);
+        if (handle !== null) {
+          damage('repeated_header', line);
+          if (header.length === bound.length && header.every((c, i) => c === bound[i])) {
+            foreign = false;
+            return;
+          }
+        }
+        const verdict = checkHeader(file.monitor, header, st.analyzer.required);
+        if (!verdict.ok) {
+          if (handle === null) {
+            fr.skipped = verdict.reason;
+            throw new SkipFile();
+          }
+          foreign = true;
+          return;
         }
         width = header.length;
         iNote = header.indexOf('note');
         handle = st.analyzer.bind(header);
+        bound = header;
+        foreign = false;
         return;
       }
+      if (foreign) return damage('other_monitor', line);
       const ts = f[0] ?? '';
-      if (ts === 'timestamp') return damage('repeated_header', line);
       if (f.length !== width) return damage('wrong_field_count', line);
       if (!isTimestamp(ts)) return damage('bad_timestamp', line);
       if ((since !== null && ts < since) || (until !== null && ts >= until)) return;
       const note = iNote >= 0 ? f[iNote] : '';
       if (note) {
+        // A marker row holds a timestamp and a note, nothing else.
+        for (let i = 1; i < f.length; i++) if (i !== iNote && f[i] !== '') return damage('bad_marker', line);
         fr.markers++;
         st.markers++;
         if (st.firstMarkers.length < markersKept) st.firstMarkers.push({ timestamp: detach(ts), note: detach(note) });
@@ -138,8 +161,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       await readCsvRecords(file.path, onRecord, { parser, onBytes, onMalformed: (line) => damage('malformed_quotes', line) });
     } catch (e) {
       // A file that cannot be read (permissions, vanished) is reported like a damaged one, not fatal.
-      if (!(e instanceof SkipFile)) fr.skipped = `cannot read: ${describe(e)}`;
+        if (!(e instanceof SkipFile)) fr.skipped = `cannot read: ${describe(e)}`;
     }
+    if (fr.skipped !== null) skippedFiles++;
   }
 
   const sections: Section[] = [];
@@ -170,6 +194,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     ignored: listed.ignored,
     rows: totalRows,
     damaged_rows: damagedRows,
+    skipped_files: skippedFiles,
     sections,
   };
 }

@@ -76,7 +76,11 @@ export type DamageReason =
   | 'repeated_header'
   | 'bad_timestamp'
   | 'bad_number'
-  | 'malformed_quotes';
+  | 'malformed_quotes'
+  /** A row under a header that is not this monitor's (another monitor's output appended to the file). */
+  | 'other_monitor'
+  /** A row with a note (a marker) that also holds data: marker rows hold only a timestamp and a note. */
+  | 'bad_marker';
 
 export interface FileReport {
   file: string;
@@ -103,5 +107,7 @@ export interface Report {
   ignored: string[];
   rows: number;
   damaged_rows: number;
+  /** Files skipped whole: a header that is not the monitor's (e.g. another monitor's), or unreadable. */
+  skipped_files: number;
   sections: Section[];
 }

@@ -103,7 +103,7 @@ export function renderHtml(r: Report): string {
 <header>
 <h1>ebpfmon analyze</h1>
 <p>${esc(r.directory)}</p>
-<p>window: ${esc(win)} · ${r.files.length} files · ${esc(decimal(r.rows))} rows · ${esc(decimal(r.damaged_rows))} skipped rows</p>
+<p>window: ${esc(win)} · ${r.files.length} files${r.skipped_files ? ` (${r.skipped_files} skipped)` : ''} · ${esc(decimal(r.rows))} rows · ${esc(decimal(r.damaged_rows))} skipped rows</p>
 <nav>${nav}</nav>
 </header>
 <main>

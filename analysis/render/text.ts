@@ -101,6 +101,8 @@ const reasonText: Record<DamageReason, string> = {
   bad_timestamp: 'bad timestamp',
   bad_number: 'unreadable number',
   malformed_quotes: 'malformed quoting',
+  other_monitor: "another monitor's row",
+  bad_marker: 'marker row with data',
 };
 
 export function damageLines(r: Report): string[] {
@@ -124,7 +126,7 @@ export function renderText(r: Report): string {
   const win = r.window.since || r.window.until ? `${shortTime(r.window.since)} .. ${shortTime(r.window.until)} UTC` : 'everything';
   const out = [
     `ebpfmon analyze: ${r.directory}`,
-    `window: ${win}   files: ${r.files.length}   rows: ${decimal(r.rows)}   skipped rows: ${decimal(r.damaged_rows)}`,
+    `window: ${win}   files: ${r.files.length}${r.skipped_files ? ` (${r.skipped_files} skipped)` : ''}   rows: ${decimal(r.rows)}   skipped rows: ${decimal(r.damaged_rows)}`,
   ];
   if (!r.sections.length) out.push('', r.files.length ? 'No data rows in the window.' : 'No monitor CSV files found.');
   for (const s of r.sections) out.push('', ...renderSection(s));

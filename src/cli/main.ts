@@ -26,6 +26,12 @@ const positiveSeconds = (v: string): number => {
   return n;
 };
 
+/** A path option given as "" (an unset shell variable) would mean the current directory: refused. */
+const nonEmptyPath = (what: string) => (v: string): string => {
+  if (v === '') throw new InvalidArgumentError(`expected ${what}, not an empty string`);
+  return v;
+};
+
 function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }
@@ -47,15 +53,15 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 3 this machine canno
   program
     .command('start')
     .description('run the enabled monitors in the foreground until Ctrl-C, SIGTERM or --duration')
-    .option('-c, --config <file>', `config file (default: /etc/ebpfmon/monitor_config.yaml if present, else the packaged default)`)
+    .option('-c, --config <file>', `config file (default: /etc/ebpfmon/monitor_config.yaml if present, else the packaged default)`, nonEmptyPath('a config file path'))
     .option('-m, --monitors <list>', 'comma-separated monitors to run, replacing the ones the config enables')
     .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached)', positiveSeconds)
-    .option('-o, --output-dir <dir>', 'directory for the CSV files (default: output.directory of the config)')
+    .option('-o, --output-dir <dir>', 'directory for the CSV files (default: output.directory of the config)', nonEmptyPath('a directory path'))
     .option('--console', 'also print rows on stdout (default when a single monitor runs)')
-    .option('--scripts <path>', 'run these operator-edited scripts (a directory of .bt files written by generate --out, or one file) instead of generating')
+    .option('--scripts <path>', 'run these operator-edited scripts (a directory of .bt files written by generate --out, or one file) instead of generating', nonEmptyPath('a directory or a .bt file'))
     .option('--prometheus <host:port>', 'serve Prometheus metrics there (default from output.prometheus; loopback unless you say otherwise)')
     .option('--daemon', `detach and run in the background; logs go to logging.file (default ${defaultDaemonLog})`)
-    .option('--pid-file <file>', `pid file; the status file sits next to it (default with --daemon: ${defaultPidFile})`)
+    .option('--pid-file <file>', `pid file; the status file sits next to it (default with --daemon: ${defaultPidFile})`, nonEmptyPath('a pid file path'))
     .addOption(new Option('--log-level <level>', 'log level').choices(logLevels.filter((l) => l !== 'silent')))
     .addHelpText('after', `
 Examples:
@@ -113,7 +119,7 @@ Exit codes: 0 running, 1 not running.`)
     .command('generate')
     .alias('dry-run')
     .description('print the bpftrace scripts start would run, or write them to a directory (one .bt per process)')
-    .option('-c, --config <file>', 'config file')
+    .option('-c, --config <file>', 'config file', nonEmptyPath('a config file path'))
     .option('-m, --monitors <list>', 'comma-separated monitors, replacing the ones the config enables')
     .option('--out <dir>', 'write the scripts into this directory instead of printing them')
     .option('--force', 'replace scripts already in --out')
@@ -132,7 +138,7 @@ Examples:
   program
     .command('check')
     .description('report what this machine offers and, per monitor: ready, ready with fallback, or unavailable')
-    .option('-c, --config <file>', 'config file (monitor options can change which probes are needed)')
+    .option('-c, --config <file>', 'config file (monitor options can change which probes are needed)', nonEmptyPath('a config file path'))
     .option('--json', 'print the report as JSON')
     .addHelpText('after', `
 Examples:
@@ -163,6 +169,7 @@ Examples:
   ebpfmon analyze /var/tmp/run1 --since 2026-11-25T08:00 --until 2026-11-25T12:00 --format json`)
     .action(async (dir: string | undefined, o: AnalyzeCommandOptions) => {
       const r = await runAnalyze(dir, o);
+      for (const w of r.warnings) process.stderr.write(`ebpfmon: ${w}\n`);
       if (r.stdout !== null) process.stdout.write(r.stdout);
       if (r.wrote) process.stderr.write(`ebpfmon: wrote ${r.wrote}\n`);
     });

@@ -1,13 +1,51 @@
-// zod issues -> one `path: message` line each. Issues stay data until here.
+// zod issues -> one `path: message` line each, at most a screenful. Issues stay data until here.
 import type { z } from 'zod';
 
 const pathOf = (path: readonly PropertyKey[]): string => (path.length ? path.map(String).join('.') : '(top level)');
 
-function shown(input: unknown): string {
+/** At most this many problems are printed; the rest are counted in one last line. */
+export const maxProblemLines = 20;
+const maxShown = 60;
+
+/** A number as YAML writes it: .inf, -.inf and .nan are numbers in YAML, and JSON would print them as null. */
+const yamlNumber = (n: number): string => (Number.isNaN(n) ? '.nan' : n === Infinity ? '.inf' : n === -Infinity ? '-.inf' : String(n));
+
+/**
+ * A short rendering of a config value, JSON-like, in time and space bounded by `maxShown` whatever the value's
+ * size or depth (a whole 40,000-key mapping can be an issue's input).
+ */
+export function shown(input: unknown): string {
   if (input === undefined) return 'nothing';
-  if (input === null) return 'null';
-  const s = JSON.stringify(input);
-  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+  let out = '';
+  const walk = (v: unknown, depth: number): void => {
+    if (out.length > maxShown) return;
+    if (v === null || v === undefined) out += 'null';
+    else if (typeof v === 'number') out += yamlNumber(v);
+    else if (typeof v === 'string') out += JSON.stringify(v.length > maxShown ? v.slice(0, maxShown) : v);
+    else if (typeof v === 'boolean' || typeof v === 'bigint') out += String(v);
+    else if (depth > 4) out += '...';
+    else if (Array.isArray(v)) {
+      out += '[';
+      for (let i = 0; i < v.length && out.length <= maxShown; i++) {
+        if (i) out += ',';
+        walk(v[i], depth + 1);
+      }
+      out += ']';
+    } else if (typeof v === 'object') {
+      out += '{';
+      let first = true;
+      for (const k in v) {
+        if (out.length > maxShown) break;
+        if (!first) out += ',';
+        first = false;
+        out += JSON.stringify(k.length > maxShown ? k.slice(0, maxShown) : k) + ':';
+        walk((v as Record<string, unknown>)[k], depth + 1);
+      }
+      out += '}';
+    } else out += String(v);
+  };
+  walk(input, 0);
+  return out.length > maxShown ? out.slice(0, maxShown - 3) + '...' : out;
 }
 
 /** The keys an object schema accepts at `path`, looking through defaults and optionals. */
@@ -30,25 +68,43 @@ export function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): stri
   return shape ? Object.keys(shape) : [];
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.ZodType): string[] {
-  return issues.map((issue) => {
+/**
+ * One line per problem (an unknown key is one problem), at most `max` of them, then `... and N more problems`.
+ * Only the lines shown are rendered: 40,000 unknown keys cost no more than 20.
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.ZodType, max = maxProblemLines): string[] {
+  const lines: string[] = [];
+  let total = 0;
+  for (const issue of issues) {
     const at = pathOf(issue.path);
     if (issue.code === 'unrecognized_keys') {
+      const room = Math.max(0, max - lines.length);
+      total += issue.keys.length;
+      if (!room) continue;
       const known = schema ? knownKeys(schema, issue.path) : [];
-      return issue.keys
-        .map((k) => {
-          const near = suggestKey(k, known);
-          const hint = near ? ` (did you mean "${near}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : '';
-          return `${at === '(top level)' ? k : `${at}.${k}`}: unknown key${hint}`;
-        })
-        .join('\n');
+      for (const k of issue.keys.slice(0, room)) {
+        const near = suggestKey(k, known);
+        const hint = near ? ` (did you mean "${near}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : '';
+        lines.push(`${at === '(top level)' ? shownKey(k) : `${at}.${shownKey(k)}`}: unknown key${hint}`);
+      }
+      continue;
     }
-    const got = 'input' in issue ? `, got ${shown(issue.input)}` : '';
+    total++;
+    if (lines.length >= max) continue;
     let message = issue.message;
     if (issue.code === 'invalid_value') message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    return `${at}: ${message}${got}`;
-  });
+    const nonFinite = 'input' in issue && typeof issue.input === 'number' && !Number.isFinite(issue.input);
+    // "expected a path, not an empty string" says what was there already.
+    const said = issue.input === '' && message.endsWith('not an empty string');
+    const got = 'input' in issue && !said ? `, got ${shown(issue.input)}${nonFinite ? ' (not a finite number)' : ''}` : '';
+    lines.push(`${at}: ${message}${got}`);
+  }
+  if (total > lines.length) lines.push(`... and ${total - lines.length} more problem${total - lines.length === 1 ? '' : 's'}`);
+  return lines;
 }
+
+/** A key as typed, cut when it is very long (a key can be a whole line of garbage). */
+const shownKey = (k: string): string => (k.length > maxShown ? `${k.slice(0, maxShown - 3)}...` : k);
 
 /** Unknown keys next to the known ones, to suggest the likely typo. */
 export function suggestKey(unknown: string, known: readonly string[]): string | undefined {

@@ -5,6 +5,9 @@ import type { BaseOptions } from '../monitors/types.js';
 import { logLevels } from '../log.js';
 
 const positive = (what: string) => z.number({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
+/** A positive number of seconds up to `max`: a timer of more than 2^31-1 ms (24.8 days) would fire at once. */
+const seconds = (max: number) =>
+  positive('a positive number of seconds').max(max, { error: `expected at most ${max} seconds${max === 3600 ? ' (one hour)' : ''}` });
 const wholeAtLeast = (n: number) =>
   z.number({ error: `expected a whole number >= ${n}` }).int({ error: `expected a whole number >= ${n}` }).min(n, {
     error: `expected a whole number >= ${n}`,
@@ -19,21 +22,21 @@ export const outputFormats = ['csv', 'ndjson'] as const;
 export const configSchema = z.strictObject({
   app: z
     .strictObject({
-      name: z.string({ error: 'expected a string' }).min(1).default('ebpfmon'),
+      name: z.string({ error: 'expected a string' }).min(1, { error: 'expected a name, not an empty string' }).default('ebpfmon'),
       debug: z.boolean({ error: 'expected true or false' }).default(false),
     })
     .prefault({}),
   logging: z
     .strictObject({
       level: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }).default('info'),
-      file: z.string({ error: 'expected a file path' }).min(1).nullable().default(null),
+      file: z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path (or null for stderr), not an empty string' }).nullable().default(null),
     })
     .prefault({}),
   output: z
     .strictObject({
-      directory: z.string({ error: 'expected a directory path' }).min(1).default('ebpfmon-output'),
+      directory: z.string({ error: 'expected a directory path' }).min(1, { error: 'expected a directory path, not an empty string' }).default('ebpfmon-output'),
       buffer_rows: wholeAtLeast(1).default(500),
-      flush_interval: positive('a positive number of seconds').default(1),
+      flush_interval: seconds(3600).default(1),
       console: z.boolean({ error: 'expected true or false' }).default(false),
       prometheus: z
         .strictObject({
@@ -61,7 +64,7 @@ export const configSchema = z.strictObject({
       shared_process: z.boolean({ error: 'expected true or false' }).default(true),
       aot: z.boolean({ error: 'expected true or false' }).default(true),
       max_restarts: wholeAtLeast(0).default(5),
-      attach_timeout: positive('a positive number of seconds').default(120),
+      attach_timeout: seconds(3600).default(120),
       self_stats: z.boolean({ error: 'expected true or false' }).default(false),
       double_buffer: z.boolean({ error: 'expected true or false' }).default(true),
       max_cpu_percent: positive('a percentage of one CPU, e.g. 5').max(100, { error: 'expected at most 100 (one whole CPU)' }).optional(),

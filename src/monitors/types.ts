@@ -113,7 +113,7 @@ export const baseOptions = {
 export const intervalOption = {
   interval: z
     .number({ error: 'expected a positive number of seconds' })
-    .positive({ error: 'expected a positive number of seconds' })
+    .min(0.1, { error: (i) => (Number(i.input) > 0 ? 'expected at least 0.1 seconds (a shorter interval costs much of a CPU)' : 'expected a positive number of seconds') })
     .max(3600, { error: 'expected at most 3600 seconds' })
     .default(2),
 };

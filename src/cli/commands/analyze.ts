@@ -26,6 +26,8 @@ export interface AnalyzeResult {
   stdout: string | null;
   /** The file written with --out. */
   wrote: string | null;
+  /** One line per file skipped whole, for stderr when the report itself does not go there as text. */
+  warnings: string[];
 }
 
 /** Writes "\r<status>" at most every 200 ms, from the first second on; a file-like stderr never gets it. */
@@ -64,11 +66,13 @@ export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptio
   }
   const format = o.format ?? 'text';
   const text = format === 'json' ? renderJson(report) : format === 'html' ? renderHtml(report) : renderText(report);
-  if (!o.out) return { stdout: text, wrote: null };
+  // The text report lists skipped files itself; json, html and --out would keep them out of the operator's sight.
+  const warnings = format === 'text' && !o.out ? [] : report.files.filter((f) => f.skipped !== null).map((f) => `warning: skipped ${f.file}: ${f.skipped}`);
+  if (!o.out) return { stdout: text, wrote: null, warnings };
   try {
     await writeFile(o.out, text);
   } catch (e) {
     throw new UsageError(`cannot write ${o.out}: ${describe(e)}`, { cause: e });
   }
-  return { stdout: null, wrote: o.out };
+  return { stdout: null, wrote: o.out, warnings };
 }

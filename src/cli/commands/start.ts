@@ -15,6 +15,7 @@ import { createUsageSampler, processUsage, writeStatus, type ProcessUsage, type 
 import { makeRunnable, type Runnable } from '../../session/runnable.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import { budgetOf, judgeBudget } from '../../session/budget.js';
+import { setLongTimeout, type LongTimeout } from '../../timers.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -243,9 +244,9 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   try {
     const first = await launch(await prepareSession(runnable, opts, extra, { log, ...(deps.spawn ? { spawn: deps.spawn } : {}) }));
     deps.onReady?.(first.report);
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimeout | undefined;
     const durationDone = new Promise<string>((resolve) => {
-      if (opts.duration !== undefined) timer = setTimeout(() => resolve('duration'), opts.duration * 1000).unref();
+      if (opts.duration !== undefined) timer = setLongTimeout(() => resolve('duration'), opts.duration * 1000, { unref: true });
     });
     for (;;) {
       const r: Running = current() ?? first.running;
@@ -256,7 +257,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       const why = await Promise.race([deps.signals.stop, durationDone, reload, r.supervisor.done.then(() => 'all bpftrace processes ended')]);
       reloadPending = false;
       if (why !== 'reload') {
-        clearTimeout(timer);
+        timer?.clear();
         log.info({ reason: why }, 'stopping: waiting for the final interval');
         deps.onStopping?.();
         break;
