@@ -1,7 +1,8 @@
 // The scripts kept as golden files in test/golden: each monitor in each variant, with the options that change its
 // script, under the layout bpftrace itself runs (double buffer), plus the full default process as bpftrace-aotrt
 // runs it (sharded maps). `npm run golden` rewrites them; test/unit/golden.test.ts compares.
-import { composeScript, type ComposeContext } from '../src/script/compose.js';
+import { composeScript } from '../src/script/compose.js';
+import type { Layout } from '../src/script/render.js';
 import { monitors } from '../src/monitors/registry.js';
 import { defaultStrlen, pathStrlen, type MonitorPlan } from '../src/monitors/types.js';
 import type { PlannedMonitor } from '../src/plan/plan.js';
@@ -24,7 +25,7 @@ const tracepointFields: MonitorPlan['tracepointFields'] = {
 interface GoldenCase {
   file: string;
   monitors: { name: string; variant: string; options?: Record<string, unknown> }[];
-  layout: ComposeContext['layout'];
+  layout: Layout;
 }
 
 const cases: GoldenCase[] = [
@@ -68,8 +69,8 @@ export function goldenScripts(): { file: string; text: string; env: Record<strin
     });
     const strlen = planned.some((p) => p.monitor.paths) ? pathStrlen : defaultStrlen;
     const s = composeScript(
-      { id: c.file, monitors: planned, strlen },
-      { bpftraceVersion: '0.17.0', kernel: '(golden)', runtime: { map_keys_max: 32768, perf_rb_pages: 256 }, layout: c.layout },
+      { id: c.file, monitors: planned, strlen, aheadOfTime: c.layout.shards > 1, layout: c.layout },
+      { bpftraceVersion: '0.17.0', kernel: '(golden)', runtime: { map_keys_max: 32768, perf_rb_pages: 256 } },
     );
     return { file: `${c.file}.bt`, text: s.text, env: s.env };
   });

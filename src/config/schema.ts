@@ -70,7 +70,7 @@ export const configSchema = z.strictObject({
       max_cpu_percent: positive('a percentage of one CPU, e.g. 5').max(100, { error: 'expected at most 100 (one whole CPU)' }).optional(),
       budget_intervals: wholeAtLeast(1).default(3),
       budget_action: z.enum(['warn', 'stop'], { error: 'expected warn or stop' }).default('warn'),
-      map_keys_max: wholeAtLeast(1024).default(16384),
+      map_keys_max: wholeAtLeast(1024).max(1_048_576, { error: 'expected at most 1048576 keys' }).default(32768),
       perf_rb_pages: wholeAtLeast(8).default(256),
     })
     .prefault({}),

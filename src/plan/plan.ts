@@ -30,6 +30,10 @@ export interface ProcessPlan {
   monitors: PlannedMonitor[];
   /** BPFTRACE_STRLEN of this process (see Monitor.paths). */
   strlen: number;
+  /** It will be compiled ahead of time and run in bpftrace-aotrt (see `processAheadOfTime`). */
+  aheadOfTime: boolean;
+  /** How its result maps are laid out (see src/script/render.ts). */
+  layout: Layout;
 }
 
 export interface Plan {
@@ -76,14 +80,31 @@ function tryVariant(v: Variant, caps: Capabilities, aot: boolean): { plan: Omit<
 /** Whether scripts will run ahead of time: asked for (runtime.aot) and bpftrace-aotrt is installed. */
 export const aheadOfTime = (config: Config, caps: Capabilities): boolean => config.runtime.aot && !!caps.bpftrace.aotrt;
 
+/** Whether the monitor's chosen variant attaches kprobes. */
+const usesKprobes = (p: PlannedMonitor): boolean =>
+  p.monitor.variants(p.opts).find((v) => v.name === p.plan.variant)?.needs.some((n) => n.kind === 'kprobe') ?? false;
+
 /**
- * How result maps are laid out (see src/script/render.ts). bpftrace-aotrt gives every map 4,096 keys, so ahead of
- * time a per-process map is split into enough shards (a power of two) to hold runtime.map_keys_max keys; bpftrace
- * itself sizes maps by BPFTRACE_MAP_KEYS_MAX, so one map does.
+ * Whether a process runs ahead of time: asked for, bpftrace-aotrt installed, and no kprobe monitor in it (kprobes
+ * could not be tried ahead of time on the machine this was built on: such a process runs in bpftrace).
  */
-export function layoutFor(config: Config, caps: Capabilities): Layout {
-  const shards = aheadOfTime(config, caps) ? 2 ** Math.ceil(Math.log2(Math.max(1, config.runtime.map_keys_max / aotMapKeys))) : 1;
+export const processAheadOfTime = (config: Config, caps: Capabilities, monitors: readonly PlannedMonitor[]): boolean =>
+  aheadOfTime(config, caps) && !monitors.some(usesKprobes);
+
+/**
+ * How a process's result maps are laid out (see src/script/render.ts). bpftrace-aotrt gives every map 4,096 keys,
+ * so ahead of time a per-process map is split into enough shards (a power of two) to hold runtime.map_keys_max keys;
+ * bpftrace itself sizes maps by BPFTRACE_MAP_KEYS_MAX, so one map does.
+ */
+export function layoutFor(config: Config, aot: boolean): Layout {
+  const shards = aot ? 2 ** Math.ceil(Math.log2(Math.max(1, config.runtime.map_keys_max / aotMapKeys))) : 1;
   return { double: config.runtime.double_buffer, shards };
+}
+
+/** A process for these monitors: its string size, runtime and map layout. */
+export function processPlan(id: string, monitors: PlannedMonitor[], config: Config, caps: Capabilities): ProcessPlan {
+  const aot = processAheadOfTime(config, caps, monitors);
+  return { id, monitors, strlen: monitors.some((m) => m.monitor.paths) ? pathStrlen : defaultStrlen, aheadOfTime: aot, layout: layoutFor(config, aot) };
 }
 
 /** Keys one map of a process holds: the figure `check` states and the router tests saturation against. */
@@ -134,14 +155,13 @@ export function buildPlan(config: Config, selected: readonly string[], caps: Cap
     verdicts.push(verdict);
     if (plan) planned.push({ monitor, opts, plan });
   }
-  const strlenOf = (p: PlannedMonitor): number => (p.monitor.paths ? pathStrlen : defaultStrlen);
   // Monitors share a process by string size: those that carry paths run with long strings, in a process of their own.
   const groups = [
-    { id: 'main', monitors: planned.filter((p) => !p.monitor.paths), strlen: defaultStrlen },
-    { id: 'paths', monitors: planned.filter((p) => p.monitor.paths), strlen: pathStrlen },
+    { id: 'main', monitors: planned.filter((p) => !p.monitor.paths) },
+    { id: 'paths', monitors: planned.filter((p) => p.monitor.paths) },
   ];
   const processes: ProcessPlan[] = config.runtime.shared_process
-    ? groups.filter((g) => g.monitors.length)
-    : planned.map((p) => ({ id: p.monitor.name, monitors: [p], strlen: strlenOf(p) }));
+    ? groups.filter((g) => g.monitors.length).map((g) => processPlan(g.id, g.monitors, config, caps))
+    : planned.map((p) => processPlan(p.monitor.name, [p], config, caps));
   return { verdicts, processes };
 }

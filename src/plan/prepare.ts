@@ -2,7 +2,7 @@
 import { defaultConfigPath, loadConfig, parseMonitorList, selectedMonitors } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { detectCapabilities, type Capabilities } from './capabilities.js';
-import { buildPlan, layoutFor, type Plan } from './plan.js';
+import { buildPlan, type Plan } from './plan.js';
 import { composeScript, type Script } from '../script/compose.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 
@@ -39,8 +39,7 @@ export async function prepare(opts: PrepareOptions): Promise<Prepared> {
   const real = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: opts.mount });
   const caps = opts.assumeCapable ? idealCapabilities(real) : real;
   const plan = buildPlan(config, selected, caps);
-  const layout = layoutFor(config, caps);
-  const scripts = plan.processes.map((p) => composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, runtime: config.runtime, layout }));
+  const scripts = plan.processes.map((p) => composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, runtime: config.runtime }));
   return { configFile, config, selected, caps, plan, scripts };
 }
 

@@ -22,7 +22,6 @@ export interface ComposeContext {
   bpftraceVersion: string | null;
   kernel: string;
   runtime: { map_keys_max: number; perf_rb_pages: number };
-  layout: Layout;
 }
 
 /** Printed by BEGIN; the router takes it as proof that every probe is live. */
@@ -93,7 +92,7 @@ function stopProbe(signal: number): string[] {
 
 export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const file = scriptFileName(proc.id);
-  const { layout } = ctx;
+  const { layout } = proc;
   const parts = proc.monitors.map((p) => ({ monitor: p.monitor, plan: p.plan, fragment: fragmentOf(p) }));
   const env = bpftraceEnv(ctx.runtime, proc.strlen);
   const body: string[] = [

@@ -9,17 +9,13 @@ import { bpftraceEnv } from '../script/compose.js';
 import type { Config } from '../config/schema.js';
 import { defaultConfigPath, loadConfig } from '../config/load.js';
 import { detectCapabilities, type Capabilities } from '../plan/capabilities.js';
-import { aheadOfTime, layoutFor, planMonitor, type PlannedMonitor, type Verdict } from '../plan/plan.js';
+import { aheadOfTime, planMonitor, processPlan, type PlannedMonitor, type ProcessPlan, type Verdict } from '../plan/plan.js';
 import { findMonitor } from '../monitors/registry.js';
-import { defaultStrlen, pathStrlen } from '../monitors/types.js';
-import type { Layout } from '../script/render.js';
 
-export interface RunnableProcess {
-  id: string;
+export interface RunnableProcess extends ProcessPlan {
   file: string;
   /** The script text, written to a private directory before it runs (an operator's script as read at start). */
   text: string;
-  monitors: PlannedMonitor[];
   env: Record<string, string>;
   /** The script has compose's stop probe, so it can run in bpftrace-aotrt. */
   stoppable: boolean;
@@ -30,7 +26,6 @@ export interface Runnable {
   config: Config;
   caps: Capabilities;
   verdicts: Verdict[];
-  layout: Layout;
   processes: RunnableProcess[];
   /** Generated scripts can be split per monitor when a shared one fails; operator scripts cannot. */
   isolatable: boolean;
@@ -44,15 +39,7 @@ async function generatedRunnable(opts: { config?: string | undefined; monitors?:
     config: p.config,
     caps: p.caps,
     verdicts: p.plan.verdicts,
-    layout: layoutFor(p.config, p.caps),
-    processes: p.plan.processes.map((proc, i) => ({
-      id: proc.id,
-      file: p.scripts[i]!.file,
-      text: p.scripts[i]!.text,
-      monitors: proc.monitors,
-      env: p.scripts[i]!.env,
-      stoppable: true,
-    })),
+    processes: p.plan.processes.map((proc, i) => ({ ...proc, file: p.scripts[i]!.file, text: p.scripts[i]!.text, env: p.scripts[i]!.env, stoppable: true })),
     isolatable: true,
   };
 }
@@ -75,11 +62,11 @@ async function operatorRunnable(opts: { config?: string | undefined; scripts: st
       const variant = monitor.variants(o)[0];
       return { monitor, opts: o, plan: plan ?? { variant: variant?.name ?? '', interval: o.interval ?? 2, symbols: {}, tracepointFields: {} } };
     });
-    // An edited script keeps the string size of the process it was generated for: long when it carries paths.
-    const strlen = monitors.some((m) => m.monitor.paths) ? pathStrlen : defaultStrlen;
-    return { id: s.id, file: path.basename(s.file), text: s.text, monitors, env: bpftraceEnv(config.runtime, strlen), stoppable: s.stoppable };
+    // An edited script keeps the string size, runtime and map layout of the process it was generated for.
+    const proc = processPlan(s.id, monitors, config, caps);
+    return { ...proc, file: path.basename(s.file), text: s.text, env: bpftraceEnv(config.runtime, proc.strlen), stoppable: s.stoppable };
   });
-  return { configFile, config, caps, verdicts, layout: layoutFor(config, caps), processes, isolatable: false };
+  return { configFile, config, caps, verdicts, processes, isolatable: false };
 }
 
 export async function makeRunnable(opts: { config?: string | undefined; monitors?: string | undefined; scripts?: string | undefined }, log: Logger): Promise<Runnable> {

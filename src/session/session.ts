@@ -95,7 +95,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         monitors.set(pm.monitor.name, {
           monitor: pm.monitor,
           opts: pm.opts,
-          contract: contractOf(pm.monitor, fragmentOf(pm), r.layout),
+          contract: contractOf(pm.monitor, fragmentOf(pm), proc.layout),
           interval: pm.plan.interval,
           stats: newStats(),
         });
@@ -107,20 +107,17 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       return full;
     };
     const bpftrace = r.caps.bpftrace.path!;
-    const aotrt = aheadOfTime(config, r.caps) ? (r.caps.bpftrace.aotrt ?? null) : null;
+    const aotrt = r.caps.bpftrace.aotrt ?? null;
     const mapKeys = config.runtime.map_keys_max;
     /** bpftrace-aotrt on the compiled script where bpftrace compiles it ahead of time, else bpftrace on the script. */
     const runnerFor = async (proc: RunnableProcess, scriptFile: string): Promise<Pick<ProcessSpec, 'runner' | 'fallback'>> => {
       const jit = jitRunner(bpftrace, scriptFile, mapKeys);
-      if (!aotrt) return { runner: jit };
-      if (!proc.stoppable) {
-        log.info({ process: proc.id }, `the script has no ${stopProbeAttach} stop probe (edited out): bpftrace runs it, not bpftrace-aotrt`);
+      if (!aotrt || !proc.aheadOfTime) {
+        if (aotrt && aheadOfTime(config, r.caps)) log.info({ process: proc.id }, 'kprobe monitors run in bpftrace, not ahead of time');
         return { runner: jit };
       }
-      // Ahead-of-time runs were verified here with tracepoints only (this kernel has no kprobes).
-      const kprobes = proc.monitors.filter((pm) => pm.monitor.variants(pm.opts).find((v) => v.name === pm.plan.variant)?.needs.some((n) => n.kind === 'kprobe'));
-      if (kprobes.length) {
-        log.info({ process: proc.id, monitors: kprobes.map((pm) => pm.monitor.name).join(',') }, 'kprobe monitors run in bpftrace, not ahead of time');
+      if (!proc.stoppable) {
+        log.info({ process: proc.id }, `the script has no ${stopProbeAttach} stop probe (edited out): bpftrace runs it, not bpftrace-aotrt`);
         return { runner: jit };
       }
       const c = await compileAot({ bpftrace, aotrt, script: scriptFile, out: path.join(workDir, `ebpfmon-${proc.id}.aot`), env: proc.env, timeoutMs: config.runtime.attach_timeout * 1000 });
@@ -141,11 +138,9 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       const proc = r.processes.find((p) => p.id === spec.id) ?? r.processes.find((p) => p.monitors.some((m) => spec.monitors.includes(m.monitor.name)))!;
       // The parts compile like the processes above: one per CPU at a time.
       return mapLimit(proc.monitors, os.availableParallelism(), (pm: PlannedMonitor) => {
-        const s = composeScript(
-          { id: pm.monitor.name, monitors: [pm], strlen: Number(proc.env['BPFTRACE_STRLEN'] ?? defaultStrlen) },
-          { bpftraceVersion: r.caps.bpftrace.version, kernel: r.caps.kernel, runtime: config.runtime, layout: r.layout },
-        );
-        return specOf({ ...proc, id: s.id, file: s.file, text: s.text, monitors: [pm], env: s.env });
+        const part = { ...proc, id: pm.monitor.name, monitors: [pm] };
+        const s = composeScript(part, { bpftraceVersion: r.caps.bpftrace.version, kernel: r.caps.kernel, runtime: config.runtime });
+        return specOf({ ...part, file: s.file, text: s.text, env: s.env });
       });
     };
 

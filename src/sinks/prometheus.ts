@@ -153,6 +153,9 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   const lost = totalsCounter(registry, 'ebpfmon_lost_events_total', 'Events bpftrace reported lost (its buffer overflowed).', ['monitor']);
   const parseErrors = totalsCounter(registry, 'ebpfmon_parse_errors_total', 'Records that broke the output contract or could not be parsed.', ['monitor']);
   const rowsOut = totalsCounter(registry, 'ebpfmon_rows_total', 'Rows written for the monitor.', ['monitor']);
+  const incomplete = totalsCounter(registry, 'ebpfmon_incomplete_intervals_total', 'Intervals whose counts are incomplete: a kernel map was full, updates beyond were dropped.', ['monitor']);
+  const stalls = totalsCounter(registry, 'ebpfmon_stalls_total', 'Times the monitor\'s bpftrace stalled: the rows after it cover the whole stall.', ['monitor']);
+  const stalled = new Gauge({ name: 'ebpfmon_monitor_stalled', help: '1 while no interval closed for two intervals (bpftrace stalled), else 0.', labelNames: ['monitor'], registers: [registry] });
   const cpu = totalsCounter(registry, 'ebpfmon_bpftrace_cpu_seconds_total', 'CPU time (user+system) of the bpftrace process serving the monitor.', ['monitor']);
   const rss = new Gauge({ name: 'ebpfmon_bpftrace_rss_bytes', help: 'Resident memory of the bpftrace process serving the monitor.', labelNames: ['monitor'], registers: [registry] });
   const bpfSeconds = totalsCounter(registry, 'ebpfmon_bpf_run_seconds_total', 'Kernel time spent in the BPF programs of the bpftrace process serving the monitor (runtime.self_stats).', ['monitor']);
@@ -173,6 +176,9 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       lost({ monitor }, stats.lostEvents);
       parseErrors({ monitor }, stats.parseErrors);
       rowsOut({ monitor }, stats.rows);
+      incomplete({ monitor }, stats.saturatedIntervals);
+      stalls({ monitor }, stats.stalls);
+      stalled.set({ monitor }, stats.stalled ? 1 : 0);
       const u = stats.bpftracePid === null ? null : await opts.usage(stats.bpftracePid);
       if (u) {
         cpu({ monitor }, u.cpuSeconds);

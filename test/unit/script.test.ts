@@ -10,10 +10,11 @@ import { exec } from '../../src/monitors/exec.js';
 import { erase, monitors } from '../../src/monitors/registry.js';
 import { int, keyOf, printfOf, resultMap, text, textField, intField, update, pidPart } from '../../src/script/ir.js';
 import { plannedFor, rendered } from '../helpers/fixtures.js';
-import type { PlannedMonitor } from '../../src/plan/plan.js';
+import type { PlannedMonitor, ProcessPlan } from '../../src/plan/plan.js';
 
 const single = { double: false, shards: 1 };
-const ctx: ComposeContext = { bpftraceVersion: '0.17.0', kernel: '6.18.0', runtime: { map_keys_max: 16384, perf_rb_pages: 256 }, layout: single };
+const ctx: ComposeContext = { bpftraceVersion: '0.17.0', kernel: '6.18.0', runtime: { map_keys_max: 16384, perf_rb_pages: 256 } };
+const proc = (id: string, ms: PlannedMonitor[], strlen: number, layout = single): ProcessPlan => ({ id, monitors: ms, strlen, aheadOfTime: layout.shards > 1, layout });
 const planned = (m: (typeof monitors)[number], o: Record<string, unknown> = {}, plan = plannedFor('tracepoint')): PlannedMonitor => ({
   monitor: m,
   opts: m.options.parse({ enabled: true, ...o }),
@@ -21,7 +22,7 @@ const planned = (m: (typeof monitors)[number], o: Record<string, unknown> = {}, 
 });
 
 test('one process, two monitors: header, contract, BEGIN marker, shared interval flush, stop probe, END', () => {
-  const s = composeScript({ id: 'main', monitors: [planned(erase(exec)), planned(erase(syscall), { interval: 5 }, plannedFor('tracepoint', 5))], strlen: 64 }, ctx);
+  const s = composeScript(proc('main', [planned(erase(exec)), planned(erase(syscall), { interval: 5 }, plannedFor('tracepoint', 5))], 64), ctx);
   assert.equal(s.file, 'ebpfmon-main.bt');
   assert.deepEqual(s.monitors, ['exec', 'syscall']);
   assert.equal(s.env['BPFTRACE_STRLEN'], '64');
@@ -45,7 +46,7 @@ test('one process, two monitors: header, contract, BEGIN marker, shared interval
 });
 
 test('exec kprobe variant: bprm_execve entry and return, helper map cleared in END', () => {
-  const s = composeScript({ id: 'exec', monitors: [planned(erase(exec), {}, { ...plannedFor('kprobe'), symbols: { bprm_execve: 'bprm_execve' } })], strlen: 200 }, ctx);
+  const s = composeScript(proc('exec', [planned(erase(exec), {}, { ...plannedFor('kprobe'), symbols: { bprm_execve: 'bprm_execve' } })], 200), ctx);
   assert.match(s.text, /kprobe:bprm_execve \{\n {2}@exec_bprm\[pid\] = arg0;/);
   assert.match(s.text, /kretprobe:bprm_execve \/@exec_bprm\[pid\]\/ \{/);
   assert.match(s.text, /END \{\n {2}clear\(@exec_bprm\);\n {2}clear\(@ebpfmon_self\);\n\}/);
@@ -73,7 +74,7 @@ test('double buffer: every update goes to one of two copies by the flag read onc
   assert.deepEqual(f.finalFlush.split('\n').filter((l) => l.includes('print(')).map((l) => l.trim()), [
     'print(@syscall_count);', 'print(@syscall_count_b);', 'print(@syscall_errors);', 'print(@syscall_errors_b);',
   ]);
-  const s = composeScript({ id: 'main', monitors: [planned(erase(syscall))], strlen: 64 }, { ...ctx, layout: { double: true, shards: 1 } });
+  const s = composeScript(proc('main', [planned(erase(syscall))], 64, { double: true, shards: 1 }), ctx);
   assert.match(s.text, /clear\(@syscall_gen\);/);
 });
 

@@ -1,7 +1,7 @@
 // `ebpfmon check`: what this machine offers and, per monitor, ready / fallback / unavailable.
 import { defaultConfigPath, loadConfig, selectedMonitors } from '../../config/load.js';
 import { detectCapabilities, type Capabilities } from '../../plan/capabilities.js';
-import { buildPlan, type Verdict } from '../../plan/plan.js';
+import { aheadOfTime, buildPlan, layoutFor, mapCapacity, type Verdict } from '../../plan/plan.js';
 import { monitorNames, monitors } from '../../monitors/registry.js';
 import { estimateSeries, type SeriesEstimate } from '../../plan/series.js';
 import { version } from '../../version.js';
@@ -18,6 +18,8 @@ export interface CheckReport {
   kprobes: Capabilities['kprobes'];
   btf: Capabilities['btf'];
   monitors: Verdict[];
+  /** Keys one kernel map holds, and what a per-process map holds through its shards (see src/script/render.ts). */
+  maps: { keysPerMap: number; shards: number; keysPerProcessMap: number; runtime: 'aot' | 'jit' };
   /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series). */
   prometheus: { enabled: boolean; listen: string; maxCommSeries: number; totalSeries: number; metrics: SeriesEstimate[] };
 }
@@ -39,6 +41,11 @@ export async function runCheck(opts: { config?: string | undefined }): Promise<C
     kprobes: caps.kprobes,
     btf: caps.btf,
     monitors: plan.verdicts,
+    maps: (() => {
+      const { shards } = layoutFor(config, aheadOfTime(config, caps));
+      const keysPerMap = mapCapacity(config, caps);
+      return { keysPerMap, shards, keysPerProcessMap: keysPerMap * shards, runtime: aheadOfTime(config, caps) ? 'aot' : 'jit' };
+    })(),
     prometheus: (() => {
       const enabled = monitors.filter((m) => selected.includes(m.name));
       const metrics = estimateSeries(config, enabled, caps.arch);
@@ -76,6 +83,13 @@ export function renderCheck(r: CheckReport): string {
     const status = v.status === 'fallback' ? 'ready (fallback)' : v.status;
     lines.push(`  ${v.monitor.padEnd(15)} ${status.padEnd(17)} ${v.variant ? `${v.variant}: ` : ''}${v.detail}`);
   }
+  const mp = r.maps;
+  lines.push(
+    '',
+    `map size: ${mp.keysPerMap} keys per kernel map (${mp.runtime === 'aot' ? 'bpftrace-aotrt: fixed at 4096, whatever runtime.map_keys_max says' : 'runtime.map_keys_max'}); ` +
+      (mp.shards > 1 ? `per-process maps are split into ${mp.shards} shards by pid: ${mp.keysPerProcessMap} keys each.` : 'one map each.') +
+      ' A map printed full marks its interval incomplete.',
+  );
   const p = r.prometheus;
   lines.push('', `prometheus exporter: ${p.enabled ? `on ${p.listen}` : 'off (output.prometheus.enabled)'}; worst-case series for the enabled monitors: ${p.totalSeries} (comm capped at ${p.maxCommSeries} + "other")`);
   for (const m of p.metrics) {
