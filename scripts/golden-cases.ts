@@ -30,6 +30,14 @@ interface GoldenCase {
 
 const cases: GoldenCase[] = [
   { file: 'exec-kprobe', monitors: [{ name: 'exec', variant: 'kprobe' }] },
+  // The most a probe puts on the stack: the kprobe return with cgroup and a filter, beside open with every option.
+  {
+    file: 'paths-kprobe-all-options',
+    monitors: [
+      { name: 'exec', variant: 'kprobe', options: { cgroup: true, comm: 'nginx' } },
+      { name: 'open', variant: 'tracepoint', options: { path_prefix: '/etc/ssl', comm: 'nginx', cgroup: true } },
+    ],
+  },
   { file: 'exec-tracepoint', monitors: [{ name: 'exec', variant: 'tracepoint', options: { comm: 'nginx' } }] },
   { file: 'exec-tracepoint-forks-cgroup', monitors: [{ name: 'exec', variant: 'tracepoint-forks', options: { cgroup: true } }] },
   { file: 'func-global', monitors: [{ name: 'func', variant: 'kprobe', options: { functions: ['vfs_read', 'tcp_*'] } }] },

@@ -70,7 +70,7 @@ export async function generate(file: string, records: number): Promise<{ lines: 
       const file = paths[i % paths.length]!;
       // comm as %r prints it: a byte that is not printable ASCII (the tab) as \xNN, then the NUL padding.
       const comm = `${file.slice(file.lastIndexOf('/') + 1, file.lastIndexOf('/') + 16).replace(/\t/g, '\\x09')}\\x00`;
-      const data = `exec\tevent\t${ns}\t0\t${pid}\t${pid - 1 - (i % 7)}\t${comm}\t${file}\n`;
+      const data = `exec\tevent\t${ns}\t0\t${c * execPerCycle + i + 1}\t0\t${pid}\t${pid - 1 - (i % 7)}\t${comm}\t${file}\n`;
       chunk.push(`{"type": "printf", "data": ${JSON.stringify(data)}}\n`);
     }
     counts.execLines += execPerCycle;

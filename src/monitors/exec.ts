@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../script/literals.js';
-import { bytesField, del, emit, helperMap, intField, local, printfOf, probe, set, textField, when, type Probe } from '../script/ir.js';
+import { bytesField, del, emit, helperMap, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
 
 export const execOptions = z.strictObject({
   ...baseOptions,
@@ -34,18 +34,27 @@ const curtaskParent = 'curtask->real_parent->tgid';
  * One successful exec. comm is the kernel's (the task's name after exec, printed by %r so no byte of it can split
  * the line); the filename, free text, is last. A ppid of 0 means unknown (see tracepoint-forks) or pid 1's.
  */
-const eventOf = (opts: { cgroup: boolean }) =>
-  printfOf(
+const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid') => ({
+  ...printfOf(
     'event',
-    'one successful exec; comm as %r bytes, filename (free text) last',
+    'one successful exec; cpu and seq number the records per CPU (a gap is a lost record); comm as %r bytes; filename (free text) last',
     intField('nsecs', 'nsecs'),
+    intField('cpu', 'cpu', '%u'),
+    intField('seq', '$seq'),
     intField('uid', 'uid', '%u'),
     intField('pid', 'pid', '%d'),
-    intField('ppid', '$ppid', '%d'),
+    intField('ppid', ppid, '%d'),
     ...(opts.cgroup ? [intField('cgroup', 'cgroup')] : []),
     bytesField('comm', 'buf(comm, 16)'),
-    textField('filename', '$filename', { fromStr: true }),
-  );
+    textField('filename', 'str($path)', { fromStr: true }),
+  ),
+  sequence: { cpu: 'cpu', seq: 'seq' } as const,
+});
+
+/** The last sequence number of each CPU's exec records. */
+const sequence = helperMap('@exec_seq', ['cpu'], 'records printed on that CPU', 'numbers each record per CPU, so a lost one shows');
+/** The statements that number one record, right before its printf. */
+const numbered = (): Stmt[] => [local('$seq', `${sequence.at('cpu')} + 1`), set(sequence, ['cpu'], '$seq')];
 
 /** tracepoint-forks: each new process's parent, kept while it lives. Keys are widened with `+ 0` (see bio). */
 const parents = helperMap('@exec_ppid', ['pid'], 'parent pid, recorded at fork', 'the parent of each process forked since the start');
@@ -103,8 +112,10 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
   ],
   generate(opts, plan) {
     const filter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
-    const event = eventOf(opts);
     if (plan.variant === 'kprobe') {
+      // The parent is read in the printf itself: a local for it, the path's 200-byte string and the record
+      // overflow the 512-byte BPF stack of the return probe. parse() reads fields by name, whatever they print.
+      const event = eventOf(opts, curtaskParent);
       const fn = plan.symbols['bprm_execve'] ?? 'bprm_execve';
       return {
         probes: [
@@ -114,26 +125,27 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
             [
               local('$bprm', `(struct linux_binprm *)${bprms.at('pid')}`),
               del(bprms, ['pid']),
-              when(['retval == 0', ...filter].join(' && '), [local('$ppid', curtaskParent), local('$filename', 'str($bprm->filename)'), emit(event)]),
+              when(['retval == 0', ...filter].join(' && '), [local('$path', '$bprm->filename'), ...numbered(), emit(event)]),
             ],
             [bprms.at('pid')],
           ),
         ],
         results: [],
-        helpers: [bprms],
+        helpers: [bprms, sequence],
         events: [event],
       };
     }
+    const event = eventOf(opts);
     const forks = plan.variant === 'tracepoint-forks';
     const exec = probe(
       'tracepoint:sched:sched_process_exec',
-      [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$filename', 'str(args->filename)'), emit(event)],
+      [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', 'args->filename'), ...numbered(), emit(event)],
       filter,
     );
     return {
       probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), exec],
       results: [],
-      helpers: forks ? [parents] : [],
+      helpers: forks ? [parents, sequence] : [sequence],
       events: [event],
     };
   },

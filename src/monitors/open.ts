@@ -6,8 +6,8 @@
 // comm). A map with string values (@m[pid] = comm) would print {"123": "bash"}, which the JSON reader refuses.
 // Caveats: a row's comm is the name that made most of that pid's opens in the interval (threads with other names,
 // or an exec mid-interval, are folded into it). open carries paths, so it runs with bpftrace 0.17's longest string
-// (BPFTRACE_STRLEN 200): str() keeps 199 bytes, a longer path is cut and marked so (see src/records/text.ts), and
-// path_prefix is at most 199 characters. open is absent on aarch64 and openat2 before 5.6:
+// (pathStrlen: str() keeps 175 bytes), a longer path is cut and marked so (see src/records/text.ts), and
+// path_prefix is at most 175 characters. open is absent on aarch64 and openat2 before 5.6:
 // both are optional, and only the tracepoints the running kernel has get probes.
 import { z } from 'zod';
 import {
@@ -17,7 +17,7 @@ import {
 import { pathPattern, quote } from '../script/literals.js';
 import { cgroupPart, del, helperMap, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type Stmt } from '../script/ir.js';
 
-/** Longest prefix str() can compare against: the process of path monitors runs with BPFTRACE_STRLEN 200. */
+/** Longest prefix str() can compare against in the process of path monitors (BPFTRACE_STRLEN pathStrlen). */
 const MAX_PREFIX = pathStrlen - 1;
 
 export const openOptions = z.strictObject({

@@ -167,8 +167,12 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   paths?: boolean;
 }
 
-/** BPFTRACE_STRLEN for monitors that carry paths: bpftrace 0.17 refuses more than 200 (str() keeps 199 bytes). */
-export const pathStrlen = 200;
+/**
+ * BPFTRACE_STRLEN for monitors that carry paths: str() keeps 175 bytes. bpftrace 0.17 allows up to 200, but the
+ * path, the record and exec's parent pid must share the 512-byte BPF stack: measured with `bpftrace -d` on every
+ * variant and option of exec and open, 184 is the most that fits them all (192 does not); 176 leaves a margin.
+ */
+export const pathStrlen = 176;
 /** BPFTRACE_STRLEN everywhere else: bpftrace 0.17's default. */
 export const defaultStrlen = 64;
 

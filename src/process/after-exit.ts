@@ -8,6 +8,8 @@ export interface ExitFacts {
   halted: boolean;
   /** It had attached its probes (printed the BEGIN marker) before it exited. */
   attached: boolean;
+  /** The process never started (EMFILE, ENOMEM, no executable): the host's fault, not the script's. */
+  spawnFailed: boolean;
   /** How long it ran after attaching, in ms (0 when it never attached). */
   ranMs: number;
   /** Restarts counted so far in this streak. */
@@ -33,8 +35,10 @@ export type ExitAction =
 export function afterExit(f: ExitFacts): ExitAction {
   if (f.halted) return { action: 'halted' };
   if (f.stopping) return { action: 'stopped' };
-  if (!f.attached && f.hasFallback) return { action: 'fallback' };
-  if (!f.attached && f.canIsolate) return { action: 'isolate' };
+  // A script that would not load is given another runner, or split; a process that could not even be spawned is
+  // retried as it is (splitting it would only need more descriptors).
+  if (!f.attached && !f.spawnFailed && f.hasFallback) return { action: 'fallback' };
+  if (!f.attached && !f.spawnFailed && f.canIsolate) return { action: 'isolate' };
   // A process that ran long enough counts as healthy: its restart streak starts over.
   const attempts = (f.attached && f.ranMs >= healthyAfterMs ? 0 : f.attempts) + 1;
   if (attempts > f.maxRestarts) return { action: 'fail', attempts: attempts - 1 };

@@ -1,7 +1,7 @@
 // Spawn one bpftrace, hand its stdout to `onLine` line by line, its stderr to `onStderr`, resolve with how it ended.
 // It runs for weeks: nothing is buffered (execa `buffer: false`), and failure is a value, not an exception.
 import { forEachLine } from './lines.js';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { execa } from 'execa';
 
 export interface BpftraceSpawn {
@@ -64,14 +64,44 @@ const benign = /RLIMIT_MEMLOCK/;
 /** Whether a stderr line is the RLIMIT_MEMLOCK warning bpftrace 0.17 prints on kernels that account BPF memory by cgroup. */
 export const isBenignStderr = (line: string): boolean => benign.test(line);
 
-/** The most useful line of bpftrace's stderr: its first ERROR that is not the RLIMIT_MEMLOCK warning. */
+/** The most useful line of bpftrace's stderr: its first error that is not the RLIMIT_MEMLOCK warning (LLVM says "error:"). */
 export function errorSummary(stderr: readonly string[], exit: BpftraceExit): string {
-  const err = stderr.find((l) => /ERROR/.test(l) && !benign.test(l)) ?? stderr.find((l) => l.trim() && !benign.test(l));
+  const err =
+    stderr.find((l) => /ERROR|\berror:/.test(l) && !benign.test(l)) ?? stderr.find((l) => l.trim() && !benign.test(l) && !/WARNING/.test(l));
   const how = exit.spawnError ?? (exit.signal ? `killed by ${exit.signal}` : `exit code ${String(exit.exitCode)}`);
   return err ? `${err.trim()} (${how})` : how;
 }
 
+/** Descriptors a spawn needs: three pipes and what the child's setup opens on our side. */
+const spawnFds = 8;
+
+/**
+ * Whether `spawnFds` descriptors are free now: without them Node's spawn fails with EMFILE in a way execa cannot
+ * report (its error event fires with no listener, and the process dies with a stack trace). The check and the
+ * spawn run in one synchronous stretch, so nothing of ours can take the descriptors in between.
+ */
+function descriptorsFree(): string | null {
+  const fds: number[] = [];
+  try {
+    for (let i = 0; i < spawnFds; i++) fds.push(openSync('/dev/null', 'r'));
+    return null;
+  } catch (e) {
+    return `cannot spawn bpftrace: ${(e as NodeJS.ErrnoException).code ?? String(e)} (too many open files)`;
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/** A run that never started: how a spawn failure looks to the supervisor. */
+export const failedRun = (spawnError: string): BpftraceRun => ({
+  pid: undefined,
+  stop: () => undefined,
+  done: Promise.resolve({ exitCode: null, signal: null, spawnError }),
+});
+
 export const spawnBpftrace: SpawnBpftrace = (s) => {
+  const noFds = descriptorsFree();
+  if (noFds) return failedRun(noFds);
   const [file, args] = setprivPath
     ? [setprivPath, ['--pdeathsig', 'KILL', '--', s.command, ...s.args]]
     : [s.command, [...s.args]];

@@ -3,7 +3,7 @@
 // each run's stdout lines to whoever asked (`onRun`) and reports states (`onState`).
 import type { Logger } from '../log.js';
 import type { BpftraceExit, BpftraceRun, SpawnBpftrace } from './bpftrace.js';
-import { errorSummary, isBenignStderr } from './bpftrace.js';
+import { errorSummary, failedRun, isBenignStderr } from './bpftrace.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Runner } from './aot.js';
 import { afterExit } from './after-exit.js';
@@ -67,11 +67,6 @@ export interface Supervisor {
   halt(pid: number, reason: string): boolean;
 }
 
-/** A spawn that threw (EMFILE, ENOMEM): the same as a process that could not start. */
-function failedSpawn(e: unknown): BpftraceRun {
-  const message = e instanceof Error ? e.message : String(e);
-  return { pid: undefined, stop: () => undefined, done: Promise.resolve({ exitCode: null, signal: null, spawnError: message }) };
-}
 
 export function createSupervisor(specs: readonly ProcessSpec[], deps: SupervisorDeps): Supervisor {
   const { log } = deps;
@@ -140,7 +135,8 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
           killAfterMs: deps.killAfterMs,
         });
       } catch (e) {
-        run = failedSpawn(e);
+        // A spawn that threw (EMFILE, ENOMEM): the same as a process that could not start.
+        run = failedRun(`cannot spawn bpftrace: ${e instanceof Error ? e.message : String(e)}`);
       }
       const proc = run;
       report({ state: 'starting', pid: proc.pid ?? null });
@@ -175,6 +171,7 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         stopping,
         halted: halted.has(spec),
         attached: attachedAt !== null,
+        spawnFailed: exit.spawnError !== null,
         ranMs: attachedAt === null ? 0 : Date.now() - attachedAt,
         attempts,
         hasFallback: fallback !== undefined,

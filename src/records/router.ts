@@ -50,6 +50,8 @@ interface Pending {
 
 interface Slot {
   rm: RoutedMonitor;
+  /** Last sequence number per CPU of each numbered printf record (tag -> cpu -> seq). */
+  seqs: Map<string, Map<string, bigint>>;
   /** Result map name -> its keys so far this interval. */
   pending: Map<string, Map<string, Pending>>;
   /** Result maps printed as full as the kernel map can hold in this interval. */
@@ -76,7 +78,7 @@ export function createRouter(deps: RouterDeps): Router {
   const byCopy = new Map<string, { slot: Slot; map: ResultMap }>();
   const byName = new Map<string, Slot>();
   for (const rm of deps.monitors) {
-    const slot: Slot = { rm, pending: new Map(), full: new Set(), lastTickNs: null, stall: null, wasFull: false };
+    const slot: Slot = { rm, seqs: new Map(), pending: new Map(), full: new Set(), lastTickNs: null, stall: null, wasFull: false };
     byName.set(rm.monitor.name, slot);
     for (const [copy, map] of rm.contract.copies) byCopy.set(copy, { slot, map });
   }
@@ -216,6 +218,23 @@ export function createRouter(deps: RouterDeps): Router {
     slot.wasFull = full.length > 0;
   };
 
+  /** A gap in a CPU's sequence is records lost between the kernel and us (a full perf buffer): count and mark it. */
+  const checkSequence = (slot: Slot, decl: PrintfDecl, cpu: string, seqText: string): void => {
+    if (!/^\d+$/.test(seqText)) return;
+    const seq = BigInt(seqText);
+    let perCpu = slot.seqs.get(decl.tag);
+    if (!perCpu) slot.seqs.set(decl.tag, (perCpu = new Map()));
+    // Numbering starts at 1 in each run of the script: a first record numbered 5 means 4 were lost.
+    const last = perCpu.get(cpu) ?? 0n;
+    perCpu.set(cpu, seq);
+    if (seq <= last + 1n) return;
+    const lost = Number(seq - last - 1n);
+    const name = slot.rm.monitor.name;
+    slot.rm.stats.lostEvents += lost;
+    log.warn({ monitor: name, cpu: Number(cpu), lost }, `${name}: ${lost} records lost on CPU ${cpu} (bpftrace's event buffer overflowed)`);
+    deps.onNote(name, clock.now(), `${lost} events lost on CPU ${cpu} before this point (bpftrace's event buffer overflowed)`);
+  };
+
   // Event monitors stamp rows from the event's own kernel time: the arrival time is only read if asked for
   // (measured: formatting it for every event cost ~12% of the pipeline).
   const eventCtx: ParseCtx = {
@@ -261,6 +280,7 @@ export function createRouter(deps: RouterDeps): Router {
     }
     const fields: Record<string, string> = {};
     decl.fields.forEach((f, i) => (fields[f.name] = textOf(split[i]!, f)));
+    if (decl.sequence) checkSequence(slot, decl, fields[decl.sequence.cpu] ?? '', fields[decl.sequence.seq] ?? '');
     const rec: EventRecord = {
       kind: 'event',
       tag,
@@ -286,9 +306,12 @@ export function createRouter(deps: RouterDeps): Router {
           probes = rec.probes;
           return;
         case 'lost_events':
-          for (const slot of byName.values()) slot.rm.stats.lostEvents += rec.events;
+          // Monitors whose records are numbered count their own losses exactly (checkSequence); the others take
+          // bpftrace's figure, which does not say whose records were lost.
           log.warn({ lost: rec.events }, 'bpftrace lost events: its event buffer overflowed');
           for (const slot of byName.values()) {
+            if (slot.rm.contract.printfs.some((p) => p.sequence)) continue;
+            slot.rm.stats.lostEvents += rec.events;
             if (slot.rm.monitor.mode === 'event') deps.onNote(slot.rm.monitor.name, clock.now(), `bpftrace lost ${rec.events} events: its event buffer overflowed`);
           }
           return;

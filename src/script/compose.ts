@@ -6,7 +6,7 @@ import { renderHeader } from './header.js';
 import { intervalProbe } from './literals.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
 import { intField, printfOf, type Fragment, type PrintfDecl, type ResultMap } from './ir.js';
-import { copiesOf, renderFinalFlush, renderFlush, renderPrintf, renderProbe, type Layout } from './render.js';
+import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderPrintf, renderProbe, type Layout } from './render.js';
 
 export interface Script {
   /** `main`, or a monitor's name when it runs in its own process. */
@@ -43,7 +43,8 @@ export interface OutputContract {
 
 export function contractOf(monitor: Monitor<BaseOptions, Row>, fragment: Fragment, layout: Layout): OutputContract {
   const copies = new Map<string, ResultMap>();
-  for (const m of fragment.results) for (const c of copiesOf(m, layout)) copies.set(c.name, m);
+  const own = monitorLayout(fragment, layout);
+  for (const m of fragment.results) for (const c of copiesOf(m, own)) copies.set(c.name, m);
   return { results: fragment.results, printfs: monitor.mode === 'aggregate' ? [...fragment.events, tickDecl] : fragment.events, copies };
 }
 
@@ -83,7 +84,8 @@ export const stopProbeAttach = 'tracepoint:signal:signal_generate';
 function stopProbe(signal: number): string[] {
   return [
     '// ebpfmon stops this script with SIGURG (bpftrace-aotrt dies on SIGTERM before END): END runs, then it exits.',
-    `${stopProbeAttach} /args->sig == ${signal} && args->code == 0 && args->pid == @ebpfmon_self[0]/ {`,
+    // (a ^ b) == 0 rather than a == b: the field is a signed 32-bit pid, the map value bpftrace's unsigned one.
+    `${stopProbeAttach} /args->sig == ${signal} && args->code == 0 && (args->pid ^ @ebpfmon_self[0]) == 0/ {`,
     '  delete(@ebpfmon_self[0]);',
     '  exit();',
     '}',
@@ -93,7 +95,10 @@ function stopProbe(signal: number): string[] {
 export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const file = scriptFileName(proc.id);
   const { layout } = proc;
-  const parts = proc.monitors.map((p) => ({ monitor: p.monitor, plan: p.plan, fragment: fragmentOf(p) }));
+  const parts = proc.monitors.map((p) => {
+    const fragment = fragmentOf(p);
+    return { monitor: p.monitor, plan: p.plan, fragment, layout: monitorLayout(fragment, proc.layout) };
+  });
   const env = bpftraceEnv(ctx.runtime, proc.strlen);
   const body: string[] = [
     renderHeader({ file, parts, env, bpftraceVersion: ctx.bpftraceVersion, kernel: ctx.kernel, layout }),
@@ -102,21 +107,21 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
     `BEGIN { @ebpfmon_self[0] = pid; printf("${attachedMarker}\\n"); }`,
     '',
   ];
-  for (const { monitor, fragment } of parts) {
-    body.push(`// ---- ${monitor.name}: ${monitor.summary}`, ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout })), '');
+  for (const { monitor, fragment, layout: own } of parts) {
+    body.push(`// ---- ${monitor.name}: ${monitor.summary}`, ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout: own })), '');
   }
   body.push(...stopProbe(os.constants.signals[stopSignal]), '');
   const aggregates = parts.filter((p) => p.monitor.mode === 'aggregate');
   const tick = (monitor: string): string => renderPrintf(monitor, tickDecl, '  ');
   // One interval probe per distinct period, flushing every monitor with that period.
   const byInterval = new Map<number, string[]>();
-  for (const { monitor, plan, fragment } of aggregates) {
+  for (const { monitor, plan, fragment, layout: own } of aggregates) {
     const list = byInterval.get(plan.interval) ?? [];
-    list.push(...renderFlush(monitor.name, fragment.results, layout, tick(monitor.name)));
+    list.push(...renderFlush(monitor.name, fragment.results, own, tick(monitor.name)));
     byInterval.set(plan.interval, list);
   }
   for (const [seconds, flushes] of byInterval) body.push(`${intervalProbe(seconds)} {`, ...flushes, '}', '');
-  const endFlush = aggregates.flatMap((p) => renderFinalFlush(p.fragment.results, layout, tick(p.monitor.name)));
+  const endFlush = aggregates.flatMap((p) => renderFinalFlush(p.fragment.results, p.layout, tick(p.monitor.name)));
   const helpers = parts.flatMap((p) => p.fragment.helpers.map((h) => h.name));
   const flags = layout.double ? aggregates.filter((p) => p.fragment.results.length).map((p) => `@${p.monitor.name}_gen`) : [];
   body.push('// The final partial interval, then clear helper maps so the exit dump prints nothing.');

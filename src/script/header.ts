@@ -7,7 +7,7 @@ import { contractVersion, version } from '../version.js';
 
 export interface HeaderInput {
   file: string;
-  parts: readonly { monitor: Monitor<BaseOptions, Row>; plan: MonitorPlan; fragment: Fragment }[];
+  parts: readonly { monitor: Monitor<BaseOptions, Row>; plan: MonitorPlan; fragment: Fragment; layout: Layout }[];
   bpftraceVersion: string | null;
   kernel: string;
   env: Readonly<Record<string, string>>;
@@ -33,8 +33,9 @@ export function renderHeader(h: HeaderInput): string {
     `${contractMarker} ${contractVersion} monitors=${names.join(',')}`,
     '// Output contract (ebpfmon\'s parser relies on these names; keep them if you edit):',
   ];
-  for (const { monitor, plan, fragment } of h.parts) {
-    lines.push(`//  ${monitor.name} (${monitor.mode}, variant ${plan.variant}):`);
+  for (const { monitor, plan, fragment, layout } of h.parts) {
+    const sharded = layout.shards > 1 && fragment.results.some((m) => m.key.parts.some((p) => p.shard));
+    lines.push(`//  ${monitor.name} (${monitor.mode}, variant ${plan.variant}${sharded ? `, per-process maps in ${layout.shards} shards` : ''}):`);
     for (const m of fragment.results) {
       lines.push(`//   ${m.name}[${m.key.parts.map((p) => p.name).join(', ')}]  ${m.agg}()  ${m.doc}; printed, then cleared, every ${plan.interval} s`);
     }
@@ -48,9 +49,9 @@ export function renderHeader(h: HeaderInput): string {
       '// and each interval prints and clears the copy just retired; ebpfmon reads @x_b as @x.',
     );
   }
-  if (h.layout.shards > 1) {
+  if (h.parts.some((p) => p.layout.shards > 1)) {
     lines.push(
-      `// Per-process result maps are split into ${h.layout.shards} shards by pid (@x_s0 .. @x_s${h.layout.shards - 1}, pid & ${h.layout.shards - 1}):`,
+      '// Per-process result maps are split into shards by pid (@x_s0, @x_s1, ...: shard = pid & (shards - 1)):',
       '// bpftrace-aotrt 0.17 gives every map 4096 keys, whatever BPFTRACE_MAP_KEYS_MAX says; ebpfmon reads @x_sN as @x.',
     );
   }

@@ -105,6 +105,11 @@ export interface PrintfDecl<N extends string = string> {
   readonly tag: string;
   readonly fields: readonly Field<N>[];
   readonly doc: string;
+  /**
+   * Fields holding the CPU and a per-CPU sequence number the script increments for each record: a perf buffer is
+   * per CPU and ordered, so a gap in a CPU's sequence is exactly the number of records lost on the way.
+   */
+  readonly sequence?: { readonly cpu: N; readonly seq: N };
 }
 
 export function printfOf<const F extends readonly Field[]>(tag: string, doc: string, ...fields: F): PrintfDecl<F[number]['name']> {

@@ -1,6 +1,6 @@
 // Declarations -> bpftrace text. Compose decides the layout of result maps (double-buffered, sharded); this module
 // renders statements under that layout, so a monitor never needs to know about it.
-import type { Field, PrintfDecl, Probe, ResultMap, Stmt } from './ir.js';
+import type { Field, Fragment, PrintfDecl, Probe, ResultMap, Stmt } from './ir.js';
 import { walk } from './ir.js';
 
 /**
@@ -18,6 +18,31 @@ export interface Layout {
 }
 
 export const single: Layout = { double: false, shards: 1 };
+
+/** The kernel refuses a BPF program that uses more than 64 maps (MAX_USED_MAPS). */
+export const maxMapsPerProgram = 64;
+
+/** Kernel maps a probe of this fragment can use beyond its result maps: its helpers, the flag, the output buffer. */
+const otherMaps = (f: Fragment): number => f.helpers.length + 3;
+
+/** The kernel maps one probe's updates write under a layout. */
+function resultCopiesUsed(p: Probe, layout: Layout): number {
+  const maps = new Set<ResultMap>();
+  for (const st of walk(p.body)) if (st.s === 'update') maps.add(st.map);
+  return [...maps].reduce((n, m) => n + copiesOf(m, layout).length, 0);
+}
+
+/**
+ * A monitor's own layout: the process's, with as many shards as its busiest probe can use within the kernel's
+ * limit of maps per program (bio's completion updates seven maps: double-buffered, 4 shards of each fit, 8 do not).
+ */
+export function monitorLayout(fragment: Fragment, layout: Layout): Layout {
+  let shards = layout.shards;
+  const fits = (s: number): boolean => fragment.probes.every((p) => resultCopiesUsed(p, { ...layout, shards: s }) + otherMaps(fragment) <= maxMapsPerProgram);
+  while (shards > 1 && !fits(shards)) shards /= 2;
+  if (!fits(shards)) throw new Error(`a probe uses more than ${maxMapsPerProgram} maps even without shards`);
+  return { ...layout, shards };
+}
 
 /** The suffix of the second copy of a double-buffered map. */
 export const secondCopySuffix = '_b';

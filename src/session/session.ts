@@ -2,7 +2,7 @@
 // supervisor over its bpftrace processes, one router per bpftrace run, and each monitor's stats. `prepareSession`
 // does everything that can fail on bad input (directories, files, compiles) before anything runs, so a reload can
 // refuse a new configuration and keep the old session; `start` then launches the processes.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -62,6 +62,36 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (ite
   return out;
 }
 
+/** The private directory of a run holds its scripts: `ebpfmon-<pid>-XXXXXX` in the temporary directory. */
+const workDirPattern = /^ebpfmon-(\d+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * Removes the script directories of runs that are gone (killed by SIGKILL, or a crash): their pid no longer exists.
+ * A directory whose pid is alive is another run's (or ours), and stays.
+ */
+async function removeStaleWorkDirs(log: Logger): Promise<void> {
+  const tmp = os.tmpdir();
+  for (const name of await readdir(tmp).catch(() => [])) {
+    const m = workDirPattern.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || alive(pid)) continue;
+    await rm(path.join(tmp, name), { recursive: true, force: true }).then(
+      () => log.info({ dir: path.join(tmp, name), pid }, 'removed the script directory of a run that is gone'),
+      () => undefined,
+    );
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function prepareSession(r: Runnable, opts: SessionOptions, extra: readonly Sink[], deps: SessionDeps): Promise<Session> {
   const { log } = deps;
   const { config } = r;
@@ -83,7 +113,8 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
   }
   const output = createOutput(sinks);
   const files = fileSinks.flatMap((fs) => [...fs.files]);
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-'));
+  await removeStaleWorkDirs(log);
+  const workDir = await mkdtemp(path.join(os.tmpdir(), `ebpfmon-${process.pid}-`));
   const cleanup = async (): Promise<void> => {
     await output.close();
     await rm(workDir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { newStats } from '../../src/records/stats.js';
 import type { BaseOptions, Entry, IntervalRecord, Monitor, MonitorPlan, Row } from '../../src/monitors/types.js';
 import { contractOf } from '../../src/script/compose.js';
-import { renderFinalFlush, renderFlush, renderProbe, type Layout } from '../../src/script/render.js';
+import { monitorLayout, renderFinalFlush, renderFlush, renderProbe, type Layout } from '../../src/script/render.js';
 import type { Clock } from '../../src/rows/clock.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -35,6 +35,7 @@ export function rendered(
   layout: Layout = { double: false, shards: 1 },
 ): { probes: string; flush: string; finalFlush: string; helpers: string[]; results: string[] } {
   const f = monitor.generate(opts, plan);
+  layout = monitorLayout(f, layout);
   const tick = `  printf("${monitor.name}\\ttick\\t%llu\\n", nsecs);`;
   return {
     probes: f.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout })).join('\n'),

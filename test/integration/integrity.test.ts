@@ -142,3 +142,85 @@ test('bpftrace stopped for 8 s (SIGSTOP): warned while it lasts, then a marker r
   // The calls made during the stall are in the rows stamped with the marker's time, not spread as spikes.
   assert.equal(calls.filter((row) => row['timestamp'] === marker['timestamp']).reduce((n, row) => n + Number(row['count']), 0), 500);
 });
+
+test('an exec storm while bpftrace is stopped overflows its event buffer: the lost events are counted and marked', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('execloss');
+  const prog = path.join(dir, 'ebpfm_loss');
+  await copyFile('/bin/true', prog);
+  await execa('chmod', ['755', prog]);
+  const cli = startCli(['start', '-m', 'exec', '-o', dir, '--duration', '14']);
+  const attached = await cli.waitForLog('bpftrace attached its probes');
+  process.kill(Number(attached['pid']), 'SIGSTOP');
+  // bpftrace-aotrt's event buffer is 64 pages per CPU (it ignores BPFTRACE_PERF_RB_PAGES): 3000 records overflow it.
+  const n = 3000;
+  await execa('sh', ['-c', `i=0; while [ $i -lt ${n} ]; do "${prog}"; i=$((i+1)); done`]);
+  process.kill(Number(attached['pid']), 'SIGCONT');
+  const r = await cli.done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  const rows = await readCsv(dir, 'exec');
+  const seen = rows.filter((row) => row['filename'] === prog).length;
+  const lost = rows.filter((row) => row['note']?.includes('events lost')).reduce((s, row) => s + Number(/^(\d+) events lost/.exec(row['note'] ?? '')?.[1]), 0);
+  assert.ok(seen < n, `${seen} of ${n} seen: the buffer did overflow`);
+  // Every exec is either a row or counted as lost (other processes' execs may be among the lost ones).
+  assert.ok(seen + lost >= n, `seen ${seen} + lost ${lost} >= ${n}`);
+  assert.match(r.stderr, /records lost on CPU/);
+});
+
+test('SIGHUP reload: a marker row says what was not counted; a reload onto an unusable directory is refused and the old run keeps writing', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('reload');
+  const out = path.join(dir, 'out');
+  const prog = await workload('syscalls', 'ebpfm_reld');
+  const yaml = `output: {directory: ${out}}\nmonitors:\n  syscall: {enabled: true, interval: 1}\n`;
+  const config = await writeConfig(dir, yaml);
+  const cli = startCli(['start', '-c', config, '--duration', '40']);
+  await cli.waitForLog('monitors attached');
+  // A valid new config: the old processes stop, the new ones start; the gap between them is marked.
+  process.kill(cli.proc.pid!, 'SIGHUP');
+  await cli.waitForLog('configuration reloaded');
+  // An output directory that cannot be used (a file stands there): refused before the old run is touched.
+  const blocker = path.join(dir, 'not-a-dir');
+  await writeFile(blocker, '');
+  await writeFile(config, yaml.replace(out, blocker));
+  process.kill(cli.proc.pid!, 'SIGHUP');
+  await sleep(2500);
+  assert.match(cli.stderrText(), /reload refused: output directory .*not-a-dir exists and is not a directory; the running configuration continues/);
+  await run(prog, ['444', '0']);
+  await sleep(1500);
+  cli.proc.kill('SIGTERM');
+  const r = await cli.done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  const files = (await readdir(out)).filter((f) => f.startsWith('syscall_')).sort();
+  assert.equal(files.length, 2, 'one file before the reload, one after');
+  const { parse } = await import('csv-parse/sync');
+  const after = parse(await readFile(path.join(out, files[1]!), 'utf8'), { columns: true }) as Record<string, string>[];
+  assert.ok(after.some((row) => /^configuration reloaded: events from .* were not counted/.test(row['note'] ?? '')), 'the reload gap is marked');
+  assert.equal(after.filter((row) => row['comm'] === 'ebpfm_reld' && row['syscall'] === 'getppid').reduce((n, row) => n + Number(row['count']), 0), 444, 'the run that stayed counted every call');
+});
+
+test('running out of file descriptors when bpftrace restarts: the failed spawn is retried, nothing crashes', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('emfile');
+  const cli = startCli(['start', '-m', 'syscall', '-o', dir, '--duration', '60']);
+  const attached = await cli.waitForLog('bpftrace attached its probes');
+  const pid = cli.proc.pid!;
+  const open = (await readdir(`/proc/${pid}/fd`)).length;
+  const hard = /Max open files\s+\d+\s+(\d+)/.exec(await readFile(`/proc/${pid}/limits`, 'utf8'))?.[1] ?? '1024';
+  // Room for what is open now and no more (the soft limit; the hard one stays): the restart cannot make its pipes.
+  await execa('prlimit', ['--pid', String(pid), `--nofile=${open + 1}:${hard}`]);
+  process.kill(Number(attached['pid']), 'SIGKILL');
+  await sleep(2500);
+  assert.match(cli.stderrText(), /EMFILE|too many open files/i);
+  await execa('prlimit', ['--pid', String(pid), `--nofile=${hard}:${hard}`]);
+  const attachedCount = (): number => cli.stderrText().split('\n').filter((l) => l.includes('bpftrace attached its probes')).length;
+  for (let i = 0; i < 100 && attachedCount() < 2; i++) await sleep(200);
+  const attachedAgain = attachedCount();
+  assert.ok(attachedAgain >= 2, 'bpftrace is back once descriptors are available');
+  cli.proc.kill('SIGTERM');
+  const r = await cli.done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /Error: spawn|\n\s+at /, 'no stack trace');
+  const left = (await readdir('/tmp')).filter((f) => f.startsWith(`ebpfmon-${pid}-`));
+  assert.deepEqual(left, [], 'the script directory is removed');
+});

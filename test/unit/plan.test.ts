@@ -34,7 +34,7 @@ test('with kprobes, exec uses its kprobe variant; monitors that carry paths shar
   assert.deepEqual(plan.verdicts.map((v) => [v.monitor, v.status, v.variant]), [['exec', 'ready', 'kprobe'], ['syscall', 'ready', 'tracepoint']]);
   assert.deepEqual(plan.processes.map((p) => [p.id, p.strlen, p.monitors.map((m) => m.monitor.name)]), [
     ['main', 64, ['syscall']],
-    ['paths', 200, ['exec']],
+    ['paths', 176, ['exec']],
   ]);
   assert.equal(plan.processes[0]?.monitors[0]?.plan.interval, 3);
   assert.deepEqual(plan.processes[1]?.monitors[0]?.plan.symbols, { bprm_execve: 'bprm_execve' });

@@ -5,6 +5,7 @@ import { fixtureLines, plannedFor, route } from '../helpers/fixtures.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
 import { cutMarker } from '../../src/records/text.js';
+import { pathStrlen } from '../../src/monitors/types.js';
 import { erase } from '../../src/monitors/registry.js';
 
 test('syscall: a comm containing a comma stays whole, counts and errors join into one row', () => {
@@ -78,8 +79,8 @@ test('router: malformed, truncated and unexpected lines are counted, never throw
 
 test('exec: comm is the kernel\'s; paths arrive whole with tabs and commas, UTF-8 decoded, cut ones marked', () => {
   const opts = exec.options.parse({ enabled: true });
-  // Captured with test/fixtures/workloads/exec-names.sh, in the process of path monitors (BPFTRACE_STRLEN 200).
-  const { rows, unrouted } = route(erase(exec), opts, plannedFor('tracepoint'), fixtureLines('exec', 'names'), 'x64', { strlen: 200 });
+  // Captured with test/fixtures/workloads/exec-names.sh, in the process of path monitors (BPFTRACE_STRLEN pathStrlen).
+  const { rows, unrouted } = route(erase(exec), opts, plannedFor('tracepoint'), fixtureLines('exec', 'names'), 'x64', { strlen: pathStrlen });
   assert.equal(unrouted, 0);
   const at = (tail: string) => rows.find((r) => String(r['filename']).endsWith(tail));
   assert.deepEqual([at('with\ttab, comma')?.['comm'], at('with\ttab, comma')?.['uid']], ['with\ttab, comma', 0]);
@@ -91,7 +92,7 @@ test('exec: comm is the kernel\'s; paths arrive whole with tabs and commas, UTF-
   assert.equal(long?.['comm'], 'rrrrrrrrrrrrrrr', 'TASK_COMM_LEN cuts the kernel\'s comm at 15 bytes');
   const cut = rows.find((r) => String(r['filename']).includes('/xxxx'));
   assert.ok(String(cut?.['filename']).endsWith(cutMarker), 'a path longer than str() reads is marked as cut');
-  assert.equal(Buffer.byteLength(String(cut?.['filename']).slice(0, -cutMarker.length)), 199);
+  assert.equal(Buffer.byteLength(String(cut?.['filename']).slice(0, -cutMarker.length)), pathStrlen - 1);
   assert.equal(cut?.['comm'], 'yyyyyyyyyyyyyyy', 'the comm is right even when the path is cut');
   // fexecve: the kernel names the process after the file, the path is the fd's.
   assert.deepEqual([at('/dev/fd/3')?.['comm']], ['true']);

@@ -1,7 +1,9 @@
 // `ebpfmon check`: what this machine offers and, per monitor, ready / fallback / unavailable.
 import { defaultConfigPath, loadConfig, selectedMonitors } from '../../config/load.js';
 import { detectCapabilities, type Capabilities } from '../../plan/capabilities.js';
-import { aheadOfTime, buildPlan, layoutFor, mapCapacity, type Verdict } from '../../plan/plan.js';
+import { aheadOfTime, buildPlan, mapCapacity, type Verdict } from '../../plan/plan.js';
+import { fragmentOf } from '../../script/compose.js';
+import { monitorLayout } from '../../script/render.js';
 import { monitorNames, monitors } from '../../monitors/registry.js';
 import { estimateSeries, type SeriesEstimate } from '../../plan/series.js';
 import { version } from '../../version.js';
@@ -18,8 +20,8 @@ export interface CheckReport {
   kprobes: Capabilities['kprobes'];
   btf: Capabilities['btf'];
   monitors: Verdict[];
-  /** Keys one kernel map holds, and what a per-process map holds through its shards (see src/script/render.ts). */
-  maps: { keysPerMap: number; shards: number; keysPerProcessMap: number; runtime: 'aot' | 'jit' };
+  /** Keys one kernel map holds, and per monitor what its per-process maps hold through their shards (src/script/render.ts). */
+  maps: { keysPerMap: number; runtime: 'aot' | 'jit'; monitors: { monitor: string; shards: number; keys: number }[] };
   /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series). */
   prometheus: { enabled: boolean; listen: string; maxCommSeries: number; totalSeries: number; metrics: SeriesEstimate[] };
 }
@@ -42,9 +44,17 @@ export async function runCheck(opts: { config?: string | undefined }): Promise<C
     btf: caps.btf,
     monitors: plan.verdicts,
     maps: (() => {
-      const { shards } = layoutFor(config, aheadOfTime(config, caps));
       const keysPerMap = mapCapacity(config, caps);
-      return { keysPerMap, shards, keysPerProcessMap: keysPerMap * shards, runtime: aheadOfTime(config, caps) ? 'aot' : 'jit' };
+      const perMonitor = plan.processes.flatMap((proc) =>
+        proc.monitors.map((pm) => {
+          const fragment = fragmentOf(pm);
+          const perProcess = fragment.results.some((m) => m.key.parts.some((p) => p.shard));
+          const { shards } = perProcess ? monitorLayout(fragment, proc.layout) : { shards: 1 };
+          const keys = (proc.aheadOfTime ? keysPerMap : config.runtime.map_keys_max) * shards;
+          return { monitor: pm.monitor.name, shards, keys };
+        }),
+      );
+      return { keysPerMap, runtime: aheadOfTime(config, caps) ? 'aot' : 'jit', monitors: perMonitor };
     })(),
     prometheus: (() => {
       const enabled = monitors.filter((m) => selected.includes(m.name));
@@ -86,10 +96,9 @@ export function renderCheck(r: CheckReport): string {
   const mp = r.maps;
   lines.push(
     '',
-    `map size: ${mp.keysPerMap} keys per kernel map (${mp.runtime === 'aot' ? 'bpftrace-aotrt: fixed at 4096, whatever runtime.map_keys_max says' : 'runtime.map_keys_max'}); ` +
-      (mp.shards > 1 ? `per-process maps are split into ${mp.shards} shards by pid: ${mp.keysPerProcessMap} keys each.` : 'one map each.') +
-      ' A map printed full marks its interval incomplete.',
+    `map size: ${mp.keysPerMap} keys per kernel map (${mp.runtime === 'aot' ? 'bpftrace-aotrt: fixed at 4096, whatever runtime.map_keys_max says' : 'runtime.map_keys_max'}); a map printed full marks its interval incomplete.`,
   );
+  for (const m of mp.monitors) lines.push(`  ${m.monitor.padEnd(15)} ${String(m.keys).padStart(7)} keys per map and interval${m.shards > 1 ? ` (${m.shards} shards by pid)` : ''}`);
   const p = r.prometheus;
   lines.push('', `prometheus exporter: ${p.enabled ? `on ${p.listen}` : 'off (output.prometheus.enabled)'}; worst-case series for the enabled monitors: ${p.totalSeries} (comm capped at ${p.maxCommSeries} + "other")`);
   for (const m of p.metrics) {

@@ -14,9 +14,10 @@ test('tracepoint-forks: parents recorded for new processes (not threads), forgot
   assert.match(f.probes, /\$child = args->pid \+ 0;\n {2}if \(args->clone_flags & 0x8000\) \{\n {4}@exec_ppid\[\$child\] = @exec_ppid\[pid \+ 0\];\n {2}\} else \{\n {4}@exec_ppid\[\$child\] = pid;/);
   assert.match(f.probes, /tracepoint:sched:sched_process_exit \/args->group_dead\/ \{\n {2}delete\(@exec_ppid\[pid \+ 0\]\);/);
   assert.match(f.probes, /\$ppid = @exec_ppid\[pid \+ 0\];/);
-  assert.match(f.probes, /printf\("exec\\tevent\\t%llu\\t%u\\t%d\\t%d\\t%r\\t%s\\n", nsecs, uid, pid, \$ppid, buf\(comm, 16\), \$filename\);/);
+  assert.match(f.probes, /\$seq = @exec_seq\[cpu\] \+ 1;\n {2}@exec_seq\[cpu\] = \$seq;/);
+  assert.match(f.probes, /printf\("exec\\tevent\\t%llu\\t%u\\t%llu\\t%u\\t%d\\t%d\\t%r\\t%s\\n", nsecs, cpu, \$seq, uid, pid, \$ppid, buf\(comm, 16\), str\(\$path\)\);/);
   assert.doesNotMatch(f.probes, /curtask/);
-  assert.deepEqual(f.helpers, ['@exec_ppid']);
+  assert.deepEqual(f.helpers, ['@exec_ppid', '@exec_seq']);
   // Kernels without group_dead: the leader's own exit.
   assert.match(rendered(erase(exec), opts, plannedFor('tracepoint-forks')).probes, /sched_process_exit \/pid == tid\//);
   // The curtask variant has no fork tracking.
@@ -26,7 +27,15 @@ test('tracepoint-forks: parents recorded for new processes (not threads), forgot
 });
 
 test('a parent pid of 0 (fork not seen, or pid 1) is blank, not 0', () => {
-  const line = (ppid: number, pid: number): string => JSON.stringify({ type: 'printf', data: `exec\tevent\t1000000000\t0\t${pid}\t${ppid}\ttrue\\x00\\x00\t/usr/bin/true\n` });
+  const line = (ppid: number, pid: number): string => JSON.stringify({ type: 'printf', data: `exec\tevent\t1000000000\t1\t${pid - 40}\t0\t${pid}\t${ppid}\ttrue\\x00\\x00\t/usr/bin/true\n` });
   const { rows } = route(erase(exec), opts, plannedFor('tracepoint-forks'), [line(0, 41), line(40, 42)]);
   assert.deepEqual(rows.map((r) => [r['pid'], r['ppid']]), [[41, null], [42, 40]]);
+});
+
+test('records are numbered per CPU: a gap is records lost (counted, logged and marked), never a silent hole', () => {
+  const line = (cpu: number, seq: number): string => JSON.stringify({ type: 'printf', data: `exec\tevent\t1000000000\t${cpu}\t${seq}\t0\t7\t1\tx\\x00\t/x\n` });
+  const { rows, rm, notes } = route(erase(exec), opts, plannedFor('tracepoint'), [line(0, 1), line(1, 1), line(0, 2), line(0, 6), line(1, 2), line(1, 4)]);
+  assert.equal(rows.length, 6);
+  assert.equal(rm.stats.lostEvents, 3 + 1);
+  assert.deepEqual(notes.map((n) => n.replace(/^\S+ /, '')), ['3 events lost on CPU 0 before this point (bpftrace\'s event buffer overflowed)', '1 events lost on CPU 1 before this point (bpftrace\'s event buffer overflowed)']);
 });

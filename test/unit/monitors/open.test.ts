@@ -88,7 +88,7 @@ test('options: defaults, and bad values are refused with a message', () => {
   assert.equal(issue({ interval: -1 }), 'interval: expected a positive number of seconds');
   assert.match(issue({ comm: 'a-very-long-command-name' }), /^comm: expected a process name/);
   assert.match(issue({ path_prefix: 'etc/' }), /^path_prefix: expected an absolute path prefix/);
-  assert.match(issue({ path_prefix: `/${'a'.repeat(199)}` }), /^path_prefix: expected at most 199 characters/);
+  assert.match(issue({ path_prefix: `/${'a'.repeat(175)}` }), /^path_prefix: expected at most 175 characters/);
   assert.match(issue({ pathprefix: '/etc' }), /pathprefix/);
 });
 

@@ -1,0 +1,49 @@
+// What the supervisor does after a bpftrace exit, and the budget verdicts: pure decisions, table-driven.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { afterExit, type ExitFacts } from '../../src/process/after-exit.js';
+import { budgetOf, judgeBudget } from '../../src/session/budget.js';
+
+const base: ExitFacts = {
+  stopping: false,
+  halted: false,
+  attached: true,
+  spawnFailed: false,
+  ranMs: 5_000,
+  attempts: 0,
+  hasFallback: false,
+  canIsolate: false,
+  maxRestarts: 3,
+  backoff: { baseMs: 1000, maxMs: 60_000 },
+};
+
+test('afterExit: stop, halt, fallback, isolation, restart with backoff, give up', () => {
+  const table: [string, Partial<ExitFacts>, ReturnType<typeof afterExit>][] = [
+    ['asked to stop', { stopping: true }, { action: 'stopped' }],
+    ['over budget wins over stopping', { stopping: true, halted: true }, { action: 'halted' }],
+    ['aotrt failed before attaching: bpftrace runs it', { attached: false, hasFallback: true, canIsolate: true }, { action: 'fallback' }],
+    ['a shared process never attached: split it', { attached: false, canIsolate: true }, { action: 'isolate' }],
+    ['a crash after attaching: restart 1 after 1 s', {}, { action: 'restart', attempts: 1, delayMs: 1000 }],
+    ['third crash in a row: 4 s', { attempts: 2 }, { action: 'restart', attempts: 3, delayMs: 4000 }],
+    ['too many: give up', { attempts: 3 }, { action: 'fail', attempts: 3 }],
+    ['ran a minute: the streak starts over', { attempts: 3, ranMs: 60_000 }, { action: 'restart', attempts: 1, delayMs: 1000 }],
+    ['never attached, alone, no fallback: counts as a restart', { attached: false, ranMs: 0 }, { action: 'restart', attempts: 1, delayMs: 1000 }],
+    ['fallback only before attaching', { hasFallback: true }, { action: 'restart', attempts: 1, delayMs: 1000 }],
+    ['no restarts allowed', { maxRestarts: 0 }, { action: 'fail', attempts: 0 }],
+    ['could not spawn (EMFILE): retried as it is, not split', { attached: false, spawnFailed: true, hasFallback: true, canIsolate: true }, { action: 'restart', attempts: 1, delayMs: 1000 }],
+  ];
+  for (const [what, facts, expected] of table) assert.deepEqual(afterExit({ ...base, ...facts }), expected, what);
+});
+
+test('judgeBudget: within, over for a while, warn once, stop; nothing to judge without figures', () => {
+  const s = { kernelPercent: 3, userPercent: 1, budget: 5, overFor: 0, intervals: 3, action: 'warn' as const };
+  assert.deepEqual(judgeBudget(s), { verdict: 'within', overFor: 0 });
+  assert.deepEqual(judgeBudget({ ...s, budget: undefined }), { verdict: 'none' });
+  assert.deepEqual(judgeBudget({ ...s, kernelPercent: null }), { verdict: 'none' });
+  assert.deepEqual(judgeBudget({ ...s, kernelPercent: 5 }), { verdict: 'over', overFor: 1, cost: 6 });
+  assert.deepEqual(judgeBudget({ ...s, kernelPercent: 5, overFor: 2 }), { verdict: 'warn', overFor: 3, cost: 6 });
+  assert.deepEqual(judgeBudget({ ...s, kernelPercent: 5, overFor: 3 }), { verdict: 'over', overFor: 4, cost: 6 }, 'warned once');
+  assert.deepEqual(judgeBudget({ ...s, kernelPercent: 5, overFor: 2, action: 'stop' }), { verdict: 'stop', overFor: 3, cost: 6 });
+  assert.equal(budgetOf([undefined, 4, 2.5]), 2.5);
+  assert.equal(budgetOf([undefined]), undefined);
+});
