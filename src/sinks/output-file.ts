@@ -128,7 +128,8 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   let size = 0;
   /** A failed write left bytes past `size` and the truncate failed too: truncate before the next write. */
   let dirtyTail = false;
-  let failing: { code: string; lost: number } | null = null;
+  /** Set while writes fail: the error code, rows lost since, and whether the budget is spent (rows being dropped). */
+  let failing: { code: string; lost: number; dropping: boolean } | null = null;
   /** The file was found deleted and is not created again yet. */
   let orphaned = false;
   /** Rows written since the file was last seen linked: lost with it if it turns out deleted. */
@@ -145,12 +146,20 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     if (!failing) tally.held += delta;
   };
 
-  const report = (code: string, message: string, cause: unknown): void => opts.onError(new OutputFileError(file, code, message, { cause }));
+  const report = (code: string, message: string): void => opts.onError(new OutputFileError(file, code, message));
+
+  /** Once per failure: from here on rows are dropped until the file can be written again. */
+  const dropping = (): void => {
+    if (!failing || failing.dropping) return;
+    failing.dropping = true;
+    opts.log?.warn({ monitor: opts.monitor, file, code: failing.code, heldBytes: opts.heldMax }, 'dropping rows: an output file cannot be written and its held rows reached the budget');
+  };
 
   /** Rows that will never reach the file: counted, and reported by a loss marker that follows the rows before them. */
   const drop = (c: Omit<Chunk, 'text'>, code: string): void => {
     counts.dropped += c.rows;
     if (failing) failing.lost += c.rows;
+    dropping();
     const last = pending.at(-1);
     if (last?.lost !== undefined) {
       last.rows += c.rows;
@@ -172,6 +181,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       account(-c.text.length);
       counts.dropped += c.rows;
       if (failing) failing.lost += c.rows;
+      dropping();
       loss = loss
         ? { ...loss, rows: loss.rows + c.rows, notes: loss.notes + c.notes, firstTs: c.firstTs || loss.firstTs }
         : { text: '', rows: c.rows, notes: c.notes, firstTs: c.firstTs, lastTs: c.lastTs, lost: code };
@@ -183,9 +193,9 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     const code = codeOf(e);
     if (!failing) tally.held -= held;
     const changed = failing?.code !== code;
-    failing = { code, lost: failing?.lost ?? 0 };
+    failing = { code, lost: failing?.lost ?? 0, dropping: failing?.dropping ?? false };
     if (changed) {
-      report(code, `${what} ${file}: ${describe(e)}; holding up to ${mib(opts.heldMax)} of rows and retrying at every flush, rows beyond that are dropped and counted`, e);
+      report(code, `${what} ${file}: ${describe(e)}; holding up to ${mib(opts.heldMax)} of rows and retrying at every flush, rows beyond that are dropped and counted`);
     }
     trim(code);
     pendingRows = 0;
@@ -196,7 +206,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     const { code, lost } = failing;
     failing = null;
     tally.held += held;
-    opts.log?.info({ monitor: opts.monitor, file, code, rowsLost: lost }, `writing ${file} again after ${code}: ${plural(lost, 'row')} lost in between`);
+    opts.log?.info({ monitor: opts.monitor, file, code, rowsLost: lost }, 'an output file that failed is written again');
   };
 
   const lossNote = (c: Chunk): string =>
@@ -227,7 +237,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     const head: Chunk[] = header ? [{ text: header, rows: 0, notes: 0, firstTs: '', lastTs: '', keep: true }] : [];
     head.push({ text: markerText(opts.now().toISOString(), note), rows: 0, notes: 1, firstTs: '', lastTs: '', keep: true });
     pending = [...head, ...pending];
-    opts.log?.warn({ monitor: opts.monitor, file, was, rowsLost: gone.rows }, `output file ${was} was deleted during the run; created ${file} again`);
+    opts.log?.warn({ monitor: opts.monitor, file, was, rowsLost: gone.rows }, 'an output file was deleted during the run; created it again');
   };
 
   /** fstat the open file: a link count of 0 means it (or its directory) was deleted and we write into nothing. */
@@ -377,7 +387,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       for (const c of pending) if (c.lost === undefined) left += c.rows;
       if (left) {
         counts.dropped += left;
-        report(failing?.code ?? 'error', `${file}: ${plural(left, 'row')} could not be written before exit (${failing?.code ?? 'error'})`, null);
+        report(failing?.code ?? 'error', `${file}: ${plural(left, 'row')} could not be written before exit (${failing?.code ?? 'error'})`);
       }
       account(-held);
       pending = [];

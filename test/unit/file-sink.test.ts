@@ -66,7 +66,7 @@ function sinkOpts(dir: string, more: Partial<FileSinkOptions> = {}): Omit<FileSi
     bufferRows: 1_000_000,
     flushIntervalMs: 3_600_000,
     onError: (e) => errors.push(e),
-    log: { info: (_f, m) => infos.push(m), warn: (_f, m) => infos.push(m) },
+    log: { info: (f, m) => infos.push(`${m} ${JSON.stringify(f)}`), warn: (f, m) => infos.push(`${m} ${JSON.stringify(f)}`) },
     now: () => new Date('2026-11-29T19:00:00.000Z'),
     errors,
     infos,
@@ -117,7 +117,7 @@ test('disk full at start: the header waits with the rows, the error names the fi
   assert.deepEqual(rows.map((r) => r['timestamp']), rowsFrom(0, 6).map((r) => r['timestamp']));
   assert.ok(rows.every((r) => r['note'] === ''), 'no loss marker: every row was held');
   assert.equal(sink.stats()[0]!.rowsWritten, 6);
-  assert.match(o.infos.join('\n'), /writing .*exec_20261129T182640Z\.csv again after ENOSPC: 0 rows lost/);
+  assert.deepEqual(o.infos, [`an output file that failed is written again ${JSON.stringify({ monitor: 'exec', file, code: 'ENOSPC', rowsLost: 0 })}`]);
 });
 
 test('a write cut by a full disk is truncated back to the last whole row: no row is ever fused with the next', async () => {
@@ -182,6 +182,7 @@ test('rows beyond the memory budget are dropped, counted, and reported by one ma
   // Rows before the gap, the marker, then the rows after: in time order, none missing but the ones counted.
   assert.deepEqual(rows.map((r) => r['timestamp']), [...rowsFrom(0, firstLost).map((r) => r['timestamp']), ts(39), ts(40), ts(41)]);
   assert.equal(o.errors.length, 1);
+  assert.equal(o.infos.filter((m) => m.startsWith('dropping rows:')).length, 1, 'one warning when dropping begins');
 });
 
 test('a failing file holds up neither the other files of its sink nor the other sinks', async () => {
@@ -244,7 +245,7 @@ test('an output directory deleted during the run is created again: header, a mar
   assert.equal(rows[0]!['timestamp'], '2026-11-29T19:00:00.000Z');
   assert.deepEqual(rows.slice(1).map((r) => r['timestamp']), [ts(5), ts(6)]);
   assert.deepEqual(sink.stats()[0], { monitor: 'exec', file, rowsWritten: 5, rowsDropped: 2, recreated: 1 });
-  assert.match(o.infos.join('\n'), /was deleted during the run; created .* again/);
+  assert.deepEqual(o.infos, [`an output file was deleted during the run; created it again ${JSON.stringify({ monitor: 'exec', file, was: file, rowsLost: 2 })}`]);
   assert.deepEqual(o.errors, []);
 });
 
@@ -267,4 +268,14 @@ test('a symlink planted where the deleted directory was is refused, not followed
   assert.equal(o.errors.length, 2, 'cannot recreate (once), then the row left at exit');
   assert.match(String(o.errors[0]), /is a symbolic link/);
   assert.equal(sink.stats()[0]!.rowsDropped, 2);
+});
+
+test('the last line of a run that lost rows: how many, per file, where to look; none when nothing was lost', async () => {
+  const { lostRowsLine } = await import('../../src/sinks/file-sink.js');
+  const ok = { monitor: 'exec', file: '/o/exec.csv', rowsWritten: 10, rowsDropped: 0, recreated: 0 };
+  assert.equal(lostRowsLine([ok]), null);
+  assert.equal(
+    lostRowsLine([ok, { monitor: 'syscall', file: '/o/syscall.csv', rowsWritten: 9118, rowsDropped: 6047, recreated: 0 }, { ...ok, file: '/o/exec.ndjson', rowsDropped: 1 }]),
+    '6048 rows could not be written to the output files (/o/syscall.csv: 6047 lost, 9118 written; /o/exec.ndjson: 1 lost, 10 written); marker rows in the files show where, the log says why',
+  );
 });
