@@ -113,3 +113,12 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
     },
   };
 }
+
+/** The run's last word on its files when rows were lost (null when none were): how many, where, and where to look. */
+export function lostRowsLine(stats: readonly OutputFileStats[]): string | null {
+  const lost = stats.filter((s) => s.rowsDropped > 0);
+  if (!lost.length) return null;
+  const total = lost.reduce((n, s) => n + s.rowsDropped, 0);
+  const per = lost.map((s) => `${s.file}: ${s.rowsDropped} lost, ${s.rowsWritten} written`).join('; ');
+  return `${total} row${total === 1 ? '' : 's'} could not be written to the output files (${per}); marker rows in the files show where, the log says why`;
+}

@@ -19,6 +19,7 @@ import { systemClock } from '../../rows/clock.js';
 import { createCgroupResolver } from '../../rows/cgroup.js';
 import { ensureDir } from '../../sinks/safe-fs.js';
 import { createCsvSink } from '../../sinks/csv.js';
+import type { OutputFileStats } from '../../sinks/file-sink.js';
 import { createNdjsonSink } from '../../sinks/ndjson.js';
 import { createConsoleSink } from '../../sinks/console.js';
 import { createOutput, type Output } from '../../sinks/output.js';
@@ -79,6 +80,8 @@ export interface StartSummary {
   files: string[];
   rows: Record<string, number>;
   failed: string[];
+  /** Per output file: rows written and rows lost (full disk, deleted directory). */
+  outputs: OutputFileStats[];
 }
 
 /** What to run: processes with their scripts, the config they came from, and this machine's verdicts. */
@@ -136,6 +139,7 @@ interface Session {
   output: Output;
   files: string[];
   dir: string;
+  outputs(): OutputFileStats[];
   close(): Promise<void>;
 }
 
@@ -153,6 +157,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
     bufferRows: config.output.buffer_rows,
     flushIntervalMs: config.output.flush_interval * 1000,
     onError: (e: unknown) => log.error({ err: e }, 'writing an output file failed'),
+    log,
   };
   const fileSinks = await Promise.all(config.output.format.map((f) => (f === 'csv' ? createCsvSink(fileOpts) : createNdjsonSink(fileOpts))));
   const sinks: Sink[] = [...fileSinks, ...extra];
@@ -244,6 +249,7 @@ async function openSession(r: Runnable, opts: StartOptions, deps: StartDeps, ext
     output,
     files: files.map(([, f]) => f),
     dir,
+    outputs: () => fileSinks.flatMap((s) => s.stats()),
     close() {
       closed ??= (async () => {
         await supervisor.stop();
@@ -341,7 +347,9 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   const allFiles: string[] = [];
   const rows: Record<string, number> = {};
   const failed = new Set<string>();
+  const outputs: OutputFileStats[] = [];
   const tally = (s: Session): void => {
+    outputs.push(...s.outputs());
     for (const [n, m] of s.routed) {
       rows[n] = (rows[n] ?? 0) + m.stats.rows;
       if (m.stats.state === 'failed') failed.add(n);
@@ -484,6 +492,8 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     await bpfStats?.restore();
   }
   if (session) tally(session);
-  log.info({ rows, files: allFiles }, 'stopped');
-  return { files: allFiles, rows, failed: [...failed] };
+  const written = Object.fromEntries(outputs.map((o) => [o.file, o.rowsWritten]));
+  const lost = Object.fromEntries(outputs.filter((o) => o.rowsDropped).map((o) => [o.file, o.rowsDropped]));
+  log.info({ rows, files: allFiles, written, ...(Object.keys(lost).length ? { lost } : {}) }, 'stopped');
+  return { files: allFiles, rows, failed: [...failed], outputs };
 }
