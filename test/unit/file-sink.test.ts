@@ -279,3 +279,30 @@ test('the last line of a run that lost rows: how many, per file, where to look; 
     '6048 rows could not be written to the output files (/o/syscall.csv: 6047 lost, 9118 written; /o/exec.ndjson: 1 lost, 10 written); marker rows in the files show where, the log says why',
   );
 });
+
+test('a cut write whose truncate fails too is truncated before the next write: the file still holds whole rows only', async () => {
+  const dir = await tmp();
+  const header = 'timestamp,pid,comm,note\n';
+  const line = (i: number): string => `${ts(i)},${1000 + i},openst${i},\n`;
+  const disk = smallDisk(header.length + line(0).length + 10);
+  let truncateFails = 1;
+  const o = sinkOpts(dir, {
+    open: async (f) => {
+      const h = await disk.open(f);
+      return {
+        ...h,
+        truncate: (len: number) => (truncateFails-- > 0 ? Promise.reject(Object.assign(new Error('EIO'), { code: 'EIO' })) : h.truncate(len)),
+      };
+    },
+  });
+  const sink = await createCsvSink(o);
+  const file = sink.files.get('exec')!;
+  sink.write('exec', rowsFrom(0, 1));
+  sink.write('exec', rowsFrom(1, 1));
+  await sink.flush();
+  assert.equal(await readFile(file, 'utf8'), header + line(0) + line(1).slice(0, 10), 'the cut row is still there');
+  disk.capacity = Infinity;
+  sink.write('exec', rowsFrom(2, 1));
+  await sink.close();
+  assert.equal(await readFile(file, 'utf8'), header + line(0) + line(1) + line(2));
+});
