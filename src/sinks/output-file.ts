@@ -89,7 +89,7 @@ interface Chunk {
   /** Set on a loss marker (its text is rendered when it is written): the error that lost its rows. */
   lost?: string;
   /** The header, or a marker row of our own: written whatever the budget, never dropped. */
-  keep?: boolean;
+  keep?: 'header' | 'note';
 }
 
 export interface OutputFile {
@@ -120,7 +120,8 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   let file = opts.file;
   let handle = opts.handle;
   const header = format.header(columns);
-  let pending: Chunk[] = header ? [{ text: header, rows: 0, notes: 0, firstTs: '', lastTs: '', keep: true }] : [];
+  const headerChunk = (): Chunk[] => (header ? [{ text: header, rows: 0, notes: 0, firstTs: '', lastTs: '', keep: 'header' }] : []);
+  let pending: Chunk[] = headerChunk();
   let pendingRows = 0;
   /** Characters of row chunks held, pending or being written. */
   let held = 0;
@@ -234,9 +235,9 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     const note =
       `output file was deleted during the run and created again${file === was ? '' : ` as ${path.basename(file)}`}; the rows written to it before are gone` +
       (gone.rows ? `, and ${plural(gone.rows, 'row')}${span(gone.firstTs, gone.lastTs)}, written after it was last seen, are lost` : '');
-    const head: Chunk[] = header ? [{ text: header, rows: 0, notes: 0, firstTs: '', lastTs: '', keep: true }] : [];
-    head.push({ text: markerText(opts.now().toISOString(), note), rows: 0, notes: 1, firstTs: '', lastTs: '', keep: true });
-    pending = [...head, ...pending];
+    // The new file's header comes first; the old file's, if it never got written, is not wanted twice.
+    const marker: Chunk = { text: markerText(opts.now().toISOString(), note), rows: 0, notes: 1, firstTs: '', lastTs: '', keep: 'note' };
+    pending = [...headerChunk(), marker, ...pending.filter((c) => c.keep !== 'header')];
     opts.log?.warn({ monitor: opts.monitor, file, was, rowsLost: gone.rows }, 'an output file was deleted during the run; created it again');
   };
 

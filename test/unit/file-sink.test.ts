@@ -306,3 +306,25 @@ test('a cut write whose truncate fails too is truncated before the next write: t
   await sink.close();
   assert.equal(await readFile(file, 'utf8'), header + line(0) + line(1) + line(2));
 });
+
+test('a file deleted before its header could be written gets one header, not two', async () => {
+  const base = await tmp();
+  const dir = path.join(base, 'out');
+  const { ensureDir } = await import('../../src/sinks/safe-fs.js');
+  await ensureDir(dir);
+  const disk = smallDisk(0);
+  const o = sinkOpts(dir, { open: disk.open });
+  const sink = await createCsvSink(o);
+  const file = sink.files.get('exec')!;
+  sink.write('exec', rowsFrom(0, 1));
+  await sink.flush();
+  await rm(dir, { recursive: true });
+  disk.capacity = Infinity;
+  await sink.close();
+  const text = await readFile(file, 'utf8');
+  assert.equal(text.split('timestamp,pid,comm,note\n').length, 2, text);
+  const rows = strictCsv(text);
+  assert.match(rows[0]!['note']!, /^output file was deleted during the run and created again; the rows written to it before are gone$/);
+  assert.deepEqual(rows.slice(1).map((r) => r['timestamp']), [ts(0)]);
+  assert.deepEqual(sink.stats()[0], { monitor: 'exec', file, rowsWritten: 1, rowsDropped: 0, recreated: 1 });
+});
