@@ -75,8 +75,8 @@ export interface OutputFileOptions {
 }
 
 /**
- * Formatted text waiting for the file, in file order. A chunk is the rows of one write() call: its end is a row
- * boundary, so cutting a failed write back to a chunk boundary leaves only whole rows in the file.
+ * Formatted text waiting for the file, in file order: the rows added between two flushes, joined into one string.
+ * Its end is a row boundary, so cutting a failed write back to a chunk boundary leaves only whole rows in the file.
  */
 interface Chunk {
   text: string;
@@ -95,7 +95,7 @@ interface Chunk {
 export interface OutputFile {
   /** Formats and holds rows, or drops and counts them while the file fails and the budget is spent. */
   add(rows: readonly Row[]): void;
-  /** Data and marker rows added since the last write began (the buffer_rows trigger). */
+  /** Data and marker rows added since the last flush (the buffer_rows trigger). */
   readonly pendingRows: number;
   /** True while writes fail: the sink then waits for its flush interval instead of retrying per buffer. */
   readonly failing: boolean;
@@ -122,6 +122,16 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   const header = format.header(columns);
   const headerChunk = (): Chunk[] => (header ? [{ text: header, rows: 0, notes: 0, firstTs: '', lastTs: '', keep: 'header' }] : []);
   let pending: Chunk[] = headerChunk();
+  /**
+   * Rows added since the last flush, formatted as they arrive, sealed into one chunk by the next flush. An object per
+   * add() that lives until the write is what V8's scavenger pays for; a string per add() joined every buffer_rows
+   * is what the file sink always did (a chunk per add cost the 1M-row sink loop 0.97 -> 1.46 s CPU, mostly GC).
+   */
+  let open: string[] = [];
+  let openRows = 0;
+  let openNotes = 0;
+  let openFirst = '';
+  let openLast = '';
   let pendingRows = 0;
   /** Characters of row chunks held, pending or being written. */
   let held = 0;
@@ -142,6 +152,17 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   let closed = false;
   const counts = { written: 0, dropped: 0, recreated: 0 };
 
+  const seal = (): void => {
+    if (!open.length) return;
+    pending.push({ text: open.length === 1 ? open[0]! : open.join(''), rows: openRows - openNotes, notes: openNotes, firstTs: openFirst, lastTs: openLast });
+    open = [];
+    openRows = 0;
+    openNotes = 0;
+    openFirst = '';
+    openLast = '';
+    pendingRows = 0;
+  };
+
   const account = (delta: number): void => {
     held += delta;
     if (!failing) tally.held += delta;
@@ -161,6 +182,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     counts.dropped += c.rows;
     if (failing) failing.lost += c.rows;
     dropping();
+    seal();
     const last = pending.at(-1);
     if (last?.lost !== undefined) {
       last.rows += c.rows;
@@ -173,6 +195,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
 
   /** Keeps the newest rows beyond the budget out of memory: they become (or join) the loss marker at the end. */
   const trim = (code: string): void => {
+    seal();
     const tail = pending.at(-1)?.lost !== undefined ? pending.pop() : undefined;
     let loss = tail;
     while (held > opts.heldMax) {
@@ -199,7 +222,6 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       report(code, `${what} ${file}: ${describe(e)}; holding up to ${mib(opts.heldMax)} of rows and retrying at every flush, rows beyond that are dropped and counted`);
     }
     trim(code);
-    pendingRows = 0;
   };
 
   const recovered = (): void => {
@@ -289,10 +311,10 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
         return;
       }
     }
+    seal();
     if (!pending.length) return;
     const batch = pending;
     pending = [];
-    pendingRows = 0;
     for (const c of batch) if (c.lost !== undefined) c.text = markerText(c.lastTs || opts.now().toISOString(), lossNote(c));
     const text = batch.length === 1 ? batch[0]!.text : batch.map((c) => c.text).join('');
     const buf = Buffer.from(text);
@@ -345,6 +367,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   };
 
   const flush = (withCheck: boolean): Promise<void> => {
+    seal();
     if (withCheck) checkDue = true;
     if (queued) return chain;
     queued = true;
@@ -356,20 +379,23 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     add(rows) {
       if (closed || !rows.length) return;
       let notes = 0;
-      for (const r of rows) if (r[noteColumn]) notes++;
-      const firstTs = tsOf(rows[0]);
-      const lastTs = rows.length === 1 ? firstTs : tsOf(rows[rows.length - 1]);
+      for (let i = 0; i < rows.length; i++) if (rows[i]![noteColumn]) notes++;
+      const lastTs = tsOf(rows[rows.length - 1]);
       // While the file fails, a gap stays one gap: after a drop, everything is dropped until writing resumes.
-      if (failing && pending.at(-1)?.lost !== undefined) {
-        drop({ rows: rows.length - notes, notes, firstTs, lastTs }, failing.code);
+      if (failing && !open.length && pending.at(-1)?.lost !== undefined) {
+        drop({ rows: rows.length - notes, notes, firstTs: tsOf(rows[0]), lastTs }, failing.code);
         return;
       }
       const text = format.rows(columns, rows);
       if (failing && held + text.length > opts.heldMax) {
-        drop({ rows: rows.length - notes, notes, firstTs, lastTs }, failing.code);
+        drop({ rows: rows.length - notes, notes, firstTs: tsOf(rows[0]), lastTs }, failing.code);
         return;
       }
-      pending.push({ text, rows: rows.length - notes, notes, firstTs, lastTs });
+      if (!open.length) openFirst = tsOf(rows[0]);
+      openLast = lastTs;
+      open.push(text);
+      openRows += rows.length;
+      openNotes += notes;
       pendingRows += rows.length;
       account(text.length);
     },
@@ -384,6 +410,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       if (closed) return;
       closed = true;
       await flush(true);
+      seal();
       let left = 0;
       for (const c of pending) if (c.lost === undefined) left += c.rows;
       if (left) {
