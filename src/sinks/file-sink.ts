@@ -75,7 +75,10 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
         columns: [...cols, noteColumn],
         heldMax: opts.heldMax ?? defaultHeldMax,
         // ensureDir refuses a symlink put in the directory's place; createExclusive never follows one.
-        recreate: async () => createFor(await ensureDir(opts.dir), monitor, opts.startedAt, ext, open),
+        recreate: async () => {
+          await ensureDir(opts.dir);
+          return createFor(opts.dir, monitor, opts.startedAt, ext, open);
+        },
         now,
         tally,
         onError: opts.onError,
