@@ -75,6 +75,7 @@ is logged and the running one continues) and reopens the log file.`)
     .action(async (o: StartCommandOptions) => {
       const r = await startCommand(o, (log) => (state.log = log));
       if (r.stdout) out(r.stdout);
+      if (r.stderr) process.stderr.write(`ebpfmon: ${r.stderr}\n`);
       if (r.failed) process.exitCode = Exit.runtime;
     });
 

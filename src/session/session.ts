@@ -17,6 +17,8 @@ import { systemClock, type Clock } from '../rows/clock.js';
 import { createCgroupResolver } from '../rows/cgroup.js';
 import { ensureDir } from '../sinks/safe-fs.js';
 import { createCsvSink } from '../sinks/csv.js';
+import type { OutputFileStats } from '../sinks/file-sink.js';
+import { describe } from '../errors.js';
 import { createNdjsonSink } from '../sinks/ndjson.js';
 import { createConsoleSink } from '../sinks/console.js';
 import { createOutput, type Output } from '../sinks/output.js';
@@ -42,6 +44,8 @@ export interface Session {
   output: Output;
   files: string[];
   dir: string;
+  /** Per output file: rows written and rows lost (full disk, deleted directory). */
+  outputs(): OutputFileStats[];
   /** Launches the bpftrace processes; resolves with the supervisor once it is running. */
   start(): Supervisor;
   /** Stops bpftrace (each prints its final interval), closes the sinks, removes the scripts' directory. */
@@ -104,7 +108,8 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
     startedAt: new Date(),
     bufferRows: config.output.buffer_rows,
     flushIntervalMs: config.output.flush_interval * 1000,
-    onError: (e: unknown) => log.error({ err: e }, 'writing an output file failed'),
+    onError: (e: unknown) => log.error({ err: describe(e) }, 'writing an output file failed'),
+    log,
   };
   const fileSinks = await Promise.all(config.output.format.map((f) => (f === 'csv' ? createCsvSink(fileOpts) : createNdjsonSink(fileOpts))));
   const sinks: Sink[] = [...fileSinks, ...extra];
@@ -220,6 +225,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       output,
       files: files.map(([, f]) => f),
       dir,
+      outputs: () => fileSinks.flatMap((s) => s.stats()),
       start() {
         supervisor ??= createSupervisor(specs, {
           log,

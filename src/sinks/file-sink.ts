@@ -1,19 +1,13 @@
 // One file per monitor in the output directory, rows batched and written at most every flush interval.
-// The format (CSV, NDJSON) only turns rows into text; this module owns the files: one writer each, in order.
+// The format (CSV, NDJSON) only turns rows into text; output-file.ts owns each file: its own write chain, so a
+// file that cannot be written (full disk, deleted directory) holds up nothing but itself.
 import path from 'node:path';
-import { lstat, type FileHandle } from 'node:fs/promises';
-import type { Row } from '../monitors/types.js';
-import { createExclusive } from './safe-fs.js';
-import { noteColumn, type Sink } from './sink.js';
+import { lstat } from 'node:fs/promises';
+import { createExclusive, ensureDir } from './safe-fs.js';
+import { noteColumn, type Sink, type SinkLog } from './sink.js';
+import { createOutputFile, type HeldTally, type OutputFile, type OutputFileStats, type OutputHandle, type RowFormat } from './output-file.js';
 
-export interface RowFormat {
-  /** File extension without the dot: csv, ndjson. */
-  extension: string;
-  /** Text at the top of a new file (CSV header), or ''. */
-  header(columns: readonly string[]): string;
-  /** Rows as text, every column in order, ending with a newline. */
-  rows(columns: readonly string[], rows: readonly Row[]): string;
-}
+export type { OutputFileStats, OutputHandle, RowFormat } from './output-file.js';
 
 export interface FileSinkOptions {
   dir: string;
@@ -24,104 +18,110 @@ export interface FileSinkOptions {
   startedAt: Date;
   bufferRows: number;
   flushIntervalMs: number;
+  /** A file could not be written or created again: called once each time a file's state changes, naming the file. */
   onError(e: unknown): void;
+  /** Notices: a file writes again after a failure, a deleted file was created again. */
+  log?: SinkLog | undefined;
+  /** Formatted rows each failing file may hold in memory until it can write again (default 1 MiB). */
+  heldMax?: number | undefined;
+  /** Opens a new file; tests inject short writes and ENOSPC here. */
+  open?: ((file: string) => Promise<OutputHandle>) | undefined;
+  now?: (() => Date) | undefined;
 }
+
+export const defaultHeldMax = 2 ** 20;
 
 export const outputFileName = (monitor: string, startedAt: Date, extension: string, n = 0): string =>
   `${monitor}_${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}${n ? `-${n}` : ''}.${extension}`;
 
 /** A new file for `monitor`: a second run (or a reload) within the same second gets a -1, -2 ... suffix. */
-async function createFor(dir: string, monitor: string, startedAt: Date, extension: string): Promise<{ file: string; handle: FileHandle }> {
+async function createFor(
+  dir: string,
+  monitor: string,
+  startedAt: Date,
+  extension: string,
+  open: (file: string) => Promise<OutputHandle>,
+): Promise<{ file: string; handle: OutputHandle }> {
   for (let n = 0; ; n++) {
     const file = path.join(dir, outputFileName(monitor, startedAt, extension, n));
     if (n < 20 && (await lstat(file).then(() => true, () => false))) continue;
-    return { file, handle: await createExclusive(file) };
+    return { file, handle: await open(file) };
   }
 }
 
-interface FileState {
-  handle: FileHandle;
-  columns: readonly string[];
-  /** Text not yet written (the header of a new file). */
-  header: string;
-  /**
-   * Text of rows not yet written, formatted as they arrive: a row object kept until the flush outlives V8's
-   * young generation and is costly to collect; its text is one string (throughput bench, 5 interleaved runs:
-   * CPU min 7.05 -> 6.47 s, median 10.3 -> 7.9 s).
-   */
-  pending: string[];
-  pendingRows: number;
-  pendingChars: number;
-}
-
-export type FileSink = Sink & { files: ReadonlyMap<string, string> };
+export type FileSink = Sink & {
+  /** Monitor -> the path of its file at the start. */
+  files: ReadonlyMap<string, string>;
+  /** Per file: rows written and rows lost, for the run's summary. */
+  stats(): OutputFileStats[];
+};
 
 export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
-  const files = new Map<string, FileState>();
+  const open = opts.open ?? createExclusive;
+  const now = opts.now ?? ((): Date => new Date());
+  const tally: HeldTally = { held: 0 };
+  const files = new Map<string, OutputFile>();
   const paths = new Map<string, string>();
   for (const [monitor, cols] of opts.columns) {
-    const { file, handle } = await createFor(opts.dir, monitor, opts.startedAt, opts.format.extension);
-    const columns = [...cols, noteColumn];
-    files.set(monitor, { handle, columns, header: opts.format.header(columns), pending: [], pendingRows: 0, pendingChars: 0 });
+    const ext = opts.format.extension;
+    const { file, handle } = await createFor(opts.dir, monitor, opts.startedAt, ext, open);
+    files.set(
+      monitor,
+      createOutputFile({
+        monitor,
+        file,
+        handle,
+        format: opts.format,
+        columns: [...cols, noteColumn],
+        heldMax: opts.heldMax ?? defaultHeldMax,
+        // ensureDir refuses a symlink put in the directory's place; createExclusive never follows one.
+        recreate: async () => {
+          await ensureDir(opts.dir);
+          return createFor(opts.dir, monitor, opts.startedAt, ext, open);
+        },
+        now,
+        tally,
+        onError: opts.onError,
+        log: opts.log,
+      }),
+    );
     paths.set(monitor, file);
   }
-  // Writes are chained: one write at a time per sink, so order is kept and close() waits for all of them.
-  let chain: Promise<void> = Promise.resolve();
   let closed = false;
-  let queuedBytes = 0;
-  /** Characters formatted but not yet handed to a write, over all files (read once per line by the throttle). */
-  let pendingChars = 0;
 
-  /** Hands one file's pending text to a write, queued behind the writes before it. */
-  const flushFile = (state: FileState): void => {
-    if (!state.pending.length && !state.header) return;
-    const text = state.header + state.pending.join('');
-    pendingChars -= state.pendingChars;
-    state.header = '';
-    state.pending = [];
-    state.pendingRows = 0;
-    state.pendingChars = 0;
-    queuedBytes += text.length;
-    chain = chain
-      .then(() => state.handle.write(text).then(() => undefined))
-      .catch(opts.onError)
-      .finally(() => {
-        queuedBytes -= text.length;
-      });
-  };
+  /** Every file writes what it holds; the timer's flush also looks for files deleted under us. */
+  const flushAll = (check: boolean): Promise<void> => Promise.all([...files.values()].map((f) => f.flush(check))).then(() => undefined);
 
-  const flush = (): Promise<void> => {
-    for (const state of files.values()) flushFile(state);
-    return chain;
-  };
-
-  const timer = setInterval(() => void flush(), opts.flushIntervalMs);
+  const timer = setInterval(() => void flushAll(true), opts.flushIntervalMs);
   timer.unref();
 
   return {
     files: paths,
     write(monitor, rows) {
-      const state = files.get(monitor);
-      if (!state || closed || !rows.length) return;
-      const text = opts.format.rows(state.columns, rows);
-      state.pending.push(text);
-      state.pendingRows += rows.length;
-      state.pendingChars += text.length;
-      pendingChars += text.length;
-      // A full buffer writes this file only: the others wait for their own buffer or the flush interval.
-      if (state.pendingRows >= opts.bufferRows) flushFile(state);
+      const f = files.get(monitor);
+      if (!f || closed || !rows.length) return;
+      f.add(rows);
+      // A full buffer writes this file only: the others wait for their own buffer or the flush interval. A failing
+      // file retries at the flush interval only.
+      if (f.pendingRows >= opts.bufferRows && !f.failing) void f.flush(false);
     },
-    flush,
-    backlog: () => queuedBytes + pendingChars,
+    flush: () => flushAll(false),
+    backlog: () => tally.held,
+    stats: () => [...files.values()].map((f) => f.stats()),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      await flush();
-      for (const state of files.values()) {
-        await state.handle.sync().catch(opts.onError);
-        await state.handle.close().catch(opts.onError);
-      }
+      await Promise.all([...files.values()].map((f) => f.close()));
     },
   };
+}
+
+/** The run's last word on its files when rows were lost (null when none were): how many, where, and where to look. */
+export function lostRowsLine(stats: readonly OutputFileStats[]): string | null {
+  const lost = stats.filter((s) => s.rowsDropped > 0);
+  if (!lost.length) return null;
+  const total = lost.reduce((n, s) => n + s.rowsDropped, 0);
+  const per = lost.map((s) => `${s.file}: ${s.rowsDropped} lost, ${s.rowsWritten} written`).join('; ');
+  return `${total} row${total === 1 ? '' : 's'} could not be written to the output files (${per}); marker rows in the files show where, the log says why`;
 }

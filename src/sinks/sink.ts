@@ -13,3 +13,9 @@ export interface Sink {
 
 /** The extra last column of every output: empty on data rows, a message on marker rows (restarts, gaps). */
 export const noteColumn = 'note';
+
+/** The part of a logger a sink uses (pino's Logger fits): notices about its files that are not failures. */
+export interface SinkLog {
+  warn(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+}

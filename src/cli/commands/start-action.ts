@@ -7,6 +7,7 @@ import { openLog, type Logger } from '../../log.js';
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { describe, isUserError, RunFailure, UsageError } from '../../errors.js';
 import { runStart, type StartOptions, type StartSignals } from './start.js';
+import { lostRowsLine } from '../../sinks/file-sink.js';
 import { claimPidFile, defaultPidFile, releasePidFile, runningPid, statusFileFor } from '../../daemon/pid-file.js';
 import { detach, isDaemonChild, tellParent } from '../../daemon/detach.js';
 
@@ -40,8 +41,8 @@ function wireSignals(log: Logger): StartSignals {
   return { stop, onReload: (cb) => (onReload = cb) };
 }
 
-/** Runs `start`; returns the text for stdout (daemon parent) or nothing. Sets nothing global but signal handlers. */
-export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) => void): Promise<{ stdout?: string; failed: boolean }> {
+/** Runs `start`; returns the text for stdout (daemon parent) or nothing, and a last line for stderr when rows were lost. Sets nothing global but signal handlers. */
+export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) => void): Promise<{ stdout?: string; stderr?: string; failed: boolean }> {
   const child = isDaemonChild();
   if (o.daemon && !child) return { stdout: await startDaemon(o), failed: false };
   try {
@@ -79,7 +80,8 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
           }
         },
       });
-      return { failed: summary.failed.length > 0 };
+      const lost = lostRowsLine(summary.outputs);
+      return { failed: summary.failed.length > 0 || lost !== null, ...(lost ? { stderr: lost } : {}) };
     } finally {
       if (pidFile) {
         await releasePidFile(pidFile);

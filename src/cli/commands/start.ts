@@ -6,6 +6,7 @@ import { describe } from '../../errors.js';
 import type { Supervisor } from '../../process/supervisor.js';
 import type { SpawnBpftrace } from '../../process/bpftrace.js';
 import type { Sink } from '../../sinks/sink.js';
+import type { OutputFileStats } from '../../sinks/file-sink.js';
 import type { Config } from '../../config/schema.js';
 import type { Verdict } from '../../plan/plan.js';
 import { monitors } from '../../monitors/registry.js';
@@ -61,6 +62,8 @@ export interface StartSummary {
   files: string[];
   rows: Record<string, number>;
   failed: string[];
+  /** Per output file: rows written and rows lost (full disk, deleted directory). */
+  outputs: OutputFileStats[];
 }
 
 /** A session that runs: its supervisor with it. */
@@ -135,7 +138,9 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   const allFiles: string[] = [];
   const rows: Record<string, number> = {};
   const failed = new Set<string>();
+  const outputs: OutputFileStats[] = [];
   const tally = (s: Session): void => {
+    outputs.push(...s.outputs());
     for (const [n, m] of s.monitors) {
       rows[n] = (rows[n] ?? 0) + m.stats.rows;
       if (m.stats.state === 'failed') failed.add(n);
@@ -296,6 +301,8 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   }
   const last = current();
   if (last) tally(last.session);
-  log.info({ rows, files: allFiles }, 'stopped');
-  return { files: allFiles, rows, failed: [...failed] };
+  const written = Object.fromEntries(outputs.map((o) => [o.file, o.rowsWritten]));
+  const lost = Object.fromEntries(outputs.filter((o) => o.rowsDropped).map((o) => [o.file, o.rowsDropped]));
+  log.info({ rows, files: allFiles, written, ...(Object.keys(lost).length ? { lost } : {}) }, 'stopped');
+  return { files: allFiles, rows, failed: [...failed], outputs };
 }
