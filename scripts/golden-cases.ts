@@ -47,6 +47,7 @@ const cases: GoldenCase[] = [
   { file: 'bio', monitors: [{ name: 'bio', variant: 'tracepoint' }] },
   { file: 'bio-min-latency-cgroup', monitors: [{ name: 'bio', variant: 'tracepoint', options: { min_latency_us: 500, cgroup: true } }] },
   { file: 'open', monitors: [{ name: 'open', variant: 'tracepoint' }] },
+  { file: 'open-prefix-32', monitors: [{ name: 'open', variant: 'tracepoint', options: { path_prefix: '/var/lib/application/data/store' } }] },
   { file: 'open-prefix-comm-cgroup', monitors: [{ name: 'open', variant: 'tracepoint', options: { path_prefix: '/etc/ssl', comm: 'nginx', cgroup: true } }] },
   { file: 'interrupt', monitors: [{ name: 'interrupt', variant: 'tracepoint' }] },
   { file: 'page-fault', monitors: [{ name: 'page_fault', variant: 'tracepoint', options: { comm: 'java' } }] },

@@ -98,6 +98,10 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
     const enter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
     const prefix = opts.path_prefix;
     const count: Stmt[] = [update(maps.count), update(commMap(opts)), when('$ret < 0', [update(maps.errors)])];
+    // strncmp compares `length` bytes; the literal is padded to 64 bytes with dots it never reaches: bpftrace 0.17
+    // lays out a literal of 17 to 63 bytes so that, beside a 176-byte path, the probe overflows the BPF stack
+    // (measured with bpftrace -d; 16 bytes or less, and 64 or more, fit).
+    const literal = prefix ? prefix.padEnd(64, '.') : '';
     const probes = planned(plan).flatMap((s) => [
       probe(`tracepoint:syscalls:sys_enter_${s}`, [set(fname, ['tid'], 'args->filename')], enter),
       probe(
@@ -106,7 +110,7 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
           local('$f', `str(${fname.at('tid')})`),
           del(fname, ['tid']),
           local('$ret', 'args->ret'),
-          ...(prefix ? [when(`strncmp($f, ${quote(prefix)}, ${Buffer.byteLength(prefix)}) == 0`, count)] : count),
+          ...(prefix ? [when(`strncmp($f, ${quote(literal)}, ${Buffer.byteLength(prefix)}) == 0`, count)] : count),
         ],
         [fname.at('tid')],
       ),

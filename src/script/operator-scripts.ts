@@ -1,7 +1,9 @@
 // `start --scripts DIR`: scripts an operator generated with `generate --out` and then edited. Each file names the
-// monitors it feeds in its `// ebpfmon-contract:` line. ebpfmon runs as root, so files and the directory must be
-// root-owned and not writable by group or others.
-import { lstat, readdir, readFile } from 'node:fs/promises';
+// monitors it feeds in its `// ebpfmon-contract:` line. ebpfmon runs as root, so files, the directory and every
+// directory above it must be root-owned and not writable by group or others. Each script is read once, here: what
+// runs at every restart, fallback and isolation is that text, whatever happens to the file later (a reload reads
+// and checks again).
+import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { contractMarker } from './header.js';
@@ -33,6 +35,26 @@ async function checkOwnership(p: string, what: 'file' | 'directory'): Promise<vo
   }
 }
 
+/**
+ * Every directory from `/` down to `dir` (symlinks resolved) must be one no other user can change: owned by root
+ * and not writable by group or others, unless it is root's and sticky (like /tmp, where nobody can rename or
+ * remove another user's entry). Otherwise a user could swap a parent directory and have their script run as root.
+ */
+async function checkAncestors(dir: string): Promise<void> {
+  const real = await realpath(dir).catch((e: unknown) => {
+    throw new UsageError(`--scripts: cannot resolve ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  });
+  for (let p = real; ; p = path.dirname(p)) {
+    const st = await lstat(p);
+    const sticky = (st.mode & 0o1000) !== 0;
+    if (st.uid !== 0) throw new UsageError(`--scripts: refusing ${dir}: ${p} is owned by uid ${st.uid}, not root, so that user could replace what ebpfmon runs as root`);
+    if (st.mode & 0o022 && !sticky) {
+      throw new UsageError(`--scripts: refusing ${dir}: ${p} is writable by group or others (mode ${(st.mode & 0o7777).toString(8)}), so they could replace what ebpfmon runs as root`);
+    }
+    if (p === path.dirname(p)) return;
+  }
+}
+
 export function parseContractLine(text: string): { version: number; monitors: string[] } | null {
   const line = text.split('\n').find((l) => l.startsWith(contractMarker));
   const m = line ? /^\/\/ ebpfmon-contract: (\d+) monitors=([a-z_,]+)\s*$/.exec(line) : null;
@@ -47,10 +69,12 @@ export async function loadOperatorScripts(target: string, known: (name: string) 
   let files: string[];
   if (st.isDirectory()) {
     await checkOwnership(abs, 'directory');
+    await checkAncestors(abs);
     files = (await readdir(abs)).filter((f) => f.endsWith('.bt')).sort().map((f) => path.join(abs, f));
     if (!files.length) throw new UsageError(`--scripts: no .bt file in ${abs}`);
   } else {
     await checkOwnership(path.dirname(abs), 'directory');
+    await checkAncestors(path.dirname(abs));
     files = [abs];
   }
   const seen = new Map<string, string>();

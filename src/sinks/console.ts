@@ -32,10 +32,16 @@ export function terminalSafeRow(row: Row): Row {
 }
 
 export function createConsoleSink(lines: ReadonlyMap<string, (row: Row) => string>, out: NodeJS.WritableStream = process.stdout): Sink {
+  // A reader that went away (`| head`): nothing more is written to it; start stops on the same error.
+  let closed = false;
+  const onError = (): void => {
+    closed = true;
+  };
+  out.on('error', onError);
   return {
     write(monitor, rows) {
       const line = lines.get(monitor);
-      if (!line) return;
+      if (!line || closed) return;
       const text = rows.map((row) => {
         const r = terminalSafeRow(row);
         const note = r[noteColumn];
@@ -44,6 +50,9 @@ export function createConsoleSink(lines: ReadonlyMap<string, (row: Row) => strin
       out.write(text.join('\n') + '\n');
     },
     flush: () => Promise.resolve(),
-    close: () => Promise.resolve(),
+    close: () => {
+      out.removeListener('error', onError);
+      return Promise.resolve();
+    },
   };
 }

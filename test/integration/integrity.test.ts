@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { run, workload } from '../helpers/workload.js';
+import { cliPath } from '../helpers/paths.js';
 
 const twelve = ['getppid', 'getpid', 'getuid', 'getgid', 'geteuid', 'getegid', 'gettid', 'getpgid', 'getsid', 'sched_yield', 'getpriority', 'umask'];
 
@@ -191,7 +192,9 @@ test('SIGHUP reload: a marker row says what was not counted; a reload onto an un
   cli.proc.kill('SIGTERM');
   const r = await cli.done;
   assert.equal(r.exitCode, 0, r.stderr);
-  const files = (await readdir(out)).filter((f) => f.startsWith('syscall_')).sort();
+  // In start order: a reload within the same second as the start gets the same name with -1.
+  const order = (f: string): string => f.replace(/Z(?:-(\d+))?\.csv$/, (_m, n: string | undefined) => `Z${(n ?? '0').padStart(3, '0')}`);
+  const files = (await readdir(out)).filter((f) => f.startsWith('syscall_')).sort((a, b) => order(a).localeCompare(order(b)));
   assert.equal(files.length, 2, 'one file before the reload, one after');
   const { parse } = await import('csv-parse/sync');
   const after = parse(await readFile(path.join(out, files[1]!), 'utf8'), { columns: true }) as Record<string, string>[];
@@ -223,4 +226,47 @@ test('running out of file descriptors when bpftrace restarts: the failed spawn i
   assert.doesNotMatch(r.stderr, /Error: spawn|\n\s+at /, 'no stack trace');
   const left = (await readdir('/tmp')).filter((f) => f.startsWith(`ebpfmon-${pid}-`));
   assert.deepEqual(left, [], 'the script directory is removed');
+});
+
+test('`start --console | head -1`: the reader goes away, ebpfmon stops cleanly and leaves no script directory', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('head');
+  const before = new Set((await readdir('/tmp')).filter((f) => /^ebpfmon-\d+-/.test(f)));
+  const r = await execa('sh', ['-c', `node ${JSON.stringify(cliPath)} start -m syscall --console -o ${JSON.stringify(dir)} --duration 60 | head -1`], { reject: false, timeout: 40_000 });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stdout, /syscall/);
+  assert.match(r.stderr, /"reason":"SIGPIPE","msg":"stopping: waiting for the final interval"/);
+  assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+  const left = (await readdir('/tmp')).filter((f) => /^ebpfmon-\d+-/.test(f) && !before.has(f) && !alive(Number(f.split('-')[1])));
+  assert.deepEqual(left, [], 'its script directory is removed');
+  assert.ok((await readCsv(dir, 'syscall')).length > 0, 'the files got their rows');
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('--scripts under a directory another user owns is refused: they could swap it and run their script as root', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('parents');
+  const theirs = path.join(dir, 'theirs');
+  const scripts = path.join(theirs, 'scripts');
+  await mkdir(scripts, { recursive: true });
+  const gen = await execa('node', [cliPath, 'generate', '-m', 'syscall', '--out', scripts], { reject: false });
+  assert.equal(gen.exitCode, 0, gen.stderr);
+  await execa('chown', ['65534:65534', theirs]);
+  const r = await execa('node', [cliPath, 'start', '--scripts', scripts, '-o', path.join(dir, 'out'), '--duration', '1'], { reject: false });
+  assert.equal(r.exitCode, 2);
+  assert.match(r.stderr, new RegExp(`^ebpfmon: --scripts: refusing .*: ${theirs} is owned by uid 65534, not root`));
+  // The same tree owned by root again, but writable by others: refused too.
+  await execa('chown', ['0:0', theirs]);
+  await execa('chmod', ['0777', theirs]);
+  const w = await execa('node', [cliPath, 'start', '--scripts', scripts, '-o', path.join(dir, 'out'), '--duration', '1'], { reject: false });
+  assert.equal(w.exitCode, 2);
+  assert.match(w.stderr, new RegExp(`${theirs} is writable by group or others \\(mode 777\\)`));
 });

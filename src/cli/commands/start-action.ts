@@ -37,6 +37,11 @@ function wireSignals(log: Logger): StartSignals {
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
+    // `ebpfmon start --console | head`: the reader went away. Stop as on SIGTERM (files get their final interval,
+    // the scripts' directory is removed) rather than die on an unhandled EPIPE.
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') on('SIGPIPE');
+    });
   });
   return { stop, onReload: (cb) => (onReload = cb) };
 }

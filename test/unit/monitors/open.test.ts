@@ -140,7 +140,8 @@ test('generate: comm filters at entry, path_prefix compares the string read at e
   const f = rendered(monitor, openOptions.parse({ comm: 'nginx', path_prefix: '/etc/ssl' }), planWith(['openat']));
   assert.ok(f.probes.includes('tracepoint:syscalls:sys_enter_openat /comm == "nginx"/ {'));
   assert.ok(f.probes.includes('tracepoint:syscalls:sys_exit_openat /@open_fname[tid]/ {'));
-  assert.ok(f.probes.includes('  if (strncmp($f, "/etc/ssl", 8) == 0) {\n    @open_count[pid, $f] = count();'));
+  // The literal is padded to 64 bytes (what bpftrace 0.17 needs to keep the probe within the BPF stack); only 8 are compared.
+  assert.ok(f.probes.includes(`  if (strncmp($f, "/etc/ssl${'.'.repeat(56)}", 8) == 0) {\n    @open_count[pid, $f] = count();`));
 });
 
 test('plan: open and openat2 are optional, openat is not', () => {
