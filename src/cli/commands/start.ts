@@ -34,6 +34,7 @@ import { detectCapabilities } from '../../plan/capabilities.js';
 import { bpftraceEnv } from '../../script/compose.js';
 import { enableBpfStats, processBpfCost, costRate, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
 import { createUsageSampler, processUsage, writeStatus, type ProcessUsage, type StatusDoc } from '../../daemon/status.js';
+import { runSteps } from '../../daemon/shutdown.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -479,9 +480,12 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     }
   } finally {
     clearInterval(statusTimer);
-    await session?.close();
-    await exporter?.close();
-    await bpfStats?.restore();
+    // Every step runs whatever the others do; the host-wide setting first.
+    await runSteps(log, [
+      ['restore kernel.bpf_stats_enabled', () => bpfStats?.restore()],
+      ['stop bpftrace and close the output', () => session?.close()],
+      ['close the prometheus exporter', () => exporter?.close()],
+    ]);
   }
   if (session) tally(session);
   log.info({ rows, files: allFiles }, 'stopped');
