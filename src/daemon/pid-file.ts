@@ -41,12 +41,18 @@ export type PidFileState =
   | { state: 'stale'; pid: number; reason: string }
   | { state: 'running'; pid: number; record: PidRecord };
 
+/** Whether `pid` is a running process: a zombie (exited, not yet reaped by its parent or init) is not. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const state = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.state;
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }
 

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -149,4 +150,22 @@ test('claim: refused when the pid file directory is writable by others', async (
   const { chmod } = await import('node:fs/promises');
   await chmod(dir, 0o777);
   await assert.rejects(claimPidFile(path.join(dir, 'ebpfmon.pid')), /pid file directory .*writable by others \(mode 777\)/);
+});
+
+test('isAlive: a zombie (exited, not yet reaped) is not alive', async () => {
+  const child = spawn('true', { stdio: 'ignore' });
+  // Not reaped while the event loop is busy here: node reaps in its SIGCHLD handler.
+  const until = Date.now() + 2000;
+  let zombie = false;
+  while (Date.now() < until && !zombie) {
+    try {
+      zombie = parseStat(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))?.state === 'Z';
+    } catch {
+      break;
+    }
+  }
+  if (zombie) assert.equal(isAlive(child.pid!), false);
+  await new Promise((r) => child.once('exit', r));
+  assert.equal(isAlive(child.pid!), false);
+  assert.equal(isAlive(process.pid), true);
 });
