@@ -1,9 +1,12 @@
-// The pid file of a daemonised ebpfmon. Line 1 is the pid alone (what systemd's PIDFile= and `head -1` read);
-// line 2 is JSON that names that process for sure: its start time (field 22 of /proc/<pid>/stat, clock ticks
-// after boot), the boot id, its executable and its command line. After a crash the pid is soon reused by
-// anything; the pid with the same start time on the same boot is the same process. A pid file that names a
-// process whose start time, boot, executable or command line differ is stale: `stop` signals nothing and
-// `start` replaces it. Written atomically (temp file + rename, never through a symlink), mode 0644.
+// The pid file of a daemonised ebpfmon holds the pid alone (what systemd's PIDFile=, `kill $(cat ...)` and
+// earlier versions read). Beside it, the identity file (/run/ebpfmon.identity.json) names that process for
+// sure: its start time (field 22 of /proc/<pid>/stat, clock ticks after boot), the boot id, its executable and
+// its command line. After a crash the pid is soon reused by anything; the pid with the same start time on the
+// same boot is the same process. A pid file that names a process whose start time, boot, executable or
+// command line differ is stale: `stop` signals nothing and `start` replaces it. Without an identity file (an
+// earlier version wrote the pid file) the process must be node running ebpfmon's entry point, started before
+// the pid file was written. Both files are written atomically (temp file + rename, never through a symlink),
+// mode 0644, the identity file first.
 import { readFileSync, unlinkSync } from 'node:fs';
 import { readFile, readlink, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +17,9 @@ export const defaultPidFile = '/run/ebpfmon.pid';
 
 /** The status file that sits next to a pid file: /run/ebpfmon.pid -> /run/ebpfmon.status.json. */
 export const statusFileFor = (pidFile: string): string => pidFile.replace(/\.pid$/, '') + '.status.json';
+
+/** The identity file that sits next to a pid file: /run/ebpfmon.pid -> /run/ebpfmon.identity.json. */
+export const identityFileFor = (pidFile: string): string => pidFile.replace(/\.pid$/, '') + '.identity.json';
 
 /** USER_HZ: the unit of the times in /proc/<pid>/stat (100 on every Linux architecture ebpfmon runs on). */
 export const clockTicksPerSecond = 100;
@@ -56,34 +62,37 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The text of a pid file. */
-export function formatPidFile(rec: { pid: number; identity: ProcIdentity }): string {
+/** The text of an identity file. */
+export function formatIdentity(rec: { pid: number; identity: ProcIdentity }): string {
   const { startTime, bootId, exe, argv } = rec.identity;
-  return `${rec.pid}\n${JSON.stringify({ start_time: startTime, boot_id: bootId, exe, argv })}\n`;
+  return `${JSON.stringify({ pid: rec.pid, start_time: startTime, boot_id: bootId, exe, argv })}\n`;
 }
 
-/** A pid file's text -> its record; null when it holds no pid. A second line that does not parse counts as absent. */
-export function parsePidFile(text: string): PidRecord | null {
-  const [first = '', second = ''] = text.split('\n');
-  if (!/^\d+$/.test(first.trim())) return null;
-  const pid = Number(first.trim());
-  let identity: ProcIdentity | null = null;
+/** An identity file's text -> what it records; null when it does not parse. */
+export function parseIdentity(text: string): { pid: number; identity: ProcIdentity } | null {
   try {
-    const j = JSON.parse(second) as Record<string, unknown>;
-    const argv = j['argv'];
+    const j = JSON.parse(text) as Record<string, unknown>;
+    const { pid, start_time: startTime, boot_id: bootId, exe, argv } = j;
     if (
-      typeof j['start_time'] === 'number' &&
-      typeof j['boot_id'] === 'string' &&
-      (typeof j['exe'] === 'string' || j['exe'] === null) &&
+      typeof pid === 'number' &&
+      typeof startTime === 'number' &&
+      typeof bootId === 'string' &&
+      (typeof exe === 'string' || exe === null) &&
       Array.isArray(argv) &&
       argv.every((a) => typeof a === 'string')
     ) {
-      identity = { startTime: j['start_time'], bootId: j['boot_id'], exe: j['exe'], argv };
+      return { pid, identity: { startTime, bootId, exe, argv } };
     }
   } catch {
-    // an old pid file: the pid alone
+    // not an identity file
   }
-  return { pid, identity };
+  return null;
+}
+
+/** The pid in a pid file's text (its first line), or null. */
+export function parsePid(text: string): number | null {
+  const first = (text.split('\n')[0] ?? '').trim();
+  return /^\d+$/.test(first) ? Number(first) : null;
 }
 
 /** Field 22 (starttime) and field 3 (state) of a /proc/<pid>/stat line; comm (field 2) may hold spaces and ")". */
@@ -155,14 +164,22 @@ export function staleReason(rec: PidRecord, seen: ProcIdentity | null, file: { m
   return null;
 }
 
-/** The record in the file, or null when there is no file or it holds no pid. */
-export async function readPidFile(file: string): Promise<PidRecord | null> {
+const readOrNull = async (file: string): Promise<string | null> => {
   try {
-    return parsePidFile(await readFile(file, 'utf8'));
+    return await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new UsageError(`cannot read pid file ${file}: ${(e as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
   }
+};
+
+/** The pid in the file with its identity (from the identity file, when that names the same pid); null when there is no pid. */
+export async function readPidFile(file: string): Promise<PidRecord | null> {
+  const text = await readOrNull(file);
+  const pid = text === null ? null : parsePid(text);
+  if (pid === null) return null;
+  const id = parseIdentity((await readOrNull(identityFileFor(file)).catch(() => null)) ?? '');
+  return { pid, identity: id?.pid === pid ? id.identity : null };
 }
 
 /** Whether the file names a running ebpfmon, a stale process, or nothing. */
@@ -200,19 +217,30 @@ export async function claimPidFile(file: string, pid: number = process.pid): Pro
   }
   const identity = await procIdentity(pid);
   if (!identity) throw new UsageError(`cannot write pid file ${file}: process ${pid} not found in /proc`);
-  await writeFileAtomic(file, formatPidFile({ pid, identity }), 0o644);
+  await writeFileAtomic(identityFileFor(file), formatIdentity({ pid, identity }), 0o644);
+  await writeFileAtomic(file, `${pid}\n`, 0o644);
   return { replacedStale: s.state === 'stale' && s.pid !== pid ? { pid: s.pid, reason: s.reason } : null };
 }
 
-/** Removes the pid file if it still names `pid`. */
+/** Removes the pid file and its identity file if they still name `pid`. */
 export async function releasePidFile(file: string, pid: number = process.pid): Promise<void> {
-  if ((await readPidFile(file).catch(() => null))?.pid === pid) await unlink(file).catch(() => undefined);
+  const idFile = identityFileFor(file);
+  if (parseIdentity((await readOrNull(idFile).catch(() => null)) ?? '')?.pid === pid) await unlink(idFile).catch(() => undefined);
+  if (parsePid((await readOrNull(file).catch(() => null)) ?? '') === pid) await unlink(file).catch(() => undefined);
 }
 
 /** releasePidFile() for a process about to exit (the shutdown watchdog): synchronous, never throws. */
 export function releasePidFileSync(file: string, pid: number = process.pid): void {
+  const read = (f: string): string => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   try {
-    if (parsePidFile(readFileSync(file, 'utf8'))?.pid === pid) unlinkSync(file);
+    if (parseIdentity(read(identityFileFor(file)))?.pid === pid) unlinkSync(identityFileFor(file));
+    if (parsePid(read(file)) === pid) unlinkSync(file);
   } catch {
     // exiting anyway
   }

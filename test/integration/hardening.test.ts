@@ -9,7 +9,7 @@ import { chmod, lchown, mkdir, readFile, rename, stat, symlink, writeFile } from
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { runCli, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
-import { formatPidFile, isAlive, procIdentity } from '../../src/daemon/pid-file.js';
+import { formatIdentity, identityFileFor, isAlive, procIdentity } from '../../src/daemon/pid-file.js';
 import { writeFixtureDir } from '../unit/analysis/fixtures.js';
 
 const sysctl = '/proc/sys/kernel/bpf_stats_enabled';
@@ -34,15 +34,15 @@ test('stale pid file naming a live unrelated process: stop leaves it alone, star
   const tail = await tailOfLog(t, dir);
   const stop = () => runCli(['stop', '--pid-file', pidFile, '--timeout', '20']);
 
-  // A pid file of the old format (the pid alone), as a crashed daemon left it; the pid now belongs to tail.
+  // A pid file without an identity file (as an earlier version left it at a crash); the pid now belongs to tail.
   await writeFile(pidFile, `${tail.pid}\n`);
   let r = await stop();
   assert.equal(r.exitCode, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`^ebpfmon: ebpfmon is not running: stale pid file .* names pid ${tail.pid}: that pid is now another process \\("tail -f .*"\\); nothing was signalled`));
-  // The new format, with a start time that is not tail's: stale whatever the command line says.
+  // With an identity file whose start time is not tail's: stale whatever the command line says.
   const seen = await procIdentity(tail.pid);
   assert.ok(seen);
-  await writeFile(pidFile, formatPidFile({ pid: tail.pid, identity: { ...seen, startTime: seen.startTime - 1 } }));
+  await writeFile(identityFileFor(pidFile), formatIdentity({ pid: tail.pid, identity: { ...seen, startTime: seen.startTime - 1 } }));
   r = await stop();
   assert.equal(r.exitCode, 1, r.stderr);
   assert.match(r.stderr, /started at another time; nothing was signalled/);
@@ -53,7 +53,8 @@ test('stale pid file naming a live unrelated process: stop leaves it alone, star
   const started = await runCli(['start', '--daemon', '-c', config, '-o', path.join(dir, 'out'), '--pid-file', pidFile]);
   assert.equal(started.exitCode, 0, started.stderr);
   const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
-  assert.equal(Number((await readFile(pidFile, 'utf8')).split('\n')[0]), pid);
+  assert.equal(await readFile(pidFile, 'utf8'), `${pid}\n`);
+  assert.equal((JSON.parse(await readFile(identityFileFor(pidFile), 'utf8')) as { pid: number }).pid, pid);
   assert.match(await readFile(logFile, 'utf8'), new RegExp(`"stalePid":${tail.pid},"reason":"that pid is now another process.*"msg":"replaced a stale pid file`));
   const st = await runCli(['status', '--pid-file', pidFile]);
   assert.equal(st.exitCode, 0, st.stdout);
@@ -61,6 +62,7 @@ test('stale pid file naming a live unrelated process: stop leaves it alone, star
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`ebpfmon \\(pid ${pid}\\) stopped`));
   assert.equal(isAlive(pid), false);
+  await assert.rejects(stat(identityFileFor(pidFile)), 'identity file removed with the pid file');
   assert.ok(isAlive(tail.pid), 'tail survived the whole cycle');
 });
 
@@ -168,6 +170,7 @@ test('exporter: an idle and a half-open connection do not delay shutdown; exit 0
   assert.equal(r.exitCode, 0, r.stderr.split('\n').slice(-10).join('\n'));
   assert.ok(seconds < 8, `shutdown took ${seconds} s`);
   await assert.rejects(stat(pidFile), 'pid file removed');
+  await assert.rejects(stat(identityFileFor(pidFile)), 'identity file removed');
   await assert.rejects(stat(pidFile.replace(/\.pid$/, '.status.json')), 'status file removed');
   assert.equal((await readFile(sysctl, 'utf8')).trim(), before, 'kernel.bpf_stats_enabled restored');
 });

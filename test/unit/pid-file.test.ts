@@ -9,11 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   claimPidFile,
-  formatPidFile,
+  formatIdentity,
+  identityFileFor,
   inspectPidFile,
   isAlive,
   looksLikeEbpfmon,
-  parsePidFile,
+  parseIdentity,
+  parsePid,
   parseStat,
   procIdentity,
   releasePidFile,
@@ -44,14 +46,16 @@ const id = (over: Partial<ProcIdentity> = {}): ProcIdentity => ({
   ...over,
 });
 
-test('pid file: line 1 is the pid alone, line 2 the identity; an old file (pid only) still reads', () => {
-  const text = formatPidFile({ pid: 42, identity: id() });
-  assert.equal(text.split('\n')[0], '42');
-  assert.deepEqual(parsePidFile(text), { pid: 42, identity: id() });
-  assert.deepEqual(parsePidFile('42\n'), { pid: 42, identity: null });
-  assert.deepEqual(parsePidFile('42\nnot json\n'), { pid: 42, identity: null });
-  assert.equal(parsePidFile('x\n'), null);
-  assert.equal(parsePidFile(''), null);
+test('pid file: the pid alone (first line); identity file: JSON naming the process; anything else reads as absent', () => {
+  assert.equal(parsePid('42\n'), 42);
+  assert.equal(parsePid('42'), 42);
+  assert.equal(parsePid('x\n'), null);
+  assert.equal(parsePid(''), null);
+  const text = formatIdentity({ pid: 42, identity: id() });
+  assert.deepEqual(parseIdentity(text), { pid: 42, identity: id() });
+  assert.equal(parseIdentity('not json'), null);
+  assert.equal(parseIdentity('{"pid": 42}'), null);
+  assert.equal(identityFileFor('/run/ebpfmon.pid'), '/run/ebpfmon.identity.json');
 });
 
 test('/proc/<pid>/stat: start time is field 22 even when comm holds ") " and spaces', () => {
@@ -115,7 +119,8 @@ test('stop: a pid file whose start time names another process signals nothing, e
   const tail = await decoy(t, dir);
   const seen = await procIdentity(tail.pid);
   assert.ok(seen);
-  await writeFile(pidFile, formatPidFile({ pid: tail.pid, identity: { ...seen, startTime: seen.startTime - 1 } }));
+  await writeFile(pidFile, `${tail.pid}\n`);
+  await writeFile(identityFileFor(pidFile), formatIdentity({ pid: tail.pid, identity: { ...seen, startTime: seen.startTime - 1 } }));
   const r = await runStop({ pidFile, timeout: 2 });
   assert.equal(r.outcome, 'not-running');
   assert.match(r.message, /started at another time; nothing was signalled/);
@@ -130,17 +135,19 @@ test('claim: a stale pid file is replaced with ours; a live one refuses; release
   const { replacedStale } = await claimPidFile(pidFile);
   assert.equal(replacedStale?.pid, tail.pid);
   assert.match(replacedStale.reason, /another process/);
-  const rec = parsePidFile(await readFile(pidFile, 'utf8'));
-  assert.equal(rec?.pid, process.pid);
-  assert.deepEqual(rec.identity, await procIdentity(process.pid));
-  assert.equal((await stat(pidFile)).mode & 0o777, 0o644);
-  assert.deepEqual(await inspectPidFile(pidFile), { state: 'running', pid: process.pid, record: rec });
+  assert.equal(await readFile(pidFile, 'utf8'), `${process.pid}\n`, 'the pid alone, as before');
+  const identity = await procIdentity(process.pid);
+  assert.ok(identity);
+  assert.deepEqual(parseIdentity(await readFile(identityFileFor(pidFile), 'utf8')), { pid: process.pid, identity });
+  for (const f of [pidFile, identityFileFor(pidFile)]) assert.equal((await stat(f)).mode & 0o777, 0o644);
+  assert.deepEqual(await inspectPidFile(pidFile), { state: 'running', pid: process.pid, record: { pid: process.pid, identity } });
   // Another process (the tail) may not claim what names us while we run.
   await assert.rejects(claimPidFile(pidFile, tail.pid), /ebpfmon is already running \(pid \d+/);
   await releasePidFile(pidFile, tail.pid);
   assert.ok((await stat(pidFile)).isFile(), 'not removed: it names another pid');
   await releasePidFile(pidFile);
   await assert.rejects(stat(pidFile));
+  await assert.rejects(stat(identityFileFor(pidFile)));
   assert.deepEqual(await inspectPidFile(pidFile), { state: 'none' });
   assert.ok(isAlive(tail.pid));
 });
