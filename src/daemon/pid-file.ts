@@ -38,7 +38,7 @@ export interface ProcIdentity {
 
 export interface PidRecord {
   pid: number;
-  /** Null in a pid file of an earlier version, which held the pid alone. */
+  /** Null without an identity file naming the same pid (an earlier version wrote none). */
   identity: ProcIdentity | null;
 }
 
@@ -144,7 +144,7 @@ const shown = (argv: readonly string[]): string => {
 
 /**
  * Why the process now at the recorded pid is not the ebpfmon that wrote the pid file, or null when it is.
- * An old pid file (pid only) needs node running ebpfmon's entry point, started before the file was written.
+ * Without an identity it needs node running ebpfmon's entry point, started before the pid file was written.
  */
 export function staleReason(rec: PidRecord, seen: ProcIdentity | null, file: { mtimeMs: number; bootTimeMs: number }): string | null {
   if (!seen) return 'no such process';

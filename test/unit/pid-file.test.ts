@@ -85,7 +85,7 @@ test('staleReason: a different start time, boot, executable or command line is a
   assert.equal(staleReason(rec, null, file), 'no such process');
 });
 
-test('staleReason, old pid file: node running our entry point, started before the file was written', () => {
+test('staleReason without an identity file: node running our entry point, started before the file was written', () => {
   const rec = { pid: 9, identity: null };
   const bootTimeMs = 1_000_000_000_000;
   const written = { bootTimeMs, mtimeMs: bootTimeMs + 20_000 };
@@ -99,7 +99,7 @@ test('staleReason, old pid file: node running our entry point, started before th
   assert.equal(looksLikeEbpfmon({ exe: '/usr/bin/tail', argv: ['node', 'dist/src/cli/main.js'] }), false, 'the executable decides, not argv[0]');
 });
 
-test('stop: a pid file naming a live unrelated process (old format) signals nothing', async (t) => {
+test('stop: a pid file (no identity file) naming a live unrelated process signals nothing', async (t) => {
   const dir = await tmp();
   const pidFile = path.join(dir, 'ebpfmon.pid');
   const tail = await decoy(t, dir);
@@ -113,7 +113,7 @@ test('stop: a pid file naming a live unrelated process (old format) signals noth
   assert.equal(tail.signalCode, null);
 });
 
-test('stop: a pid file whose start time names another process signals nothing, even if the command line matches', async (t) => {
+test('stop: an identity file whose start time is not that of the process signals nothing, even if the command line matches', async (t) => {
   const dir = await tmp();
   const pidFile = path.join(dir, 'ebpfmon.pid');
   const tail = await decoy(t, dir);
