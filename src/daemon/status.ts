@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import type { MonitorStats } from '../records/stats.js';
 import type { BpfCost, CostRate } from '../process/bpf-stats.js';
-import { writeAtomic } from './pid-file.js';
+import { writeFileAtomic } from '../sinks/safe-fs.js';
+import { clockTicksPerSecond } from './pid-file.js';
 
 export interface ProcessUsage {
   cpuPercent: number | null;
@@ -27,28 +28,31 @@ export interface StatusDoc {
   supervisor: ProcessUsage;
 }
 
-const clockTicks = 100; // USER_HZ on Linux
-const pageSize = 4096;
-
-/** utime+stime ticks and RSS pages from /proc/<pid>/stat. */
+/** utime+stime ticks from /proc/<pid>/stat and VmRSS from /proc/<pid>/status (in kB whatever the page size). */
 async function procStat(pid: number): Promise<{ ticks: number; rssBytes: number } | null> {
   try {
     const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the ")" closing comm: state is field 3; utime 14, stime 15, rss 24 (1-based).
+    // Fields after the ")" closing comm: state is field 3; utime 14, stime 15 (1-based).
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(rest[11]);
-    const stime = Number(rest[12]);
-    const rss = Number(rest[21]);
-    return { ticks: utime + stime, rssBytes: rss * pageSize };
+    const ticks = Number(rest[11]) + Number(rest[12]);
+    const rssBytes = parseVmRss(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return rssBytes === null ? null : { ticks, rssBytes };
   } catch {
     return null;
   }
 }
 
+/** VmRSS of a /proc/<pid>/status text, in bytes; 0 for a kernel thread or a zombie (no VmRSS line); null when not a status text. */
+export function parseVmRss(text: string): number | null {
+  if (!/^Name:/m.test(text)) return null;
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(text);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
 /** CPU seconds (user+system) and RSS of a process, or null when it is gone. */
 export async function processUsage(pid: number): Promise<{ cpuSeconds: number; rssBytes: number } | null> {
   const s = await procStat(pid);
-  return s ? { cpuSeconds: s.ticks / clockTicks, rssBytes: s.rssBytes } : null;
+  return s ? { cpuSeconds: s.ticks / clockTicksPerSecond, rssBytes: s.rssBytes } : null;
 }
 
 /** Samples CPU% of processes between calls. */
@@ -61,13 +65,13 @@ export function createUsageSampler(): (pid: number | null) => Promise<ProcessUsa
     const now = Date.now();
     const prev = last.get(pid);
     last.set(pid, { ticks: s.ticks, at: now });
-    const cpuPercent = prev && now > prev.at ? Math.round(((s.ticks - prev.ticks) / clockTicks / ((now - prev.at) / 1000)) * 1000) / 10 : null;
+    const cpuPercent = prev && now > prev.at ? Math.round(((s.ticks - prev.ticks) / clockTicksPerSecond / ((now - prev.at) / 1000)) * 1000) / 10 : null;
     return { cpuPercent, rssBytes: s.rssBytes };
   };
 }
 
 export async function writeStatus(file: string, doc: StatusDoc): Promise<void> {
-  await writeAtomic(file, JSON.stringify(doc, null, 2) + '\n', 0o600);
+  await writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n', 0o600);
 }
 
 export async function readStatus(file: string): Promise<StatusDoc | null> {

@@ -1,6 +1,7 @@
 // The in-kernel cost of bpftrace's programs: with kernel.bpf_stats_enabled=1 the kernel counts, per program,
 // its runs and run time, visible in /proc/<pid>/fdinfo/<fd> of the process holding it. ebpfmon sums them per
 // bpftrace process, so an operator sees on their own host what watching costs.
+import { writeFileSync } from 'node:fs';
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 
 export const bpfStatsSysctl = '/proc/sys/kernel/bpf_stats_enabled';
@@ -42,12 +43,40 @@ export async function processBpfCost(pid: number): Promise<BpfCost | null> {
   return total;
 }
 
-/** Turns on the kernel's BPF run-time statistics; `restore` puts back what was there. */
+/**
+ * Turns on the kernel's BPF run-time statistics; `restore` puts back what was there. The setting is host-wide,
+ * so it is also put back (synchronously) if the process exits without calling `restore` (process.exit from a
+ * watchdog, an uncaught error); only SIGKILL can leave it on.
+ */
 export async function enableBpfStats(): Promise<{ wasEnabled: boolean; restore(): Promise<void> }> {
   const before = (await readFile(bpfStatsSysctl, 'utf8')).trim();
   if (before !== '0') return { wasEnabled: true, restore: () => Promise.resolve() };
-  await writeFile(bpfStatsSysctl, '1');
-  return { wasEnabled: false, restore: () => writeFile(bpfStatsSysctl, '0').catch(() => undefined) };
+  const atExit = (): void => {
+    try {
+      writeFileSync(bpfStatsSysctl, '0');
+    } catch {
+      // exiting: nowhere left to report it
+    }
+  };
+  process.once('exit', atExit);
+  await writeFile(bpfStatsSysctl, '1').catch((e: unknown) => {
+    process.removeListener('exit', atExit);
+    throw e;
+  });
+  let restored = false;
+  return {
+    wasEnabled: false,
+    restore: async () => {
+      if (restored) return;
+      try {
+        await writeFile(bpfStatsSysctl, '0');
+      } catch (e) {
+        throw new Error(`cannot restore kernel.bpf_stats_enabled to 0: ${(e as Error).message}`, { cause: e });
+      }
+      restored = true;
+      process.removeListener('exit', atExit);
+    },
+  };
 }
 
 export interface CostRate {

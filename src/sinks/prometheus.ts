@@ -119,6 +119,41 @@ function bucketHistogram(registry: Registry, spec: MetricSpec & { histogram: Non
   };
 }
 
+/**
+ * Bounds on what one client can hold: any local user can connect to the exporter, and an open connection
+ * must neither pin memory nor delay shutdown. A scrape is one short request, so the limits are tight.
+ */
+export const serverLimits = {
+  /** Concurrent connections; more are closed on accept (Prometheus uses one per scrape target). */
+  maxConnections: 64,
+  /** Whole request headers within this (Node's default: 60 s). */
+  headersTimeoutMs: 5_000,
+  /** Whole request within this (Node's default: 300 s). */
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  /** A socket silent this long is destroyed, whatever state its request is in. */
+  idleSocketMs: 30_000,
+  /** How long close() lets a scrape in flight finish before it drops every connection. */
+  closeGraceMs: 1_000,
+  /** How often Node checks the headers and request timeouts (its default, 30 s, would let them run 35 s). */
+  create: { connectionsCheckingInterval: 1_000 },
+} as const;
+
+/**
+ * Stops listening, closes idle connections at once and every other one after `graceMs`: server.close()
+ * alone waits for each connection to end, and a connection that never sends a request is never idle to Node.
+ */
+export function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
 export async function createPrometheusSink(opts: PrometheusOptions): Promise<PrometheusSink> {
   const registry = new Registry();
   const histograms = new Map<MetricSpec, (labels: Record<string, string>, row: Row) => void>();
@@ -215,7 +250,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
     Object.fromEntries(Object.entries(spec.labels).map(([label, column]) => [label, String(row[column] ?? '')]));
 
   const { host, port } = parseListen(opts.listen);
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ ...serverLimits.create }, (req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || url !== opts.path) {
       res.writeHead(url === opts.path ? 405 : 404, { 'content-type': 'text/plain' }).end(`ebpfmon: metrics are at ${opts.path}\n`);
@@ -228,6 +263,12 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       (e: unknown) => res.writeHead(500).end(String(e)),
     );
   });
+  server.headersTimeout = serverLimits.headersTimeoutMs;
+  server.requestTimeout = serverLimits.requestTimeoutMs;
+  server.keepAliveTimeout = serverLimits.keepAliveTimeoutMs;
+  server.maxConnections = serverLimits.maxConnections;
+  // headersTimeout also drops a connection that never sends a byte; this drops one that stops reading the answer.
+  server.setTimeout(serverLimits.idleSocketMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(new UsageError(`prometheus exporter cannot listen on ${opts.listen}: ${e.code === 'EADDRINUSE' ? 'address in use' : e.message}`)),
@@ -257,6 +298,6 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       }
     },
     flush: () => Promise.resolve(),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => closeServer(server, serverLimits.closeGraceMs),
   };
 }

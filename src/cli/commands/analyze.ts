@@ -1,12 +1,12 @@
 // `ebpfmon analyze`: a thin entry to analysis/: checks the options, runs the analysis, renders the report.
 // The report goes to stdout or --out; progress (on a terminal only) goes to stderr.
-import { writeFile } from 'node:fs/promises';
 import type { Progress } from '../../../analysis/index.js';
 
 /** The analyzer is loaded only when `analyze` runs: `start` never pays for it. */
 const loadAnalysis = () => import('../../../analysis/index.js');
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
-import { describe, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
+import { replaceFile } from '../../sinks/safe-fs.js';
 
 export const analyzeFormats = ['text', 'json', 'html'] as const;
 export type AnalyzeFormat = (typeof analyzeFormats)[number];
@@ -69,10 +69,7 @@ export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptio
   // The text report lists skipped files itself; json, html and --out would keep them out of the operator's sight.
   const warnings = format === 'text' && !o.out ? [] : report.files.filter((f) => f.skipped !== null).map((f) => `warning: skipped ${f.file}: ${f.skipped}`);
   if (!o.out) return { stdout: text, wrote: null, warnings };
-  try {
-    await writeFile(o.out, text);
-  } catch (e) {
-    throw new UsageError(`cannot write ${o.out}: ${describe(e)}`, { cause: e });
-  }
+  // Never through a symlink or hard link planted at --out: a temp file beside it, renamed over it.
+  await replaceFile(o.out, text);
   return { stdout: null, wrote: o.out, warnings };
 }

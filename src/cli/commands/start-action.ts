@@ -1,6 +1,7 @@
 // The `start` command as the CLI runs it: foreground, or `--daemon` (detach, pid file, log file, readiness),
 // with the signal wiring (SIGINT/SIGTERM stop, SIGHUP reload + log reopen).
 import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import type { LevelWithSilent } from 'pino';
 import { openLog, type Logger } from '../../log.js';
@@ -8,7 +9,7 @@ import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { describe, isUserError, RunFailure, UsageError } from '../../errors.js';
 import { runStart, type StartOptions, type StartSignals } from './start.js';
 import { lostRowsLine } from '../../sinks/file-sink.js';
-import { claimPidFile, defaultPidFile, releasePidFile, runningPid, statusFileFor } from '../../daemon/pid-file.js';
+import { claimPidFile, defaultPidFile, releasePidFile, releasePidFileSync, runningPid, statusFileFor } from '../../daemon/pid-file.js';
 import { detach, isDaemonChild, tellParent } from '../../daemon/detach.js';
 
 export interface StartCommandOptions extends StartOptions {
@@ -59,7 +60,7 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
     const pidFile = child ? (o.pidFile ?? defaultPidFile) : o.pidFile;
     if (pidFile) {
       const { replacedStale } = await claimPidFile(pidFile);
-      if (replacedStale) log.warn({ pidFile, stalePid: replacedStale }, 'replaced a stale pid file (that process is gone)');
+      if (replacedStale) log.warn({ pidFile, stalePid: replacedStale.pid, reason: replacedStale.reason }, 'replaced a stale pid file (it named a process that is not ebpfmon)');
     }
     const statusFile = pidFile ? statusFileFor(pidFile) : undefined;
     try {
@@ -70,9 +71,14 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
         reopenLog: reopen,
         onStopping: () => {
           // Last resort: bpftrace gets SIGKILL 10 s after SIGTERM; if shutdown still hangs, leave with an error.
+          // Synchronously: process.exit() does not wait for promises. (kernel.bpf_stats_enabled is put back by
+          // an exit handler of bpf-stats.ts.)
           setTimeout(() => {
             log.fatal({ seconds: shutdownWatchdogMs / 1000 }, 'shutdown did not finish in time; exiting');
-            if (pidFile) void releasePidFile(pidFile);
+            if (pidFile) {
+              releasePidFileSync(pidFile);
+              if (statusFile) rmSync(statusFile, { force: true });
+            }
             process.exit(1);
           }, shutdownWatchdogMs).unref();
         },

@@ -17,6 +17,7 @@ import { makeRunnable, type Runnable } from '../../session/runnable.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import { budgetOf, judgeBudget } from '../../session/budget.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
+import { runSteps } from '../../daemon/shutdown.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -294,10 +295,12 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     }
   } finally {
     clearInterval(statusTimer);
-    // Host-wide settings first, whatever fails after.
-    await bpfStats?.restore().catch((e: unknown) => log.error({ err: describe(e) }, 'cannot restore kernel.bpf_stats_enabled'));
-    await current()?.session.close();
-    await exporter?.close();
+    // Every step runs whatever the others do; the host-wide setting first.
+    await runSteps(log, [
+      ['restore kernel.bpf_stats_enabled', () => bpfStats?.restore()],
+      ['stop bpftrace and close the output', () => current()?.session.close()],
+      ['close the prometheus exporter', () => exporter?.close()],
+    ]);
   }
   const last = current();
   if (last) tally(last.session);

@@ -1,44 +1,62 @@
 // `ebpfmon stop`: SIGTERM to the daemon named by the pid file, wait for its clean shutdown (final interval
-// written, files flushed, pid file removed), SIGKILL after the timeout.
+// written, files flushed, pid file removed), SIGKILL after the timeout. Only the process the pid file
+// identifies (same pid, start time, executable and command line) is ever signalled: a stale pid file names
+// whatever reused the pid, and that process is left alone.
 import { unlink } from 'node:fs/promises';
-import { isAlive, readPidFile, runningPid, statusFileFor } from '../../daemon/pid-file.js';
+import { inspectPidFile, recheck, releasePidFile, statusFileFor, type PidRecord } from '../../daemon/pid-file.js';
 
 export interface StopResult {
   pid: number | null;
-  /** 'stopped' cleanly, 'killed' after the timeout, or 'not-running'. */
+  /** 'stopped' cleanly, 'killed' after the timeout, or 'not-running' (nothing was signalled). */
   outcome: 'stopped' | 'killed' | 'not-running';
   message: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
+/** Waits until the recorded process is gone (or the pid names another process now); true when it is. */
+async function waitGone(rec: PidRecord, file: string, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!isAlive(pid)) return true;
+  for (;;) {
+    if ((await recheck(rec, file)) !== null) return true;
+    if (Date.now() >= until) return false;
     await sleep(100);
   }
-  return !isAlive(pid);
+}
+
+/** Sends `signal` unless the pid stopped being the recorded ebpfmon; false when it did (or is gone). */
+async function signalIfSame(rec: PidRecord, file: string, signal: NodeJS.Signals): Promise<boolean> {
+  if ((await recheck(rec, file)) !== null) return false;
+  try {
+    process.kill(rec.pid, signal);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw e;
+  }
 }
 
 export async function runStop(opts: { pidFile: string; timeout: number }): Promise<StopResult> {
-  const pid = await runningPid(opts.pidFile);
-  if (pid === null) {
-    const stale = await readPidFile(opts.pidFile);
+  const s = await inspectPidFile(opts.pidFile);
+  if (s.state === 'none') return { pid: null, outcome: 'not-running', message: `ebpfmon is not running (no pid file at ${opts.pidFile})` };
+  if (s.state === 'stale') {
     return {
       pid: null,
       outcome: 'not-running',
-      message: stale === null ? `ebpfmon is not running (no pid file at ${opts.pidFile})` : `ebpfmon is not running (stale pid file ${opts.pidFile} names pid ${stale})`,
+      message: `ebpfmon is not running: stale pid file ${opts.pidFile} names pid ${s.pid}: ${s.reason}; nothing was signalled (start replaces the file)`,
     };
   }
-  process.kill(pid, 'SIGTERM');
-  if (await waitGone(pid, opts.timeout * 1000)) {
+  const { pid, record } = s;
+  if (!(await signalIfSame(record, opts.pidFile, 'SIGTERM'))) {
+    return { pid: null, outcome: 'not-running', message: `ebpfmon (pid ${pid}) exited before it could be signalled` };
+  }
+  if (await waitGone(record, opts.pidFile, opts.timeout * 1000)) {
     return { pid, outcome: 'stopped', message: `ebpfmon (pid ${pid}) stopped` };
   }
-  process.kill(pid, 'SIGKILL');
-  await waitGone(pid, 5000);
+  if (!(await signalIfSame(record, opts.pidFile, 'SIGKILL'))) return { pid, outcome: 'stopped', message: `ebpfmon (pid ${pid}) stopped` };
+  await waitGone(record, opts.pidFile, 5000);
   // A killed daemon cannot remove its own files.
-  await unlink(opts.pidFile).catch(() => undefined);
+  await releasePidFile(opts.pidFile, pid);
   await unlink(statusFileFor(opts.pidFile)).catch(() => undefined);
   return {
     pid,
