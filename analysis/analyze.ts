@@ -8,7 +8,7 @@ import { listCsvFiles } from './files.js';
 import type { DamageReason, FileReport, Marker, Report, Section } from './model.js';
 import { analyzedMonitors, analyzers, type MonitorAnalyzer } from './monitors/index.js';
 import { readCsvRecords, type CsvParser } from './read-csv.js';
-import { checkHeader, cleanHeader } from './header.js';
+import { checkHeader, cleanHeader, noteColumn, timestampColumn } from './header.js';
 import { timestampChecker } from './timestamp.js';
 import { Minutes, Span, detach } from './tally.js';
 import type { Window } from './window.js';
@@ -106,7 +106,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     const { span, minutes } = st;
     const onRecord = (f: string[], line: number): void => {
       fr.empty = false;
-      if (handle === null || f[0] === 'timestamp') {
+      if (handle === null || f[0] === timestampColumn) {
         const header = cleanHeader(f);
         if (handle !== null) {
           damage('repeated_header', line);
@@ -125,7 +125,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
           return;
         }
         width = header.length;
-        iNote = header.indexOf('note');
+        iNote = header.indexOf(noteColumn);
         handle = st.analyzer.bind(header);
         bound = header;
         foreign = false;

@@ -1,15 +1,17 @@
 // bio: block I/O per (pid, device, type) and interval. I/O by type, bytes and throughput, latency, processes, devices.
 import { Tally, finiteOrNull, ratio, round } from '../tally.js';
-import { add, at, col, max, metric, min, num, orUnknown, tableOf, type MonitorAnalyzer } from './common.js';
+import type { BioRow } from '../../src/monitors/bio.js';
+import { add, at, col, columnsOf, max, metric, min, num, orUnknown, positions, tableOf, type AnalyzerOf } from './common.js';
 import type { Table } from '../model.js';
 
 // Sums per key: ios, bytes, latency-weighted ios (avg * count), ios with a latency, then max and min latency.
 const [IOS, BYTES, LATSUM, LATN, LATMAX, LATMIN] = [0, 1, 2, 3, 4, 5] as const;
 const W = 6;
 
+const c = columnsOf<BioRow>();
 const tally = (): Tally => new Tally(W, undefined, startValues);
 
-export function bioAnalyzer(): MonitorAnalyzer {
+export function bioAnalyzer(): AnalyzerOf<BioRow> {
   const byType = tally();
   const byDevice = tally();
   const byComm = tally();
@@ -22,9 +24,10 @@ export function bioAnalyzer(): MonitorAnalyzer {
     required: ['count'],
     series: { label: 'bytes', unit: 'MB/s' },
     bind(h) {
-      const [iType, iDev, iComm, iCount, iBytes, iAvg, iMin, iMax, iTp] = [
-        'io_type', 'device', 'comm', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us', 'max_latency_us', 'throughput_mbps',
-      ].map((c) => h.indexOf(c)) as [number, number, number, number, number, number, number, number, number];
+      const [iType, iDev, iComm, iCount, iBytes, iAvg, iMin, iMax, iTp] = positions(
+        h,
+        c('io_type', 'device', 'comm', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us', 'max_latency_us', 'throughput_mbps'),
+      );
       return (f) => {
         const count = num(f[iCount]);
         if (!(count >= 0)) return NaN;

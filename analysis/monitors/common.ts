@@ -2,6 +2,26 @@
 import type { Column, Metric, Section, Table, TimeRange, Value } from '../model.js';
 import { ratio, type Tally } from '../tally.js';
 
+/**
+ * The column names of a monitor's row type. Row types extend `Row` (`Record<string, Cell>`), so plain
+ * `keyof R & string` is `string` and would accept any typo: the index signature is dropped here, leaving only
+ * the named columns (`ColumnOf<ContextSwitchRow>` is 'timestamp' | 'pid' | 'comm' | ...).
+ */
+export type ColumnOf<R> = keyof { [K in keyof R as string extends K ? never : number extends K ? never : K]: R[K] } & string;
+
+/**
+ * Names of R's columns, checked at compile time, so renaming a column in a monitor breaks its analyzer's build:
+ * `const c = columnsOf<ContextSwitchRow>(); c('comm', 'cpu')` is the tuple ['comm', 'cpu'].
+ */
+export const columnsOf =
+  <R>() =>
+  <const N extends readonly ColumnOf<R>[]>(...names: N): N =>
+    names;
+
+/** Each name's position in a header (-1 when absent), in the order given: `const [iComm, iCpu] = positions(h, c('comm', 'cpu'))`. */
+export const positions = <const N extends readonly string[]>(header: readonly string[], names: N): { -readonly [I in keyof N]: number } =>
+  names.map((n) => header.indexOf(n)) as { -readonly [I in keyof N]: number };
+
 export interface FinishContext {
   top: number;
   range: TimeRange;
@@ -10,19 +30,23 @@ export interface FinishContext {
 /** What an analyzer contributes to its section; the driver adds monitor, title, range, rows and markers. */
 export type SectionBody = Pick<Section, 'totals' | 'tables' | 'bars'>;
 
-export interface MonitorAnalyzer {
+/** An analyzer; `C` is the CSV column names it may require (`AnalyzerOf<R>` checks them against a row type). */
+export interface MonitorAnalyzer<C extends string = string> {
   readonly monitor: string;
   readonly title: string;
   /** Aggregate monitors write one row per key per interval; event monitors one row per event. */
   readonly aggregate: boolean;
   /** Columns (besides timestamp) without which a file is skipped. */
-  readonly required: readonly string[];
+  readonly required: readonly C[];
   /** What the rate-over-time chart counts, e.g. 'calls' per second. */
   readonly series: { label: string; unit: string };
   /** Column positions come from each file's header; returns the row handler. */
   bind(header: readonly string[]): RowHandler;
   finish(ctx: FinishContext): SectionBody;
 }
+
+/** The analyzer of a monitor whose rows are R: what it requires must be columns of R. */
+export type AnalyzerOf<R> = MonitorAnalyzer<ColumnOf<R>>;
 
 /** Adds one data row; returns the value the rate chart counts, or NaN when a number is unreadable (the row is then skipped). */
 export type RowHandler = (f: readonly string[], timestamp: string) => number;

@@ -1,8 +1,11 @@
 // context_switch: switches per (pid, cpu) and interval. Top switchers, voluntary vs involuntary, CPUs.
 import { Tally, ratio } from '../tally.js';
-import { add, at, col, keyNum, metric, num, numericTable, orUnknown, share, tableOf, type MonitorAnalyzer } from './common.js';
+import type { ContextSwitchRow } from '../../src/monitors/context-switch.js';
+import { add, at, col, columnsOf, keyNum, metric, num, numericTable, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
 
-export function contextSwitchAnalyzer(): MonitorAnalyzer {
+const c = columnsOf<ContextSwitchRow>();
+
+export function contextSwitchAnalyzer(): AnalyzerOf<ContextSwitchRow> {
   // per key: switches, voluntary, involuntary
   const byComm = new Tally(3);
   const byCpu = new Tally(3);
@@ -14,7 +17,7 @@ export function contextSwitchAnalyzer(): MonitorAnalyzer {
     required: ['switches'],
     series: { label: 'switches', unit: 'switches/s' },
     bind(h) {
-      const [iComm, iCpu, iSw, iVol, iInvol] = ['comm', 'cpu', 'switches', 'voluntary', 'involuntary'].map((c) => h.indexOf(c)) as [number, number, number, number, number];
+      const [iComm, iCpu, iSw, iVol, iInvol] = positions(h, c('comm', 'cpu', 'switches', 'voluntary', 'involuntary'));
       return (f) => {
         const sw = num(f[iSw]);
         if (!(sw >= 0)) return NaN;

@@ -1,8 +1,11 @@
 // exec: one row per execution. Totals, rate, top executables, top processes and executions per user.
 import { Tally } from '../tally.js';
-import { col, metric, orUnknown, share, tableOf, at, keyNum, add, type MonitorAnalyzer } from './common.js';
+import type { ExecRow } from '../../src/monitors/exec.js';
+import { col, columnsOf, metric, orUnknown, positions, share, tableOf, at, keyNum, add, type AnalyzerOf } from './common.js';
 
-export function execAnalyzer(): MonitorAnalyzer {
+const c = columnsOf<ExecRow>();
+
+export function execAnalyzer(): AnalyzerOf<ExecRow> {
   const byFile = new Tally(1);
   const byComm = new Tally(1);
   const byUid = new Tally(1);
@@ -14,9 +17,7 @@ export function execAnalyzer(): MonitorAnalyzer {
     required: [],
     series: { label: 'executions', unit: 'exec/s' },
     bind(h) {
-      const iFile = h.indexOf('filename');
-      const iComm = h.indexOf('comm');
-      const iUid = h.indexOf('uid');
+      const [iFile, iComm, iUid] = positions(h, c('filename', 'comm', 'uid'));
       return (f) => {
         total++;
         add(byFile.get(orUnknown(f[iFile])), 0, 1);

@@ -1,7 +1,10 @@
 // func: calls of configured kernel functions per (pid, function) and interval. Calls per function, process x function.
 import { Tally } from '../tally.js';
-import { add, at, col, metric, num, orUnknown, share, tableOf, type MonitorAnalyzer } from './common.js';
+import type { FuncRow } from '../../src/monitors/func.js';
+import { add, at, col, columnsOf, metric, num, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
 import type { Column, Table, Value } from '../model.js';
+
+const c = columnsOf<FuncRow>();
 
 /** Functions shown as columns of the cross table: more would not fit 80 columns. */
 export const crossColumns = 4;
@@ -9,7 +12,7 @@ export const crossColumns = 4;
 /** The comm of rows written without per_process. */
 export const noProcess = '(all)';
 
-export function funcAnalyzer(): MonitorAnalyzer {
+export function funcAnalyzer(): AnalyzerOf<FuncRow> {
   const byFunction = new Tally(1);
   const byComm = new Tally(1);
   const pairs = new Tally(1);
@@ -21,9 +24,7 @@ export function funcAnalyzer(): MonitorAnalyzer {
     required: ['count'],
     series: { label: 'calls', unit: 'calls/s' },
     bind(h) {
-      const iFn = h.indexOf('function');
-      const iComm = h.indexOf('comm');
-      const iCount = h.indexOf('count');
+      const [iFn, iComm, iCount] = positions(h, c('function', 'comm', 'count'));
       return (f) => {
         const count = num(f[iCount]);
         if (!(count >= 0)) return NaN;

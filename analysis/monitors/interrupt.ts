@@ -1,11 +1,14 @@
 // interrupt: hard and soft interrupts per (type, name, cpu) and interval. Counts, CPUs, time in handlers.
 import { Tally, finiteOrNull, round } from '../tally.js';
-import { add, at, col, keyNum, max, metric, num, numericTable, orUnknown, share, tableOf, type MonitorAnalyzer } from './common.js';
+import type { InterruptRow } from '../../src/monitors/interrupt.js';
+import { add, at, col, columnsOf, keyNum, max, metric, num, numericTable, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
+
+const c = columnsOf<InterruptRow>();
 
 // Sums per key: count, time in handlers (us), max handler time, hardirq count, softirq count.
 const [COUNT, TIME, MAX, HARD, SOFT] = [0, 1, 2, 3, 4] as const;
 
-export function interruptAnalyzer(): MonitorAnalyzer {
+export function interruptAnalyzer(): AnalyzerOf<InterruptRow> {
   const startMax = (a: Float64Array): void => {
     a[MAX] = -Infinity;
   };
@@ -22,9 +25,7 @@ export function interruptAnalyzer(): MonitorAnalyzer {
     required: ['count'],
     series: { label: 'interrupts', unit: 'irq/s' },
     bind(h) {
-      const [iType, iName, iCpu, iCount, iTotal, iAvg, iMax] = ['type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us'].map((c) =>
-        h.indexOf(c),
-      ) as [number, number, number, number, number, number, number];
+      const [iType, iName, iCpu, iCount, iTotal, iAvg, iMax] = positions(h, c('type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us'));
       return (f) => {
         const n = num(f[iCount]);
         if (!(n >= 0)) return NaN;

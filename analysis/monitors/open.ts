@@ -1,8 +1,11 @@
 // open: rows of (pid, file) open counts per interval. Totals, error rate, top files, most failures, top processes.
 import { Tally, ratio } from '../tally.js';
-import { add, at, col, metric, num, orUnknown, share, tableOf, type MonitorAnalyzer } from './common.js';
+import type { OpenRow } from '../../src/monitors/open.js';
+import { add, at, col, columnsOf, metric, num, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
 
-export function openAnalyzer(): MonitorAnalyzer {
+const c = columnsOf<OpenRow>();
+
+export function openAnalyzer(): AnalyzerOf<OpenRow> {
   const byFile = new Tally(2);
   const byComm = new Tally(2);
   let opens = 0;
@@ -14,10 +17,7 @@ export function openAnalyzer(): MonitorAnalyzer {
     required: ['count'],
     series: { label: 'opens', unit: 'opens/s' },
     bind(h) {
-      const iFile = h.indexOf('filename');
-      const iComm = h.indexOf('comm');
-      const iCount = h.indexOf('count');
-      const iErr = h.indexOf('error_count');
+      const [iFile, iComm, iCount, iErr] = positions(h, c('filename', 'comm', 'count', 'error_count'));
       return (f) => {
         const count = num(f[iCount]);
         if (!(count >= 0)) return NaN;

@@ -1,9 +1,12 @@
 // page_fault: faults per (pid, type, cpu, node) and interval. By type, CPUs, NUMA nodes, top processes.
 import { Tally } from '../tally.js';
-import { add, at, col, keyNum, metric, num, numericTable, orUnknown, share, tableOf, type MonitorAnalyzer } from './common.js';
+import type { PageFaultRow } from '../../src/monitors/page-fault.js';
+import { add, at, col, columnsOf, keyNum, metric, num, numericTable, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
 import type { Table } from '../model.js';
 
-export function pageFaultAnalyzer(): MonitorAnalyzer {
+const c = columnsOf<PageFaultRow>();
+
+export function pageFaultAnalyzer(): AnalyzerOf<PageFaultRow> {
   const byType = new Tally(1);
   const byCpu = new Tally(1);
   const byNode = new Tally(1);
@@ -21,9 +24,7 @@ export function pageFaultAnalyzer(): MonitorAnalyzer {
     required: ['count'],
     series: { label: 'faults', unit: 'faults/s' },
     bind(h) {
-      const [iType, iCpu, iNode, iComm, iCount, iAccess, iCause] = ['fault_type', 'cpu', 'numa_node', 'comm', 'count', 'access', 'cause'].map((c) => h.indexOf(c)) as [
-        number, number, number, number, number, number, number,
-      ];
+      const [iType, iCpu, iNode, iComm, iCount, iAccess, iCause] = positions(h, c('fault_type', 'cpu', 'numa_node', 'comm', 'count', 'access', 'cause'));
       if (iAccess >= 0) hasAccess = true;
       if (iCause >= 0) hasCause = true;
       return (f) => {

@@ -1,12 +1,15 @@
 // syscall: rows of (pid, syscall) counts per interval. Totals, top syscalls, categories, error rates, latency.
 import { Tally, detach, finiteOrNull, ratio, round } from '../tally.js';
-import { add, at, col, max, metric, num, orUnknown, share, tableOf, type MonitorAnalyzer } from './common.js';
+import type { SyscallRow } from '../../src/monitors/syscall.js';
+import { add, at, col, columnsOf, max, metric, num, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
+
+const c = columnsOf<SyscallRow>();
 
 // Sums per key: calls, errors, latency-weighted calls (sum of avg * count), calls with a latency, max latency.
 const W = 5;
 const [CALLS, ERRS, LATSUM, LATN, LATMAX] = [0, 1, 2, 3, 4] as const;
 
-export function syscallAnalyzer(): MonitorAnalyzer {
+export function syscallAnalyzer(): AnalyzerOf<SyscallRow> {
   const bySyscall = new Tally(W, undefined, (a) => (a[LATMAX] = -Infinity));
   const category = new Map<string, string>();
   const byCategory = new Tally(2);
@@ -19,9 +22,10 @@ export function syscallAnalyzer(): MonitorAnalyzer {
     required: ['count'],
     series: { label: 'calls', unit: 'calls/s' },
     bind(h) {
-      const [iName, iNr, iCat, iComm, iCount, iErr, iAvg, iMax] = [
-        'syscall', 'syscall_nr', 'category', 'comm', 'count', 'error_count', 'avg_latency_us', 'max_latency_us',
-      ].map((c) => h.indexOf(c)) as [number, number, number, number, number, number, number, number];
+      const [iName, iNr, iCat, iComm, iCount, iErr, iAvg, iMax] = positions(
+        h,
+        c('syscall', 'syscall_nr', 'category', 'comm', 'count', 'error_count', 'avg_latency_us', 'max_latency_us'),
+      );
       return (f) => {
         const count = num(f[iCount]);
         if (!(count >= 0)) return NaN;
