@@ -65,6 +65,15 @@ cases.push(
     monitors: [{ name: 'exec', variant: 'tracepoint-forks' }, { name: 'open', variant: 'tracepoint' }],
     layout: { double: true, shards: 8 },
   },
+  {
+    // The most the paths process puts on the BPF stack ahead of time: every option, a long prefix, 8 shards.
+    file: 'paths-ahead-of-time-all-options',
+    monitors: [
+      { name: 'exec', variant: 'tracepoint-forks', options: { cgroup: true, comm: 'nginx' } },
+      { name: 'open', variant: 'tracepoint', options: { cgroup: true, comm: 'nginx', path_prefix: `/var/lib/${'p'.repeat(54)}` } },
+    ],
+    layout: { double: true, shards: 8 },
+  },
 );
 
 /** Each golden file's name and the text compose renders for it today. */

@@ -34,6 +34,11 @@ const curtaskParent = 'curtask->real_parent->tgid';
  * One successful exec. comm is the kernel's (the task's name after exec, printed by %r so no byte of it can split
  * the line); the filename, free text, is last. A ppid of 0 means unknown (see tracepoint-forks) or pid 1's.
  */
+/** The last sequence number of each CPU's exec records. */
+const seqCounter = helperMap('@exec_seq', ['cpu'], 'records printed on that CPU', 'numbers each record per CPU, so a lost one shows');
+/** The statements that number one record, right before its printf. */
+const numbered = (): Stmt[] => [local('$seq', `${seqCounter.at('cpu')} + 1`), set(seqCounter, ['cpu'], '$seq')];
+
 const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid') => ({
   ...printfOf(
     'event',
@@ -48,13 +53,8 @@ const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid') => ({
     bytesField('comm', 'buf(comm, 16)'),
     textField('filename', 'str($path)', { fromStr: true }),
   ),
-  sequence: { cpu: 'cpu', seq: 'seq' } as const,
+  sequence: { cpu: 'cpu', seq: 'seq', counter: seqCounter } as const,
 });
-
-/** The last sequence number of each CPU's exec records. */
-const sequence = helperMap('@exec_seq', ['cpu'], 'records printed on that CPU', 'numbers each record per CPU, so a lost one shows');
-/** The statements that number one record, right before its printf. */
-const numbered = (): Stmt[] => [local('$seq', `${sequence.at('cpu')} + 1`), set(sequence, ['cpu'], '$seq')];
 
 /** tracepoint-forks: each new process's parent, kept while it lives. Keys are widened with `+ 0` (see bio). */
 const parents = helperMap('@exec_ppid', ['pid'], 'parent pid, recorded at fork', 'the parent of each process forked since the start');
@@ -131,7 +131,7 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
           ),
         ],
         results: [],
-        helpers: [bprms, sequence],
+        helpers: [bprms, seqCounter],
         events: [event],
       };
     }
@@ -145,7 +145,7 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
     return {
       probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), exec],
       results: [],
-      helpers: forks ? [parents, sequence] : [sequence],
+      helpers: forks ? [parents, seqCounter] : [seqCounter],
       events: [event],
     };
   },

@@ -5,20 +5,20 @@
 // [pid, filename], and the process name comes from a third map @open_comm[pid, comm] = count() (opens per pid and
 // comm). A map with string values (@m[pid] = comm) would print {"123": "bash"}, which the JSON reader refuses.
 // Caveats: a row's comm is the name that made most of that pid's opens in the interval (threads with other names,
-// or an exec mid-interval, are folded into it). open carries paths, so it runs with bpftrace 0.17's longest string
-// (pathStrlen: str() keeps 175 bytes), a longer path is cut and marked so (see src/records/text.ts), and
-// path_prefix is at most 175 characters. open is absent on aarch64 and openat2 before 5.6:
+// or an exec mid-interval, are folded into it). open carries paths, so it runs with long strings (pathStrlen:
+// str() keeps 175 bytes), a longer path is cut and marked so (see src/records/text.ts); path_prefix is at most
+// 63 characters (bpftrace's longest string literal). open is absent on aarch64 and openat2 before 5.6:
 // both are optional, and only the tracepoints the running kernel has get probes.
 import { z } from 'zod';
 import {
-  baseOptions, cgroupOption, pathStrlen, commFilter, defineMonitor, intervalOption, join, minCount, ratio, type Entry, type MonitorPlan, type Row,
+  baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, join, minCount, ratio, type Entry, type MonitorPlan, type Row,
   type TracepointNeed,
 } from './types.js';
 import { pathPattern, quote } from '../script/literals.js';
 import { cgroupPart, del, helperMap, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type Stmt } from '../script/ir.js';
 
-/** Longest prefix str() can compare against in the process of path monitors (BPFTRACE_STRLEN pathStrlen). */
-const MAX_PREFIX = pathStrlen - 1;
+/** Longest prefix: bpftrace 0.17 refuses a string literal over 64 bytes (with its NUL), whatever BPFTRACE_STRLEN. */
+const MAX_PREFIX = 63;
 
 export const openOptions = z.strictObject({
   ...baseOptions,
@@ -29,7 +29,7 @@ export const openOptions = z.strictObject({
   path_prefix: z
     .string()
     .regex(pathPattern, { error: 'expected an absolute path prefix of letters, digits or _./+@%=,:~- characters' })
-    .max(MAX_PREFIX, { error: `expected at most ${MAX_PREFIX} characters (bpftrace reads at most ${MAX_PREFIX} bytes of a path)` })
+    .max(MAX_PREFIX, { error: `expected at most ${MAX_PREFIX} characters (bpftrace 0.17's longest string literal)` })
     .optional(),
 });
 export type OpenOptions = z.infer<typeof openOptions>;
@@ -97,20 +97,24 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
   generate(opts, plan) {
     const enter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
     const prefix = opts.path_prefix;
-    const count: Stmt[] = [update(maps.count), update(commMap(opts)), when('$ret < 0', [update(maps.errors)])];
-    // strncmp compares `length` bytes; the literal is padded to 64 bytes with dots it never reaches: bpftrace 0.17
-    // lays out a literal of 17 to 63 bytes so that, beside a 176-byte path, the probe overflows the BPF stack
-    // (measured with bpftrace -d; 16 bytes or less, and 64 or more, fit).
-    const literal = prefix ? prefix.padEnd(64, '.') : '';
+    // path_prefix is compared at entry, and only a matching open is remembered: in the exit probe the comparison's
+    // literal, the 176-byte path and the map keys overflow the 512-byte BPF stack (bpftrace -d: any prefix over
+    // 15 bytes). The price: an open whose path cannot be read at entry (paged out) is not counted when a prefix
+    // is set.
+    const remember: Stmt[] = prefix
+      ? [local('$ptr', 'args->filename'), when(`strncmp(str($ptr), ${quote(prefix)}, ${Buffer.byteLength(prefix)}) == 0`, [set(fname, ['tid'], '$ptr')])]
+      : [set(fname, ['tid'], 'args->filename')];
     const probes = planned(plan).flatMap((s) => [
-      probe(`tracepoint:syscalls:sys_enter_${s}`, [set(fname, ['tid'], 'args->filename')], enter),
+      probe(`tracepoint:syscalls:sys_enter_${s}`, remember, enter),
       probe(
         `tracepoint:syscalls:sys_exit_${s}`,
         [
           local('$f', `str(${fname.at('tid')})`),
           del(fname, ['tid']),
           local('$ret', 'args->ret'),
-          ...(prefix ? [when(`strncmp($f, ${quote(literal)}, ${Buffer.byteLength(prefix)}) == 0`, count)] : count),
+          update(maps.count),
+          update(commMap(opts)),
+          when('$ret < 0', [update(maps.errors)]),
         ],
         [fname.at('tid')],
       ),

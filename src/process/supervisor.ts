@@ -47,8 +47,8 @@ export interface SupervisorDeps {
   killAfterMs: number;
   /** A bpftrace that has not attached its probes by then is stopped and counted as a failed start. */
   attachTimeoutMs: number;
-  /** A new run starts: returns what handles its stdout lines (a router), which calls `run.attached()`. */
-  onRun(spec: ProcessSpec, run: RunInfo): (line: string) => void;
+  /** A new run starts: returns what handles its stdout lines (a router, which calls `run.attached()`) and its end. */
+  onRun(spec: ProcessSpec, run: RunInfo): { line(line: string): void; end(): void };
   onState(spec: ProcessSpec, report: StateReport): void;
   /** Backpressure from the output: see BpftraceSpawn.throttle. */
   throttle?(): Promise<void> | null;
@@ -118,13 +118,13 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
           settle();
         },
       };
-      const onLine = deps.onRun(spec, info);
+      const output = deps.onRun(spec, info);
       try {
         run = deps.spawn({
           command: runner.command,
           args: runner.args,
           env: spec.env,
-          onLine,
+          onLine: (l) => output.line(l),
           ...(deps.throttle ? { throttle: deps.throttle } : {}),
           onStderr: (l) => {
             if (stderr.length < 50) stderr.push(l);
@@ -163,6 +163,7 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         proc.stop();
       }, deps.attachTimeoutMs);
       const exit: BpftraceExit = await proc.done;
+      output.end();
       clearTimeout(attachTimer);
       clearTimeout(stopTimer);
       current.delete(spec);

@@ -38,6 +38,8 @@ export interface RouterDeps {
 
 export interface Router {
   line(line: string): void;
+  /** bpftrace's output ended: records its sequence counters numbered and never delivered are lost. */
+  end(): void;
   /** Records that belonged to no monitor or could not be parsed. */
   readonly unrouted: number;
 }
@@ -52,6 +54,8 @@ interface Slot {
   rm: RoutedMonitor;
   /** Last sequence number per CPU of each numbered printf record (tag -> cpu -> seq). */
   seqs: Map<string, Map<string, bigint>>;
+  /** The counters as last printed (tag -> cpu -> seq): settled against what arrived one print later, or at the end. */
+  marks: Map<string, Map<string, bigint>>;
   /** Result map name -> its keys so far this interval. */
   pending: Map<string, Map<string, Pending>>;
   /** Result maps printed as full as the kernel map can hold in this interval. */
@@ -77,10 +81,12 @@ export function createRouter(deps: RouterDeps): Router {
   const { log, clock } = deps;
   const byCopy = new Map<string, { slot: Slot; map: ResultMap }>();
   const byName = new Map<string, Slot>();
+  const byCounter = new Map<string, { slot: Slot; decl: PrintfDecl }>();
   for (const rm of deps.monitors) {
-    const slot: Slot = { rm, seqs: new Map(), pending: new Map(), full: new Set(), lastTickNs: null, stall: null, wasFull: false };
+    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), lastTickNs: null, stall: null, wasFull: false };
     byName.set(rm.monitor.name, slot);
     for (const [copy, map] of rm.contract.copies) byCopy.set(copy, { slot, map });
+    for (const [counter, decl] of rm.contract.counters) byCounter.set(counter, { slot, decl });
   }
   const warned = new Set<string>();
   let unrouted = 0;
@@ -128,6 +134,11 @@ export function createRouter(deps: RouterDeps): Router {
   };
 
   const onMap = (name: string, value: MapValue): void => {
+    const counter = byCounter.get(name);
+    if (counter) {
+      onCounter(counter.slot, counter.decl, value);
+      return;
+    }
     const hit = byCopy.get(name);
     if (!hit) {
       const owner = ownerOfMap(name);
@@ -218,21 +229,46 @@ export function createRouter(deps: RouterDeps): Router {
     slot.wasFull = full.length > 0;
   };
 
-  /** A gap in a CPU's sequence is records lost between the kernel and us (a full perf buffer): count and mark it. */
-  const checkSequence = (slot: Slot, decl: PrintfDecl, cpu: string, seqText: string): void => {
-    if (!/^\d+$/.test(seqText)) return;
-    const seq = BigInt(seqText);
-    let perCpu = slot.seqs.get(decl.tag);
-    if (!perCpu) slot.seqs.set(decl.tag, (perCpu = new Map()));
-    // Numbering starts at 1 in each run of the script: a first record numbered 5 means 4 were lost.
-    const last = perCpu.get(cpu) ?? 0n;
-    perCpu.set(cpu, seq);
-    if (seq <= last + 1n) return;
-    const lost = Number(seq - last - 1n);
+  /** Records lost on one CPU: counted, logged and marked. */
+  const reportLost = (slot: Slot, cpu: string, lost: number): void => {
     const name = slot.rm.monitor.name;
     slot.rm.stats.lostEvents += lost;
     log.warn({ monitor: name, cpu: Number(cpu), lost }, `${name}: ${lost} records lost on CPU ${cpu} (bpftrace's event buffer overflowed)`);
     deps.onNote(name, clock.now(), `${lost} events lost on CPU ${cpu} before this point (bpftrace's event buffer overflowed)`);
+  };
+
+  /** Moves a CPU's sequence on to `seq`: whatever was numbered in between and never arrived is lost. */
+  const advance = (slot: Slot, tag: string, cpu: string, seq: bigint): void => {
+    let perCpu = slot.seqs.get(tag);
+    if (!perCpu) slot.seqs.set(tag, (perCpu = new Map()));
+    // Numbering starts at 1 in each run of the script: a first record numbered 5 means 4 were lost.
+    const last = perCpu.get(cpu) ?? 0n;
+    if (seq <= last) return;
+    perCpu.set(cpu, seq);
+    if (seq > last + 1n) reportLost(slot, cpu, Number(seq - last - 1n));
+  };
+
+  /** A record's own number: a gap before it is records lost between the kernel and us (a full perf buffer). */
+  const checkSequence = (slot: Slot, decl: PrintfDecl, cpu: string, seqText: string): void => {
+    if (/^\d+$/.test(seqText)) advance(slot, decl.tag, cpu, BigInt(seqText));
+  };
+
+  /**
+   * The counters as printed: records they numbered up to the print before this one should have arrived by now (a
+   * second later); any that did not are lost. At the end of the output, the last print settles everything.
+   */
+  const settle = (slot: Slot, tag: string, upTo: ReadonlyMap<string, bigint>): void => {
+    // As if record n + 1 had arrived: everything up to n that did not is lost.
+    // (The record n + 1 itself, when it comes, is then not new: advance only moves forward.)
+    for (const [cpu, n] of upTo) advance(slot, tag, cpu, n + 1n);
+  };
+  const onCounter = (slot: Slot, decl: PrintfDecl, value: MapValue): void => {
+    if (typeof value === 'number') return;
+    const mark = new Map<string, bigint>();
+    for (const k in value) mark.set(k, BigInt(value[k]!));
+    const previous = slot.marks.get(decl.tag);
+    if (previous) settle(slot, decl.tag, previous);
+    slot.marks.set(decl.tag, mark);
   };
 
   // Event monitors stamp rows from the event's own kernel time: the arrival time is only read if asked for
@@ -322,6 +358,9 @@ export function createRouter(deps: RouterDeps): Router {
           onPrintf(rec.text);
           return;
       }
+    },
+    end(): void {
+      for (const slot of byName.values()) for (const [tag, mark] of slot.marks) settle(slot, tag, mark);
     },
     get unrouted() {
       return unrouted;

@@ -39,13 +39,23 @@ export interface OutputContract {
   printfs: readonly PrintfDecl[];
   /** Kernel map name -> the result map it is a copy of (double buffer, shards). */
   copies: ReadonlyMap<string, ResultMap>;
+  /** Sequence counters printed every second and in END -> the printf record they number. */
+  counters: ReadonlyMap<string, PrintfDecl>;
 }
+
+/** The sequence counters of a fragment's numbered printf records. */
+const countersOf = (f: Fragment): [string, PrintfDecl][] => f.events.flatMap((e) => (e.sequence ? [[e.sequence.counter.name, e] as [string, PrintfDecl]] : []));
 
 export function contractOf(monitor: Monitor<BaseOptions, Row>, fragment: Fragment, layout: Layout): OutputContract {
   const copies = new Map<string, ResultMap>();
   const own = monitorLayout(fragment, layout);
   for (const m of fragment.results) for (const c of copiesOf(m, own)) copies.set(c.name, m);
-  return { results: fragment.results, printfs: monitor.mode === 'aggregate' ? [...fragment.events, tickDecl] : fragment.events, copies };
+  return {
+    results: fragment.results,
+    printfs: monitor.mode === 'aggregate' ? [...fragment.events, tickDecl] : fragment.events,
+    copies,
+    counters: new Map(countersOf(fragment)),
+  };
 }
 
 /** A monitor's fragment as it goes into a script (and as the router must expect its output). */
@@ -121,7 +131,10 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
     byInterval.set(plan.interval, list);
   }
   for (const [seconds, flushes] of byInterval) body.push(`${intervalProbe(seconds)} {`, ...flushes, '}', '');
-  const endFlush = aggregates.flatMap((p) => renderFinalFlush(p.fragment.results, p.layout, tick(p.monitor.name)));
+  // Sequence counters: a record lost after the last one that arrived shows only against the counter.
+  const counters = parts.flatMap((p) => countersOf(p.fragment).map(([name]) => `  print(${name});`));
+  if (counters.length) body.push('// How many records each CPU has numbered: records lost after the last that arrived show against it.', 'interval:s:1 {', ...counters, '}', '');
+  const endFlush = [...aggregates.flatMap((p) => renderFinalFlush(p.fragment.results, p.layout, tick(p.monitor.name))), ...counters];
   const helpers = parts.flatMap((p) => p.fragment.helpers.map((h) => h.name));
   const flags = layout.double ? aggregates.filter((p) => p.fragment.results.length).map((p) => `@${p.monitor.name}_gen`) : [];
   body.push('// The final partial interval, then clear helper maps so the exit dump prints nothing.');

@@ -106,10 +106,12 @@ export interface PrintfDecl<N extends string = string> {
   readonly fields: readonly Field<N>[];
   readonly doc: string;
   /**
-   * Fields holding the CPU and a per-CPU sequence number the script increments for each record: a perf buffer is
-   * per CPU and ordered, so a gap in a CPU's sequence is exactly the number of records lost on the way.
+   * Fields holding the CPU and a per-CPU sequence number the script increments for each record, in `counter`
+   * (keyed by cpu): a perf buffer is per CPU and ordered, so a gap in a CPU's sequence is exactly the number of
+   * records lost on the way. Compose prints the counter every second and in END, so records lost after the last
+   * one that arrived are counted too.
    */
-  readonly sequence?: { readonly cpu: N; readonly seq: N };
+  readonly sequence?: { readonly cpu: N; readonly seq: N; readonly counter: HelperMap };
 }
 
 export function printfOf<const F extends readonly Field[]>(tag: string, doc: string, ...fields: F): PrintfDecl<F[number]['name']> {

@@ -203,7 +203,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         );
       }
     };
-    const onRun = (spec: ProcessSpec, run: { runner: Runner; attached(probes: number): void }): ((line: string) => void) => {
+    const onRun = (spec: ProcessSpec, run: { runner: Runner; attached(probes: number): void }): { line(l: string): void; end(): void } => {
       const router = createRouter({
         monitors: spec.monitors.flatMap((n) => monitors.get(n) ?? []),
         onRows: (m, rows) => output.write(m, cgroups.enrich(rows)),
@@ -215,7 +215,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         mapCapacity: run.runner.mapCapacity,
         strlen: Number(spec.env['BPFTRACE_STRLEN'] ?? defaultStrlen),
       });
-      return (line) => router.line(line);
+      return router;
     };
 
     let supervisor: Supervisor | null = null;

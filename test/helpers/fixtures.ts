@@ -53,7 +53,7 @@ export function route(
   plan: MonitorPlan,
   lines: readonly string[],
   arch = 'x64',
-  o: { mapCapacity?: number; strlen?: number; layout?: Layout; clock?: Clock } = {},
+  o: { mapCapacity?: number; strlen?: number; layout?: Layout; clock?: Clock; end?: boolean } = {},
 ): { rows: Row[]; rm: RoutedMonitor; unrouted: number; notes: string[] } {
   const contract = contractOf(monitor, monitor.generate(opts, plan), o.layout ?? fixtureLayout);
   const rm: RoutedMonitor = { monitor, opts, contract, interval: plan.interval, stats: newStats() };
@@ -70,6 +70,7 @@ export function route(
     strlen: o.strlen ?? 64,
   });
   for (const l of lines) router.line(l);
+  if (o.end) router.end();
   return { rows, rm, unrouted: router.unrouted, notes };
 }
 

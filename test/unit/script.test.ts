@@ -39,7 +39,9 @@ test('one process, two monitors: header, contract, BEGIN marker, shared interval
   assert.match(end, /print\(@syscall_count\)/);
   assert.match(end, /syscall\\ttick/);
   assert.match(end, /clear\(@exec_ppid\);|clear\(@ebpfmon_self\);/);
-  assert.equal((t.match(/interval:/g) ?? []).length, 1);
+  // One interval probe for the aggregate monitors' period, one printing exec's sequence counter every second.
+  assert.deepEqual(t.match(/^interval:\S+/gm), ['interval:s:5', 'interval:s:1']);
+  assert.match(t, /^interval:s:1 \{\n {2}print\(@exec_seq\);\n\}$/m);
   // The stop probe: SIGURG from kill() to this very process; a signal tracepoint, not a syscall one.
   const sigurg = os.constants.signals.SIGURG;
   assert.match(t, new RegExp(`^tracepoint:signal:signal_generate /args->sig == ${sigurg} && args->code == 0 && \\(args->pid \\^ @ebpfmon_self\\[0\\]\\) == 0/ \\{\\n {2}delete\\(@ebpfmon_self\\[0\\]\\);\\n {2}exit\\(\\);\\n\\}$`, 'm'));
@@ -49,7 +51,7 @@ test('exec kprobe variant: bprm_execve entry and return, helper map cleared in E
   const s = composeScript(proc('exec', [planned(erase(exec), {}, { ...plannedFor('kprobe'), symbols: { bprm_execve: 'bprm_execve' } })], 200), ctx);
   assert.match(s.text, /kprobe:bprm_execve \{\n {2}@exec_bprm\[pid\] = arg0;/);
   assert.match(s.text, /kretprobe:bprm_execve \/@exec_bprm\[pid\]\/ \{/);
-  assert.match(s.text, /END \{\n {2}clear\(@exec_bprm\);\n {2}clear\(@exec_seq\);\n {2}clear\(@ebpfmon_self\);\n\}/);
+  assert.match(s.text, /END \{\n {2}print\(@exec_seq\);\n {2}clear\(@exec_bprm\);\n {2}clear\(@exec_seq\);\n {2}clear\(@ebpfmon_self\);\n\}/);
 });
 
 test('syscall options change the script: comm filter quoted, latency adds sys_enter', () => {

@@ -59,7 +59,7 @@ async function setup(env: Record<string, string>, names: string[], first?: Runne
         mapCapacity: run.runner.mapCapacity,
         strlen: 64,
       });
-      return (l) => router.line(l);
+      return router;
     },
     onState: (s, r) => {
       for (const n of s.monitors) {

@@ -39,3 +39,22 @@ test('records are numbered per CPU: a gap is records lost (counted, logged and m
   assert.equal(rm.stats.lostEvents, 3 + 1);
   assert.deepEqual(notes.map((n) => n.replace(/^\S+ /, '')), ['3 events lost on CPU 0 before this point (bpftrace\'s event buffer overflowed)', '1 events lost on CPU 1 before this point (bpftrace\'s event buffer overflowed)']);
 });
+
+test('the sequence counters, printed every second and in END, reveal records lost after the last that arrived', () => {
+  const line = (cpu: number, seq: number): string => JSON.stringify({ type: 'printf', data: `exec\tevent\t1000000000\t${cpu}\t${seq}\t0\t7\t1\tx\\x00\t/x\n` });
+  const counter = (m: Record<string, number>): string => JSON.stringify({ type: 'map', data: { '@exec_seq': m } });
+  const { rows, rm, notes } = route(erase(exec), opts, plannedFor('tracepoint'), [
+    line(0, 1),
+    line(0, 2),
+    counter({ 0: 3 }), // record 3 may still be on its way: nothing is settled yet
+    line(0, 3),
+    counter({ 0: 9 }), // the print before said 3, and 3 arrived: still nothing lost
+  ]);
+  assert.equal(rows.length, 3);
+  assert.equal(rm.stats.lostEvents, 0);
+  assert.deepEqual(notes, []);
+  // The end of the output settles the last print: 4..9 never arrived.
+  const end = route(erase(exec), opts, plannedFor('tracepoint'), [line(0, 1), counter({ 0: 9 })], 'x64', { end: true });
+  assert.equal(end.rm.stats.lostEvents, 8);
+  assert.equal(end.notes.length, 1);
+});
