@@ -7,7 +7,8 @@ import { ratio, type Tally } from '../tally.js';
  * `keyof R & string` is `string` and would accept any typo: the index signature is dropped here, leaving only
  * the named columns (`ColumnOf<ContextSwitchRow>` is 'timestamp' | 'pid' | 'comm' | ...).
  */
-export type ColumnOf<R> = keyof { [K in keyof R as string extends K ? never : number extends K ? never : K]: R[K] } & string;
+export type { ColumnOf } from '../../src/monitors/types.js';
+import type { ColumnOf } from '../../src/monitors/types.js';
 
 /**
  * Names of R's columns, checked at compile time, so renaming a column in a monitor breaks its analyzer's build:

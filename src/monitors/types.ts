@@ -110,12 +110,15 @@ export const baseOptions = {
     .max(100, { error: 'expected at most 100 (one whole CPU)' })
     .optional(),
 };
+/** Seconds between flushes when a monitor's options do not say (event monitors have no interval of their own). */
+export const defaultInterval = 2;
+
 export const intervalOption = {
   interval: z
     .number({ error: 'expected a positive number of seconds' })
     .min(0.1, { error: (i) => (Number(i.input) > 0 ? 'expected at least 0.1 seconds (a shorter interval costs much of a CPU)' : 'expected a positive number of seconds') })
     .max(3600, { error: 'expected at most 3600 seconds' })
-    .default(2),
+    .default(defaultInterval),
 };
 /** A whole-number threshold such as min_count, min_switches. */
 export const minCount = (min = 1) =>
@@ -156,7 +159,8 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   variants(opts: O): readonly Variant[];
   generate(opts: O, plan: MonitorPlan): Fragment;
   parse(rec: MonitorRecord, ctx: ParseCtx, opts: O): R[];
-  columns: readonly (keyof R & string)[];
+  /** The CSV columns, in order (defineMonitor checks each against R). */
+  columns: readonly string[];
   consoleLine(row: R): string;
   /** Counters for the Prometheus exporter; none means the monitor exports only its health. */
   metrics?: readonly MetricSpec[];
@@ -177,7 +181,13 @@ export const pathStrlen = 176;
 export const defaultStrlen = 64;
 
 /** Identity, for type inference in monitor files. */
-export const defineMonitor = <O extends BaseOptions, R extends Row>(m: Monitor<O, R>): Monitor<O, R> => m;
+export const defineMonitor = <O extends BaseOptions, R extends Row>(m: Monitor<O, R> & { columns: readonly ColumnOf<R>[] }): Monitor<O, R> => m;
+
+/**
+ * The named columns of a row type, without `Row`'s string index: `ColumnOf<ContextSwitchRow>` is 'timestamp' |
+ * 'pid' | 'comm' | ... (plain `keyof R` is every string, so it would check nothing).
+ */
+export type ColumnOf<R> = keyof { [K in keyof R as string extends K ? never : number extends K ? never : K]: R[K] } & string;
 
 /** Ratio with a fixed number of decimals, 0 when the denominator is 0. */
 export function ratio(num: number, den: number, decimals = 4): number {

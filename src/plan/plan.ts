@@ -1,7 +1,7 @@
 // config + capabilities -> Plan: per monitor a verdict (ready, fallback, unavailable) and the bpftrace processes.
 import type { Capabilities } from './capabilities.js';
 import type { Config } from '../config/schema.js';
-import { defaultStrlen, pathStrlen, type BaseOptions, type Monitor, type MonitorPlan, type ProbeNeed, type Row, type Variant } from '../monitors/types.js';
+import { defaultInterval, defaultStrlen, pathStrlen, type BaseOptions, type Monitor, type MonitorPlan, type ProbeNeed, type Row, type Variant } from '../monitors/types.js';
 import { findMonitor } from '../monitors/registry.js';
 import type { Layout } from '../script/render.js';
 import { aotMapKeys } from '../process/aot.js';
@@ -134,7 +134,7 @@ export function planMonitor(
         detail: status === 'ready' ? v.description : `${v.description} (fallback: ${reasons.join('; ')})`,
         reasons,
       },
-      plan: { ...r.plan, interval: opts.interval ?? 2 },
+      plan: { ...r.plan, interval: opts.interval ?? defaultInterval },
     };
   }
   return {

@@ -11,6 +11,7 @@ import { defaultConfigPath, loadConfig } from '../config/load.js';
 import { detectCapabilities, type Capabilities } from '../plan/capabilities.js';
 import { aheadOfTime, planMonitor, processPlan, type PlannedMonitor, type ProcessPlan, type Verdict } from '../plan/plan.js';
 import { findMonitor } from '../monitors/registry.js';
+import { defaultInterval } from '../monitors/types.js';
 
 export interface RunnableProcess extends ProcessPlan {
   file: string;
@@ -60,7 +61,7 @@ async function operatorRunnable(opts: { config?: string | undefined; scripts: st
       verdicts.push({ ...verdict, status: 'ready', detail: `operator script ${s.file}` });
       // The contract (map names, key parts) comes from the variant this machine would use, else the preferred one.
       const variant = monitor.variants(o)[0];
-      return { monitor, opts: o, plan: plan ?? { variant: variant?.name ?? '', interval: o.interval ?? 2, symbols: {}, tracepointFields: {} } };
+      return { monitor, opts: o, plan: plan ?? { variant: variant?.name ?? '', interval: o.interval ?? defaultInterval, symbols: {}, tracepointFields: {} } };
     });
     // An edited script keeps the string size, runtime and map layout of the process it was generated for.
     const proc = processPlan(s.id, monitors, config, caps);

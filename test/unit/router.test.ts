@@ -6,11 +6,10 @@ import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
 import { cutMarker } from '../../src/records/text.js';
 import { pathStrlen } from '../../src/monitors/types.js';
-import { erase } from '../../src/monitors/registry.js';
 
 test('syscall: a comm containing a comma stays whole, counts and errors join into one row', () => {
   const opts = syscall.options.parse({ enabled: true });
-  const { rows, unrouted } = route(erase(syscall), opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
+  const { rows, unrouted } = route(syscall, opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
   assert.equal(unrouted, 0);
   const mine = rows.filter((r) => r['comm'] === 'sl,ow');
   const getppid = mine.find((r) => r['syscall'] === 'getppid');
@@ -34,7 +33,7 @@ test('syscall: a comm containing a comma stays whole, counts and errors join int
 
 test('syscall: min_count drops small rows', () => {
   const opts = syscall.options.parse({ enabled: true, min_count: 50 });
-  const { rows } = route(erase(syscall), opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
+  const { rows } = route(syscall, opts, plannedFor('tracepoint'), fixtureLines('syscall', 'comma-comm-and-invalid-nr'));
   assert.ok(rows.length > 0);
   assert.ok(rows.every((r) => Number(r['count']) >= 50));
 });
@@ -43,8 +42,8 @@ test('syscall: maps with no tick yet produce no rows; the tick closes the interv
   const opts = syscall.options.parse({ enabled: true });
   const lines = fixtureLines('syscall', 'comma-comm-and-invalid-nr');
   const withoutTicks = lines.filter((l) => !l.includes('syscall\\ttick'));
-  assert.equal(route(erase(syscall), opts, plannedFor('tracepoint'), withoutTicks).rows.length, 0);
-  const onlyTicks = route(erase(syscall), opts, plannedFor('tracepoint'), [
+  assert.equal(route(syscall, opts, plannedFor('tracepoint'), withoutTicks).rows.length, 0);
+  const onlyTicks = route(syscall, opts, plannedFor('tracepoint'), [
     '{"type": "printf", "data": "syscall\\ttick\\t1000000000\\n"}',
     '{"type": "printf", "data": "syscall\\ttick\\t3000000000\\n"}',
   ]);
@@ -68,7 +67,7 @@ test('router: malformed, truncated and unexpected lines are counted, never throw
     '{"type": "time", "data": "12:00:00\\n"}',
     '{"type": "printf", "data": "syscall\\ttick\\t5000000000\\n"}',
   ];
-  const { rows, rm, unrouted } = route(erase(syscall), opts, plannedFor('tracepoint'), lines);
+  const { rows, rm, unrouted } = route(syscall, opts, plannedFor('tracepoint'), lines);
   assert.equal(rows.length, 1);
   assert.deepEqual([rows[0]?.['pid'], rows[0]?.['syscall'], rows[0]?.['count'], rows[0]?.['comm']], [12, 'close', 4, 'cat']);
   assert.equal(rm.stats.lostEvents, 17);
@@ -80,7 +79,7 @@ test('router: malformed, truncated and unexpected lines are counted, never throw
 test('exec: comm is the kernel\'s; paths arrive whole with tabs and commas, UTF-8 decoded, cut ones marked', () => {
   const opts = exec.options.parse({ enabled: true });
   // Captured with test/fixtures/workloads/exec-names.sh, in the process of path monitors (BPFTRACE_STRLEN pathStrlen).
-  const { rows, unrouted } = route(erase(exec), opts, plannedFor('tracepoint'), fixtureLines('exec', 'names'), 'x64', { strlen: pathStrlen });
+  const { rows, unrouted } = route(exec, opts, plannedFor('tracepoint'), fixtureLines('exec', 'names'), 'x64', { strlen: pathStrlen });
   assert.equal(unrouted, 0);
   const at = (tail: string) => rows.find((r) => String(r['filename']).endsWith(tail));
   assert.deepEqual([at('with\ttab, comma')?.['comm'], at('with\ttab, comma')?.['uid']], ['with\ttab, comma', 0]);

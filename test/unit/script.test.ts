@@ -7,7 +7,7 @@ import { composeScript, contractOf, type ComposeContext } from '../../src/script
 import { intervalProbe, quote } from '../../src/script/literals.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
-import { erase, monitors } from '../../src/monitors/registry.js';
+import { monitors } from '../../src/monitors/registry.js';
 import { int, keyOf, printfOf, resultMap, text, textField, intField, update, pidPart } from '../../src/script/ir.js';
 import { plannedFor, rendered } from '../helpers/fixtures.js';
 import type { PlannedMonitor, ProcessPlan } from '../../src/plan/plan.js';
@@ -22,7 +22,7 @@ const planned = (m: (typeof monitors)[number], o: Record<string, unknown> = {}, 
 });
 
 test('one process, two monitors: header, contract, BEGIN marker, shared interval flush, stop probe, END', () => {
-  const s = composeScript(proc('main', [planned(erase(exec)), planned(erase(syscall), { interval: 5 }, plannedFor('tracepoint', 5))], 64), ctx);
+  const s = composeScript(proc('main', [planned(exec), planned(syscall, { interval: 5 }, plannedFor('tracepoint', 5))], 64), ctx);
   assert.equal(s.file, 'ebpfmon-main.bt');
   assert.deepEqual(s.monitors, ['exec', 'syscall']);
   assert.equal(s.env['BPFTRACE_STRLEN'], '64');
@@ -48,7 +48,7 @@ test('one process, two monitors: header, contract, BEGIN marker, shared interval
 });
 
 test('exec kprobe variant: bprm_execve entry and return, helper map cleared in END', () => {
-  const s = composeScript(proc('exec', [planned(erase(exec), {}, { ...plannedFor('kprobe'), symbols: { bprm_execve: 'bprm_execve' } })], 200), ctx);
+  const s = composeScript(proc('exec', [planned(exec, {}, { ...plannedFor('kprobe'), symbols: { bprm_execve: 'bprm_execve' } })], 200), ctx);
   assert.match(s.text, /kprobe:bprm_execve \{\n {2}@exec_bprm\[pid\] = arg0;/);
   assert.match(s.text, /kretprobe:bprm_execve \/@exec_bprm\[pid\]\/ \{/);
   assert.match(s.text, /END \{\n {2}print\(@exec_seq\);\n {2}clear\(@exec_bprm\);\n {2}clear\(@exec_seq\);\n {2}clear\(@ebpfmon_self\);\n\}/);
@@ -56,7 +56,7 @@ test('exec kprobe variant: bprm_execve entry and return, helper map cleared in E
 
 test('syscall options change the script: comm filter quoted, latency adds sys_enter', () => {
   const opts = syscall.options.parse({ enabled: true, comm: 'nginx', latency: true });
-  const f = rendered(erase(syscall), opts, plannedFor('tracepoint'));
+  const f = rendered(syscall, opts, plannedFor('tracepoint'));
   assert.match(f.probes, /tracepoint:raw_syscalls:sys_enter \/comm == "nginx"\/ \{/);
   assert.match(f.probes, /tracepoint:raw_syscalls:sys_exit \/comm == "nginx"\/ \{/);
   assert.match(f.probes, /@syscall_lat_max\[pid, \$id, comm\] = max\(nsecs - \$start\);/);
@@ -65,7 +65,7 @@ test('syscall options change the script: comm filter quoted, latency adds sys_en
 });
 
 test('double buffer: every update goes to one of two copies by the flag read once per probe; the flush flips first', () => {
-  const f = rendered(erase(syscall), syscall.options.parse({ enabled: true }), plannedFor('tracepoint'), { double: true, shards: 1 });
+  const f = rendered(syscall, syscall.options.parse({ enabled: true }), plannedFor('tracepoint'), { double: true, shards: 1 });
   assert.match(f.probes, /tracepoint:raw_syscalls:sys_exit \{\n {2}\$syscall_gen = @syscall_gen\[0\];\n/);
   assert.match(f.probes, /if \(\$syscall_gen\) \{\n {4}@syscall_count_b\[pid, \$id, comm\] = count\(\);\n {2}\} else \{\n {4}@syscall_count\[pid, \$id, comm\] = count\(\);\n {2}\}/);
   assert.equal((f.probes.match(/\$syscall_gen = /g) ?? []).length, 1);
@@ -76,17 +76,17 @@ test('double buffer: every update goes to one of two copies by the flag read onc
   assert.deepEqual(f.finalFlush.split('\n').filter((l) => l.includes('print(')).map((l) => l.trim()), [
     'print(@syscall_count);', 'print(@syscall_count_b);', 'print(@syscall_errors);', 'print(@syscall_errors_b);',
   ]);
-  const s = composeScript(proc('main', [planned(erase(syscall))], 64, { double: true, shards: 1 }), ctx);
+  const s = composeScript(proc('main', [planned(syscall)], 64, { double: true, shards: 1 }), ctx);
   assert.match(s.text, /clear\(@syscall_gen\);/);
 });
 
 test('shards: a per-process map is split by pid into power-of-two shards; maps without a pid part are not', () => {
   const layout = { double: true, shards: 4 };
-  const f = rendered(erase(syscall), syscall.options.parse({ enabled: true }), plannedFor('tracepoint'), layout);
+  const f = rendered(syscall, syscall.options.parse({ enabled: true }), plannedFor('tracepoint'), layout);
   assert.match(f.probes, / {4}if \(\(pid & 3\) == 0\) \{ @syscall_count_b_s0\[pid, \$id, comm\] = count\(\); \}\n {4}else if \(\(pid & 3\) == 1\) \{ @syscall_count_b_s1/);
   assert.match(f.probes, / {4}else \{ @syscall_count_s3\[pid, \$id, comm\] = count\(\); \}/);
   assert.equal((f.flush.match(/print\(@syscall_count(_b)?_s\d\)/g) ?? []).length, 8);
-  const contract = contractOf(erase(syscall), syscall.generate(syscall.options.parse({ enabled: true }), plannedFor('tracepoint')), layout);
+  const contract = contractOf(syscall, syscall.generate(syscall.options.parse({ enabled: true }), plannedFor('tracepoint')), layout);
   assert.equal(contract.copies.get('@syscall_errors_b_s2')?.name, '@syscall_errors');
   assert.equal(contract.copies.size, 16);
   const interrupt = monitors.find((m) => m.name === 'interrupt')!;

@@ -12,7 +12,6 @@ import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
 import type { BaseOptions, Monitor, Row } from '../../src/monitors/types.js';
-import { erase } from '../../src/monitors/registry.js';
 import { contractOf } from '../../src/script/compose.js';
 import { silentLogger } from '../../src/log.js';
 import { fakeClock, fixtureLayout, plannedFor } from '../helpers/fixtures.js';
@@ -33,7 +32,7 @@ async function setup(env: Record<string, string>, names: string[], first?: Runne
     await writeFile(f, `// ebpfmon-contract: 1 monitors=${monitors.join(',')}\n`);
     return f;
   };
-  const rms = names.map((n) => routed(n === 'exec' ? erase(exec) : erase(syscall)));
+  const rms = names.map((n) => routed(n === 'exec' ? exec : syscall));
   const byName = new Map(rms.map((m) => [m.monitor.name, m]));
   const jit = jitRunner(fake, await write('main', names), 16384);
   const procEnv = { ...env, FAKE_BPFTRACE_COUNT_FILE: count };

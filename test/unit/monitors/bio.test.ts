@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bio, bioOptions, classifyRwbs, deviceName } from '../../../src/monitors/bio.js';
-import type { BaseOptions, Monitor, MonitorPlan, Row } from '../../../src/monitors/types.js';
+import type { MonitorPlan, Row } from '../../../src/monitors/types.js';
 import { fixtureLines, intervalOf, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
-const erased = bio as unknown as Monitor<BaseOptions, Row>;
+const erased = bio;
 const withAllTracepoints: MonitorPlan = {
   ...plannedFor('tracepoint'),
   tracepointFields: {

@@ -2,10 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { contextSwitch, contextSwitchOptions, isInvoluntary } from '../../../src/monitors/context-switch.js';
-import type { BaseOptions, Monitor, Row } from '../../../src/monitors/types.js';
 import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
-const erased = contextSwitch as unknown as Monitor<BaseOptions, Row>;
+const erased = contextSwitch;
 // `ping,pong 200`: a parent and its child passing a byte back and forth 200 times, both on CPU 0.
 const lines = fixtureLines('context_switch', 'pingpong-comma-comm');
 const ts = '2026-01-01T00:18:18.864Z';

@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { func, funcOptions } from '../../../src/monitors/func.js';
-import type { BaseOptions, Monitor, MonitorPlan, Row } from '../../../src/monitors/types.js';
+import type { MonitorPlan } from '../../../src/monitors/types.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
 import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
-const monitor = func as unknown as Monitor<BaseOptions, Row>;
+const monitor = func;
 const kprobePlan = (symbols: readonly string[]): MonitorPlan => ({ ...plannedFor('kprobe'), symbols: Object.fromEntries(symbols.map((s) => [s, s])) });
 
 const problems = (yaml: string): string[] => {

@@ -2,10 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { interrupt, interruptOptions, softirqName, softirqNames } from '../../../src/monitors/interrupt.js';
-import type { BaseOptions, Monitor, Row } from '../../../src/monitors/types.js';
 import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
-const monitor = interrupt as unknown as Monitor<BaseOptions, Row>;
+const monitor = interrupt;
 const opts = interruptOptions.parse({ enabled: true });
 const plan = plannedFor('tracepoint');
 

@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, openOptions } from '../../../src/monitors/open.js';
-import type { BaseOptions, Monitor, MonitorPlan, ParseCtx, Row } from '../../../src/monitors/types.js';
+import type { MonitorPlan, ParseCtx } from '../../../src/monitors/types.js';
 import { planMonitor } from '../../../src/plan/plan.js';
 import type { Capabilities } from '../../../src/plan/capabilities.js';
 import { fakeClock, fixtureLines, intervalOf, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
-const monitor = open as unknown as Monitor<BaseOptions, Row>;
+const monitor = open;
 const opts = openOptions.parse({ enabled: true, interval: 1 });
 
 /** A plan whose kernel offers the given open syscalls (both entry and exit tracepoints). */

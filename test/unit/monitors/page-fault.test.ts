@@ -2,10 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeErrorCode, pageFault, pageFaultOptions } from '../../../src/monitors/page-fault.js';
-import type { BaseOptions, Monitor, Row } from '../../../src/monitors/types.js';
 import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
-const monitor = pageFault as unknown as Monitor<BaseOptions, Row>;
+const monitor = pageFault;
 const opts = pageFaultOptions.parse({ enabled: true, interval: 1 });
 
 test('a captured run: 300 written pages of a comm with a comma, split by mode, access and cause', () => {
@@ -70,7 +69,7 @@ test('options: defaults, bad values and injection attempts are refused with a me
 });
 
 test('generate: both tracepoints count into one map keyed by integers first and comm last', () => {
-  const f = rendered(pageFault as unknown as Monitor<BaseOptions, Row>, opts, plannedFor('tracepoint'));
+  const f = rendered(pageFault, opts, plannedFor('tracepoint'));
   assert.equal(
     f.probes,
     [
@@ -87,7 +86,7 @@ test('generate: both tracepoints count into one map keyed by integers first and 
   assert.equal(f.flush, '  print(@page_fault_count);\n  clear(@page_fault_count);\n  printf("page_fault\\ttick\\t%llu\\n", nsecs);');
   assert.deepEqual(f.helpers, []);
   assert.deepEqual(pageFault.generate(opts, plannedFor('tracepoint')).results[0]?.key.parts.map((p) => p.name), ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'comm']);
-  const filtered = rendered(pageFault as unknown as Monitor<BaseOptions, Row>, pageFaultOptions.parse({ comm: 'postgres' }), plannedFor('tracepoint'));
+  const filtered = rendered(pageFault, pageFaultOptions.parse({ comm: 'postgres' }), plannedFor('tracepoint'));
   assert.ok(filtered.probes.includes('tracepoint:exceptions:page_fault_user /comm == "postgres"/ {'));
   assert.ok(filtered.probes.includes('tracepoint:exceptions:page_fault_kernel /comm == "postgres"/ {'));
 });
