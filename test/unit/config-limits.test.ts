@@ -8,18 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, maxConfigBytes, parseConfig } from '../../src/config/load.js';
 import { maxProblemLines, shown } from '../../src/config/format-issues.js';
-import { ConfigError, UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/errors.js';
+import { problems } from '../helpers/config.js';
 
-const problems = (yaml: string): string[] => {
-  try {
-    parseConfig(yaml, 'test.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    assert.equal(e.exitCode, 2);
-    return [...e.problems];
-  }
-  assert.fail('expected a ConfigError');
-};
 
 const manyKeys = (n: number, indent = ''): string => Array.from({ length: n }, (_, i) => `${indent}k${i}: 1\n`).join('');
 

@@ -6,17 +6,8 @@ import path from 'node:path';
 import { parseConfig, parseMonitorList, selectedMonitors } from '../../src/config/load.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
 import { repoRoot } from '../helpers/paths.js';
+import { problems } from '../helpers/config.js';
 
-const problems = (yaml: string): string[] => {
-  try {
-    parseConfig(yaml, 'test.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    assert.equal(e.exitCode, 2);
-    return [...e.problems];
-  }
-  assert.fail('expected a ConfigError');
-};
 
 test('the documented default config is valid and enables exec and syscall', () => {
   const c = parseConfig(readFileSync(path.join(repoRoot, 'config/monitor_config.yaml'), 'utf8'), 'default');
