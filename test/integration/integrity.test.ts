@@ -270,3 +270,35 @@ test('--scripts under a directory another user owns is refused: they could swap 
   assert.equal(w.exitCode, 2);
   assert.match(w.stderr, new RegExp(`${theirs} is writable by group or others \\(mode 777\\)`));
 });
+
+test('--scripts: a file swapped after start is not what runs when bpftrace restarts (each script is read once)', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('swap');
+  const scripts = path.join(dir, 'scripts');
+  const gen = await execa('node', [cliPath, 'generate', '-m', 'syscall', '--out', scripts], { reject: false });
+  assert.equal(gen.exitCode, 0, gen.stderr);
+  const file = path.join(scripts, 'ebpfmon-main.bt');
+  const original = await readFile(file, 'utf8');
+  const only = (comm: string): string => original.replace('tracepoint:raw_syscalls:sys_exit {', `tracepoint:raw_syscalls:sys_exit /comm == "${comm}"/ {`);
+  await writeFile(file, only('ebpfm_keep'));
+  const keep = await workload('syscalls', 'ebpfm_keep');
+  const swapped = await workload('syscalls', 'ebpfm_swap');
+  const out = path.join(dir, 'out');
+  const cli = startCli(['start', '--scripts', scripts, '-o', out, '--duration', '30']);
+  const first = await cli.waitForLog('bpftrace attached its probes');
+  // Swapped on disk, then bpftrace dies: the restart runs the text read at start.
+  await writeFile(file, only('ebpfm_swap'));
+  process.kill(Number(first['pid']), 'SIGKILL');
+  const attachedCount = (): number => cli.stderrText().split('\n').filter((l) => l.includes('bpftrace attached its probes')).length;
+  for (let i = 0; i < 100 && attachedCount() < 2; i++) await sleep(200);
+  assert.equal(attachedCount(), 2, 'bpftrace restarted');
+  await run(keep, ['100', '0']);
+  await run(swapped, ['100', '0']);
+  await sleep(2500);
+  cli.proc.kill('SIGTERM');
+  const r = await cli.done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  const rows = (await readCsv(out, 'syscall')).filter((row) => row['syscall'] === 'getppid');
+  assert.equal(rows.filter((row) => row['comm'] === 'ebpfm_keep').reduce((n, row) => n + Number(row['count']), 0), 100);
+  assert.equal(rows.filter((row) => row['comm'] === 'ebpfm_swap').length, 0, 'the swapped script never ran');
+});
