@@ -2,7 +2,7 @@
 // supervisor over its bpftrace processes, one router per bpftrace run, and each monitor's stats. `prepareSession`
 // does everything that can fail on bad input (directories, files, compiles) before anything runs, so a reload can
 // refuse a new configuration and keep the old session; `start` then launches the processes.
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -71,7 +71,8 @@ const workDirPattern = /^ebpfmon-(\d+)-[A-Za-z0-9]{6}$/;
 
 /**
  * Removes the script directories of runs that are gone (killed by SIGKILL, or a crash): their pid no longer exists.
- * A directory whose pid is alive is another run's (or ours), and stays.
+ * A directory whose pid is alive is another run's (or ours), and stays; so does anything not a real directory of
+ * ours (the temporary directory is everyone's: another user may have made a look-alike).
  */
 async function removeStaleWorkDirs(log: Logger): Promise<void> {
   const tmp = os.tmpdir();
@@ -80,6 +81,8 @@ async function removeStaleWorkDirs(log: Logger): Promise<void> {
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || alive(pid)) continue;
+    const st = await lstat(path.join(tmp, name)).catch(() => null);
+    if (!st?.isDirectory() || st.uid !== process.geteuid?.()) continue;
     await rm(path.join(tmp, name), { recursive: true, force: true }).then(
       () => log.info({ dir: path.join(tmp, name), pid }, 'removed the script directory of a run that is gone'),
       () => undefined,
