@@ -236,6 +236,17 @@ export const bio = defineMonitor<BioOptions, BioRow>({
     }
     return rows.sort((a, b) => b.total_bytes - a.total_bytes || b.count - a.count);
   },
+  coverage: {
+    counter: 'block_requests',
+    expect: 0.8,
+    caveat:
+      '/proc/diskstats counts requests completed, the monitor requests issued: the window edges differ by the requests in flight; only the devices the monitor saw are compared (device-mapper and other bio-based devices have no requests); flushes are counted differently by some drivers. Not compared with min_latency_us',
+    total: (rec, opts) => {
+      if (opts.min_latency_us > 0) return null;
+      const entries = rec.entries(mapsFor(opts).count);
+      return { value: entries.reduce((n, e) => n + e.value, 0), devices: [...new Set(entries.map((e) => deviceName(Number(e.key.dev))))] };
+    },
+  },
   columns: [
     'timestamp', 'pid', 'comm', 'device', 'io_type', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us',
     'max_latency_us', 'throughput_mbps', 'latency_buckets', 'cgroup',

@@ -44,6 +44,8 @@ function mapsFor(opts: { cgroup: boolean }) {
     involuntary: resultMap('@context_switch_involuntary', key, 'count', 'switched off while still runnable (preempted)'),
   };
 }
+/** Switches away from the idle task, which have no row (include_idle off): counted so coverage can compare all. */
+const idle = resultMap('@context_switch_idle', keyOf(), 'count', 'switches away from the idle task (no rows: for coverage)');
 
 export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRow>({
   name: 'context_switch',
@@ -59,13 +61,16 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
   ],
   generate(opts) {
     const maps = mapsFor(opts);
-    // The idle task (pid 0) is always runnable, so every switch away from it would count as involuntary.
-    const sw = probe('tracepoint:sched:sched_switch', [
+    const counted = [
       local('$state', 'args->prev_state'),
       update(maps.switches),
       when(`($state & 0x${TASK_REPORT_MASK.toString(16)}) == 0`, [update(maps.involuntary)]),
-    ], opts.include_idle ? [] : ['pid != 0']);
-    return { probes: [sw], results: Object.values(maps), helpers: [], events: [] };
+    ];
+    // The idle task (pid 0) is always runnable, so every switch away from it would count as involuntary: it gets
+    // no rows, only the one counter that lets coverage compare every switch with the kernel's.
+    const body = opts.include_idle ? counted : [when('pid == 0', [update(idle)], counted)];
+    const results = opts.include_idle ? Object.values(maps) : [...Object.values(maps), idle];
+    return { probes: [probe('tracepoint:sched:sched_switch', body)], results, helpers: [], events: [] };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
@@ -86,6 +91,15 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
       });
     }
     return rows.sort((a, b) => b.switches - a.switches || a.pid - b.pid || a.cpu - b.cpu);
+  },
+  coverage: {
+    counter: 'context_switches',
+    expect: 0.99,
+    caveat: '/proc/stat ctxt counts every switch, as sched_switch fires for every one: the two agree exactly',
+    total: (rec, opts) => {
+      const switches = rec.entries(mapsFor(opts).switches).reduce((n, e) => n + e.value, 0);
+      return { value: switches + rec.entries(idle).reduce((n, e) => n + e.value, 0) };
+    },
   },
   columns: ['timestamp', 'pid', 'comm', 'cpu', 'switches', 'voluntary', 'involuntary', 'cgroup'],
   metrics: [

@@ -125,6 +125,13 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
     }
     return rows.sort((a, b) => a.type.localeCompare(b.type) || a.cpu - b.cpu || a.irq - b.irq || a.name.localeCompare(b.name));
   },
+  coverage: {
+    counter: 'interrupts',
+    expect: 0.97,
+    caveat:
+      'the numbered lines of /proc/interrupts plus /proc/softirqs: softirqs agree exactly; a shared IRQ line runs irq_handler_entry once per handler, so hard interrupts can count above the line; an interrupt that arrives while another BPF program runs on its CPU is skipped by the kernel (recursion protection)',
+    total: (rec) => ({ value: [maps.hardCount, maps.softCount].reduce((n, m) => n + rec.entries(m).reduce((s, e) => s + e.value, 0), 0) }),
+  },
   columns: ['timestamp', 'type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us', 'irq'],
   metrics: [
     { name: 'ebpfmon_interrupts_total', help: 'Hard and soft interrupts per type, handler or vector name, and CPU.', labels: { type: 'type', name: 'name', cpu: 'cpu' }, value: 'count' },

@@ -111,6 +111,13 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
     }
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid || a.cpu - b.cpu);
   },
+  coverage: {
+    counter: 'page_faults',
+    expect: 0.95,
+    caveat:
+      '/proc/vmstat pgfault counts faults handled by handle_mm_fault, including those get_user_pages takes with no #PF (which no exceptions tracepoint sees); the tracepoints also see faults fixed before handle_mm_fault (spurious, vmalloc, bad addresses): close to 1, not exactly 1. Not compared with a comm filter',
+    total: (rec, opts) => (opts.comm ? null : { value: rec.entries(countMap(opts)).reduce((n, e) => n + e.value, 0) }),
+  },
   columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause', 'cgroup'],
   metrics: [
     { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), CPU, NUMA node, access and cause.', labels: { type: 'fault_type', cpu: 'cpu', numa_node: 'numa_node', access: 'access', cause: 'cause', cgroup: 'cgroup' }, value: 'count' },

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { commPattern } from '../script/literals.js';
 import type { Fragment, PrintfDecl, ResultMap } from '../script/ir.js';
+import type { KernelCounter } from '../coverage/kernel-counters.js';
 
 /** One CSV/console cell. Timestamps are ISO 8601 UTC strings with milliseconds. */
 export type Cell = string | number | null;
@@ -164,11 +165,30 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   consoleLine(row: R): string;
   /** Counters for the Prometheus exporter; none means the monitor exports only its health. */
   metrics?: readonly MetricSpec[];
+  /** A kernel counter its totals can be checked against (see src/coverage/); none: coverage from what ebpfmon knows. */
+  coverage?: Coverage<O>;
   /**
    * It carries paths read by str(): it runs with the longest string bpftrace 0.17 allows (`pathStrlen`), in a
    * process of its own, since a string that long on the 512-byte BPF stack breaks other monitors' probes.
    */
   paths?: boolean;
+}
+
+/**
+ * How a monitor's totals compare with a kernel counter: which counter, what the comparison cannot see, and the
+ * interval's comparable total (null where the options make it incomparable, such as a comm filter).
+ */
+export interface Coverage<O> {
+  counter: KernelCounter;
+  /**
+   * The ratio below which the numbers are called incomplete: 0.99 where the two count the same events, lower where
+   * the counter also counts what no tracepoint sees (or the other way round), as the caveat says.
+   */
+  expect: number;
+  /** What the comparison can and cannot see (shown by `list` and in the README). */
+  caveat: string;
+  /** `devices`: for block requests, the devices ("major:minor") the total covers. */
+  total(rec: IntervalRecord, opts: O): { value: number; devices?: readonly string[] } | null;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface RouterDeps {
   onNote(monitor: string, timestamp: string, text: string): void;
   /** The script's BEGIN printed `ebpfmon\tattached`: every probe is live. */
   onAttached?(probes: number): void;
+  /** An aggregate monitor's interval closed: its total comparable with a kernel counter, and whether it is complete. */
+  onInterval?(monitor: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean }): void;
   log: Logger;
   clock: Clock;
   arch: string;
@@ -154,13 +156,20 @@ export function createRouter(deps: RouterDeps): Router {
     const { slot, map } = hit;
     const parts = map.key.parts;
     slot.rm.stats.records++;
-    if (typeof value === 'number') {
-      problem(slot, `arity:${name}`, `${slot.rm.monitor.name}: map ${name} has no key, contract expects [${parts.map((p) => p.name).join(', ')}]; ignored`);
-      return;
-    }
     let pending = slot.pending.get(map.name);
     if (!pending) slot.pending.set(map.name, (pending = new Map()));
     const combine = combiners[map.agg];
+    if (typeof value === 'number') {
+      if (parts.length) {
+        problem(slot, `arity:${name}`, `${slot.rm.monitor.name}: map ${name} has no key, contract expects [${parts.map((p) => p.name).join(', ')}]; ignored`);
+        return;
+      }
+      // A keyless map: one value, combined like a key printed from several copies.
+      const seen = pending.get('');
+      if (seen) seen.value = combine(seen.value, value);
+      else pending.set('', { key: {}, value });
+      return;
+    }
     let keys = 0;
     for (const k in value) {
       keys++;
@@ -196,6 +205,7 @@ export function createRouter(deps: RouterDeps): Router {
       slot.lastTickNs = ns;
       return;
     }
+    const stalled = slot.stall !== null;
     const from = slot.stall ? slot.stall.fromNs : slot.lastTickNs;
     const seconds = from === null ? rm.interval : Number(ns - from) / 1e9;
     const timestamp = clock.wallTime(ns);
@@ -220,11 +230,20 @@ export function createRouter(deps: RouterDeps): Router {
       },
     };
     runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch });
+    if (deps.onInterval) {
+      let total: { value: number; devices?: readonly string[] } | null = null;
+      try {
+        total = rm.monitor.coverage?.total(rec, rm.opts) ?? null;
+      } catch (e) {
+        problem(slot, `coverage:${name}`, `${name}: coverage total failed: ${String(e)}`);
+      }
+      deps.onInterval(name, { total, complete: full.length === 0 && !stalled });
+    }
     if (full.length) {
       rm.stats.saturatedIntervals++;
-      const text = `incomplete: ${full.join(', ')} held ${deps.mapCapacity} keys, as many as a kernel map can; updates beyond were dropped in the kernel`;
-      deps.onNote(name, timestamp, text);
-      if (!slot.wasFull) log.warn({ monitor: name, maps: full, capacity: deps.mapCapacity }, `${name}: counts of this interval are incomplete: ${text}`);
+      const detail = `${full.join(', ')} held ${deps.mapCapacity} keys, as many as a kernel map can; updates beyond were dropped in the kernel`;
+      deps.onNote(name, timestamp, `incomplete: ${detail}`);
+      if (!slot.wasFull) log.warn({ monitor: name, maps: full, capacity: deps.mapCapacity }, `${name}: counts of this interval are incomplete (${detail})`);
     } else if (slot.wasFull) log.info({ monitor: name }, `${name}: maps no longer full; counts complete again`);
     slot.wasFull = full.length > 0;
   };

@@ -1,4 +1,5 @@
 // Counters per monitor, kept by the router and supervisor, read by the logger and `status`.
+import type { CoverageState } from '../coverage/tracker.js';
 
 export interface MonitorStats {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'unavailable' | 'over_budget';
@@ -18,6 +19,8 @@ export interface MonitorStats {
   lastTickAt: number | null;
   /** Set while no tick arrived for two intervals. */
   stalled: boolean;
+  /** How much of what happened the numbers hold, over the last intervals (see src/coverage/); null until known. */
+  coverage: CoverageState | null;
   lastError: string | null;
 }
 
@@ -34,5 +37,6 @@ export const newStats = (): MonitorStats => ({
   stalls: 0,
   lastTickAt: null,
   stalled: false,
+  coverage: null,
   lastError: null,
 });

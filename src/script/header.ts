@@ -37,7 +37,8 @@ export function renderHeader(h: HeaderInput): string {
     const sharded = layout.shards > 1 && fragment.results.some((m) => m.key.parts.some((p) => p.shard));
     lines.push(`//  ${monitor.name} (${monitor.mode}, variant ${plan.variant}${sharded ? `, per-process maps in ${layout.shards} shards` : ''}):`);
     for (const m of fragment.results) {
-      lines.push(`//   ${m.name}[${m.key.parts.map((p) => p.name).join(', ')}]  ${m.agg}()  ${m.doc}; printed, then cleared, every ${plan.interval} s`);
+      const key = m.key.parts.length ? `[${m.key.parts.map((p) => p.name).join(', ')}]` : '';
+      lines.push(`//   ${m.name}${key}  ${m.agg}()  ${m.doc}; printed, then cleared, every ${plan.interval} s`);
     }
     for (const m of fragment.helpers) lines.push(`//   ${m.name}[${m.keys.join(', ')}]  ${m.value}  helper: ${m.doc}; never printed`);
     for (const p of fragment.events) lines.push(printfLine(monitor.name, p));

@@ -41,7 +41,10 @@ export interface Key<N extends string = string> {
   readonly parts: readonly KeyPart<N>[];
 }
 
-/** A map key: free text only last (bpftrace 0.17 joins key parts with "," and a comm or path may hold one). */
+/**
+ * A map key: free text only last (bpftrace 0.17 joins key parts with "," and a comm or path may hold one). No parts:
+ * a keyless map, one number (bpftrace keeps a keyless count() in a per-CPU array: the cheapest counter it has).
+ */
 export function keyOf<const P extends readonly KeyPart[]>(...parts: P): Key<P[number]['name']> {
   const names = new Set<string>();
   parts.forEach((p, i) => {
@@ -50,7 +53,6 @@ export function keyOf<const P extends readonly KeyPart[]>(...parts: P): Key<P[nu
     names.add(p.name);
   });
   if (parts.filter((p) => p.shard).length > 1) throw new Error('a key has at most one shard part');
-  if (!parts.length) throw new Error('a map key needs at least one part');
   return { parts };
 }
 

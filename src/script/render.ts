@@ -71,7 +71,7 @@ export interface RenderCtx {
 }
 
 const aggregate = (map: ResultMap, arg: string | null): string => (map.agg === 'count' ? 'count()' : `${map.agg}(${arg ?? ''})`);
-const keyText = (map: ResultMap): string => `[${map.key.parts.map((p) => p.expr).join(', ')}]`;
+const keyText = (map: ResultMap): string => (map.key.parts.length ? `[${map.key.parts.map((p) => p.expr).join(', ')}]` : '');
 
 /** One update under the layout: one line, or a choice of copy by generation and shard. */
 function renderUpdate(map: ResultMap, arg: string | null, indent: string, ctx: RenderCtx): string[] {

@@ -202,6 +202,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     const r = running;
     if (!r) return;
     watchTicks(r);
+    r.session.sampleEventCoverage();
     if (!bpfStats && !deps.statusFile) return;
     const usage = new Map<number | null, ProcessUsage>();
     for (const m of r.session.monitors.values()) {

@@ -35,6 +35,9 @@ export function renderStatus(r: StatusReport): string {
     if (m.bpf) {
       lines.push(`      in-kernel: ${m.bpf.programs} programs, ${m.bpf.runCount} runs, ${m.bpf.nsPerEvent ?? '-'} ns/event, ${m.bpf.cpuPercent ?? '-'}% of one CPU, ${m.bpf.recursionMisses} missed (recursion)`);
     }
+    if (m.coverage?.ratio !== null && m.coverage !== undefined && m.coverage !== null) {
+      lines.push(`      coverage ${m.coverage.ratio} ${m.coverage.basis === 'kernel' ? "of the kernel's count" : 'of what was seen, lost included'}${m.coverage.low ? '  LOW' : ''}`);
+    }
     if (m.stalled) lines.push('      STALLED: no interval closed for two intervals');
     if (m.saturatedIntervals) lines.push(`      ${m.saturatedIntervals} incomplete intervals (a kernel map was full: counts dropped)`);
     if (m.stalls) lines.push(`      ${m.stalls} stalls (rows after each cover the whole stall)`);

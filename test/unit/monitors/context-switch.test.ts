@@ -55,10 +55,11 @@ test('context_switch: bad option values are refused with a message', () => {
 
 test('context_switch: the script counts per [pid, cpu, comm], skips the idle task unless asked', () => {
   const f = rendered(erased, contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'));
-  assert.match(f.probes, /^tracepoint:sched:sched_switch \/pid != 0\/ \{$/m);
+  // The idle task gets no rows, only the counter coverage compares with the kernel's.
+  assert.match(f.probes, /^tracepoint:sched:sched_switch \{\n {2}if \(pid == 0\) \{\n {4}@context_switch_idle = count\(\);\n {2}\} else \{/m);
   assert.match(f.probes, /@context_switch_count\[pid, cpu, comm\] = count\(\);/);
   assert.match(f.probes, /\$state = args->prev_state;/);
-  assert.match(f.probes, /if \(\(\$state & 0xff\) == 0\) \{\n {4}@context_switch_involuntary\[pid, cpu, comm\] = count\(\);\n {2}\}/);
+  assert.match(f.probes, /if \(\(\$state & 0xff\) == 0\) \{\n {6}@context_switch_involuntary\[pid, cpu, comm\] = count\(\);\n {4}\}/);
   assert.deepEqual(f.helpers, []);
   assert.match(f.flush, /printf\("context_switch\\ttick\\t%llu\\n", nsecs\);$/);
   const idle = rendered(erased, contextSwitchOptions.parse({ enabled: true, include_idle: true }), plannedFor('tracepoint'));

@@ -1,0 +1,66 @@
+// Coverage: every interval checked against the kernel's own counters, or against what ebpfmon knows it lost.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { kernelAvailable } from '../helpers/kernel.js';
+import { readCsv, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { run, workload } from '../helpers/workload.js';
+import type { StatusDoc } from '../../src/daemon/status.js';
+
+const status = async (file: string): Promise<StatusDoc> => JSON.parse(await readFile(file, 'utf8')) as StatusDoc;
+const coverageOf = (doc: StatusDoc, monitor: string): number | null | undefined => doc.monitors.find((m) => m.monitor === monitor)?.coverage?.ratio;
+
+test('a clean run: context switches, interrupts and page faults agree with the kernel\'s counters', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('coverage');
+  const pidFile = path.join(dir, 'ebpfmon.pid');
+  const config = await writeConfig(dir, 'monitors:\n  context_switch: {enabled: true, interval: 1}\n  interrupt: {enabled: true, interval: 1}\n  page_fault: {enabled: true, interval: 1}\n');
+  const cli = startCli(['start', '-c', config, '-o', path.join(dir, 'out'), '--pid-file', pidFile, '--duration', '40']);
+  await cli.waitForLog('monitors attached');
+  const prog = await workload('pingpong', 'ebpfm_cov');
+  // A window of ten 1-second intervals, with some work in it.
+  for (let i = 0; i < 6; i++) {
+    await run(prog, ['2000']);
+    await sleep(1500);
+  }
+  const doc = await status(path.join(dir, 'ebpfmon.status.json'));
+  cli.proc.kill('SIGTERM');
+  assert.equal((await cli.done).exitCode, 0);
+  const cs = coverageOf(doc, 'context_switch');
+  const irq = coverageOf(doc, 'interrupt');
+  const pf = coverageOf(doc, 'page_fault');
+  assert.ok(cs !== null && cs !== undefined && cs >= 0.99 && cs <= 1.01, `context_switch ${cs}`);
+  assert.ok(irq !== null && irq !== undefined && irq >= 0.97, `interrupt ${irq}`);
+  assert.ok(pf !== null && pf !== undefined && pf >= 0.95, `page_fault ${pf}`);
+  assert.equal(doc.monitors.find((m) => m.monitor === 'context_switch')?.coverage?.basis, 'kernel');
+});
+
+test('a full map makes open\'s coverage fall (warning, marker row, status) and recover once intervals are complete again', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('covfall');
+  const files = path.join(dir, 'files');
+  await mkdir(files);
+  const pidFile = path.join(dir, 'ebpfmon.pid');
+  const out = path.join(dir, 'out');
+  const config = await writeConfig(dir, 'monitors:\n  open: {enabled: true, interval: 0.5}\n');
+  const cli = startCli(['start', '-c', config, '-o', out, '--pid-file', pidFile, '--duration', '40']);
+  await cli.waitForLog('monitors attached');
+  await sleep(1000);
+  await run(await workload('opens', 'ebpfm_covo'), [files, '0', '6000', '1']);
+  const logged = async (re: RegExp): Promise<void> => {
+    for (let i = 0; i < 150 && !re.test(cli.stderrText()); i++) await sleep(100);
+    assert.match(cli.stderrText(), re);
+  };
+  await logged(/"msg":"open: coverage below 0\.99: 0\.\d+ of intervals known complete over the last 10 intervals"/);
+  await sleep(600); // the status file is refreshed every second
+  const low = await status(path.join(dir, 'ebpfmon.status.json'));
+  await logged(/"msg":"open: coverage back at 1 of intervals known complete"/);
+  cli.proc.kill('SIGTERM');
+  assert.equal((await cli.done).exitCode, 0);
+  const during = low.monitors.find((m) => m.monitor === 'open')?.coverage;
+  assert.ok(during && during.ratio !== null && during.ratio < 0.99, `status while low: ${JSON.stringify(during)}`);
+  const notes = (await readCsv(out, 'open')).map((r) => r['note']).filter(Boolean);
+  assert.ok(notes.some((n) => n?.startsWith('coverage below 0.99')), 'a marker row when it fell');
+  assert.ok(notes.some((n) => n?.startsWith('coverage back at 1')), 'and one when it recovered');
+});

@@ -1,0 +1,38 @@
+// Coverage: the kernel counters' readers on real /proc text, and the window tracker's ratios and crossings.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blockRequests, contextSwitches, interrupts, pageFaults } from '../../src/coverage/kernel-counters.js';
+import { createCoverageTracker } from '../../src/coverage/tracker.js';
+
+test('kernel counters: ctxt, pgfault, device IRQs plus softirqs, requests completed per device', () => {
+  assert.equal(contextSwitches('cpu  1 2 3\nctxt 15258920\nbtime 1\n'), 15258920);
+  assert.equal(pageFaults('pgpgin 1\npgfault 107866116\npgmajfault 9\n'), 107866116);
+  const irqs = ['           CPU0       CPU1       ', ' 24:          1          0  IO-APIC   5-edge      ACPI:Ged', ' 26:          0         14  IO-APIC   4-edge      ttyS0', 'LOC:     123456     654321   Local timer interrupts', ''].join('\n');
+  const soft = ['                    CPU0       CPU1       ', '          HI:          0          0', '       TIMER:     174924     162544', ''].join('\n');
+  assert.equal(interrupts(irqs, soft), 1 + 14 + 174924 + 162544, 'LOC has no irq_handler tracepoint');
+  const disk = '   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n 254       0 vda 100 5 800 40 200 9 1600 70 0 90 110 3 0 24 1 7 2\n';
+  assert.deepEqual(blockRequests(disk), new Map([['7:0', 0], ['254:0', 100 + 200 + 3 + 7]]));
+  assert.equal(contextSwitches(null), null);
+});
+
+test('tracker: totals over the kernel over the window; crossings fell and recovered once each', () => {
+  const t = createCoverageTracker('kernel', 3, 0.99);
+  assert.deepEqual(t.add({ total: null, kernel: null, complete: true }), { state: { ratio: null, basis: 'kernel', low: false }, crossed: null });
+  assert.deepEqual(t.add({ total: 100, kernel: 100, complete: true }).state.ratio, 1);
+  const fell = t.add({ total: 50, kernel: 100, complete: true });
+  assert.deepEqual([fell.state.ratio, fell.state.low, fell.crossed], [0.75, true, 'fell']);
+  assert.equal(t.add({ total: 100, kernel: 100, complete: true }).crossed, null, 'still low: 250/300');
+  assert.equal(t.add({ total: 100, kernel: 100, complete: true }).crossed, null);
+  const back = t.add({ total: 100, kernel: 100, complete: true });
+  assert.deepEqual([back.state.ratio, back.crossed], [1, 'recovered']);
+  assert.equal(t.add({ total: 0, kernel: 0, complete: true }).state.ratio, 1, 'nothing happened: complete');
+});
+
+test('tracker without a counter: the share of complete intervals; seen against seen + lost where known', () => {
+  const t = createCoverageTracker('self', 4);
+  t.add({ total: null, kernel: null, complete: true });
+  const r = t.add({ total: null, kernel: null, complete: false });
+  assert.deepEqual([r.state.ratio, r.crossed], [0.5, 'fell']);
+  const e = createCoverageTracker('self', 4);
+  assert.equal(e.add({ total: 990, kernel: 1000, complete: false }).state.ratio, 0.99);
+});
