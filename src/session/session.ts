@@ -32,6 +32,8 @@ import type { Runnable, RunnableProcess } from './runnable.js';
 export interface SessionOptions {
   outputDir?: string | undefined;
   console?: boolean | undefined;
+  /** No output files at all (`ebpfmon top`): rows go only to the extra sinks. */
+  noFiles?: boolean;
 }
 
 export interface SessionDeps {
@@ -168,7 +170,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
   const { log } = deps;
   const { config } = r;
   const clock = deps.clock ?? systemClock();
-  const dir = await ensureDir(opts.outputDir ?? config.output.directory);
+  const dir = opts.noFiles ? '' : await ensureDir(opts.outputDir ?? config.output.directory);
   const runnable = r.processes.flatMap((proc) => proc.monitors);
   const fileOpts = {
     dir,
@@ -179,7 +181,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
     onError: (e: unknown) => log.error({ err: describe(e) }, 'writing an output file failed'),
     log,
   };
-  const fileSinks = await Promise.all(config.output.format.map((f) => (f === 'csv' ? createCsvSink(fileOpts) : createNdjsonSink(fileOpts))));
+  const fileSinks = opts.noFiles ? [] : await Promise.all(config.output.format.map((f) => (f === 'csv' ? createCsvSink(fileOpts) : createNdjsonSink(fileOpts))));
   const sinks: Sink[] = [...fileSinks, ...extra];
   if (opts.console ?? (config.output.console || runnable.length === 1)) {
     sinks.push(createConsoleSink(new Map(runnable.map((m) => [m.monitor.name, (row: Row) => m.monitor.consoleLine(row)]))));
