@@ -2,7 +2,7 @@
 // supervisor over its bpftrace processes, one router per bpftrace run, and each monitor's stats. `prepareSession`
 // does everything that can fail on bad input (directories, files, compiles) before anything runs, so a reload can
 // refuse a new configuration and keep the old session; `start` then launches the processes.
-import { lstat, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -25,8 +25,8 @@ import { createOutput, type Output } from '../sinks/output.js';
 import type { Sink } from '../sinks/sink.js';
 import { defaultStrlen, type Row } from '../monitors/types.js';
 import { aheadOfTime, type PlannedMonitor } from '../plan/plan.js';
-import { readCounter, type Reading } from '../coverage/kernel-counters.js';
-import { coverageThreshold, coverageWindow, createCoverageTracker, type CoverageSample, type CoverageTracker } from '../coverage/tracker.js';
+import { createMonitorCoverage } from '../coverage/monitor-coverage.js';
+import { makeWorkDir } from './work-dir.js';
 import type { Runnable, RunnableProcess } from './runnable.js';
 
 export interface SessionOptions {
@@ -72,100 +72,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (ite
   return out;
 }
 
-/** The private directory of a run holds its scripts: `ebpfmon-<pid>-XXXXXX` in the temporary directory. */
-const workDirPattern = /^ebpfmon-(\d+)-[A-Za-z0-9]{6}$/;
-
-/**
- * Removes the script directories of runs that are gone (killed by SIGKILL, or a crash): their pid no longer exists.
- * A directory whose pid is alive is another run's (or ours), and stays; so does anything not a real directory of
- * ours (the temporary directory is everyone's: another user may have made a look-alike).
- */
-async function removeStaleWorkDirs(log: Logger): Promise<void> {
-  const tmp = os.tmpdir();
-  for (const name of await readdir(tmp).catch(() => [])) {
-    const m = workDirPattern.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || alive(pid)) continue;
-    const st = await lstat(path.join(tmp, name)).catch(() => null);
-    if (!st?.isDirectory() || st.uid !== process.geteuid?.()) continue;
-    await rm(path.join(tmp, name), { recursive: true, force: true }).then(
-      () => log.info({ dir: path.join(tmp, name), pid }, 'removed the script directory of a run that is gone'),
-      () => undefined,
-    );
-  }
-}
-
-/**
- * Coverage per monitor (src/coverage/): each interval of an aggregate monitor is checked against its kernel counter,
- * read now (the interval's close), or, without one, counted as complete or not; event monitors compare records
- * seen with records seen plus lost. A monitor whose coverage falls below the threshold gets a warning and a marker
- * row, and another when it recovers.
- */
-function createCoverage(monitors: ReadonlyMap<string, RoutedMonitor>, note: (monitor: string, text: string) => void, log: Logger) {
-  const trackers = new Map<string, CoverageTracker>();
-  const lastReading = new Map<string, Reading>();
-  const lastEvents = new Map<string, { rows: number; lost: number }>();
-  const trackerOf = (name: string, m: RoutedMonitor): CoverageTracker => {
-    let t = trackers.get(name);
-    if (!t) trackers.set(name, (t = createCoverageTracker(m.monitor.coverage ? 'kernel' : 'self', coverageWindow, m.monitor.coverage?.expect ?? coverageThreshold)));
-    return t;
-  };
-  const record = (name: string, m: RoutedMonitor, sample: CoverageSample): void => {
-    const { state, crossed } = trackerOf(name, m).add(sample);
-    m.stats.coverage = state;
-    if (!crossed) return;
-    const against = m.monitor.coverage ? `of the kernel's count (${m.monitor.coverage.counter})` : 'of intervals known complete';
-    const text =
-      crossed === 'fell'
-        ? `coverage below ${m.monitor.coverage?.expect ?? coverageThreshold}: ${state.ratio} ${against} over the last ${coverageWindow} intervals`
-        : `coverage back at ${state.ratio} ${against}`;
-    if (crossed === 'fell') log.warn({ monitor: name, coverage: state.ratio }, `${name}: ${text}`);
-    else log.info({ monitor: name, coverage: state.ratio }, `${name}: ${text}`);
-    note(name, text);
-  };
-  /** The kernel's count since the last reading for this monitor (only the devices it saw, for block requests). */
-  const kernelDelta = (name: string, m: RoutedMonitor, devices: readonly string[] | undefined): number | null => {
-    const counter = m.monitor.coverage?.counter;
-    if (!counter) return null;
-    const now = readCounter(counter);
-    const before = lastReading.get(name);
-    if (now === null) return null;
-    lastReading.set(name, now);
-    if (before === undefined) return null;
-    if (typeof now === 'number' && typeof before === 'number') return now - before;
-    if (now instanceof Map && before instanceof Map) return (devices ?? []).reduce((n, d) => n + (now.get(d) ?? 0) - (before.get(d) ?? now.get(d) ?? 0), 0);
-    return null;
-  };
-  return {
-    onInterval(name: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean }): void {
-      const m = monitors.get(name);
-      if (!m) return;
-      const kernel = kernelDelta(name, m, i.total?.devices);
-      record(name, m, { total: kernel === null ? null : (i.total?.value ?? null), kernel, complete: i.complete });
-    },
-    sampleEvents(): void {
-      for (const [name, m] of monitors) {
-        if (m.monitor.mode !== 'event' || m.stats.state !== 'running') continue;
-        const last = lastEvents.get(name) ?? { rows: m.stats.rows, lost: m.stats.lostEvents };
-        const seen = m.stats.rows - last.rows;
-        const lost = m.stats.lostEvents - last.lost;
-        lastEvents.set(name, { rows: m.stats.rows, lost: m.stats.lostEvents });
-        record(name, m, { total: seen, kernel: seen + lost, complete: lost === 0 });
-      }
-    },
-  };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export async function prepareSession(r: Runnable, opts: SessionOptions, extra: readonly Sink[], deps: SessionDeps): Promise<Session> {
   const { log } = deps;
   const { config } = r;
@@ -188,8 +94,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
   }
   const output = createOutput(sinks);
   const files = fileSinks.flatMap((fs) => [...fs.files]);
-  await removeStaleWorkDirs(log);
-  const workDir = await mkdtemp(path.join(os.tmpdir(), `ebpfmon-${process.pid}-`));
+  const workDir = await makeWorkDir(log);
   const cleanup = async (): Promise<void> => {
     await output.close();
     await rm(workDir, { recursive: true, force: true });
@@ -250,7 +155,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       });
     };
 
-    const coverage = createCoverage(monitors, (name, text) => output.note(name, clock.now(), text), log);
+    const coverage = createMonitorCoverage(monitors, (name, text) => output.note(name, clock.now(), text), log);
     const cgroups = createCgroupResolver();
     const note = (monitor: string, timestamp: string, text: string): void => output.note(monitor, timestamp, text);
     const onState = (spec: ProcessSpec, s: StateReport): void => {
