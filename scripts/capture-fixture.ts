@@ -39,11 +39,18 @@ async function main(): Promise<void> {
   const bt = execa('bpftrace', ['-f', 'json', scriptFile], { reject: false, buffer: true, env: script.env, extendEnv: true });
   const chunks: string[] = [];
   let attached = false;
+  let exited = false;
+  void bt.then(() => (exited = true));
   bt.stdout?.on('data', (chunk: Buffer) => {
     chunks.push(chunk.toString());
-    if (chunk.toString().includes('ebpfmon\\tattached')) attached = true;
+    // The whole output so far: the marker may be split across two chunks.
+    if (!attached && chunks.join('').includes('ebpfmon\\tattached')) attached = true;
   });
-  while (!attached) await new Promise((r) => setTimeout(r, 20));
+  while (!attached) {
+    // bpftrace refused the script or died: say why instead of waiting for ever.
+    if (exited) throw new Error(`bpftrace exited before attaching: ${String((await bt).stderr).trim()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const [cmd, ...args] = command;
   if (cmd) await execa(cmd, args, { stdio: 'inherit', reject: false });
   await new Promise((r) => setTimeout(r, Number(seconds) * 1000));

@@ -5,34 +5,41 @@ import { contextSwitch, contextSwitchOptions, isInvoluntary } from '../../../src
 import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
 const erased = contextSwitch;
-// `ping,pong 200`: a parent and its child passing a byte back and forth 200 times, both on CPU 0.
-const lines = fixtureLines('context_switch', 'pingpong-comma-comm');
-const ts = '2026-01-01T00:18:18.864Z';
+// Captured with test/fixtures/workloads/pingpong-comma.sh, default options: `taskset -c 0 ping,pong 200`, a parent
+// (pid 30923) and its child (30924) passing a byte back and forth 200 times, both on CPU 0; one interval (END's).
+const lines = fixtureLines('context_switch', 'pingpong');
+const ts = '2026-01-01T01:28:00.020Z';
 
 test('context_switch: one row per pid, CPU and comm; a comm with a comma stays whole', () => {
-  const { rows, unrouted } = route(erased, contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'), lines);
+  const { rows, rm, unrouted } = route(erased, contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'), lines);
   assert.equal(unrouted, 0);
-  assert.equal(rows.length, 21);
+  assert.equal(rm.stats.parseErrors, 0);
+  assert.equal(rows.length, 58);
   const pingpong = rows.filter((r) => r['comm'] === 'ping,pong');
+  // Each process blocks in read() about once per round trip: at least 200 switches each.
   assert.deepEqual(pingpong, [
-    { timestamp: ts, pid: 9627, comm: 'ping,pong', cpu: 0, switches: 204, voluntary: 137, involuntary: 67, cgroup: null },
-    { timestamp: ts, pid: 9628, comm: 'ping,pong', cpu: 0, switches: 201, voluntary: 71, involuntary: 130, cgroup: null },
+    { timestamp: ts, pid: 30923, comm: 'ping,pong', cpu: 0, switches: 201, voluntary: 121, involuntary: 80, cgroup: null },
+    { timestamp: ts, pid: 30924, comm: 'ping,pong', cpu: 0, switches: 200, voluntary: 108, involuntary: 92, cgroup: null },
   ]);
-  // The parent was `node` before its exec: same pid, other comm, its own row.
-  assert.deepEqual(rows.find((r) => r['pid'] === 9627 && r['comm'] === 'node'), {
-    timestamp: ts, pid: 9627, comm: 'node', cpu: 0, switches: 1, voluntary: 0, involuntary: 1, cgroup: null,
-  });
+  // The parent was `sh`, then `taskset` (on both CPUs, before it pinned itself) before its exec: same pid, other
+  // comms, their own rows.
+  assert.deepEqual(rows.filter((r) => r['pid'] === 30923 && r['comm'] !== 'ping,pong').map((r) => [r['comm'], r['cpu'], r['switches'], r['involuntary']]), [
+    ['sh', 0, 1, 1],
+    ['taskset', 0, 1, 0],
+    ['taskset', 1, 1, 0],
+  ]);
   // A pid seen on both CPUs has a row per CPU; a key only in the switch map has no involuntary switches.
-  assert.deepEqual(rows.filter((r) => r['pid'] === 15).map((r) => [r['cpu'], r['switches'], r['involuntary']]), [[0, 18, 0], [1, 7, 0]]);
+  assert.deepEqual(rows.filter((r) => r['pid'] === 15).map((r) => [r['cpu'], r['switches'], r['involuntary']]), [[1, 14, 0], [0, 10, 0]]);
   for (const r of rows) {
     assert.deepEqual(Object.keys(r), contextSwitch.columns);
     assert.equal(Number(r['voluntary']) + Number(r['involuntary']), r['switches']);
+    assert.equal(r['timestamp'], ts);
   }
 });
 
 test('context_switch: min_switches drops small rows; a tick alone gives none', () => {
   const { rows } = route(erased, contextSwitchOptions.parse({ enabled: true, min_switches: 200 }), plannedFor('tracepoint'), lines);
-  assert.deepEqual(rows.map((r) => r['pid']), [9627, 9628]);
+  assert.deepEqual(rows.map((r) => r['pid']), [30923, 30924]);
   const tick = lines.filter((l) => l.includes('context_switch\\ttick'));
   assert.equal(tick.length, 1);
   assert.equal(route(erased, contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'), tick).rows.length, 0);

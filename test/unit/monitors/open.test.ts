@@ -21,11 +21,12 @@ function planWith(syscalls: readonly string[]): MonitorPlan {
 }
 
 test('a captured run: comma in the comm and in the path, successes and failures join into one row per pid and path', () => {
-  // Captured with comm: "eb,op": `eb,op 'dd/x,y' 2 1 2` (pid 9527), then `eb,op /tmp/hx/dd/nonexistent-dir 0 1 1`.
-  const { rows, rm, unrouted } = route(monitor, opts, plannedFor('tracepoint', 1), fixtureLines('open', 'comma-comm-and-path'));
+  // Captured with test/fixtures/workloads/open-comma.sh, comm: "eb,op": `eb,op x,y 2 1 2` (pid 29917), then
+  // `eb,op $dir/nonexistent-dir 0 1 1` (pid 29918). The workload's own opens are exact; the loader adds two each.
+  const { rows, rm, unrouted } = route(monitor, opts, plannedFor('tracepoint', 1), fixtureLines('open', 'comma-path'));
   assert.equal(unrouted, 0);
   assert.equal(rm.stats.parseErrors, 0);
-  const ts = '2026-01-01T00:18:11.228Z';
+  const ts = '2026-01-01T01:27:14.978Z';
   const row = (pid: number, filename: string, count: number, errors: number) => ({
     timestamp: ts,
     pid,
@@ -37,22 +38,44 @@ test('a captured run: comma in the comm and in the path, successes and failures 
     cgroup: null,
   });
   assert.deepEqual(rows, [
-    row(9527, 'dd/x,y/e0', 2, 0),
-    row(9527, 'dd/x,y/e1', 2, 0),
-    row(9527, 'dd/x,y/m0', 2, 2),
-    row(9527, '/etc/ld.so.cache', 1, 0),
-    row(9527, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
-    row(9529, '/etc/ld.so.cache', 1, 0),
-    row(9529, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
-    row(9529, '/tmp/hx/dd/nonexistent-dir/m0', 1, 1),
+    row(29917, 'x,y/e0', 2, 0),
+    row(29917, 'x,y/e1', 2, 0),
+    row(29917, 'x,y/m0', 2, 2),
+    row(29917, '/etc/ld.so.cache', 1, 0),
+    row(29917, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
+    row(29918, '/etc/ld.so.cache', 1, 0),
+    row(29918, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
+    row(29918, '/tmp/ebpfmon-open-McP4fv/nonexistent-dir/m0', 1, 1),
   ]);
   assert.equal(rows[2]?.['error_rate'], 1);
 });
 
+test('a captured run: path bytes >= 0x80 arrive as bpftrace\'s \\uffffffXX escapes and leave as UTF-8; a byte that is not UTF-8 as \\xNN', () => {
+  // Captured with test/fixtures/workloads/open-non-ascii.sh, comm: "op-utf8": `op-utf8 café-日本 1 1 3` (pid 30198),
+  // then `op-utf8 bad<0xff> 0 1 1` (pid 30200).
+  const lines = fixtureLines('open', 'non-ascii-path');
+  assert.ok(lines.some((l) => l.includes('caf\\uffffffc3\\uffffffa9-\\uffffffe6')), 'the raw escape is in the capture');
+  const { rows, rm, unrouted } = route(monitor, opts, plannedFor('tracepoint', 1), lines);
+  assert.equal(unrouted, 0);
+  assert.equal(rm.stats.parseErrors, 0);
+  assert.deepEqual(rows.map((r) => [r['pid'], r['comm'], r['filename'], r['count'], r['error_count']]), [
+    [30198, 'op-utf8', 'café-日本/e0', 3, 0],
+    [30198, 'op-utf8', 'café-日本/m0', 3, 3],
+    [30198, 'op-utf8', '/etc/ld.so.cache', 1, 0],
+    [30198, 'op-utf8', '/lib/x86_64-linux-gnu/libc.so.6', 1, 0],
+    [30200, 'op-utf8', '/etc/ld.so.cache', 1, 0],
+    [30200, 'op-utf8', '/lib/x86_64-linux-gnu/libc.so.6', 1, 0],
+    [30200, 'op-utf8', 'bad\\xff/m0', 1, 1],
+  ]);
+  assert.equal(Buffer.byteLength(String(rows[0]?.['filename'])), 'caf'.length + 2 + 1 + 6 + '/e0'.length);
+  for (const r of rows) assert.equal(r['timestamp'], '2026-01-01T01:27:34.487Z');
+});
+
 test('min_count drops rows with fewer opens; ticks alone give no rows', () => {
-  const { rows } = route(monitor, openOptions.parse({ enabled: true, min_count: 2 }), plannedFor('tracepoint'), fixtureLines('open', 'comma-comm-and-path'));
-  assert.deepEqual(rows.map((r) => r['filename']), ['dd/x,y/e0', 'dd/x,y/e1', 'dd/x,y/m0']);
-  const ticks = fixtureLines('open', 'comma-comm-and-path').filter((l) => !l.includes('"map"'));
+  const { rows } = route(monitor, openOptions.parse({ enabled: true, min_count: 2 }), plannedFor('tracepoint'), fixtureLines('open', 'comma-path'));
+  assert.deepEqual(rows.map((r) => r['filename']), ['x,y/e0', 'x,y/e1', 'x,y/m0']);
+  const ticks = fixtureLines('open', 'comma-path').filter((l) => !l.includes('"map"'));
+  assert.equal(ticks.filter((l) => l.includes('open\\ttick')).length, 2);
   const r = route(monitor, opts, plannedFor('tracepoint'), ticks);
   assert.equal(r.rows.length, 0);
   assert.equal(r.unrouted, 0);
