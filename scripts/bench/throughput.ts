@@ -28,12 +28,12 @@ const execFileP = promisify(execFile);
 const fixtures = path.join(repoRoot, 'test/fixtures/bpftrace-0.17');
 /** The aggregate fixture each monitor's interval block is taken from. */
 const aggregateFixtures: Record<string, string> = {
-  syscall: 'syscall/comma-comm-and-invalid-nr.ndjson',
-  open: 'open/comma-comm-and-path.ndjson',
-  interrupt: 'interrupt/two-intervals.ndjson',
-  page_fault: 'page_fault/comma-comm-workload.ndjson',
-  context_switch: 'context_switch/pingpong-comma-comm.ndjson',
-  bio: 'bio/dd-write-read.ndjson',
+  syscall: 'syscall/comma-comm.ndjson',
+  open: 'open/comma-path.ndjson',
+  interrupt: 'interrupt/intervals.ndjson',
+  page_fault: 'page_fault/comma-comm.ndjson',
+  context_switch: 'context_switch/pingpong.ndjson',
+  bio: 'bio/dd-direct.ndjson',
 };
 const execPerCycle = 1000;
 
