@@ -124,7 +124,7 @@ function analyze(args: string[]): { status: number | null; output: string } {
 
 test('systemd-analyze verify accepts the unit (ExecStart pointed at the built CLI), and would catch a typo', (t) => {
   if (!toolAvailable(t, 'systemd-analyze', 'systemd')) return;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ebpfmon-unit-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ebpfmon-unit-service-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // verify checks that ExecStart's program exists and is executable: node, running the CLI this test was built with.
   const text = unitText.replace(/^ExecStart=\/usr\/local\/bin\/ebpfmon /m, `ExecStart=${process.execPath} ${cliPath} `);
