@@ -46,7 +46,10 @@ export const configSchema = z.strictObject({
             .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:9464' })
             .default('127.0.0.1:9464'),
           path: z.string({ error: 'expected a URL path' }).regex(/^\/[A-Za-z0-9_./-]*$/, { error: 'expected a URL path such as /metrics' }).default('/metrics'),
+          /** Per-process metrics show this many busiest commands of each scrape window; the rest add to comm="other". */
           max_comm_series: wholeAtLeast(1).default(200),
+          /** Also a cpu label on interrupts, softirqs and page faults: series x CPUs (off: summed over CPUs). */
+          per_cpu: z.boolean({ error: 'expected true or false' }).default(false),
         })
         .prefault({}),
       format: z

@@ -114,7 +114,9 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
   },
   columns: ['timestamp', 'pid', 'comm', 'function', 'count', 'cgroup'],
   metrics: [
-    { name: 'ebpfmon_function_calls_total', help: 'Calls of configured kernel functions, per function and command.', labels: { function: 'function', comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
+    { name: 'ebpfmon_function_calls_total', help: 'Calls of configured kernel functions, per function (all processes).', labels: { function: 'function' }, value: 'count' },
+    // With per_process only (rows without a comm feed no per-process metric).
+    { name: 'ebpfmon_process_function_calls_total', help: 'Calls of configured kernel functions, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  func     ${r.pid ? `pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ` : ''}${r.function.padEnd(32)} count=${String(r.count).padStart(8)}`,

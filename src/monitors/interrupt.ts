@@ -134,8 +134,11 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
   },
   columns: ['timestamp', 'type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us', 'irq'],
   metrics: [
-    { name: 'ebpfmon_interrupts_total', help: 'Hard and soft interrupts per type, handler or vector name, and CPU.', labels: { type: 'type', name: 'name', cpu: 'cpu' }, value: 'count' },
-    { name: 'ebpfmon_interrupt_handler_seconds_total', help: 'Time spent in interrupt handlers.', labels: { type: 'type', name: 'name', cpu: 'cpu' }, value: 'total_time_us', scale: 1e-6 },
+    // As node_exporter: node_interrupts_total{cpu, type (the IRQ number), info, devices} and node_softirqs_total{vector}.
+    { name: 'ebpfmon_interrupts_total', help: 'Hard interrupt handler calls per IRQ number (type) and handler (devices).', labels: { type: 'irq', devices: 'name', cpu: 'cpu' }, where: { type: 'hardirq' }, value: 'count' },
+    { name: 'ebpfmon_interrupt_handler_seconds_total', help: 'Time spent in hard interrupt handlers per IRQ number (type) and handler (devices).', labels: { type: 'irq', devices: 'name', cpu: 'cpu' }, where: { type: 'hardirq' }, value: 'total_time_us', scale: 1e-6 },
+    { name: 'ebpfmon_softirqs_total', help: 'Softirq runs per vector.', labels: { vector: 'name', cpu: 'cpu' }, where: { type: 'softirq' }, value: 'count' },
+    { name: 'ebpfmon_softirq_seconds_total', help: 'Time spent in softirqs per vector (hard interrupts taken inside included).', labels: { vector: 'name', cpu: 'cpu' }, where: { type: 'softirq' }, value: 'total_time_us', scale: 1e-6 },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  interrupt ${r.type} cpu=${String(r.cpu).padEnd(3)} ${String(r.irq).padStart(4)} ${r.name.padEnd(20)} count=${String(r.count).padStart(7)} total=${r.total_time_us.toFixed(2).padStart(10)}us avg=${r.avg_time_us.toFixed(2).padStart(8)}us max=${r.max_time_us.toFixed(2).padStart(8)}us`,

@@ -120,7 +120,9 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
   },
   columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause', 'cgroup'],
   metrics: [
-    { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), CPU, NUMA node, access and cause.', labels: { type: 'fault_type', cpu: 'cpu', numa_node: 'numa_node', access: 'access', cause: 'cause', cgroup: 'cgroup' }, value: 'count' },
+    // All processes: compare with node_exporter's node_vmstat_pgfault. Per command in total, capped.
+    { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), access, cause and NUMA node (all processes).', labels: { mode: 'fault_type', access: 'access', cause: 'cause', numa_node: 'numa_node', cpu: 'cpu' }, value: 'count' },
+    { name: 'ebpfmon_process_page_faults_total', help: 'Page faults per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  page_fault pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.fault_type.padEnd(6)} ${r.access.padEnd(5)} ${r.cause.padEnd(11)} cpu=${String(r.cpu).padEnd(3)} node=${r.numa_node} count=${String(r.count).padStart(7)}`,

@@ -116,8 +116,11 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
     'avg_latency_us', 'max_latency_us', 'cgroup',
   ],
   metrics: [
-    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per command, syscall and category.', labels: { comm: 'comm', syscall: 'syscall', category: 'category', cgroup: 'cgroup' }, value: 'count' },
-    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per command, syscall and category.', labels: { comm: 'comm', syscall: 'syscall', category: 'category', cgroup: 'cgroup' }, value: 'error_count' },
+    // Per syscall for the whole host, per command in total: comm x syscall would be (cap + 1) x ~360 series.
+    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, value: 'count' },
+    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, value: 'error_count' },
+    { name: 'ebpfmon_process_syscalls_total', help: 'Syscalls completed, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
+    { name: 'ebpfmon_process_syscall_errors_total', help: 'Syscalls that returned an error, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'error_count' },
   ],
   consoleLine: (r) =>
     `${r.timestamp}  syscall  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.syscall.padEnd(18)} ${r.category.padEnd(8)} count=${String(r.count).padStart(7)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%)`,

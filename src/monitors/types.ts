@@ -81,15 +81,23 @@ export type Mode = 'event' | 'aggregate';
 /**
  * A Prometheus counter fed from this monitor's rows: each row adds `value` (or 1) to the series of its labels.
  * Counters accumulate across intervals although the kernel maps are cleared, so rate() works.
+ * Series stay bounded (README "Prometheus exporter"; the worst case is estimated by src/plan/series.ts):
+ * - pid is never a label;
+ * - `comm` and `cgroup` make a per-process metric: only the output.prometheus.max_comm_series busiest commands of
+ *   each scrape window keep a series of their own, the rest add to comm="other";
+ * - `cpu` is exported only with output.prometheus.per_cpu (else the CPUs are summed).
+ * Where node_exporter exports the same kernel quantity, the names and labels follow it.
  */
 export interface MetricSpec {
   /** Prometheus name: ebpfmon_<what>_total, base units in the name (_seconds, _bytes). */
   name: string;
   help: string;
-  /** Label name -> row column. pid is never a label; comm is capped (see output.prometheus.max_comm_series). */
+  /** Label name -> row column. */
   labels: Readonly<Record<string, string>>;
   /** Fixed labels, e.g. { kind: 'voluntary' } when one row feeds two series. */
   fixed?: Readonly<Record<string, string>>;
+  /** Only rows whose columns hold these values feed it, e.g. { type: 'softirq' }. */
+  where?: Readonly<Record<string, string>>;
   /** Row column added to the counter; omitted: 1 per row (event monitors). */
   value?: string;
   /** Multiplier to the base unit, e.g. 1e-6 for microseconds -> seconds. */

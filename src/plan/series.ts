@@ -1,9 +1,34 @@
 // Worst-case Prometheus series of the configured exporter, from what this machine has, before anything runs.
+// Each label has an upper bound on its values; a metric's series are the product over its labels (x the buckets of
+// a histogram). The labels follow the exporter (src/sinks/prometheus.ts): comm (and cgroup) take the
+// max_comm_series busiest of a scrape window plus "other", cpu counts only with per_cpu.
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Config } from '../config/schema.js';
-import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
+import type { BaseOptions, MetricSpec, Monitor, Row } from '../monitors/types.js';
 import { syscallTable } from '../monitors/syscall-category.js';
+import { ioTypes } from '../monitors/bio.js';
+import { softirqNames } from '../monitors/interrupt.js';
+
+/** What the bounds depend on: measured by describeMachine, or written out (tests, a host sized in advance). */
+export interface Machine {
+  arch: string;
+  cpus: number;
+  numaNodes: number;
+  /** Whole disks (/sys/block, loop and dm devices included): bio's device label. */
+  blockDevices: number;
+  /** Hard interrupt handlers: numbered lines of /proc/interrupts, one per device name on a shared line. */
+  irqHandlers: number;
+}
+
+/** The series budget for a host at the default settings (the exporter's promise; `check` warns above it). */
+export const seriesBudget = 10_000;
+
+/**
+ * Series of ebpfmon's own health per monitor: monitor_up, 7 monitor_state values, restarts, lost events, parse
+ * errors, rows, incomplete intervals, stalls, stalled, bpftrace CPU and RSS, BPF run time, runs and misses.
+ */
+export const healthSeriesPerMonitor = 20;
 
 export interface SeriesEstimate {
   metric: string;
@@ -20,52 +45,100 @@ const count = (read: () => number, fallback: number): number => {
   }
 };
 
-/** Distinct values each label can take on this machine (an upper bound). */
-export function labelBounds(config: Config, arch: string): Record<string, number> {
-  const cpus = os.cpus().length || 1;
+/** This machine, read from /sys and /proc (fallbacks where they cannot be read). */
+export function describeMachine(arch: string): Machine {
+  return {
+    arch,
+    cpus: os.cpus().length || 1,
+    numaNodes: count(() => readdirSync('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d)).length, 1),
+    blockDevices: count(() => readdirSync('/sys/block').length, 16),
+    irqHandlers: count(
+      () =>
+        readFileSync('/proc/interrupts', 'utf8')
+          .split('\n')
+          .filter((l) => /^\s*\d+:/.test(l))
+          .reduce((n, l) => n + 1 + (l.match(/, /g)?.length ?? 0), 0),
+      64,
+    ),
+  };
+}
+
+/**
+ * Distinct values each label can take. A label missing here is an error (a unit test checks every metric's labels),
+ * so a new label cannot silently count as one value.
+ */
+export function labelBounds(config: Config, machine: Machine): Readonly<Record<string, number>> {
+  const prom = config.output.prometheus;
   const func = config.monitors['func'] as (BaseOptions & { functions?: string[] }) | undefined;
   return {
-    comm: config.output.prometheus.max_comm_series + 1,
-    syscall: (syscallTable(arch)?.size ?? 512) + 1,
+    // The busiest max_comm_series of a scrape window, plus "other"; with cgroup, of (comm, cgroup) pairs.
+    comm: prom.max_comm_series + 1,
+    cgroup: 1,
+    // Every name in the table, and "none" (-1 on sys_exit).
+    syscall: (syscallTable(machine.arch)?.size ?? 512) + 1,
     category: 1, // a function of the syscall
-    cpu: cpus,
-    numa_node: count(() => readdirSync('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d)).length, 1),
-    type: 2,
+    cpu: prom.per_cpu ? machine.cpus : 1,
+    numa_node: machine.numaNodes,
+    mode: 2,
     access: 3,
     cause: 2,
     kind: 2,
-    io_type: 5,
-    device: count(() => readdirSync('/sys/dev/block').length, 16),
-    // softirq vectors plus every interrupt line the kernel lists.
-    name: 10 + count(() => readFileSync('/proc/interrupts', 'utf8').split('\n').filter((l) => /^\s*\d+:/.test(l)).length, 64),
+    io_type: ioTypes.length,
+    device: machine.blockDevices,
+    // Hard interrupts: one series per handler (type is its IRQ number, devices its name: a function of the handler).
+    type: machine.irqHandlers,
+    devices: 1,
+    vector: softirqNames.length,
     function: Math.max(1, func?.functions?.length ?? 1),
   };
 }
 
-export function estimateSeries(config: Config, monitors: readonly Monitor<BaseOptions, Row>[], arch: string): SeriesEstimate[] {
-  const bounds = labelBounds(config, arch);
+/** Labels a spec exports, with their bounds (cpu only with per_cpu, cgroup only where the monitor's option is on). */
+function specLabels(spec: MetricSpec, bounds: Readonly<Record<string, number>>, cgroupOn: boolean, perCpu: boolean): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of Object.keys(spec.labels)) {
+    if ((l === 'cgroup' && !cgroupOn) || (l === 'cpu' && !perCpu)) continue;
+    const b = bounds[l];
+    if (b === undefined) throw new Error(`series estimate: no bound for label "${l}" of ${spec.name} (add it to labelBounds)`);
+    out[l] = b;
+  }
+  return out;
+}
+
+export function estimateSeries(config: Config, monitors: readonly Monitor<BaseOptions, Row>[], machine: Machine): SeriesEstimate[] {
+  const bounds = labelBounds(config, machine);
+  const perCpu = config.output.prometheus.per_cpu;
   const out: SeriesEstimate[] = [];
+  let perProcess = 0;
   for (const m of monitors) {
     const seen = new Set<string>();
+    const cgroupOn = (config.monitors[m.name] as (BaseOptions & { cgroup?: boolean }) | undefined)?.cgroup === true;
     for (const spec of m.metrics ?? []) {
-      // Specs sharing a metric name differ by a fixed label: one series set each.
-      const cgroupOn = (config.monitors[m.name] as (BaseOptions & { cgroup?: boolean }) | undefined)?.cgroup === true;
-      const labels = Object.fromEntries(
-        Object.keys(spec.labels)
-          .filter((l) => l !== 'cgroup' || cgroupOn)
-          .map((l) => [l, l === 'cgroup' ? bounds['comm']! : (bounds[l] ?? 1)]),
-      );
+      const labels = specLabels(spec, bounds, cgroupOn, perCpu);
       // A histogram has one series per bucket, plus +Inf, _sum and _count.
       const series = Object.values(labels).reduce((a, b) => a * b, 1) * (spec.histogram ? spec.histogram.bounds.length + 3 : 1);
-      const prev = out.find((e) => e.metric === spec.name && seen.has(spec.name));
+      // Specs sharing a metric name differ by a fixed label: one series set each.
+      const prev = seen.has(spec.name) ? out.find((e) => e.metric === spec.name) : undefined;
       if (prev) {
         prev.series += series;
         for (const f of Object.keys(spec.fixed ?? {})) prev.labels[f] = (prev.labels[f] ?? 1) + 1;
         continue;
       }
       seen.add(spec.name);
+      if ('comm' in labels) perProcess += 1;
       out.push({ metric: spec.name, monitor: m.name, labels, series });
     }
   }
+  if (monitors.length) {
+    out.push({
+      metric: 'ebpfmon health (monitor_*, folded, ...)',
+      monitor: '-',
+      labels: { monitor: monitors.length },
+      series: healthSeriesPerMonitor * monitors.length + perProcess,
+    });
+  }
   return out;
 }
+
+/** The sum of an estimate. */
+export const totalSeries = (estimate: readonly SeriesEstimate[]): number => estimate.reduce((n, e) => n + e.series, 0);

@@ -1,7 +1,8 @@
 // The Prometheus exporter: a sink that adds each row to the counters its monitor declares (MetricSpec), plus
 // ebpfmon's own health, served over HTTP. Counters accumulate across intervals although the kernel maps are
-// cleared each interval, so rate() works. Label values that can explode are bounded: pid is never a label,
-// and comm is capped per metric, the rest folded into comm="other" and counted.
+// cleared each interval, so rate() works. Series stay bounded (src/plan/series.ts estimates them): pid is never a
+// label; a per-process metric (comm, cgroup) shows the max_comm_series busiest commands of each scrape window and
+// adds the rest to comm="other" (counted); the cpu label only with per_cpu.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { MetricSpec, Row } from '../monitors/types.js';
@@ -9,6 +10,7 @@ import type { MonitorStats } from '../records/stats.js';
 import type { BpfCost } from '../process/bpf-stats.js';
 import type { Sink } from './sink.js';
 import { UsageError } from '../errors.js';
+import { selectShown, type Shown } from './busiest.js';
 
 export interface HealthSnapshot {
   monitor: string;
@@ -20,7 +22,10 @@ export interface HealthSnapshot {
 export interface PrometheusOptions {
   listen: string;
   path: string;
+  /** Commands (or comm and cgroup pairs) a per-process metric shows each scrape window; the rest are "other". */
   maxCommSeries: number;
+  /** Export the cpu label (output.prometheus.per_cpu); without it, the CPUs are summed. */
+  perCpu?: boolean;
   /** Monitor name -> the counters it declares. */
   metrics: ReadonlyMap<string, readonly MetricSpec[]>;
   /** Current health of every monitor, read at each scrape. */
@@ -29,7 +34,11 @@ export interface PrometheusOptions {
   usage(pid: number): Promise<{ cpuSeconds: number; rssBytes: number } | null>;
 }
 
-export type PrometheusSink = Sink & { address: string; registry: Registry };
+export type PrometheusSink = Sink & {
+  address: string;
+  /** What a scrape answers: health refreshed, the scrape window closed (as GET on the metrics path does). */
+  scrape(): Promise<string>;
+};
 
 /** `host:port`, `[v6]:port` or `:port` (loopback). */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -40,8 +49,13 @@ export function parseListen(listen: string): { host: string; port: number } {
 }
 
 const other = 'other';
-/** Labels whose values come from what runs on the host: capped per metric at max_comm_series. */
-const cappedLabels = new Set(['comm', 'cgroup']);
+/** Labels whose values come from what runs on the host: a metric with one is per-process (see busiest.ts). */
+export const perProcessLabels: readonly string[] = ['comm', 'cgroup'];
+/** A label exported only with per_cpu: CPUs x everything else multiplies series on a large host. */
+export const perCpuLabel = 'cpu';
+/** Whether a row feeds a spec (its `where` columns hold the values asked for). */
+const selected = (spec: MetricSpec, row: Row): boolean =>
+  !(typeof row['note'] === 'string' && row['note']) && Object.entries(spec.where ?? {}).every(([c, v]) => String(row[c]) === v);
 
 /** Delta-feeding counters for values the supervisor keeps as totals (they restart at 0 after a reload). */
 function totalsCounter(registry: Registry, name: string, help: string, labelNames: string[]) {
@@ -119,6 +133,69 @@ function bucketHistogram(registry: Registry, spec: MetricSpec & { histogram: Non
   };
 }
 
+/** A per-process metric's counts since the last scrape, and the commands it shows (see busiest.ts). */
+interface ScrapeWindow {
+  add(labels: Record<string, string>, value: number): void;
+  /** Closes the window: the busiest groups get their counts, the rest go to comm="other". */
+  settle(): void;
+}
+
+/**
+ * Counts wait here until the scrape that closes their window; a window also closes when more label sets wait than
+ * `pendingLimit` (no scrape for a long time must not grow memory without bound).
+ */
+function scrapeWindow(counter: Counter, metric: string, limit: number, folded: Counter): ScrapeWindow {
+  const pendingLimit = Math.max(1000, 10 * limit);
+  const pending = new Map<string, { labels: Record<string, string>; group: string; folded: string; value: number; rows: number }>();
+  /** Series of each shown group, by their labels' key, to remove them when it is dropped. */
+  const series = new Map<string, Map<string, Record<string, string>>>();
+  let shown: Shown = new Map();
+  let window = 0;
+  const settle = (): void => {
+    if (!pending.size) return;
+    window += 1;
+    const totals = new Map<string, number>();
+    for (const p of pending.values()) totals.set(p.group, (totals.get(p.group) ?? 0) + p.value);
+    const next = selectShown(totals, shown, window, limit);
+    for (const g of next.dropped) {
+      for (const labels of series.get(g)?.values() ?? []) counter.remove(labels);
+      series.delete(g);
+    }
+    shown = next.shown;
+    for (const [key, p] of pending) {
+      if (shown.has(p.group)) {
+        counter.inc(p.labels, p.value);
+        let own = series.get(p.group);
+        if (!own) series.set(p.group, (own = new Map()));
+        own.set(key, p.labels);
+      } else {
+        const labels = { ...p.labels };
+        for (const l of perProcessLabels) if (l in labels) labels[l] = other;
+        counter.inc(labels, p.value);
+        folded.inc({ metric, label: p.folded }, p.rows);
+      }
+    }
+    pending.clear();
+  };
+  return {
+    add(labels, value) {
+      const present = perProcessLabels.filter((l) => l in labels);
+      // No comm (e.g. func without per_process): nothing to attribute per process.
+      if (!present.length) return;
+      const key = JSON.stringify(labels);
+      const p = pending.get(key);
+      if (p) {
+        p.value += value;
+        p.rows += 1;
+        return;
+      }
+      if (pending.size >= pendingLimit) settle();
+      pending.set(key, { labels, group: JSON.stringify(present.map((l) => labels[l])), folded: present.join(','), value, rows: 1 });
+    },
+    settle,
+  };
+}
+
 /**
  * Bounds on what one client can hold: any local user can connect to the exporter, and an open connection
  * must neither pin memory nor delay shutdown. A scrape is one short request, so the limits are tight.
@@ -156,10 +233,18 @@ export function closeServer(server: Server, graceMs: number): Promise<void> {
 
 export async function createPrometheusSink(opts: PrometheusOptions): Promise<PrometheusSink> {
   const registry = new Registry();
+  const perCpu = opts.perCpu ?? false;
+  const exported = (label: string): boolean => label !== perCpuLabel || perCpu;
+  const folded = new Counter({
+    name: 'ebpfmon_label_values_folded_total',
+    help: 'Rows added to comm="other": their command was not among the output.prometheus.max_comm_series busiest of the scrape window.',
+    labelNames: ['metric', 'label'],
+    registers: [registry],
+  });
   const histograms = new Map<MetricSpec, (labels: Record<string, string>, row: Row) => void>();
-  // Several specs may feed one metric (e.g. kind="voluntary" and kind="involuntary"): they share its counter and cap.
-  const byName = new Map<string, { counter: Counter; comms: Map<string, Set<string>> }>();
-  const counters = new Map<MetricSpec, { spec: MetricSpec; counter: Counter; comms: Map<string, Set<string>> }>();
+  // Several specs may feed one metric (e.g. kind="voluntary" and kind="involuntary"): they share its counter and window.
+  const byName = new Map<string, { counter: Counter; window: ScrapeWindow | null }>();
+  const counters = new Map<MetricSpec, { counter: Counter; window: ScrapeWindow | null }>();
   for (const specs of opts.metrics.values()) {
     for (const spec of specs) {
       if (spec.histogram) {
@@ -168,19 +253,19 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       }
       let shared = byName.get(spec.name);
       if (!shared) {
-        const labelNames = [...Object.keys(spec.labels), ...Object.keys(spec.fixed ?? {})];
-        shared = { counter: new Counter({ name: spec.name, help: spec.help, labelNames, registers: [registry] }), comms: new Map() };
+        const labelNames = [...Object.keys(spec.labels).filter(exported), ...Object.keys(spec.fixed ?? {})];
+        const counter = new Counter({ name: spec.name, help: spec.help, labelNames, registers: [registry] });
+        const perProcess = Object.keys(spec.labels).some((l) => perProcessLabels.includes(l));
+        shared = { counter, window: perProcess ? scrapeWindow(counter, spec.name, opts.maxCommSeries, folded) : null };
         byName.set(spec.name, shared);
       }
-      counters.set(spec, { spec, ...shared });
+      counters.set(spec, shared);
     }
   }
-  const folded = new Counter({
-    name: 'ebpfmon_label_values_folded_total',
-    help: 'Samples whose comm label was folded into comm="other" because the metric reached output.prometheus.max_comm_series.',
-    labelNames: ['metric', 'label'],
-    registers: [registry],
-  });
+  /** Ends the scrape window of every per-process metric: the busiest get their counts, the rest go to "other". */
+  const settle = (): void => {
+    for (const { window } of byName.values()) window?.settle();
+  };
 
   const up = new Gauge({ name: 'ebpfmon_monitor_up', help: '1 when the monitor\'s bpftrace is attached and running, else 0.', labelNames: ['monitor'], registers: [registry] });
   const state = new Gauge({ name: 'ebpfmon_monitor_state', help: 'The monitor\'s state: 1 for the current one.', labelNames: ['monitor', 'state'], registers: [registry] });
@@ -222,32 +307,26 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
     }
   };
 
-  const labelsOf = (entry: { spec: MetricSpec; comms: Map<string, Set<string>> }, row: Row): Record<string, string> => {
-    const labels: Record<string, string> = { ...entry.spec.fixed };
-    for (const [label, column] of Object.entries(entry.spec.labels)) {
+  const labelsOf = (spec: MetricSpec, row: Row): Record<string, string> => {
+    const labels: Record<string, string> = { ...spec.fixed };
+    for (const [label, column] of Object.entries(spec.labels)) {
       const cell = row[column];
       // An empty cell (e.g. cgroup when that option is off) leaves the label out rather than exporting "".
-      if (cell === null || cell === undefined || cell === '') continue;
-      let v = String(cell);
-      if (cappedLabels.has(label)) {
-        let seen = entry.comms.get(label);
-        if (!seen) entry.comms.set(label, (seen = new Set()));
-        if (!seen.has(v)) {
-          if (seen.size < opts.maxCommSeries) seen.add(v);
-          else {
-            folded.inc({ metric: entry.spec.name, label });
-            v = other;
-          }
-        }
-      }
-      labels[label] = v;
+      if (cell === null || cell === undefined || cell === '' || !exported(label)) continue;
+      labels[label] = String(cell);
     }
     return labels;
   };
 
-  /** Labels of a histogram series: its label columns as they are (histogram labels are never capped ones). */
+  /** Labels of a histogram series: its label columns as they are (histogram labels are never per-process ones). */
   const labelsOfSpec = (spec: MetricSpec, row: Row): Record<string, string> =>
-    Object.fromEntries(Object.entries(spec.labels).map(([label, column]) => [label, String(row[column] ?? '')]));
+    Object.fromEntries(Object.entries(spec.labels).filter(([label]) => exported(label)).map(([label, column]) => [label, String(row[column] ?? '')]));
+
+  const scrape = async (): Promise<string> => {
+    await refreshHealth();
+    settle();
+    return registry.metrics();
+  };
 
   const { host, port } = parseListen(opts.listen);
   const server: Server = createServer({ ...serverLimits.create }, (req, res) => {
@@ -256,9 +335,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       res.writeHead(url === opts.path ? 405 : 404, { 'content-type': 'text/plain' }).end(`ebpfmon: metrics are at ${opts.path}\n`);
       return;
     }
-    refreshHealth()
-      .then(() => registry.metrics())
-      .then(
+    scrape().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (e: unknown) => res.writeHead(500).end(String(e)),
     );
@@ -280,20 +357,22 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
 
   return {
     address,
-    registry,
+    scrape,
     write(monitor, rows) {
       for (const spec of opts.metrics.get(monitor) ?? []) {
         const observe = histograms.get(spec);
         if (observe) {
-          for (const row of rows) if (!(typeof row['note'] === 'string' && row['note'])) observe(labelsOfSpec(spec, row), row);
+          for (const row of rows) if (selected(spec, row)) observe(labelsOfSpec(spec, row), row);
           continue;
         }
-        const entry = counters.get(spec)!;
+        const { counter, window } = counters.get(spec)!;
         for (const row of rows) {
-          if (typeof row['note'] === 'string' && row['note']) continue;
+          if (!selected(spec, row)) continue;
           const raw = spec.value === undefined ? 1 : Number(row[spec.value] ?? 0);
           const v = raw * (spec.scale ?? 1);
-          if (Number.isFinite(v) && v > 0) entry.counter.inc(labelsOf(entry, row), v);
+          if (!(Number.isFinite(v) && v > 0)) continue;
+          if (window) window.add(labelsOf(spec, row), v);
+          else counter.inc(labelsOf(spec, row), v);
         }
       }
     },

@@ -1,9 +1,9 @@
 // The Prometheus exporter with real bpftrace on loopback: counters rise by a workload's exact counts,
-// promtool accepts the exposition, and the comm cap holds.
+// promtool accepts the exposition, the comm cap holds, and interrupt labels name what /proc/interrupts names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, sleep, startCli, tempDir, writeConfig, type RunningCli } from '../helpers/cli.js';
@@ -36,21 +36,29 @@ test('prometheus: counters rise by the workload between two scrapes; health metr
   if (!kernelAvailable(t)) return;
   const dir = await tempDir('prom');
   const prog = await workload('syscalls', 'ebpfm_prom');
-  const config = await writeConfig(dir, 'monitors:\n  syscall: {enabled: true, interval: 1}\n  exec: {enabled: true}\n');
+  // Syscalls are counted per syscall for the whole host: the comm filter keeps them to the workload's, so exact.
+  const config = await writeConfig(dir, 'monitors:\n  syscall: {enabled: true, interval: 1, comm: ebpfm_prom}\n  exec: {enabled: true}\n');
   const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--duration', '30']);
   const address = await started(cli);
   assert.match(address, /^127\.0\.0\.1:\d+$/, 'loopback');
   await run(prog, ['1000', '10']);
   await sleep(2500);
   const first = await scrape(address);
-  const labels = { comm: 'ebpfm_prom', syscall: 'getppid', category: 'process' };
+  const labels = { syscall: 'getppid', category: 'process' };
   assert.equal(sample(first, 'ebpfmon_syscalls_total', labels), 1000);
   await run(prog, ['2345', '67']);
   await sleep(2500);
   const second = await scrape(address);
   assert.equal(sample(second, 'ebpfmon_syscalls_total', labels) - sample(first, 'ebpfmon_syscalls_total', labels), 2345);
-  const closeErr = { comm: 'ebpfm_prom', syscall: 'close', category: 'file' };
+  const closeErr = { syscall: 'close', category: 'file' };
   assert.equal(sample(second, 'ebpfmon_syscall_errors_total', closeErr) - sample(first, 'ebpfmon_syscall_errors_total', closeErr), 67);
+  assert.doesNotMatch(second, /^ebpfmon_syscalls_total\{[^}]*comm=/m, 'per syscall: no comm label');
+  // The per-command total is every syscall of the command: here, the sum over syscalls.
+  const sum = (text: string, metric: string): number =>
+    text.split('\n').filter((l) => l.startsWith(`${metric}{`)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  assert.equal(sample(second, 'ebpfmon_process_syscalls_total', { comm: 'ebpfm_prom' }), sum(second, 'ebpfmon_syscalls_total'));
+  assert.ok(sample(second, 'ebpfmon_process_syscalls_total', { comm: 'ebpfm_prom' }) >= 1000 + 10 + 2345 + 67);
+  assert.equal(sample(second, 'ebpfmon_process_syscall_errors_total', { comm: 'ebpfm_prom' }), sum(second, 'ebpfmon_syscall_errors_total'));
   assert.equal(sample(second, 'ebpfmon_exec_total', { comm: 'ebpfm_prom' }), 2);
   assert.equal(sample(second, 'ebpfmon_monitor_up', { monitor: 'syscall' }), 1);
   assert.ok(sample(second, 'ebpfmon_bpftrace_rss_bytes', { monitor: 'syscall' }) > 10e6);
@@ -109,6 +117,32 @@ test('prometheus: the bio latency histogram matches the buckets in the CSV and l
   assert.deepEqual(values, [...values].sort((a, b) => a - b), 'cumulative');
   assert.equal(values.at(-1), count);
   assert.ok(sample(text, 'ebpfmon_bio_latency_seconds_sum', { device, io_type: 'write' }) > 0);
+  const promtool = await execa('promtool', ['check', 'metrics'], { input: text, reject: false });
+  assert.equal(promtool.exitCode, 0, `${promtool.stdout}${promtool.stderr}`);
+});
+
+test('prometheus: interrupt labels are those of /proc/interrupts (as node_exporter), CPUs summed; promtool accepts them', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('promirq');
+  const config = await writeConfig(dir, 'monitors:\n  interrupt: {enabled: true, interval: 1}\n  context_switch: {enabled: true, interval: 1}\n');
+  const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--duration', '30']);
+  const address = await started(cli);
+  await sleep(2500);
+  const text = await scrape(address);
+  cli.proc.kill('SIGTERM');
+  assert.equal((await cli.done).exitCode, 0);
+  const procLines = (await readFile('/proc/interrupts', 'utf8')).split('\n');
+  const hard = text.split('\n').filter((l) => l.startsWith('ebpfmon_interrupts_total{'));
+  assert.ok(hard.length > 0, 'some hard interrupt in 2.5 s (timer, disk or network)');
+  for (const line of hard) {
+    const m = /^ebpfmon_interrupts_total\{type="(\d+)",devices="([^"]+)"\} \d+/.exec(line);
+    assert.ok(m, `type (the IRQ number) and devices, no cpu: ${line}`);
+    const proc = procLines.find((l) => l.trimStart().startsWith(`${m[1]}:`));
+    assert.ok(proc?.includes(m[2]!), `/proc/interrupts line ${m[1]} names ${m[2]}: ${proc}`);
+  }
+  assert.ok(sample(text, 'ebpfmon_softirqs_total', { vector: 'timer' }) + sample(text, 'ebpfmon_softirqs_total', { vector: 'rcu' }) > 0);
+  assert.doesNotMatch(text, /\bcpu="/, 'no cpu label without per_cpu');
+  assert.ok(sample(text, 'ebpfmon_context_switches_total', { kind: 'voluntary' }) > 0);
   const promtool = await execa('promtool', ['check', 'metrics'], { input: text, reject: false });
   assert.equal(promtool.exitCode, 0, `${promtool.stdout}${promtool.stderr}`);
 });

@@ -5,7 +5,7 @@ import { aheadOfTime, buildPlan, mapCapacity, type Verdict } from '../../plan/pl
 import { fragmentOf } from '../../script/compose.js';
 import { monitorLayout } from '../../script/render.js';
 import { monitorNames, monitors } from '../../monitors/registry.js';
-import { estimateSeries, type SeriesEstimate } from '../../plan/series.js';
+import { describeMachine, estimateSeries, seriesBudget, totalSeries, type SeriesEstimate } from '../../plan/series.js';
 import { version } from '../../version.js';
 
 export interface CheckReport {
@@ -22,8 +22,8 @@ export interface CheckReport {
   monitors: Verdict[];
   /** Keys one kernel map holds, and per monitor what its per-process maps hold through their shards (src/script/render.ts). */
   maps: { keysPerMap: number; runtime: 'aot' | 'jit'; monitors: { monitor: string; shards: number; keys: number }[] };
-  /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series). */
-  prometheus: { enabled: boolean; listen: string; maxCommSeries: number; totalSeries: number; metrics: SeriesEstimate[] };
+  /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series and per_cpu). */
+  prometheus: { enabled: boolean; listen: string; maxCommSeries: number; perCpu: boolean; totalSeries: number; budget: number; metrics: SeriesEstimate[] };
 }
 
 export async function runCheck(opts: { config?: string | undefined }): Promise<CheckReport> {
@@ -58,12 +58,14 @@ export async function runCheck(opts: { config?: string | undefined }): Promise<C
     })(),
     prometheus: (() => {
       const enabled = monitors.filter((m) => selected.includes(m.name));
-      const metrics = estimateSeries(config, enabled, caps.arch);
+      const metrics = estimateSeries(config, enabled, describeMachine(caps.arch));
       return {
         enabled: config.output.prometheus.enabled,
         listen: config.output.prometheus.listen,
         maxCommSeries: config.output.prometheus.max_comm_series,
-        totalSeries: metrics.reduce((n, m) => n + m.series, 0),
+        perCpu: config.output.prometheus.per_cpu,
+        totalSeries: totalSeries(metrics),
+        budget: seriesBudget,
         metrics,
       };
     })(),
@@ -100,7 +102,11 @@ export function renderCheck(r: CheckReport): string {
   );
   for (const m of mp.monitors) lines.push(`  ${m.monitor.padEnd(15)} ${String(m.keys).padStart(7)} keys per map and interval${m.shards > 1 ? ` (${m.shards} shards by pid)` : ''}`);
   const p = r.prometheus;
-  lines.push('', `prometheus exporter: ${p.enabled ? `on ${p.listen}` : 'off (output.prometheus.enabled)'}; worst-case series for the enabled monitors: ${p.totalSeries} (comm capped at ${p.maxCommSeries} + "other")`);
+  lines.push(
+    '',
+    `prometheus exporter: ${p.enabled ? `on ${p.listen}` : 'off (output.prometheus.enabled)'}; worst-case series for the enabled monitors: ${p.totalSeries}${p.totalSeries > p.budget ? ` (above ${p.budget}: lower output.prometheus.max_comm_series, turn off per_cpu or a monitor)` : ''}`,
+    `  comm: the ${p.maxCommSeries} busiest commands of each scrape + "other" (max_comm_series); cpu label ${p.perCpu ? 'on (per_cpu)' : 'off, CPUs summed (per_cpu)'}`,
+  );
   for (const m of p.metrics) {
     lines.push(`  ${m.metric.padEnd(42)} ${String(m.series).padStart(9)}  = ${Object.entries(m.labels).map(([l, n]) => `${l} ${n}`).join(' x ') || '1'}`);
   }

@@ -96,6 +96,7 @@ async function startExporter(
     listen: opts.prometheus ?? conf.listen,
     path: conf.path,
     maxCommSeries: conf.max_comm_series,
+    perCpu: conf.per_cpu,
     metrics: new Map(monitors.map((m) => [m.name, m.metrics ?? []])),
     health: () =>
       [...(current()?.session.monitors ?? [])].map(([monitor, m]) => ({
