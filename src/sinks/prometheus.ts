@@ -275,6 +275,12 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   const rowsOut = totalsCounter(registry, 'ebpfmon_rows_total', 'Rows written for the monitor.', ['monitor']);
   const incomplete = totalsCounter(registry, 'ebpfmon_incomplete_intervals_total', 'Intervals whose counts are incomplete: a kernel map was full, updates beyond were dropped.', ['monitor']);
   const stalls = totalsCounter(registry, 'ebpfmon_stalls_total', 'Times the monitor\'s bpftrace stalled: the rows after it cover the whole stall.', ['monitor']);
+  const coverage = new Gauge({
+    name: 'ebpfmon_coverage_ratio',
+    help: "How much of what happened the monitor's numbers hold over its last 10 intervals: against the kernel's own counter where there is one (basis=kernel), else the share of intervals known complete (basis=self).",
+    labelNames: ['monitor', 'basis'],
+    registers: [registry],
+  });
   const stalled = new Gauge({ name: 'ebpfmon_monitor_stalled', help: '1 while no interval closed for two intervals (bpftrace stalled), else 0.', labelNames: ['monitor'], registers: [registry] });
   const cpu = totalsCounter(registry, 'ebpfmon_bpftrace_cpu_seconds_total', 'CPU time (user+system) of the bpftrace process serving the monitor.', ['monitor']);
   const rss = new Gauge({ name: 'ebpfmon_bpftrace_rss_bytes', help: 'Resident memory of the bpftrace process serving the monitor.', labelNames: ['monitor'], registers: [registry] });
@@ -299,6 +305,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       incomplete({ monitor }, stats.saturatedIntervals);
       stalls({ monitor }, stats.stalls);
       stalled.set({ monitor }, stats.stalled ? 1 : 0);
+      if (stats.coverage?.ratio !== null && stats.coverage !== null) coverage.set({ monitor, basis: stats.coverage.basis }, stats.coverage.ratio);
       const u = stats.bpftracePid === null ? null : await opts.usage(stats.bpftracePid);
       if (u) {
         cpu({ monitor }, u.cpuSeconds);

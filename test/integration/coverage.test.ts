@@ -16,7 +16,8 @@ test('a clean run: context switches, interrupts and page faults agree with the k
   const dir = await tempDir('coverage');
   const pidFile = path.join(dir, 'ebpfmon.pid');
   const config = await writeConfig(dir, 'monitors:\n  context_switch: {enabled: true, interval: 1}\n  interrupt: {enabled: true, interval: 1}\n  page_fault: {enabled: true, interval: 1}\n');
-  const cli = startCli(['start', '-c', config, '-o', path.join(dir, 'out'), '--pid-file', pidFile, '--duration', '40']);
+  const cli = startCli(['start', '-c', config, '-o', path.join(dir, 'out'), '--pid-file', pidFile, '--prometheus', '127.0.0.1:0', '--duration', '40']);
+  const address = String((await cli.waitForLog('prometheus exporter listening'))['address']);
   await cli.waitForLog('monitors attached');
   const prog = await workload('pingpong', 'ebpfm_cov');
   // A window of ten 1-second intervals, with some work in it.
@@ -25,6 +26,7 @@ test('a clean run: context switches, interrupts and page faults agree with the k
     await sleep(1500);
   }
   const doc = await status(path.join(dir, 'ebpfmon.status.json'));
+  const metrics = await (await fetch(`http://${address}/metrics`)).text();
   cli.proc.kill('SIGTERM');
   assert.equal((await cli.done).exitCode, 0);
   const cs = coverageOf(doc, 'context_switch');
@@ -34,6 +36,8 @@ test('a clean run: context switches, interrupts and page faults agree with the k
   assert.ok(irq !== null && irq !== undefined && irq >= 0.97, `interrupt ${irq}`);
   assert.ok(pf !== null && pf !== undefined && pf >= 0.95, `page_fault ${pf}`);
   assert.equal(doc.monitors.find((m) => m.monitor === 'context_switch')?.coverage?.basis, 'kernel');
+  const exported = Number(/^ebpfmon_coverage_ratio\{monitor="context_switch",basis="kernel"\} ([\d.]+)$/m.exec(metrics)?.[1]);
+  assert.ok(exported >= 0.99 && exported <= 1.01, `exported ${exported}`);
 });
 
 test('a full map makes open\'s coverage fall (warning, marker row, status) and recover once intervals are complete again', async (t) => {
