@@ -6,4 +6,4 @@ export const version: string = (
 ).version;
 
 /** Bumped whenever map names, key order or printf layouts change in a way an edited script must follow. */
-export const contractVersion = 1;
+export const contractVersion = 2;

@@ -67,6 +67,10 @@ interface Slot {
   stall: { fromNs: bigint | null; ticks: number } | null;
   /** Whether the last interval was reported incomplete (the warning is logged once per change). */
   wasFull: boolean;
+  /** The double buffer's flip the last tick followed (null before the first). */
+  lastFlip: bigint | null;
+  /** END's copy of the retired maps repeats what that flip's tick already closed: its prints are skipped. */
+  skipRetired: boolean;
 }
 
 const combiners: Record<Agg, (a: number, b: number) => number> = {
@@ -85,7 +89,7 @@ export function createRouter(deps: RouterDeps): Router {
   const byName = new Map<string, Slot>();
   const byCounter = new Map<string, { slot: Slot; decl: PrintfDecl }>();
   for (const rm of deps.monitors) {
-    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), lastTickNs: null, stall: null, wasFull: false };
+    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), lastTickNs: null, stall: null, wasFull: false, lastFlip: null, skipRetired: false };
     byName.set(rm.monitor.name, slot);
     for (const [copy, map] of rm.contract.copies) byCopy.set(copy, { slot, map });
     for (const [counter, decl] of rm.contract.counters) byCounter.set(counter, { slot, decl });
@@ -136,6 +140,8 @@ export function createRouter(deps: RouterDeps): Router {
   };
 
   const onMap = (name: string, value: MapValue): void => {
+    const copy = byCopy.get(name);
+    if (copy?.slot.skipRetired) return;
     const counter = byCounter.get(name);
     if (counter) {
       onCounter(counter.slot, counter.decl, value);
@@ -192,9 +198,11 @@ export function createRouter(deps: RouterDeps): Router {
     if (keys >= deps.mapCapacity) slot.full.add(map.name);
   };
 
-  /** Closes one interval of an aggregate monitor at its tick (kernel time `ns`). */
-  const onTick = (slot: Slot, ns: bigint): void => {
+  /** Closes one interval of an aggregate monitor at its tick (kernel time `ns`, after flip `flip`). */
+  const onTick = (slot: Slot, ns: bigint, flip: bigint | null): void => {
     const { rm } = slot;
+    slot.skipRetired = false;
+    if (flip !== null) slot.lastFlip = flip;
     const name = rm.monitor.name;
     const lagSeconds = Number(clock.monotonicNs() - ns) / 1e9;
     if (lagSeconds > rm.interval + lateTickSlackSeconds) {
@@ -324,13 +332,19 @@ export function createRouter(deps: RouterDeps): Router {
     }
     slot.rm.stats.records++;
     const rest = t2 < 0 ? '' : body.slice(t2 + 1);
-    const split = splitFields(rest, decl.fields.length);
+    // A tick of contract 1 (before the flip number) has one field: still a tick.
+    const split = splitFields(rest, decl.fields.length) ?? (tag === 'tick' ? splitFields(rest, 1) : null);
     if (!split || (decl.fields.length === 0 && rest !== '')) {
       problem(slot, `fields:${name}:${tag}`, `${name}: printf "${tag}" has fewer than ${decl.fields.length} fields; ignored`);
       return;
     }
     if (tag === 'tick' && slot.rm.monitor.mode === 'aggregate') {
-      onTick(slot, /^\d+$/.test(split[0] ?? '') ? BigInt(split[0]!) : clock.monotonicNs());
+      onTick(slot, /^\d+$/.test(split[0] ?? '') ? BigInt(split[0]!) : clock.monotonicNs(), /^\d+$/.test(split[1] ?? '') ? BigInt(split[1]!) : null);
+      return;
+    }
+    if (tag === 'retired' && slot.rm.monitor.mode === 'aggregate') {
+      // The tick of this flip arrived: the print and clear before it did too, and what END prints next repeats it.
+      slot.skipRetired = /^\d+$/.test(split[0] ?? '') && slot.lastFlip === BigInt(split[0]!);
       return;
     }
     const fields: Record<string, string> = {};

@@ -6,7 +6,7 @@ import { renderHeader } from './header.js';
 import { intervalProbe } from './literals.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
 import { intField, printfOf, type Fragment, type PrintfDecl, type ResultMap } from './ir.js';
-import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderPrintf, renderProbe, type Layout } from './render.js';
+import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderProbe, type Layout } from './render.js';
 
 export interface Script {
   /** `main`, or a monitor's name when it runs in its own process. */
@@ -30,7 +30,14 @@ export const attachedMarker = 'ebpfmon\\tattached';
 export const scriptFileName = (id: string): string => `ebpfmon-${id}.bt`;
 
 /** The printf that closes one interval of an aggregate monitor, sent even when its maps are empty. */
-export const tickDecl: PrintfDecl<'nsecs'> = printfOf('tick', 'closes one interval (sent even when the maps are empty)', intField('nsecs', 'nsecs'));
+export const tickDecl: PrintfDecl<'nsecs' | 'flip'> = printfOf(
+  'tick',
+  'closes one interval (sent even when the maps are empty); flip: how many times the double buffer has flipped',
+  intField('nsecs', 'nsecs'),
+  intField('flip', '@<monitor>_flips[0]'),
+);
+/** In END: the prints that follow are the copy retired at flip N, to be counted only if that flip's tick never came. */
+export const retiredDecl: PrintfDecl<'flip'> = printfOf('retired', "END: the copy retired at this flip follows (kept only if that flip's tick never arrived)", intField('flip', '@<monitor>_flips[0]'));
 
 /** What the router expects from one monitor's part of a script. */
 export interface OutputContract {
@@ -52,7 +59,7 @@ export function contractOf(monitor: Monitor<BaseOptions, Row>, fragment: Fragmen
   for (const m of fragment.results) for (const c of copiesOf(m, own)) copies.set(c.name, m);
   return {
     results: fragment.results,
-    printfs: monitor.mode === 'aggregate' ? [...fragment.events, tickDecl] : fragment.events,
+    printfs: monitor.mode === 'aggregate' ? [...fragment.events, tickDecl, retiredDecl] : fragment.events,
     copies,
     counters: new Map(countersOf(fragment)),
   };
@@ -122,21 +129,20 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   }
   body.push(...stopProbe(os.constants.signals[stopSignal]), '');
   const aggregates = parts.filter((p) => p.monitor.mode === 'aggregate');
-  const tick = (monitor: string): string => renderPrintf(monitor, tickDecl, '  ');
   // One interval probe per distinct period, flushing every monitor with that period.
   const byInterval = new Map<number, string[]>();
   for (const { monitor, plan, fragment, layout: own } of aggregates) {
     const list = byInterval.get(plan.interval) ?? [];
-    list.push(...renderFlush(monitor.name, fragment.results, own, tick(monitor.name)));
+    list.push(...renderFlush(monitor.name, fragment.results, own));
     byInterval.set(plan.interval, list);
   }
   for (const [seconds, flushes] of byInterval) body.push(`${intervalProbe(seconds)} {`, ...flushes, '}', '');
   // Sequence counters: a record lost after the last one that arrived shows only against the counter.
   const counters = parts.flatMap((p) => countersOf(p.fragment).map(([name]) => `  print(${name});`));
   if (counters.length) body.push('// How many records each CPU has numbered: records lost after the last that arrived show against it.', 'interval:s:1 {', ...counters, '}', '');
-  const endFlush = [...aggregates.flatMap((p) => renderFinalFlush(p.fragment.results, p.layout, tick(p.monitor.name))), ...counters];
+  const endFlush = [...aggregates.flatMap((p) => renderFinalFlush(p.monitor.name, p.fragment.results, p.layout)), ...counters];
   const helpers = parts.flatMap((p) => p.fragment.helpers.map((h) => h.name));
-  const flags = layout.double ? aggregates.filter((p) => p.fragment.results.length).map((p) => `@${p.monitor.name}_gen`) : [];
+  const flags = layout.double ? aggregates.filter((p) => p.fragment.results.length).flatMap((p) => [`@${p.monitor.name}_gen`, `@${p.monitor.name}_flips`]) : [];
   body.push('// The final partial interval, then clear helper maps so the exit dump prints nothing.');
   body.push('END {', ...endFlush, ...[...helpers, ...flags, '@ebpfmon_self'].map((n) => `  clear(${n});`), '}', '');
   return { id: proc.id, file, monitors: proc.monitors.map((p) => p.monitor.name), text: body.join('\n'), env };

@@ -63,6 +63,8 @@ export function copiesOf(map: ResultMap, layout: Layout): { gen: 0 | 1; name: st
 
 /** The flag of a monitor's double buffer, and the local a probe reads it into once. */
 export const genFlag = (monitor: string): string => `@${monitor}_gen[0]`;
+/** How many times the flag has flipped: each tick carries it, so END can say whether the last flip's print arrived. */
+export const flipCount = (monitor: string): string => `@${monitor}_flips[0]`;
 const genLocal = (monitor: string): string => `$${monitor}_gen`;
 
 export interface RenderCtx {
@@ -144,16 +146,23 @@ export function renderProbe(p: Probe, ctx: RenderCtx): string {
 
 const printAndClear = (names: readonly string[], indent: string): string[] => names.flatMap((n) => [`${indent}print(${n});`, `${indent}clear(${n});`]);
 
+/** The tick of an interval: its kernel time and the flip it follows (0 without a double buffer). */
+const tickLine = (monitor: string, layout: Layout, indent: string): string =>
+  `${indent}printf("${monitor}\\ttick\\t%llu\\t%llu\\n", nsecs, ${layout.double ? flipCount(monitor) : '0'});`;
+/** Marks the prints that follow in END as the copy retired at flip N (see renderFinalFlush). */
+const retiredLine = (monitor: string, indent: string): string => `${indent}printf("${monitor}\\tretired\\t%llu\\n", ${flipCount(monitor)});`;
+
 /**
  * The interval flush of one monitor's result maps. Each map is cleared right after it is printed: bpftrace reads
  * and clears maps from user space, so events landing between the two are lost; interleaving keeps that window as
  * short as it can be. With a double buffer the copy in use flips first, then the one just retired is printed.
  */
-export function renderFlush(monitor: string, results: readonly ResultMap[], layout: Layout, tick: string): string[] {
+export function renderFlush(monitor: string, results: readonly ResultMap[], layout: Layout): string[] {
   const names = (gen: 0 | 1): string[] => results.flatMap((m) => copiesOf(m, layout).filter((c) => c.gen === gen).map((c) => c.name));
-  if (!layout.double || !results.length) return [...printAndClear(names(0), '  '), tick];
+  if (!layout.double || !results.length) return [...printAndClear(names(0), '  '), tickLine(monitor, { ...layout, double: false }, '  ')];
   const flag = genFlag(monitor);
   return [
+    `  ${flipCount(monitor)} = ${flipCount(monitor)} + 1;`,
     `  if (${flag}) {`,
     `    ${flag} = 0;`,
     ...printAndClear(names(1), '    '),
@@ -161,16 +170,31 @@ export function renderFlush(monitor: string, results: readonly ResultMap[], layo
     `    ${flag} = 1;`,
     ...printAndClear(names(0), '    '),
     '  }',
-    tick,
+    tickLine(monitor, layout, '  '),
   ];
 }
 
 /**
- * END's flush: every copy. The one in use holds the final partial interval. The retired one is empty when the last
- * interval's print reached user space, but bpftrace drops the output of probes that fire while it finishes (after
- * exit() or a signal), and an interval landing then left its data unprinted. The router combines a key printed
- * from several copies before one tick by the map's aggregate.
+ * END's flush. The copy in use holds the final partial interval. The copy retired at the last flip was printed and
+ * cleared then, unless bpftrace dropped that interval's output (it drops the output of probes that fire while it
+ * finishes, after exit() or a signal): then it still holds a whole interval. Or its print arrived and its clear did
+ * not: then it holds what was already counted. So END prints it after a `retired` line naming the flip, and the
+ * router keeps it only when the tick of that flip never arrived.
  */
-export function renderFinalFlush(results: readonly ResultMap[], layout: Layout, tick: string): string[] {
-  return [...printAndClear(results.flatMap((m) => copiesOf(m, layout).map((c) => c.name)), '  '), tick];
+export function renderFinalFlush(monitor: string, results: readonly ResultMap[], layout: Layout): string[] {
+  const names = (gen: 0 | 1): string[] => results.flatMap((m) => copiesOf(m, layout).filter((c) => c.gen === gen).map((c) => c.name));
+  const print = (gen: 0 | 1, indent: string): string[] => names(gen).map((n) => `${indent}print(${n});`);
+  if (!layout.double || !results.length) return [...print(0, '  '), tickLine(monitor, { ...layout, double: false }, '  ')];
+  return [
+    `  if (${genFlag(monitor)}) {`,
+    ...print(1, '    '),
+    retiredLine(monitor, '    '),
+    ...print(0, '    '),
+    '  } else {',
+    ...print(0, '    '),
+    retiredLine(monitor, '    '),
+    ...print(1, '    '),
+    '  }',
+    tickLine(monitor, layout, '  '),
+  ];
 }

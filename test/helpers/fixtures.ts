@@ -36,11 +36,10 @@ export function rendered(
 ): { probes: string; flush: string; finalFlush: string; helpers: string[]; results: string[] } {
   const f = monitor.generate(opts, plan);
   layout = monitorLayout(f, layout);
-  const tick = `  printf("${monitor.name}\\ttick\\t%llu\\n", nsecs);`;
   return {
     probes: f.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout })).join('\n'),
-    flush: renderFlush(monitor.name, f.results, layout, tick).join('\n'),
-    finalFlush: renderFinalFlush(f.results, layout, tick).join('\n'),
+    flush: renderFlush(monitor.name, f.results, layout).join('\n'),
+    finalFlush: renderFinalFlush(monitor.name, f.results, layout).join('\n'),
     helpers: f.helpers.map((h) => h.name),
     results: f.results.map((m) => m.name),
   };

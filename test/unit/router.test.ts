@@ -103,3 +103,24 @@ test('exec: comm is the kernel\'s; paths arrive whole with tabs and commas, UTF-
     assert.doesNotMatch(String(r['comm']) + String(r['filename']), /\uffff|\\x00/);
   }
 });
+
+test('END: the retired copy is kept when its flip never ticked (bpftrace dropped that interval), skipped when it did (only its clear was dropped)', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const map = (name: string, n: number): string => JSON.stringify({ type: 'map', data: { [name]: { '12,39,cat': n } } });
+  const printf = (text: string): string => JSON.stringify({ type: 'printf', data: text });
+  const sum = (rows: Record<string, unknown>[]): number => rows.reduce((s, r) => s + Number(r['count']), 0);
+  // Flip 1 printed @syscall_count (5 calls) and ticked; END prints the copy in use (_b: 2) and the retired copy again
+  // (its clear was lost): 5 + 2, not 12.
+  const cleared = route(syscall, opts, plannedFor('tracepoint'), [
+    map('@syscall_count', 5), printf('syscall\ttick\t1000000000\t1\n'),
+    map('@syscall_count_b', 2), printf('syscall\tretired\t1\n'), map('@syscall_count', 5), printf('syscall\ttick\t2000000000\t1\n'),
+  ]);
+  assert.equal(sum(cleared.rows), 7);
+  // Flip 2 happened as bpftrace was finishing and printed nothing: its retired copy (3 calls) is counted in END.
+  const dropped = route(syscall, opts, plannedFor('tracepoint'), [
+    map('@syscall_count', 5), printf('syscall\ttick\t1000000000\t1\n'),
+    map('@syscall_count', 1), printf('syscall\tretired\t2\n'), map('@syscall_count_b', 3), printf('syscall\ttick\t2000000000\t2\n'),
+  ]);
+  assert.equal(sum(dropped.rows), 9);
+  assert.equal(cleared.unrouted + dropped.unrouted, 0);
+});

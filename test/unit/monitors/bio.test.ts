@@ -101,7 +101,7 @@ test('bio: the script keys by an op code, never by rwbs; counts at issue unless 
   assert.match(issue, /if \(@bio_requeued\[\$dev, \$sector\]\) \{\n {4}delete\(@bio_requeued\[\$dev, \$sector\]\);\n {2}\} else \{\n {4}@bio_count/);
   assert.match(plain.probes, /tracepoint:block:block_rq_requeue \{\n {2}\$dev = args->dev \+ 0;\n {2}\$sector = args->sector;\n {2}@bio_requeued\[\$dev, \$sector\] = 1;\n\}/);
   for (const m of plain.results) assert.match(plain.flush, new RegExp(`print\\(${m}\\);`));
-  assert.match(plain.flush, /printf\("bio\\ttick\\t%llu\\n", nsecs\);$/);
+  assert.match(plain.flush, /printf\("bio\\ttick\\t%llu\\t%llu\\n", nsecs, 0\);$/);
   const slow = rendered(erased, bioOptions.parse({ enabled: true, min_latency_us: 500 }), withAllTracepoints);
   const complete = slow.probes.slice(slow.probes.indexOf('tracepoint:block:block_rq_complete'));
   assert.match(complete, /if \(\$lat >= 500000\) \{\n {4}@bio_count/);

@@ -68,7 +68,7 @@ test('context_switch: the script counts per [pid, cpu, comm], skips the idle tas
   assert.match(f.probes, /\$state = args->prev_state;/);
   assert.match(f.probes, /if \(\(\$state & 0xff\) == 0\) \{\n {6}@context_switch_involuntary\[pid, cpu, comm\] = count\(\);\n {4}\}/);
   assert.deepEqual(f.helpers, []);
-  assert.match(f.flush, /printf\("context_switch\\ttick\\t%llu\\n", nsecs\);$/);
+  assert.match(f.flush, /printf\("context_switch\\ttick\\t%llu\\t%llu\\n", nsecs, 0\);$/);
   const idle = rendered(erased, contextSwitchOptions.parse({ enabled: true, include_idle: true }), plannedFor('tracepoint'));
   assert.match(idle.probes, /^tracepoint:sched:sched_switch \{$/m);
 });

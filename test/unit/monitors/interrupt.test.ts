@@ -88,7 +88,7 @@ test('the script counts at entry, times entry to exit per CPU, reads the __data_
   assert.match(f.probes, /tracepoint:irq:softirq_entry \{\n {2}\$vec = args->vec \+ 0;\n {2}@interrupt_soft_count\[cpu, \$vec\] = count\(\);/);
   assert.match(f.probes, /tracepoint:irq:softirq_exit \/@interrupt_start\[cpu, 1\]\/ \{/);
   assert.match(f.probes, /\$name = @interrupt_hard_name\[cpu\];\n {2}@interrupt_hard_ns\[cpu, \$irq, \$name\] = sum\(\$ns\);/);
-  assert.match(f.flush, /printf\("interrupt\\ttick\\t%llu\\n", nsecs\);$/);
+  assert.match(f.flush, /printf\("interrupt\\ttick\\t%llu\\t%llu\\n", nsecs, 0\);$/);
   assert.deepEqual(f.helpers, ['@interrupt_start', '@interrupt_hard_name']);
   for (const m of [...f.results, ...f.helpers]) assert.ok(m.startsWith('@interrupt_'), m);
   assert.deepEqual(interrupt.columns.slice(0, 8), ['timestamp', 'type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us']);

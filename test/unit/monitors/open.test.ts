@@ -150,7 +150,7 @@ test('generate: entry saves the pointer, exit reads it; only syscalls whose trac
     '@open_errors[pid, filename]',
     '@open_comm[pid, comm]',
   ]);
-  assert.ok(all.flush.endsWith('printf("open\\ttick\\t%llu\\n", nsecs);'));
+  assert.ok(all.flush.endsWith('printf("open\\ttick\\t%llu\\t%llu\\n", nsecs, 0);'));
   assert.ok(!all.flush.includes('@open_fname'), 'the helper map is never printed');
 
   // aarch64 has no open; kernels before 5.6 no openat2.

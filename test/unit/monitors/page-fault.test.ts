@@ -85,7 +85,7 @@ test('generate: both tracepoints count into one map keyed by integers first and 
       '}',
     ].join('\n'),
   );
-  assert.equal(f.flush, '  print(@page_fault_count);\n  clear(@page_fault_count);\n  printf("page_fault\\ttick\\t%llu\\n", nsecs);');
+  assert.equal(f.flush, '  print(@page_fault_count);\n  clear(@page_fault_count);\n  printf("page_fault\\ttick\\t%llu\\t%llu\\n", nsecs, 0);');
   assert.deepEqual(f.helpers, []);
   assert.deepEqual(pageFault.generate(opts, plannedFor('tracepoint')).results[0]?.key.parts.map((p) => p.name), ['pid', 'cpu', 'numa_node', 'kernel', 'error_bits', 'comm']);
   const filtered = rendered(pageFault, pageFaultOptions.parse({ comm: 'postgres' }), plannedFor('tracepoint'));
