@@ -46,10 +46,15 @@ export function createMonitorCoverage(monitors: ReadonlyMap<string, RoutedMonito
     if (now instanceof Map && before instanceof Map) return (devices ?? []).reduce((n, d) => n + (now.get(d) ?? 0) - (before.get(d) ?? now.get(d) ?? 0), 0);
     return null;
   };
+  let stopping = false;
   return {
+    /** The run is stopping: END's partial interval ends where the probes stopped, not where the kernel is read. */
+    stop(): void {
+      stopping = true;
+    },
     onInterval(name: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean }): void {
       const m = monitors.get(name);
-      if (!m) return;
+      if (!m || stopping) return;
       const kernel = kernelDelta(name, m, i.total?.devices);
       record(name, m, { total: kernel === null ? null : (i.total?.value ?? null), kernel, complete: i.complete });
     },

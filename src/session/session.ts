@@ -221,6 +221,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       },
       close() {
         closed ??= (async () => {
+          coverage.stop();
           await supervisor?.stop();
           await cleanup();
         })();
