@@ -5,7 +5,8 @@ import { drawScreen, drawSnapshot, formatMBps, formatRate, type Frame } from '..
 import type { ProcessRates } from '../../src/top/model.js';
 
 // Our own attribute sequences (SGR), built from a string: matching an escape is the point.
-const sgr = new RegExp('\\x1b\\[[0-9;]*m', 'g');
+const sgrPattern = '\\x1b\\[[0-9;]*m';
+const sgr = new RegExp(sgrPattern, 'g');
 const visible = (line: string): string => line.replace(sgr, '');
 // Anything a terminal would act on, once our own attribute sequences are removed.
 const unsafe = (line: string): boolean =>
