@@ -3,8 +3,8 @@
 #   sudo ./scripts/setup.sh start [start options]   install, build, then `ebpfmon start` (Ctrl-C stops it)
 #   sudo ./scripts/setup.sh test                    install, build, then the whole test suite (kernel tests required)
 #   sudo ./scripts/setup.sh                         install and build only
-# Installs: bpftrace, linux-perf, a C compiler (test workloads) and util-linux from apt (and prometheus for promtool,
-# for the tests); npm dependencies; the build.
+# Installs: bpftrace, linux-perf, a C compiler (test workloads) and util-linux from apt (and, for the tests,
+# prometheus for promtool and tmux for driving `ebpfmon top`); npm dependencies; the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,8 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v node >/dev/null || need+=(nodejs npm)
 # promtool (Debian's prometheus package) lints the exporter's output in the tests.
 if [[ ${1:-} == test ]] && ! command -v promtool >/dev/null; then need+=(prometheus); fi
+# tmux runs `ebpfmon top` in a terminal the tests can type into and read.
+if [[ ${1:-} == test ]] && ! command -v tmux >/dev/null; then need+=(tmux); fi
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} with apt-get" >&2
   apt-get update -qq

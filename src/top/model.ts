@@ -61,6 +61,10 @@ interface ProcessCounts {
 /** The rows of one monitor's latest interval (they share a timestamp), summed per process. */
 interface IntervalBatch {
   timestamp: string;
+  /** Seconds the rows cover when not the monitor's interval (a stall merged several); null for one interval. */
+  seconds: number | null;
+  /** The monitor's stall count when the rows arrived. */
+  stalls: number;
   /** When the rows arrived (ms since the epoch, the caller's clock). */
   at: number;
   perPid: Map<number, ProcessCounts>;
@@ -80,8 +84,12 @@ export const eventWindowMs = 10_000;
 
 export const createTopState = (): TopState => ({ batches: new Map(), firstAt: null, events: new Map() });
 
-/** Adds rows a monitor emitted at `at`; rows with a new timestamp start its next interval. Marker rows are skipped. */
-export function ingest(state: TopState, monitor: string, rows: readonly Row[], at: number): void {
+/**
+ * Adds rows a monitor emitted at `at`; rows with a new timestamp start its next interval. Marker rows are skipped.
+ * `stalls` is the monitor's stall count (stats.stalls): when it grew since the last interval, bpftrace was stalled
+ * and the rows cover the time since that interval (the router merges the late ones), not one interval.
+ */
+export function ingest(state: TopState, monitor: string, rows: readonly Row[], at: number, stalls = 0): void {
   if (eventCounted.has(monitor)) {
     const times = state.events.get(monitor) ?? [];
     for (const row of rows) if (!str(row[noteColumn])) times.push(at);
@@ -98,7 +106,8 @@ export function ingest(state: TopState, monitor: string, rows: readonly Row[], a
     let batch = state.batches.get(monitor);
     state.firstAt ??= at;
     if (!batch || batch.timestamp !== timestamp) {
-      batch = { timestamp, at, perPid: new Map(), totals: {} };
+      const span = batch && stalls > batch.stalls ? (Date.parse(timestamp) - Date.parse(batch.timestamp)) / 1000 : NaN;
+      batch = { timestamp, seconds: Number.isFinite(span) && span > 0 ? span : null, stalls, at, perPid: new Map(), totals: {} };
       state.batches.set(monitor, batch);
     }
     batch.at = at;
@@ -170,7 +179,7 @@ export function snapshot(state: TopState, monitors: readonly MonitorClock[], now
     if (!b) continue;
     const current = (m.lastTickAt === null || b.at >= m.lastTickAt) && now - b.at <= 2 * m.interval * 1000 + 1000;
     if (!current) continue;
-    const per = 1 / m.interval;
+    const per = 1 / (b.seconds ?? m.interval);
     for (const [k, v] of Object.entries(b.totals) as [TotalMetric, number][]) totals[k] = (totals[k] ?? 0) + v * per;
     for (const [pid, c] of b.perPid) {
       let p = byPid.get(pid);

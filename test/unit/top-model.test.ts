@@ -106,3 +106,14 @@ test('top model: the filter keeps comms containing the text, in any case; empty 
   assert.deepEqual(filterProcesses(list, '').map((x) => x.pid), [3, 1, 2]);
   assert.deepEqual(filterProcesses(list, 'redis'), []);
 });
+
+test('top model: after a stall the rows cover the time since the previous interval, not one interval', () => {
+  const s = createTopState();
+  ingest(s, 'syscall', [sys(10, 'web', 100)], 1000, 0);
+  // Two intervals late (the router merged them and counted a stall): 6 s of counts.
+  ingest(s, 'syscall', [sys(10, 'web', 600, 0, '2026-01-01T00:00:08.000Z')], 7000, 1);
+  assert.equal(byPid(snapshot(s, [clock('syscall', 7000)], 7000, 2000).processes, 10)?.syscalls, 100);
+  // The next one on time: one interval again.
+  ingest(s, 'syscall', [sys(10, 'web', 100, 0, '2026-01-01T00:00:10.000Z')], 9000, 1);
+  assert.equal(byPid(snapshot(s, [clock('syscall', 9000)], 9000, 2000).processes, 10)?.syscalls, 50);
+});

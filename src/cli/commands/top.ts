@@ -198,7 +198,7 @@ export async function runTop(o: TopOptions, deps: TopDeps): Promise<void> {
       else print(false);
     }, redrawDelayMs);
   };
-  const sink = createTopSink(state, { onRows });
+  const sink = createTopSink(state, { onRows, stalls: (monitor) => session?.monitors.get(monitor)?.stats.stalls ?? 0 });
 
   let tick: NodeJS.Timeout | undefined;
   let durationTimer: NodeJS.Timeout | undefined;
