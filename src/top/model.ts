@@ -30,7 +30,9 @@ const perProcess: Readonly<Record<string, (row: Row) => Omit<Contribution, 'pid'
   open: (r) => ({ comm: str(r['comm']), values: { opens: num(r['count']), openFailures: num(r['error_count']) } }),
   page_fault: (r) => ({ comm: str(r['comm']), values: { faults: num(r['count']) } }),
   context_switch: (r) => ({ comm: str(r['comm']), values: { switches: num(r['switches']) } }),
-  bio: (r) => ({ comm: str(r['comm']), values: { bioBytes: num(r['total_bytes']) } }),
+  // Data moved: reads and writes. A discard names a range freed, not bytes transferred (a truncate can discard as
+  // much as was just written), and a flush carries none.
+  bio: (r) => ({ comm: str(r['comm']), values: { bioBytes: r['io_type'] === 'read' || r['io_type'] === 'write' ? num(r['total_bytes']) : 0 } }),
 };
 
 /** Which monitor supplies each metric: a metric whose monitor is not running shows as absent, not as zero. */

@@ -18,7 +18,9 @@ test('top model: the rows of an interval are summed per process and divided by t
   ingest(s, 'open', [{ timestamp: ts1, pid: 10, comm: 'web', filename: '/a', count: 8, error_count: 2, error_rate: 0.25, cgroup: null }], 1000);
   ingest(s, 'page_fault', [{ timestamp: ts1, pid: 10, comm: 'web', fault_type: 'user', cpu: 0, numa_node: 0, count: 40, access: 'read', cause: 'not_present', cgroup: null }], 1000);
   ingest(s, 'context_switch', [{ timestamp: ts1, pid: 11, comm: 'db', cpu: 1, switches: 6, voluntary: 6, involuntary: 0, cgroup: null }], 1000);
-  ingest(s, 'bio', [{ timestamp: ts1, pid: 11, comm: 'db', device: '8:0', io_type: 'write', count: 2, total_bytes: 4_000_000, avg_latency_us: 1, min_latency_us: 1, max_latency_us: 1, throughput_mbps: 2, latency_buckets: null, cgroup: null }], 1000);
+  const bio = (io_type: string, total_bytes: number): Row => ({ timestamp: ts1, pid: 11, comm: 'db', device: '8:0', io_type, count: 2, total_bytes, avg_latency_us: 1, min_latency_us: 1, max_latency_us: 1, throughput_mbps: 2, latency_buckets: null, cgroup: null });
+  // Reads and writes move data; the discard of a truncate does not.
+  ingest(s, 'bio', [bio('write', 3_000_000), bio('read', 1_000_000), bio('discard', 3_000_000), bio('flush', 0)], 1000);
   const snap = snapshot(s, all(1000), 1500, 2000);
   assert.deepEqual(byPid(snap.processes, 10), { pid: 10, comm: 'web', syscalls: 200, errors: 10, opens: 4, openFailures: 1, faults: 20, switches: 0, bio: 0 });
   assert.deepEqual(byPid(snap.processes, 11), { pid: 11, comm: 'db', syscalls: 25, errors: 0, opens: 0, openFailures: 0, faults: 0, switches: 3, bio: 2 });
