@@ -144,8 +144,8 @@ function costText(c: CostLine, bpfStats: boolean): string {
     ? `BPF ${c.bpf.cpuPercent === null ? '-' : `${c.bpf.cpuPercent.toFixed(2)}%`}${c.bpf.nsPerEvent === null ? '' : ` (${c.bpf.nsPerEvent} ns/event)`}`
     : bpfStats
       ? 'BPF -'
-      : 'BPF time off (kernel.bpf_stats_enabled=0)';
-  return `cost     bpftrace ${c.pid}${c.runtime ? ` (${c.runtime})` : ''}: CPU ${pct(c.cpuPercent)}  RSS ${mb(c.rssBytes)}  ${bpf}  [${c.monitors.join(' ')}]`;
+      : 'BPF time off';
+  return `cost     bpftrace ${c.pid}${c.runtime ? ` (${c.runtime})` : ''}  CPU ${pct(c.cpuPercent)}  RSS ${mb(c.rssBytes)}  ${bpf}  for ${c.monitors.join(' ')}`;
 }
 
 function totalsText(s: Snapshot): string {

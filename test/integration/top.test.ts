@@ -224,7 +224,7 @@ test('top through a pipe: plain snapshots, no escapes; `| head -20` stops it cle
   const snapshots = lines.filter((l) => /processes, sorted by/.test(l)).length;
   assert.ok(snapshots >= 2, r.stdout);
   assert.ok(lines.some((l) => /^coverage syscall /.test(l)));
-  assert.ok(lines.some((l) => /^cost {5}bpftrace \d+ \((aot|jit)\): CPU /.test(l)));
+  assert.ok(lines.some((l) => /^cost {5}bpftrace \d+ \((aot|jit)\) {2}CPU /.test(l)));
   const rc = await until('ebpfmon top to end', async () => {
     try {
       return readFileSync(`${dir}/rc`, 'utf8').trim();

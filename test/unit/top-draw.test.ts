@@ -87,10 +87,10 @@ test('top draw: the sort, the filter and the footer show in the view', () => {
   assert.match(screen(frame({ ui: { sort: 'syscalls', filter: '', editing: 'ng' } })).at(-1)!, /^filter: ng_ +Enter keep {2}Esc clear/);
   const foot = bySyscalls.slice(-3);
   assert.match(foot[0]!, /^coverage syscall 100\.0% {2}bio 81\.2% {2}open restarting/);
-  assert.match(foot[1]!, /^cost {5}bpftrace 4242 \(aot\): CPU 1\.5% {2}RSS 14 MB {2}BPF time off \(kernel\.bpf_stats_enabled=0\) {2}\[syscall bio open\]/);
+  assert.match(foot[1]!, /^cost {5}bpftrace 4242 \(aot\) {2}CPU 1\.5% {2}RSS 14 MB {2}BPF time off {2}for syscall bio open *$/);
   assert.match(foot[2]!, /^s syscalls {2}e errors {2}o opens {2}f faults {2}c switches {2}b block I\/O {2}\/ filter {2}Esc clear {2}q quit/);
   const withBpf = screen(frame({ bpfStats: true, costs: [{ pid: 1, runtime: 'jit', monitors: ['syscall'], cpuPercent: null, rssBytes: null, bpf: { cpuPercent: 0.42, nsPerEvent: 180 } }] }));
-  assert.match(withBpf.at(-2)!, /bpftrace 1 \(jit\): CPU - {2}RSS - {2}BPF 0\.42% \(180 ns\/event\)/);
+  assert.match(withBpf.at(-2)!, /bpftrace 1 \(jit\) {2}CPU - {2}RSS - {2}BPF 0\.42% \(180 ns\/event\) {2}for syscall/);
   assert.match(screen(frame({ snapshot: { processes: [], totals: { execs: null, hardirqs: null, softirqs: null }, ready: false } }))[3]!, /waiting for the first interval/);
 });
 
