@@ -270,7 +270,11 @@ const positive = (what: string, integer: boolean) => (v: string): number => {
 export function topCommand(state: { log?: Logger }): Command {
   return new Command('top')
     .description('a live view of the busiest processes across the monitors (syscalls, opens, faults, switches, block I/O), with coverage and cost; no output files')
-    .option('-c, --config <file>', 'config file (default: /etc/ebpfmon/monitor_config.yaml if present, else the packaged default)')
+    .option('-c, --config <file>', 'config file (default: /etc/ebpfmon/monitor_config.yaml if present, else the packaged default)', (v: string) => {
+      // "" (an unset shell variable) would mean the current directory: refused, as `start` does.
+      if (v === '') throw new InvalidArgumentError('expected a config file path, not an empty string');
+      return v;
+    })
     .option('-m, --monitors <list>', 'comma-separated monitors to run, replacing the ones the config enables')
     .addOption(new Option('-s, --sort <key>', 'sort by this at start (keys s e o f c b)').choices(sortKeys).default('syscalls'))
     .option('--filter <text>', 'show only processes whose comm contains this at start (key /)')
@@ -278,8 +282,8 @@ export function topCommand(state: { log?: Logger }): Command {
     .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached)', positive('number of seconds', false))
     .addOption(new Option('--log-level <level>', 'log level (default warn; on a terminal, shown in the view and printed at exit)').choices(logLevels))
     .addHelpText('after', `
-Keys: s syscalls/s, e errors/s, o opens/s, f faults/s, c switches/s, b block I/O: sort.  / filter by comm (Enter keeps it,
-Esc clears it).  q or Ctrl-C: quit (bpftrace stops, nothing stays attached).
+Keys: s syscalls/s, e errors/s, o opens/s, f faults/s, c switches/s, b block I/O (reads+writes): sort.
+  / filter by comm (Enter keeps it, Esc clears it).  q or Ctrl-C: quit (bpftrace stops, nothing stays attached).
 
 Examples:
   sudo ebpfmon top                           the live view (runs beside a daemon: its own bpftrace, no files)
