@@ -41,6 +41,7 @@ export function openScreen(opts: {
     restored = true;
     process.removeListener('exit', restore);
     stdout.removeListener('resize', opts.onResize);
+    stdout.removeListener('error', onError);
     stdin.removeListener('data', onData);
     if (raw) {
       try {

@@ -45,8 +45,8 @@ const messageMs = 30_000;
 const hhmmss = (d: Date): string => d.toTimeString().slice(0, 8);
 
 /**
- * The logger of the view. On a terminal nothing may write over the screen: lines are kept, the last warning is
- * shown in the view, and warnings and errors go to stderr once the terminal is restored. On a pipe, stderr.
+ * The logger of the view. On a terminal nothing may write over the screen: lines are kept (the last 100), the last
+ * warning is shown in the view, and the kept lines go to stderr once the terminal is restored. On a pipe, stderr.
  */
 function topLogger(level: LevelWithSilent, tty: boolean): { log: Logger; last(): string | null; held(): string[] } {
   if (!tty) return { log: openLog({ level }).log, last: () => null, held: () => [] };
@@ -56,15 +56,14 @@ function topLogger(level: LevelWithSilent, tty: boolean): { log: Logger; last():
     { level, base: { app: 'ebpfmon' }, timestamp: stdTimeFunctions.isoTime },
     {
       write(s: string) {
-        try {
-          const rec = JSON.parse(s) as { level?: number; msg?: string };
-          if ((rec.level ?? 0) < 40) return;
-          last = { msg: String(rec.msg ?? ''), at: Date.now() };
-        } catch {
-          return;
-        }
         held.push(prettyLine(s));
         if (held.length > 100) held.shift();
+        try {
+          const rec = JSON.parse(s) as { level?: number; msg?: string };
+          if ((rec.level ?? 0) >= 40) last = { msg: String(rec.msg ?? ''), at: Date.now() };
+        } catch {
+          // not a record: kept for stderr only
+        }
       },
     },
   );
@@ -144,13 +143,13 @@ export async function runTop(o: TopOptions, deps: TopDeps): Promise<void> {
       coverage: m.stats.coverage?.ratio ?? null,
       low: m.stats.coverage?.low ?? false,
     }));
-    const byPid = new Map<number, CostLine>();
+    const byPid = new Map<number, CostLine & { monitors: string[] }>();
     for (const m of all) {
       const pid = m.stats.bpftracePid;
       if (pid === null) continue;
       const line = byPid.get(pid);
       if (line) {
-        (line.monitors as string[]).push(m.monitor.name);
+        line.monitors.push(m.monitor.name);
         continue;
       }
       const u = usage.get(pid);
@@ -239,7 +238,6 @@ export async function runTop(o: TopOptions, deps: TopDeps): Promise<void> {
     clearInterval(tick);
     clearTimeout(durationTimer);
     clearTimeout(redrawTimer);
-    for (const s of signals) process.removeListener(s, onSignal);
     const watchdog = setTimeout(() => {
       log.fatal({ seconds: shutdownWatchdogMs / 1000 }, 'ebpfmon top: stopping bpftrace did not finish in time; exiting');
       process.exit(1);
@@ -250,6 +248,8 @@ export async function runTop(o: TopOptions, deps: TopDeps): Promise<void> {
       await session?.close();
     } finally {
       clearTimeout(watchdog);
+      // Signals while bpftrace stops were absorbed (quit already resolved): a second Ctrl-C does not cut it short.
+      for (const s of signals) process.removeListener(s, onSignal);
       stdout.removeListener('error', onOutError);
       for (const line of logs.held()) stderr.write(line);
     }
