@@ -240,3 +240,37 @@ test('top through a pipe: plain snapshots, no escapes; `| head -20` stops it cle
   assert.deepEqual((await readdir(os.tmpdir())).filter((d) => d.startsWith(`ebpfmon-${pid}-`)), [], 'the script directory was removed');
   assert.doesNotMatch(stderr, /unexpected|did not finish/);
 });
+
+test('top in a terminal: Ctrl-C quits as q does; a failure after the screen opened still restores the terminal', async (t) => {
+  if (!kernelAvailable(t) || !tmuxAvailable(t)) return;
+  const dir = await tempDir('top-keys');
+  const term = await openTmux(path.join(dir, 'tmux.sock'));
+  const shown = async (): Promise<string> => (await term.screen()).join('\n');
+  let top: number | null = null;
+  try {
+    await term.type(`node ${cliPath} top -m syscall; echo "top-exit=$?"`);
+    await term.keys('Enter');
+    top = await topPid(term);
+    await until('the first rows', async () => rowsOf(await term.screen()).length > 0, 120_000, shown);
+    const bpftrace = children(top).filter((c) => c.comm === 'bpftrace' || c.comm === 'bpftrace-aotrt');
+    await term.keys('C-c');
+    assert.equal(await until('the shell back', async () => (await shown()).match(/top-exit=(\d+)/)?.[1], 60_000, shown), '0');
+    for (const p of bpftrace) assert.equal(isAlive(p.pid), false, `${p.comm} ${p.pid} left running`);
+    assert.equal(await term.flag('alternate_on'), '0');
+    assert.equal(await term.flag('cursor_flag'), '1');
+    top = null;
+
+    // The scripts' directory cannot be made (TMPDIR is missing): the session fails once the view is up.
+    await term.keys('clear', 'Enter');
+    await term.type(`TMPDIR=${dir}/missing node ${cliPath} top -m syscall; echo "top-exit=$?"`);
+    await term.keys('Enter');
+    const failed = await until('the failure', async () => (await shown()).match(/top-exit=(\d+)/)?.[1], 60_000, shown);
+    assert.equal(failed, '1');
+    assert.match(await shown(), /ebpfmon: unexpected failure: ENOENT: no such file or directory, mkdtemp/);
+    assert.equal(await term.flag('alternate_on'), '0');
+    assert.equal(await term.flag('cursor_flag'), '1');
+  } finally {
+    if (top !== null && isAlive(top)) process.kill(top, 'SIGTERM');
+    await term.close();
+  }
+});

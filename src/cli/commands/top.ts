@@ -48,14 +48,18 @@ const hhmmss = (d: Date): string => d.toTimeString().slice(0, 8);
  * The logger of the view. On a terminal nothing may write over the screen: lines are kept (the last 100), the last
  * warning is shown in the view, and the kept lines go to stderr once the terminal is restored. On a pipe, stderr.
  */
-function topLogger(level: LevelWithSilent, tty: boolean): { log: Logger; last(): string | null; held(): string[] } {
-  if (!tty) return { log: openLog({ level }).log, last: () => null, held: () => [] };
-  const held: string[] = [];
+function topLogger(level: LevelWithSilent, tty: boolean, stderr: NodeJS.WritableStream): { log: Logger; last(): string | null; release(): void } {
+  if (!tty) return { log: openLog({ level }).log, last: () => null, release: () => undefined };
+  let held: string[] | null = [];
   let last: { msg: string; at: number } | null = null;
   const log = pino(
     { level, base: { app: 'ebpfmon' }, timestamp: stdTimeFunctions.isoTime },
     {
       write(s: string) {
+        if (!held) {
+          stderr.write(prettyLine(s));
+          return;
+        }
         held.push(prettyLine(s));
         if (held.length > 100) held.shift();
         try {
@@ -67,7 +71,15 @@ function topLogger(level: LevelWithSilent, tty: boolean): { log: Logger; last():
       },
     },
   );
-  return { log, last: () => (last && Date.now() - last.at < messageMs ? last.msg : null), held: () => held };
+  return {
+    log,
+    last: () => (last && Date.now() - last.at < messageMs ? last.msg : null),
+    // The terminal is back: what was kept goes to stderr, and so does whatever is logged after (main's stack trace).
+    release: () => {
+      for (const line of held ?? []) stderr.write(line);
+      held = null;
+    },
+  };
 }
 
 /** Runs the view until q, Ctrl-C, a signal, --duration, a closed pipe, or the end of every bpftrace. */
@@ -76,9 +88,21 @@ export async function runTop(o: TopOptions, deps: TopDeps): Promise<void> {
   const stdout = deps.stdout ?? process.stdout;
   const stderr = deps.stderr ?? process.stderr;
   const tty = stdout.isTTY === true;
-  const logs = topLogger(o.logLevel ?? 'warn', tty);
+  const logs = topLogger(o.logLevel ?? 'warn', tty, stderr);
+  deps.setLog(logs.log);
+  try {
+    await runView(o, { stdin, stdout, tty, logs });
+  } finally {
+    logs.release();
+  }
+}
+
+async function runView(
+  o: TopOptions,
+  io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream & { fd: number }; tty: boolean; logs: ReturnType<typeof topLogger> },
+): Promise<void> {
+  const { stdin, stdout, tty, logs } = io;
   const { log } = logs;
-  deps.setLog(log);
   // Everything that can refuse to run (config, root, bpftrace, tracefs) is checked before the terminal changes.
   const runnable = await makeRunnable({ config: o.config, monitors: o.monitors }, log);
   const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
@@ -251,7 +275,6 @@ export async function runTop(o: TopOptions, deps: TopDeps): Promise<void> {
       // Signals while bpftrace stops were absorbed (quit already resolved): a second Ctrl-C does not cut it short.
       for (const s of signals) process.removeListener(s, onSignal);
       stdout.removeListener('error', onOutError);
-      for (const line of logs.held()) stderr.write(line);
     }
   }
   if (why === allEnded) {
