@@ -255,7 +255,7 @@ async function runView(
     redraw();
     // --duration counts from when the probes are attached, as in `start`.
     void Promise.race([supervisor.settled, quitting]).then(() => {
-      if (o.duration !== undefined) durationTimer = setTimeout(() => quit('duration'), o.duration * 1000);
+      if (o.duration !== undefined && !stopping) durationTimer = setTimeout(() => quit('duration'), o.duration * 1000);
     });
     why = await Promise.race([quitting, supervisor.done.then(() => allEnded)]);
   } finally {
@@ -263,6 +263,7 @@ async function runView(
     clearTimeout(durationTimer);
     clearTimeout(redrawTimer);
     const watchdog = setTimeout(() => {
+      logs.release();
       log.fatal({ seconds: shutdownWatchdogMs / 1000 }, 'ebpfmon top: stopping bpftrace did not finish in time; exiting');
       process.exit(1);
     }, shutdownWatchdogMs).unref();
