@@ -4,7 +4,7 @@
 #   sudo ./scripts/setup.sh test                    install, build, then the whole test suite (kernel tests required)
 #   sudo ./scripts/setup.sh                         install and build only
 # Installs: bpftrace, linux-perf, a C compiler (test workloads) and util-linux from apt (and, for the tests, prometheus
-# for promtool and systemd for systemd-analyze); npm dependencies; the build.
+# for promtool, systemd for systemd-analyze and tmux for driving `ebpfmon top`); npm dependencies; the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,8 @@ command -v node >/dev/null || need+=(nodejs npm)
 # package; no running systemd needed) verifies config/ebpfmon.service in the unit tests.
 if [[ ${1:-} == test ]] && ! command -v promtool >/dev/null; then need+=(prometheus); fi
 if [[ ${1:-} == test ]] && ! command -v systemd-analyze >/dev/null; then need+=(systemd); fi
+# tmux runs `ebpfmon top` in a terminal the tests can type into and read.
+if [[ ${1:-} == test ]] && ! command -v tmux >/dev/null; then need+=(tmux); fi
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} with apt-get" >&2
   apt-get update -qq

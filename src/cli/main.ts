@@ -16,6 +16,7 @@ import { renderCheck, runCheck } from './commands/check.js';
 import { runGenerate } from './commands/generate.js';
 import { defaultDaemonLog, startCommand, type StartCommandOptions } from './commands/start-action.js';
 import { runStop } from './commands/stop.js';
+import { topCommand } from './commands/top.js';
 import { renderStatus, runStatus } from './commands/status.js';
 import { defaultPidFile } from '../daemon/pid-file.js';
 import { analyzeFormats, runAnalyze, type AnalyzeCommandOptions } from './commands/analyze.js';
@@ -78,6 +79,8 @@ is logged and the running one continues) and reopens the log file.`)
       if (r.stderr) process.stderr.write(`ebpfmon: ${r.stderr}\n`);
       if (r.failed) process.exitCode = Exit.runtime;
     });
+
+  program.addCommand(topCommand(state));
 
   program
     .command('stop')

@@ -1,0 +1,241 @@
+// The model of `ebpfmon top`: rows of the running monitors in, per-process rates out. Pure: the caller passes the
+// arrival time of each batch and the clock of each monitor; nothing here reads a clock, a file or a terminal.
+import type { Cell, Row } from '../monitors/types.js';
+import { noteColumn } from '../sinks/sink.js';
+
+/** What the view can sort by; each has a key press (keys.ts) and a column (draw.ts). */
+export const sortKeys = ['syscalls', 'errors', 'opens', 'faults', 'switches', 'bio'] as const;
+export type SortKey = (typeof sortKeys)[number];
+
+/** Counts a process gets from one interval of a monitor. */
+export const metrics = ['syscalls', 'errors', 'opens', 'openFailures', 'faults', 'switches', 'bioBytes'] as const;
+export type Metric = (typeof metrics)[number];
+
+/** Host-wide counts that belong to no process. */
+export type TotalMetric = 'hardirqs' | 'softirqs';
+
+interface Contribution {
+  pid: number;
+  comm: string;
+  values: Partial<Record<Metric, number>>;
+}
+
+const num = (c: Cell | undefined): number => (typeof c === 'number' && Number.isFinite(c) ? c : 0);
+const pidOf = (c: Cell | undefined): number | null => (typeof c === 'number' && Number.isInteger(c) ? c : null);
+const str = (c: Cell | undefined): string => (typeof c === 'string' ? c : '');
+
+/** How each monitor's rows count toward a process: one line per monitor, keyed by its name. */
+const perProcess: Readonly<Record<string, (row: Row) => Omit<Contribution, 'pid'>>> = {
+  syscall: (r) => ({ comm: str(r['comm']), values: { syscalls: num(r['count']), errors: num(r['error_count']) } }),
+  open: (r) => ({ comm: str(r['comm']), values: { opens: num(r['count']), openFailures: num(r['error_count']) } }),
+  page_fault: (r) => ({ comm: str(r['comm']), values: { faults: num(r['count']) } }),
+  context_switch: (r) => ({ comm: str(r['comm']), values: { switches: num(r['switches']) } }),
+  // Data moved: reads and writes. A discard names a range freed, not bytes transferred (a truncate can discard as
+  // much as was just written), and a flush carries none.
+  bio: (r) => ({ comm: str(r['comm']), values: { bioBytes: r['io_type'] === 'read' || r['io_type'] === 'write' ? num(r['total_bytes']) : 0 } }),
+};
+
+/** Which monitor supplies each metric: a metric whose monitor is not running shows as absent, not as zero. */
+export const metricMonitor: Readonly<Record<Metric, string>> = {
+  syscalls: 'syscall',
+  errors: 'syscall',
+  opens: 'open',
+  openFailures: 'open',
+  faults: 'page_fault',
+  switches: 'context_switch',
+  bioBytes: 'bio',
+};
+
+/** Host-wide counts of a row (interrupt rows name no process). */
+const totalsOf: Readonly<Record<string, (row: Row) => Partial<Record<TotalMetric, number>>>> = {
+  interrupt: (r) => (r['type'] === 'softirq' ? { softirqs: num(r['count']) } : { hardirqs: num(r['count']) }),
+};
+
+/** The monitors that count one event per row (exec): rated over a sliding window instead of per interval. */
+const eventCounted = new Set(['exec']);
+
+interface ProcessCounts {
+  /** Each comm seen for the pid (threads may differ), weighted by what it did: the heaviest names the process. */
+  comms: Map<string, number>;
+  values: Partial<Record<Metric, number>>;
+}
+
+/** The rows of one monitor's latest interval (they share a timestamp), summed per process. */
+interface IntervalBatch {
+  timestamp: string;
+  /** Seconds the rows cover when not the monitor's interval (a stall merged several); null for one interval. */
+  seconds: number | null;
+  /** The monitor's stall count when the rows arrived. */
+  stalls: number;
+  /** When the rows arrived (ms since the epoch, the caller's clock). */
+  at: number;
+  perPid: Map<number, ProcessCounts>;
+  totals: Partial<Record<TotalMetric, number>>;
+}
+
+export interface TopState {
+  batches: Map<string, IntervalBatch>;
+  /** When the first interval's rows arrived; null before. */
+  firstAt: number | null;
+  /** Arrival times of event rows per monitor, newest last, kept for `eventWindowMs`. */
+  events: Map<string, number[]>;
+}
+
+/** How long event arrivals are kept: longer than any refresh. */
+export const eventWindowMs = 10_000;
+
+export const createTopState = (): TopState => ({ batches: new Map(), firstAt: null, events: new Map() });
+
+/**
+ * Adds rows a monitor emitted at `at`; rows with a new timestamp start its next interval. Marker rows are skipped.
+ * `stalls` is the monitor's stall count (stats.stalls): when it grew since the last interval, bpftrace was stalled
+ * and the rows cover the time since that interval (the router merges the late ones), not one interval.
+ */
+export function ingest(state: TopState, monitor: string, rows: readonly Row[], at: number, stalls = 0): void {
+  if (eventCounted.has(monitor)) {
+    const times = state.events.get(monitor) ?? [];
+    for (const row of rows) if (!str(row[noteColumn])) times.push(at);
+    while (times.length && times[0]! < at - eventWindowMs) times.shift();
+    state.events.set(monitor, times);
+    return;
+  }
+  const contribute = perProcess[monitor];
+  const total = totalsOf[monitor];
+  if (!contribute && !total) return;
+  for (const row of rows) {
+    if (str(row[noteColumn])) continue;
+    const timestamp = str(row['timestamp']);
+    let batch = state.batches.get(monitor);
+    state.firstAt ??= at;
+    if (!batch || batch.timestamp !== timestamp) {
+      const span = batch && stalls > batch.stalls ? (Date.parse(timestamp) - Date.parse(batch.timestamp)) / 1000 : NaN;
+      batch = { timestamp, seconds: Number.isFinite(span) && span > 0 ? span : null, stalls, at, perPid: new Map(), totals: {} };
+      state.batches.set(monitor, batch);
+    }
+    batch.at = at;
+    if (total) {
+      for (const [k, v] of Object.entries(total(row)) as [TotalMetric, number][]) batch.totals[k] = (batch.totals[k] ?? 0) + v;
+    }
+    const pid = pidOf(row['pid']);
+    if (!contribute || pid === null) continue;
+    const c = contribute(row);
+    let p = batch.perPid.get(pid);
+    if (!p) batch.perPid.set(pid, (p = { comms: new Map(), values: {} }));
+    let weight = 0;
+    for (const [k, v] of Object.entries(c.values) as [Metric, number][]) {
+      p.values[k] = (p.values[k] ?? 0) + v;
+      weight += v;
+    }
+    p.comms.set(c.comm, (p.comms.get(c.comm) ?? 0) + weight);
+  }
+}
+
+/** What the model needs to know of a running monitor. */
+export interface MonitorClock {
+  name: string;
+  mode: 'event' | 'aggregate';
+  /** Seconds per interval (aggregate monitors). */
+  interval: number;
+  /** When its last interval closed (the router's stats.lastTickAt), rows or not; null before the first. */
+  lastTickAt: number | null;
+}
+
+/** One process of the table: rates per second; null where the monitor that counts it is not running. */
+export interface ProcessRates {
+  pid: number;
+  comm: string;
+  syscalls: number | null;
+  errors: number | null;
+  opens: number | null;
+  openFailures: number | null;
+  faults: number | null;
+  switches: number | null;
+  /** Block I/O in MB/s (10^6 bytes). */
+  bio: number | null;
+}
+
+export interface Snapshot {
+  processes: ProcessRates[];
+  /** Per second, host-wide; null where the monitor is not running. */
+  totals: { execs: number | null; hardirqs: number | null; softirqs: number | null };
+  /**
+   * Every running aggregate monitor closed an interval, so no column is empty for want of time; or the first rows
+   * arrived two intervals ago (a monitor that never ticks must not hide the others).
+   */
+  ready: boolean;
+}
+
+/**
+ * The latest interval of each monitor as rates. A batch counts while it is the monitor's latest interval: once an
+ * interval closed with no rows (lastTickAt later than the batch), or two intervals passed without one, it is zero.
+ */
+export function snapshot(state: TopState, monitors: readonly MonitorClock[], now: number, windowMs: number): Snapshot {
+  const running = new Set(monitors.map((m) => m.name));
+  const byPid = new Map<number, { comms: Map<string, number>; rates: Partial<Record<Metric, number>> }>();
+  const totals: Partial<Record<TotalMetric, number>> = {};
+  const aggregate = monitors.filter((m) => m.mode === 'aggregate');
+  const longest = Math.max(0, ...aggregate.map((m) => m.interval));
+  const ready = aggregate.every((m) => m.lastTickAt !== null) || (state.firstAt !== null && now - state.firstAt >= 2 * longest * 1000);
+  for (const m of aggregate) {
+    const b = state.batches.get(m.name);
+    if (!b) continue;
+    const current = (m.lastTickAt === null || b.at >= m.lastTickAt) && now - b.at <= 2 * m.interval * 1000 + 1000;
+    if (!current) continue;
+    const per = 1 / (b.seconds ?? m.interval);
+    for (const [k, v] of Object.entries(b.totals) as [TotalMetric, number][]) totals[k] = (totals[k] ?? 0) + v * per;
+    for (const [pid, c] of b.perPid) {
+      let p = byPid.get(pid);
+      if (!p) byPid.set(pid, (p = { comms: new Map(), rates: {} }));
+      for (const [comm, w] of c.comms) p.comms.set(comm, (p.comms.get(comm) ?? 0) + w);
+      for (const [k, v] of Object.entries(c.values) as [Metric, number][]) p.rates[k] = (p.rates[k] ?? 0) + v * per;
+    }
+  }
+  const rate = (p: Partial<Record<Metric, number>>, k: Metric, scale = 1): number | null =>
+    running.has(metricMonitor[k]) ? (p[k] ?? 0) * scale : null;
+  const processes = [...byPid].map(([pid, p]): ProcessRates => ({
+    pid,
+    comm: heaviest(p.comms),
+    syscalls: rate(p.rates, 'syscalls'),
+    errors: rate(p.rates, 'errors'),
+    opens: rate(p.rates, 'opens'),
+    openFailures: rate(p.rates, 'openFailures'),
+    faults: rate(p.rates, 'faults'),
+    switches: rate(p.rates, 'switches'),
+    bio: rate(p.rates, 'bioBytes', 1e-6),
+  }));
+  const execTimes = state.events.get('exec') ?? [];
+  const execs = execTimes.filter((t) => t > now - windowMs && t <= now).length / (windowMs / 1000);
+  return {
+    processes,
+    totals: {
+      execs: running.has('exec') ? execs : null,
+      hardirqs: running.has('interrupt') ? (totals.hardirqs ?? 0) : null,
+      softirqs: running.has('interrupt') ? (totals.softirqs ?? 0) : null,
+    },
+    ready,
+  };
+}
+
+/** The comm with the largest weight; ties go to the first seen. */
+function heaviest(comms: ReadonlyMap<string, number>): string {
+  let best = '';
+  let w = -1;
+  for (const [comm, weight] of comms) {
+    if (weight > w) {
+      best = comm;
+      w = weight;
+    }
+  }
+  return best;
+}
+
+/** Busiest first by `key`; ties by syscalls, then by pid. A copy: the input is left as it was. */
+export function sortProcesses(list: readonly ProcessRates[], key: SortKey): ProcessRates[] {
+  return [...list].sort((a, b) => (b[key] ?? 0) - (a[key] ?? 0) || (b.syscalls ?? 0) - (a.syscalls ?? 0) || a.pid - b.pid);
+}
+
+/** The processes whose comm contains `text` (any case); all of them for an empty text. */
+export function filterProcesses(list: readonly ProcessRates[], text: string): ProcessRates[] {
+  const t = text.toLowerCase();
+  return t ? list.filter((p) => p.comm.toLowerCase().includes(t)) : [...list];
+}

@@ -1,0 +1,77 @@
+// The terminal of `ebpfmon top`: the alternate screen, raw keys, and the way back. Whatever ends the view (q,
+// Ctrl-C, a signal, an error, process.exit), the terminal gets its screen, cursor and line discipline back.
+import { writeSync } from 'node:fs';
+
+/** Enter the alternate screen, hide the cursor, and disable line wrap (a full-width line must not scroll). */
+export const enterScreen = '\x1b[?1049h\x1b[?25l\x1b[?7l\x1b[H\x1b[2J';
+/** Undo enterScreen: line wrap on, cursor shown, the primary screen back as it was. */
+export const leaveScreen = '\x1b[0m\x1b[?7h\x1b[?25h\x1b[?1049l';
+
+/** One frame: home, each line cleared to its end, nothing below. */
+export const frameText = (lines: readonly string[]): string => `\x1b[H${lines.join('\r\n')}\x1b[J`;
+
+export interface Screen {
+  /** Draws a frame; writes nothing once the screen was restored. */
+  draw(lines: readonly string[]): void;
+  size(): { columns: number; rows: number };
+  /** Puts the terminal back; safe to call more than once. */
+  restore(): void;
+}
+
+/**
+ * Takes over the terminal: alternate screen, raw mode on stdin when it is a terminal, keys to `onKeys`, resizes to
+ * `onResize`. restore() undoes it; an exit handler does it synchronously if the process leaves without it.
+ */
+export function openScreen(opts: {
+  stdin: NodeJS.ReadStream;
+  /** process.stdout: the restore is written to its fd synchronously. */
+  stdout: NodeJS.WriteStream & { fd: number };
+  onKeys(chunk: string): void;
+  onResize(): void;
+}): Screen {
+  const { stdin, stdout } = opts;
+  let restored = false;
+  const raw = stdin.isTTY === true;
+  const onData = (b: Buffer): void => opts.onKeys(b.toString('utf8'));
+  // Writes after the terminal went away (the tmux pane or ssh session closed) fail with EIO: nothing to do then.
+  const onError = (): void => undefined;
+  stdout.on('error', onError);
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    process.removeListener('exit', restore);
+    stdout.removeListener('resize', opts.onResize);
+    stdout.removeListener('error', onError);
+    stdin.removeListener('data', onData);
+    if (raw) {
+      try {
+        stdin.setRawMode(false);
+      } catch {
+        // the terminal is gone
+      }
+      stdin.pause();
+    }
+    try {
+      // Synchronously: this also runs from the exit handler, where asynchronous writes are lost.
+      writeSync(stdout.fd, leaveScreen);
+    } catch {
+      // the terminal is gone
+    }
+  };
+  process.once('exit', restore);
+  writeSync(stdout.fd, enterScreen);
+  if (raw) {
+    stdin.setRawMode(true);
+    stdin.on('data', onData);
+    stdin.resume();
+  }
+  stdout.on('resize', opts.onResize);
+  return {
+    draw(lines) {
+      if (restored) return;
+      stdout.write(frameText(lines));
+    },
+    size: () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 }),
+    restore,
+  };
+}
