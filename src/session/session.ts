@@ -17,7 +17,8 @@ import { systemClock, type Clock } from '../rows/clock.js';
 import { createCgroupResolver } from '../rows/cgroup.js';
 import { ensureDir } from '../sinks/safe-fs.js';
 import { createCsvSink } from '../sinks/csv.js';
-import type { OutputFileStats } from '../sinks/file-sink.js';
+import { fileSinkPolicy, type OutputFileStats } from '../sinks/file-sink.js';
+import { monitors as allMonitors } from '../monitors/registry.js';
 import { describe } from '../errors.js';
 import { createNdjsonSink } from '../sinks/ndjson.js';
 import { createConsoleSink } from '../sinks/console.js';
@@ -46,6 +47,8 @@ export interface Session {
   dir: string;
   /** Per output file: rows written and rows lost (full disk, deleted directory). */
   outputs(): OutputFileStats[];
+  /** SIGHUP: output files renamed away (logrotate) are closed; the next rows start new ones. */
+  reopen(): Promise<void>;
   /** Launches the bpftrace processes; resolves with the supervisor once it is running. */
   start(): Supervisor;
   /** Stops bpftrace (each prints its final interval), closes the sinks, removes the scripts' directory. */
@@ -105,7 +108,10 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
   const fileOpts = {
     dir,
     columns: new Map(runnable.map((m) => [m.monitor.name, m.monitor.columns])),
-    startedAt: new Date(),
+    startedAt: new Date(clock.now()),
+    now: () => new Date(clock.now()),
+    ...fileSinkPolicy(config.output),
+    known: allMonitors.map((m) => m.name),
     bufferRows: config.output.buffer_rows,
     flushIntervalMs: config.output.flush_interval * 1000,
     onError: (e: unknown) => log.error({ err: describe(e) }, 'writing an output file failed'),
@@ -226,6 +232,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       files: files.map(([, f]) => f),
       dir,
       outputs: () => fileSinks.flatMap((s) => s.stats()),
+      reopen: () => Promise.all(fileSinks.map((s) => s.reopen())).then(() => undefined),
       start() {
         supervisor ??= createSupervisor(specs, {
           log,

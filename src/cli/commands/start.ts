@@ -269,6 +269,8 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
         break;
       }
       deps.reopenLog?.();
+      // Output files renamed by logrotate are left to it now, before the (slower) reload.
+      await r.session.reopen();
       log.info('SIGHUP: reloading the configuration');
       // The new session is prepared while the old one runs: a config, directory or compile that fails leaves it be.
       let next: { runnable: Runnable; session: Session };
