@@ -129,3 +129,25 @@ test('a compression cut short (a .gz beside its file) and old -N names: nothing 
   assert.equal(r.sections['func']?.totals['calls'], 3);
   assert.deepEqual(r.files.map((x) => x.file), [f, 'func_20261125T000000Z-1.csv']);
 });
+
+test('preprocess_data.sh on a directory of rotated files: plain ones split by day (-N kept), gzipped ones left alone; the same numbers', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { repoRoot } = await import('../../helpers/paths.js');
+  const dir = await tmp('rot-pre');
+  await writeThrough(dir, { rotate: { daily: false, maxBytes: 6000, compress: false } });
+  // One compressed by hand, as compress would have.
+  const { gzipSync } = await import('node:zlib');
+  const plainNames = (await readdir(dir)).sort();
+  assert.ok(plainNames.length >= 3, plainNames.join(' '));
+  await writeFile(path.join(dir, `${plainNames[0]!}.gz`), gzipSync(await readFile(path.join(dir, plainNames[0]!))));
+  const { rm } = await import('node:fs/promises');
+  await rm(path.join(dir, plainNames[0]!));
+  const before = await report(dir);
+  const r = await promisify(execFile)('bash', [path.join(repoRoot, 'scripts/preprocess_data.sh'), '--in-place', dir]);
+  assert.doesNotMatch(r.stderr, /failed/);
+  const after = await readdir(dir);
+  assert.ok(after.includes(`${plainNames[0]!}.gz`), 'the gzipped file is left alone');
+  assert.ok(after.filter((n) => n.endsWith('.csv')).every((n) => /_\d{4}-\d{2}-\d{2}\.csv$/.test(n)), after.join(' '));
+  assert.deepEqual((await report(dir)).sections, before.sections);
+});
