@@ -123,6 +123,8 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   const rotate: RotateOptions = opts.rotate ?? { daily: false, maxBytes: 0, compress: false };
   const retention: RetentionPolicy = opts.retention ?? { maxAgeMs: 0, maxTotalBytes: 0 };
   const known = opts.known ?? [...opts.columns.keys()];
+  /** Whether write() looks at sizes and days at all (it runs once per event for event monitors). */
+  const rotating = rotate.daily || rotate.maxBytes > 0;
   const ext = opts.format.extension;
   const tally: HeldTally = { held: 0 };
   const streams = new Map<string, Stream>();
@@ -169,29 +171,79 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       log: opts.log,
     });
 
-  /** Compresses what waits for it (this file first), then retention: after each rotation, and at start. */
+  const stopped = (): Error => Object.assign(new Error('the output is closing'), { name: 'AbortError' });
+  /**
+   * `job` (in the process's housekeeping queue), or a rejection once this sink closes: closing never waits behind
+   * another sink's compression. A job that has not started by then does nothing.
+   */
+  const unlessStopped = <T>(job: Promise<T>): Promise<T> => {
+    job.catch(() => undefined);
+    if (stop.signal.aborted) return Promise.reject(stopped());
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(stopped());
+      stop.signal.addEventListener('abort', onAbort, { once: true });
+      job.then(resolve, reject).finally(() => stop.signal.removeEventListener('abort', onAbort));
+    });
+  };
+
+  /**
+   * Compresses what waits for it (this file first), then retention: after each rotation, and at start. One pass at a
+   * time per sink: a rotation during a pass asks for one more pass, so rotations faster than gzip queue no work.
+   */
+  let housekeeping = false;
+  let again = false;
   const housekeep = (closedFile: string | null): void => {
     if (!rotate.compress && retentionOff(retention)) return;
+    if (closedFile && rotate.compress) registry.uncompressed.add(closedFile);
+    if (housekeeping) {
+      again = true;
+      return;
+    }
+    housekeeping = true;
     track(
       (async () => {
-        if (rotate.compress) {
-          if (closedFile) registry.uncompressed.add(closedFile);
-          for (const file of [...registry.uncompressed]) {
-            if (stop.signal.aborted) break;
-            registry.uncompressed.delete(file);
-            await registry
-              .serial(() => compressFile(file, { signal: stop.signal, busy: registry.busy }))
-              .then(
-                (gz) => opts.log?.info({ file: gz }, 'compressed a rotated output file'),
-                (e: unknown) => {
-                  if (stop.signal.aborted) registry.uncompressed.add(file);
-                  else if ((e as NodeJS.ErrnoException).code !== 'ENOENT') opts.log?.warn({ file, err: String(e) }, 'cannot compress a rotated output file; it stays as it is');
-                },
-              );
-          }
+        try {
+          // Retention first (no use compressing what it removes), and again after each compression: when gzip lags
+          // behind rotation, the directory still stays within its limit.
+          do {
+            again = false;
+            await retain();
+            while (rotate.compress && registry.uncompressed.size && !stop.signal.aborted) {
+              await compressOne();
+              await retain();
+            }
+          } while (again && !stop.signal.aborted);
+        } finally {
+          housekeeping = false;
         }
-        await runRetention({ dir: opts.dir, policy: retention, monitors: known, now, registry, log: opts.log });
       })(),
+    );
+  };
+
+  /** This sink's compression under way: close() stops it and waits for its partial .gz to be removed. */
+  let compressing: Promise<void> = Promise.resolve();
+  const retain = async (): Promise<void> => {
+    if (stop.signal.aborted || retentionOff(retention)) return;
+    await unlessStopped(runRetention({ dir: opts.dir, policy: retention, monitors: known, now, registry, log: opts.log })).catch(() => undefined);
+  };
+
+  /** gzips the oldest file waiting for it (in the process's queue: one compression at a time). */
+  const compressOne = async (): Promise<void> => {
+    const [file] = registry.uncompressed;
+    if (file === undefined || stop.signal.aborted) return;
+    registry.uncompressed.delete(file);
+    const job = (): Promise<string> => {
+      if (stop.signal.aborted) return Promise.reject(stopped());
+      const p = compressFile(file, { signal: stop.signal, busy: registry.busy });
+      compressing = p.then(() => undefined, () => undefined);
+      return p;
+    };
+    await unlessStopped(registry.serial(job)).then(
+      (gz) => opts.log?.info({ file: gz }, 'compressed a rotated output file'),
+      (e: unknown) => {
+        if (stop.signal.aborted) registry.uncompressed.add(file);
+        else if ((e as NodeJS.ErrnoException).code !== 'ENOENT') opts.log?.warn({ file, err: String(e) }, 'cannot compress a rotated output file; it stays as it is');
+      },
     );
   };
 
@@ -207,10 +259,17 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
     foldStats(s.done);
   };
 
-  /** Closes a rotated file once everything it holds is written; until then the timer's flushes retry it. */
+  /**
+   * Closes a rotated file once everything it holds is written. A write still queued: once more after it. A file
+   * that fails: the timer's flushes retry it, as any failing file.
+   */
   const retire = (s: Stream, f: OutputFile): void => {
     // Once the sink closes, close() takes every file left.
-    if (closed || !s.retiring.has(f) || !f.settled) return;
+    if (closed || !s.retiring.has(f)) return;
+    if (!f.settled) {
+      if (!f.failing) track(f.flush(true).then(() => retire(s, f)));
+      return;
+    }
     s.retiring.delete(f);
     track(
       f.close().then(() => {
@@ -271,12 +330,11 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
     write(monitor, rows) {
       const s = streams.get(monitor);
       if (!s || closed || !rows.length) return;
-      const firstTs = tsOf(rows[0]);
-      if (s.current && !s.current.failing) {
-        const why = rotationDue(rotate, { bytes: s.current.bytes, day: s.day }, isoDay(firstTs));
+      if (rotating && s.current && !s.current.failing) {
+        const why = rotationDue(rotate, { bytes: s.current.bytes, day: s.day }, isoDay(tsOf(rows[0])));
         if (why) rotateOut(s, why);
       }
-      const f = s.current ?? startFile(s, firstTs);
+      const f = s.current ?? startFile(s, tsOf(rows[0]));
       f.add(rows);
       // A full buffer writes this file only: the others wait for their own buffer or the flush interval. A failing
       // file retries at the flush interval only.
@@ -315,6 +373,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
         }),
       );
       while (tasks.size) await Promise.all([...tasks]);
+      await compressing;
     },
   };
 }

@@ -281,7 +281,8 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       `output file was deleted during the run and created again${file === was ? '' : ` as ${path.basename(file)}`}; the rows written to it before are gone` +
       (gone.rows ? `, and ${plural(gone.rows, 'row')}${span(gone.firstTs, gone.lastTs)}, written after it was last seen, are lost` : '');
     // The new file's header comes first; the old file's, if it never got written, is not wanted twice.
-    const marker: Chunk = { text: markerText(opts.now().toISOString(), note), rows: 0, notes: 1, firstTs: '', lastTs: '', keep: 'note' };
+    const at = opts.now().toISOString();
+    const marker: Chunk = { text: markerText(at, note), rows: 0, notes: 1, firstTs: at, lastTs: at, keep: 'note' };
     pending = [...headerChunk(), marker, ...pending.filter((c) => c.keep !== 'header')];
     opts.log?.warn({ monitor: opts.monitor, file, was, rowsLost: gone.rows }, 'an output file was deleted during the run; created it again');
   };

@@ -127,7 +127,9 @@ export function runRetention(r: RetentionRun): Promise<Removal[]> {
         if (r.registry.busy.has(full)) continue;
         await unlink(full).then(
           () => removed.push(name),
-          (e: unknown) => r.log?.warn({ file: full, err: String(e) }, 'retention: cannot remove an old output file'),
+          (e: unknown) => {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') r.log?.warn({ file: full, err: String(e) }, 'retention: cannot remove an old output file');
+          },
         );
       }
       if (removed.length) done.push({ ...rm, names: removed });

@@ -194,7 +194,7 @@ test('daily: rows of each UTC day in files named by that day; an idle file of ye
   await new Promise((r) => setTimeout(r, 80));
   assert.ok((await readdir(dir)).includes('open_20261129T235950Z.csv'), 'still open within the grace');
   clock.set('2026-11-30T00:01:05.000Z');
-  for (let i = 0; i < 100 && !(await readdir(dir)).includes('open_20261129T235950Z.csv.gz'); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 250 && !(await readdir(dir)).includes('open_20261129T235950Z.csv.gz'); i++) await new Promise((r) => setTimeout(r, 20));
   await sink.close();
 
   assert.deepEqual((await readdir(dir)).sort(), ['exec_20261129T235950Z.csv.gz', 'exec_20261130T000001Z.csv', 'open_20261129T235950Z.csv.gz']);
@@ -331,4 +331,97 @@ test('stats of a long run stay bounded: older files without losses are summed in
   assert.deepEqual(done.find((s) => s.rowsDropped), e(3, 2), 'a file that lost rows keeps its own entry');
   assert.equal(done[0]!.files, 26);
   assert.equal(done[0]!.file, '/o/exec_0.csv');
+});
+
+test('a long run in fast motion: hundreds of rotations with compression and retention stay bounded and count every row', async () => {
+  const dir = await tmp();
+  const clock = fakeClock('2026-11-01T00:00:00.000Z');
+  const registry = createOutputRegistry();
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.message);
+  process.on('warning', onWarning);
+  const { o, errors, logs } = opts(dir, clock, {
+    registry,
+    rotate: { daily: true, maxBytes: 2000, compress: true },
+    retention: { maxAgeMs: 3 * 86_400_000, maxTotalBytes: 20_000 },
+  });
+  const sink = await createCsvSink(o);
+  let rows = 0;
+  let maxBusy = 0;
+  // 30 days, an interval every 15 minutes of 10 rows: 2880 intervals, ~450 bytes each.
+  for (let i = 0; i < 2880; i++) {
+    clock.set(new Date(Date.parse('2026-11-01T00:00:00.000Z') + i * 900_000).toISOString());
+    sink.write('exec', Array.from({ length: 10 }, (_, k) => ({ timestamp: clock.iso(), pid: i * 10 + k, comm: 'w' })));
+    rows += 10;
+    if (i % 4 === 0) await sink.flush();
+    if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+    maxBusy = Math.max(maxBusy, registry.busy.size);
+  }
+  // Rotated files do not stay open: a few are (the one being written, those closing, one being gzipped).
+  assert.ok(maxBusy <= 8, `${maxBusy} files open at once`);
+  // gzip lags behind rotations this fast: let it catch up (only the file being written stays plain), then look.
+  for (let i = 0; i < 400 && (await readdir(dir)).filter((n) => n.endsWith('.csv')).length > 1; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(registry.busy.size, 1, 'only the file being written is open');
+  const sizes = await Promise.all((await readdir(dir)).map(async (n) => (await stat(path.join(dir, n))).size));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  // Under the limit at the last pass; since then only the file being written grew.
+  assert.ok(total <= 20_000 + 2500, `retention keeps the directory under max_total: ${total} bytes in ${sizes.length} files`);
+  await sink.close();
+  process.off('warning', onWarning);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(warnings, []);
+  const st = sink.stats();
+  assert.ok(st.length <= 21, `${st.length} stats entries`);
+  assert.equal(st.reduce((n, s) => n + s.rowsWritten, 0), rows, 'every row counted once');
+  assert.equal(st.reduce((n, s) => n + s.rowsDropped, 0), 0);
+  assert.equal(registry.busy.size, 0);
+  assert.ok(logs.some((l) => l.startsWith('retention: removed old output files')));
+  // What is left is the newest rows, in files that each parse and start with the header.
+  const left = await filesOf(dir, 'exec');
+  const pids = left.flatMap((f) => {
+    assert.ok(f.text.startsWith(header), f.name);
+    return strictCsv(f.text).map((r) => Number(r['pid']));
+  });
+  assert.equal(pids.at(-1), rows - 1, 'the newest row is kept');
+  assert.deepEqual(pids, Array.from({ length: pids.length }, (_, k) => rows - pids.length + k), 'a contiguous tail: oldest files went first');
+});
+
+test('a rotated file is closed as soon as its last write is done, even when a flush was queued behind it', async () => {
+  const dir = await tmp();
+  const clock = fakeClock('2026-11-29T18:00:00.000Z');
+  const registry = createOutputRegistry();
+  const { createExclusive } = await import('../../src/sinks/safe-fs.js');
+  const { o } = opts(dir, clock, {
+    registry,
+    rotate: { daily: false, maxBytes: 100, compress: false },
+    // Slow writes: a flush arrives while the rotated file's last write is under way.
+    open: async (f) => {
+      const h = await createExclusive(f);
+      return {
+        write: async (b, off, len, pos) => {
+          await new Promise((r) => setTimeout(r, 30));
+          return h.write(b, off, len, pos);
+        },
+        truncate: (n) => h.truncate(n),
+        stat: () => h.stat(),
+        sync: () => h.sync(),
+        close: () => h.close(),
+        utimes: (a, m) => h.utimes(a, m),
+      };
+    },
+  });
+  const sink = await createCsvSink(o);
+  const first = sink.files.get('exec')!;
+  const rows = (i: number): Row[] => [{ timestamp: new Date(Date.parse('2026-11-29T18:00:00.000Z') + i * 1000).toISOString(), pid: i, comm: 'x'.repeat(60) }];
+  sink.write('exec', rows(0));
+  void sink.flush();
+  await new Promise((r) => setTimeout(r, 5)); // that write is under way
+  sink.write('exec', rows(1));
+  sink.write('exec', rows(2)); // over 100 bytes: rotates; the file's last write is queued behind the first
+  await new Promise((r) => setTimeout(r, 45));
+  void sink.flush(); // while that last write runs: one more write is queued on the rotated file
+  for (let i = 0; i < 100 && registry.busy.has(first); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(!registry.busy.has(first), 'the rotated file was closed without waiting for the flush interval');
+  await sink.close();
+  assert.deepEqual(sink.stats().map((s) => s.rowsWritten), [2, 1]);
 });
