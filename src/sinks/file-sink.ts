@@ -187,7 +187,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   };
 
   /**
-   * Compresses what waits for it (this file first), then retention: after each rotation, and at start. One pass at a
+   * Compresses what waits for it (oldest first), with retention: after each rotation, and at start. One pass at a
    * time per sink: a rotation during a pass asks for one more pass, so rotations faster than gzip queue no work.
    */
   let housekeeping = false;
