@@ -1,9 +1,9 @@
 // Retention removes ebpfmon's own closed files only: by age and by total size, oldest first. Files that merely look
 // like its own (another extension, a suffix, an unknown monitor, a symlink, a directory, a day part), and the files
 // being written, survive. Compression keeps the original until its .gz is complete.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,13 @@ import { createOutputRegistry, planRetention, runRetention, type OwnFile } from 
 import { compressFile, createNext, parseOutputName } from '../../src/sinks/rotation.js';
 import { createExclusive } from '../../src/sinks/safe-fs.js';
 
-const tmp = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'ebpfmon-retention-'));
+const made: string[] = [];
+after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
+const tmp = async (): Promise<string> => {
+  const d = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-retention-'));
+  made.push(d);
+  return d;
+};
 const now = new Date('2026-11-29T12:00:00.000Z');
 const daysAgo = (d: number): Date => new Date(now.getTime() - d * 86_400_000);
 const known = ['exec', 'open', 'page_fault'];

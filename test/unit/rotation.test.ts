@@ -1,9 +1,9 @@
 // Rotation of the output files: by size during a run (every row kept, every file headed, an interval never split),
 // at midnight UTC under a fake clock (rows of a day in that day's files, an idle file closed and gzipped), external
 // rotation on SIGHUP (a logrotate rename, with or without an empty file created in its place) and copytruncate.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, readdir, rename, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,13 @@ import { createOutputRegistry } from '../../src/sinks/retention.js';
 import { compareOutputNames, parseOutputName, rotationDue, type OutputName } from '../../src/sinks/rotation.js';
 import type { Row } from '../../src/monitors/types.js';
 
-const tmp = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'ebpfmon-rotation-'));
+const made: string[] = [];
+after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
+const tmp = async (): Promise<string> => {
+  const d = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-rotation-'));
+  made.push(d);
+  return d;
+};
 const header = 'timestamp,pid,comm,note\n';
 const columns = new Map([['exec', ['timestamp', 'pid', 'comm']]]);
 

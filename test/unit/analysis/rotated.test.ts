@@ -1,9 +1,9 @@
 // The analyzer over rotated files as the file sink writes them: plain and gzipped together, daily and by size, give
 // exactly the numbers of the same rows in one plain file; --date reads that day's files only; a compression cut short
 // (a .gz beside its file) counts nothing twice; old names with -N are read too.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { analyze, toJsonReport, type JsonReport } from '../../../analysis/index.js';
@@ -65,7 +65,13 @@ async function writeThrough(dir: string, more: Partial<FileSinkOptions>): Promis
   await sink.close();
 }
 
-const tmp = (p: string): Promise<string> => mkdtemp(path.join(os.tmpdir(), `ebpfmon-test-${p}-`));
+const made: string[] = [];
+after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
+const tmp = async (p: string): Promise<string> => {
+  const d = await mkdtemp(path.join(os.tmpdir(), `ebpfmon-test-${p}-`));
+  made.push(d);
+  return d;
+};
 const report = async (dir: string, window?: { since: string; until: string }, parser?: 'fast' | 'csv-parse'): Promise<JsonReport> =>
   toJsonReport(await analyze({ dir, window, parser, now: new Date('2026-11-26T00:00:00.000Z') }));
 const day = (d: string) => ({ since: `${d}T00:00:00.000Z`, until: new Date(Date.parse(`${d}T00:00:00.000Z`) + 86_400_000).toISOString() });
@@ -141,7 +147,6 @@ test('preprocess_data.sh on a directory of rotated files: plain ones split by da
   const plainNames = (await readdir(dir)).sort();
   assert.ok(plainNames.length >= 3, plainNames.join(' '));
   await writeFile(path.join(dir, `${plainNames[0]!}.gz`), gzipSync(await readFile(path.join(dir, plainNames[0]!))));
-  const { rm } = await import('node:fs/promises');
   await rm(path.join(dir, plainNames[0]!));
   const before = await report(dir);
   const r = await promisify(execFile)('bash', [path.join(repoRoot, 'scripts/preprocess_data.sh'), '--in-place', dir]);
