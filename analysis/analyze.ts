@@ -72,13 +72,12 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), minutes: new Minutes(), rows: 0, markers: 0, firstMarkers: [] });
   }
   const listed = await listCsvFiles(opts.dir, analyzedMonitors);
-  // A per-day part entirely outside the window is not read at all.
-  const overlaps = (day: string): boolean => {
-    const start = `${day}T00:00:00.000Z`;
-    const end = new Date(Date.parse(start) + 86_400_000).toISOString();
-    return (since === null || since < end) && (until === null || until > start);
-  };
-  const files = listed.files.filter((f) => states.has(f.monitor) && (f.day === null || overlaps(f.day)));
+  // A file whose time (from its name's to its last row's) lies entirely outside the window is not read at all: with
+  // daily rotation, --date reads that day's files only.
+  const sinceMs = since === null ? null : Date.parse(since);
+  const untilMs = until === null ? null : Date.parse(until);
+  const overlaps = (f: { fromMs: number; toMs: number }): boolean => (sinceMs === null || f.toMs >= sinceMs) && (untilMs === null || f.fromMs < untilMs);
+  const files = listed.files.filter((f) => states.has(f.monitor) && overlaps(f));
   const bytesTotal = files.reduce((s, f) => s + f.bytes, 0);
   let bytesRead = 0;
   let totalRows = 0;
@@ -158,7 +157,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       opts.onProgress?.({ bytesRead, bytesTotal, rows: totalRows, file: file.name });
     };
     try {
-      await readCsvRecords(file.path, onRecord, { parser, onBytes, onMalformed: (line) => damage('malformed_quotes', line) });
+      await readCsvRecords(file.path, onRecord, { parser, gz: file.gz, onBytes, onMalformed: (line) => damage('malformed_quotes', line) });
     } catch (e) {
       // A file that cannot be read (permissions, vanished) is reported like a damaged one, not fatal.
         if (!(e instanceof SkipFile)) fr.skipped = `cannot read: ${describe(e)}`;

@@ -7,6 +7,8 @@
 #   --in-place  write the parts into DIR and delete each original once it was split (and delete empty originals)
 #   --force     replace parts already in OUTDIR (otherwise the script stops rather than mix two runs)
 #
+# For files written before output rotation existed, or without output.rotate.daily (daily files already hold one
+# day each). Rotated names (<monitor>_<stamp>-N.csv) are split like the others; gzipped files (.csv.gz) are left alone.
 # Every part starts with the original's header. A file with no data rows gives no part (no empty files).
 # Rows that cannot be placed in a day (a repeated header, a damaged line) are left out and counted on stderr.
 # Quoted fields holding a newline stay whole. The originals are never changed unless --in-place is given.
@@ -25,7 +27,7 @@ for a in "$@"; do
   case "$a" in
     --in-place) in_place=1 ;;
     --force) force=1 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "preprocess_data.sh: unknown option $a" >&2; usage ;;
     *) args+=("$a") ;;
   esac

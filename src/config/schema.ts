@@ -13,6 +13,8 @@ const wholeAtLeast = (n: number) =>
     error: `expected a whole number >= ${n}`,
   });
 
+const nonNegative = (what: string) => z.number({ error: `expected ${what}` }).min(0, { error: `expected ${what}` });
+
 const monitorsSchema = z.strictObject(
   Object.fromEntries(monitors.map((m) => [m.name, m.options.prefault({})])) as Record<string, z.ZodType<BaseOptions, unknown>>,
 );
@@ -56,6 +58,19 @@ export const configSchema = z.strictObject({
         .union([z.enum(outputFormats), z.array(z.enum(outputFormats)).min(1)], { error: 'expected csv, ndjson, or a list of them' })
         .default('csv')
         .transform((f) => [...new Set(Array.isArray(f) ? f : [f])]),
+      rotate: z
+        .strictObject({
+          daily: z.boolean({ error: 'expected true or false' }).default(false),
+          max_file_mb: wholeAtLeast(1).max(1_048_576, { error: 'expected at most 1048576 (1 TiB)' }).nullable().default(null),
+          compress: z.boolean({ error: 'expected true or false' }).default(false),
+        })
+        .prefault({}),
+      retention: z
+        .strictObject({
+          max_age_days: nonNegative('a number of days >= 0 (0: keep all)').default(0),
+          max_total_mb: nonNegative('a number of MiB >= 0 (0: no limit)').default(0),
+        })
+        .prefault({}),
     })
     .prefault({}),
   runtime: z

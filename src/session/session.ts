@@ -17,7 +17,8 @@ import { systemClock, type Clock } from '../rows/clock.js';
 import { createCgroupResolver } from '../rows/cgroup.js';
 import { ensureDir } from '../sinks/safe-fs.js';
 import { createCsvSink } from '../sinks/csv.js';
-import type { OutputFileStats } from '../sinks/file-sink.js';
+import { fileSinkPolicy, type OutputFileStats } from '../sinks/file-sink.js';
+import { monitors as allMonitors } from '../monitors/registry.js';
 import { describe } from '../errors.js';
 import { createNdjsonSink } from '../sinks/ndjson.js';
 import { createConsoleSink } from '../sinks/console.js';
@@ -52,6 +53,8 @@ export interface Session {
   outputs(): OutputFileStats[];
   /** Event monitors' coverage from records seen and lost since the last call (aggregate ones update at each tick). */
   sampleEventCoverage(): void;
+  /** SIGHUP: output files renamed away (logrotate) are closed; the next rows start new ones. */
+  reopen(): Promise<void>;
   /** Launches the bpftrace processes; resolves with the supervisor once it is running. */
   start(): Supervisor;
   /** Stops bpftrace (each prints its final interval), closes the sinks, removes the scripts' directory. */
@@ -81,7 +84,10 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
   const fileOpts = {
     dir,
     columns: new Map(runnable.map((m) => [m.monitor.name, m.monitor.columns])),
-    startedAt: new Date(),
+    startedAt: new Date(clock.now()),
+    now: () => new Date(clock.now()),
+    ...fileSinkPolicy(config.output),
+    known: allMonitors.map((m) => m.name),
     bufferRows: config.output.buffer_rows,
     flushIntervalMs: config.output.flush_interval * 1000,
     onError: (e: unknown) => log.error({ err: describe(e) }, 'writing an output file failed'),
@@ -204,6 +210,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       dir,
       outputs: () => fileSinks.flatMap((s) => s.stats()),
       sampleEventCoverage: coverage.sampleEvents,
+      reopen: () => Promise.all(fileSinks.map((s) => s.reopen())).then(() => undefined),
       start() {
         supervisor ??= createSupervisor(specs, {
           log,

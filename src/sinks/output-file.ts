@@ -2,7 +2,10 @@
 // says no. A full disk (ENOSPC), a quota or an I/O error holds rows in memory up to a budget and retries at the
 // next flush; rows beyond the budget are dropped, counted, and reported by a marker row once writing resumes. A
 // file deleted under us (a cleanup job removing the directory) is noticed at the next flush interval and created
-// again, header first, with a marker row. Nothing here throws to the caller; failures go to onError, once per change.
+// again, header first, with a marker row. A file truncated under us (logrotate's copytruncate) is seen before the next
+// write and written again from its start, header first. A file may also start unopened (a rotated file's successor):
+// its first write creates it. Nothing here throws to the caller; failures go to onError, once per change.
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Row } from '../monitors/types.js';
 import { describe } from '../errors.js';
@@ -21,9 +24,11 @@ export interface RowFormat {
 export interface OutputHandle {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   truncate(len: number): Promise<void>;
-  stat(): Promise<{ nlink: number }>;
+  stat(): Promise<{ nlink: number; size: number; ino: number; dev: number }>;
   sync(): Promise<void>;
   close(): Promise<void>;
+  /** Sets the times of a closed-off file (its modification time becomes its last row's). */
+  utimes?(atime: Date, mtime: Date): Promise<void>;
 }
 
 /** An output file that could not be written or recreated; the message names the file. */
@@ -49,6 +54,11 @@ export interface OutputFileStats {
   rowsDropped: number;
   /** Times the file was found deleted and created again. */
   recreated: number;
+  /**
+   * Set when this entry stands for several files of a long run (their counts summed, none lost rows): how many;
+   * `file` is then the first of them. Keeps a run of weeks with many rotations from listing every file.
+   */
+  files?: number;
 }
 
 /** Bytes of formatted rows held in memory, over all files of a sink, for the reader's backpressure. */
@@ -59,15 +69,19 @@ export interface HeldTally {
 
 export interface OutputFileOptions {
   monitor: string;
+  /** The file's path; for a file not opened yet, the name it is expected to get. */
   file: string;
-  handle: OutputHandle;
+  /** The open file, or null: the first write creates it with `recreate`. */
+  handle: OutputHandle | null;
   format: RowFormat;
   /** Every column, the note column last. */
   columns: readonly string[];
   /** Rows held (formatted characters) while the file fails; the rest are dropped and counted. */
   heldMax: number;
-  /** Creates the file again after it was deleted (the directory too); its path may differ (a -1 suffix). */
+  /** Creates the file (again, after it was deleted; the directory too); its path may differ (a -1 suffix). */
   recreate(): Promise<{ file: string; handle: OutputHandle }>;
+  /** The file is closed (or was found deleted and left): no longer this writer's. */
+  released?(file: string): void;
   now(): Date;
   tally: HeldTally;
   onError(e: unknown): void;
@@ -104,6 +118,12 @@ export interface OutputFile {
   /** A last write, then fsync and close. Rows still held are lost and counted. */
   close(): Promise<void>;
   stats(): OutputFileStats;
+  /** Bytes in the file plus those waiting for it: what rotation by size looks at. */
+  readonly bytes: number;
+  /** Everything added so far is in the file, and it writes normally: it can be closed without losing a row. */
+  readonly settled: boolean;
+  /** Whether the file's path no longer names the file being written (renamed away, e.g. by logrotate). */
+  moved(): Promise<boolean>;
 }
 
 const tsOf = (row: Row | undefined): string => {
@@ -149,9 +169,10 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   let chain: Promise<void> = Promise.resolve();
   /** A write is queued behind the one running: later flushes join it (it takes whatever is held when it starts). */
   let queued = false;
-  let checkDue = false;
   let closed = false;
   const counts = { written: 0, dropped: 0, recreated: 0 };
+  /** The latest timestamp written (ISO strings sort as time): the file's modification time once it is closed. */
+  let lastTs = '';
 
   const seal = (): void => {
     if (!open.length) return;
@@ -247,7 +268,8 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       fail(e, 'cannot create again the deleted output file');
       return;
     }
-    await handle.close().catch(() => undefined);
+    await handle?.close().catch(() => undefined);
+    opts.released?.(was);
     ({ file, handle } = next);
     size = 0;
     dirtyTail = false;
@@ -259,22 +281,53 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       `output file was deleted during the run and created again${file === was ? '' : ` as ${path.basename(file)}`}; the rows written to it before are gone` +
       (gone.rows ? `, and ${plural(gone.rows, 'row')}${span(gone.firstTs, gone.lastTs)}, written after it was last seen, are lost` : '');
     // The new file's header comes first; the old file's, if it never got written, is not wanted twice.
-    const marker: Chunk = { text: markerText(opts.now().toISOString(), note), rows: 0, notes: 1, firstTs: '', lastTs: '', keep: 'note' };
+    const at = opts.now().toISOString();
+    const marker: Chunk = { text: markerText(at, note), rows: 0, notes: 1, firstTs: at, lastTs: at, keep: 'note' };
     pending = [...headerChunk(), marker, ...pending.filter((c) => c.keep !== 'header')];
     opts.log?.warn({ monitor: opts.monitor, file, was, rowsLost: gone.rows }, 'an output file was deleted during the run; created it again');
   };
 
-  /** fstat the open file: a link count of 0 means it (or its directory) was deleted and we write into nothing. */
+  /** A file that starts unopened (the successor of a rotated one) is created by its first write. */
+  const firstOpen = async (): Promise<boolean> => {
+    try {
+      ({ file, handle } = await opts.recreate());
+    } catch (e) {
+      fail(e, 'cannot create the output file');
+      return false;
+    }
+    size = 0;
+    return true;
+  };
+
+  /**
+   * The file is shorter than what we wrote: another program cut it (logrotate's copytruncate copies the file, then
+   * truncates it to 0). Writing on at our offset would leave a hole of zero bytes; it starts again, header first.
+   * Cut somewhere else, what is left stays and an empty line ends a row the cut may have split.
+   */
+  const truncated = (found: number): void => {
+    opts.log?.info({ monitor: opts.monitor, file, bytes: size, found }, 'an output file was truncated by another program (logrotate copytruncate?); writing on from its new end');
+    size = found;
+    dirtyTail = false;
+    const restart: Chunk[] = found === 0 ? headerChunk() : [{ text: '\n', rows: 0, notes: 0, firstTs: '', lastTs: '', keep: 'note' }];
+    pending = [...restart, ...pending.filter((c) => c.keep !== 'header')];
+  };
+
+  /**
+   * fstat the open file before each write: a link count of 0 means it (or its directory) was deleted and we write
+   * into nothing; a size below ours means it was truncated under us.
+   */
   const check = async (): Promise<void> => {
+    if (handle === null) return;
     if (!orphaned) {
-      let nlink: number;
+      let st: { nlink: number; size: number };
       try {
-        nlink = (await handle.stat()).nlink;
+        st = await handle.stat();
       } catch {
         return;
       }
-      if (nlink > 0) {
+      if (st.nlink > 0) {
         unchecked = { rows: 0, firstTs: '', lastTs: '' };
+        if (st.size < size) truncated(st.size);
         return;
       }
       orphaned = true;
@@ -286,8 +339,10 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   };
 
   const written = (c: Chunk): void => {
+    for (const t of [c.firstTs, c.lastTs]) if (t > lastTs) lastTs = t;
     if (c.lost !== undefined) return;
-    account(-c.text.length);
+    // The header and our marker rows were never counted as held.
+    if (!c.keep) account(-c.text.length);
     counts.written += c.rows;
     if (c.rows) {
       unchecked.rows += c.rows;
@@ -299,13 +354,13 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   /** One write of everything held, looping on short writes; a failure keeps whole rows only. */
   const writeOut = async (): Promise<void> => {
     queued = false;
-    const withCheck = checkDue;
-    checkDue = false;
-    if (withCheck || orphaned) await check();
-    if (orphaned) return;
+    if (handle === null && !(await firstOpen())) return;
+    await check();
+    const h = handle;
+    if (orphaned || h === null) return;
     if (dirtyTail) {
       try {
-        await handle.truncate(size);
+        await h.truncate(size);
         dirtyTail = false;
       } catch (e) {
         fail(e, 'cannot truncate');
@@ -323,7 +378,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     let error: unknown = null;
     try {
       while (done < buf.length) {
-        const { bytesWritten } = await handle.write(buf, done, buf.length - done, size + done);
+        const { bytesWritten } = await h.write(buf, done, buf.length - done, size + done);
         if (bytesWritten <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
         done += bytesWritten;
       }
@@ -348,7 +403,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     size += end;
     if (done > end) {
       try {
-        await handle.truncate(size);
+        await h.truncate(size);
       } catch {
         dirtyTail = true;
       }
@@ -367,13 +422,56 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     fail(error, 'cannot write');
   };
 
-  const flush = (withCheck: boolean): Promise<void> => {
+  /** Every write and look at the file runs in order, one at a time; `running` says whether one is under way. */
+  let running = 0;
+  const enqueue = <T>(job: () => Promise<T>, fallback: T): Promise<T> => {
+    const p = chain.then(async () => {
+      running++;
+      try {
+        return await job();
+      } finally {
+        running--;
+      }
+    });
+    chain = p.then(
+      () => undefined,
+      (e: unknown) => opts.onError(e),
+    );
+    return p.catch(() => fallback);
+  };
+
+  // Every write first looks at the file (deleted? truncated?), so `check` no longer changes what a flush does: a
+  // flush with nothing to write still looks, which is how the timer notices a deleted file while a monitor is idle.
+  const flush = (_check: boolean): Promise<void> => {
     seal();
-    if (withCheck) checkDue = true;
     if (queued) return chain;
     queued = true;
-    chain = chain.then(writeOut).catch((e: unknown) => opts.onError(e));
-    return chain;
+    return enqueue(writeOut, undefined);
+  };
+
+  /** A last write, the file's times, fsync and close; once, however often close() is called. */
+  let closing: Promise<void> | null = null;
+  const closeOnce = async (): Promise<void> => {
+    closed = true;
+    await flush(true);
+    seal();
+    let left = 0;
+    for (const c of pending) if (c.lost === undefined) left += c.rows;
+    if (left) {
+      counts.dropped += left;
+      report(failing?.code ?? 'error', `${file}: ${plural(left, 'row')} could not be written before exit (${failing?.code ?? 'error'})`);
+    }
+    account(-held);
+    pending = [];
+    if (handle === null) return;
+    // A closed file's modification time is its last row's: what `analyze` and retention read as where its data ends.
+    if (lastTs && !orphaned && handle.utimes) {
+      const t = new Date(lastTs);
+      if (Number.isFinite(t.getTime())) await handle.utimes(t, t).catch(() => undefined);
+    }
+    await handle.sync().catch(opts.onError);
+    await handle.close().catch(opts.onError);
+    opts.released?.(file);
   };
 
   return {
@@ -407,22 +505,25 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       return failing !== null;
     },
     flush,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await flush(true);
-      seal();
-      let left = 0;
-      for (const c of pending) if (c.lost === undefined) left += c.rows;
-      if (left) {
-        counts.dropped += left;
-        report(failing?.code ?? 'error', `${file}: ${plural(left, 'row')} could not be written before exit (${failing?.code ?? 'error'})`);
-      }
-      account(-held);
-      pending = [];
-      await handle.sync().catch(opts.onError);
-      await handle.close().catch(opts.onError);
+    close() {
+      closing ??= closeOnce();
+      return closing;
     },
     stats: () => ({ monitor: opts.monitor, file, rowsWritten: counts.written, rowsDropped: counts.dropped, recreated: counts.recreated }),
+    get bytes() {
+      return size + held;
+    },
+    get settled() {
+      return !failing && !orphaned && !queued && running === 0 && pending.length === 0 && open.length === 0;
+    },
+    moved: () =>
+      enqueue(async () => {
+        if (handle === null || orphaned || closed) return false;
+        const st = await handle.stat().catch(() => null);
+        // Deleted (no links): the next flush creates it again, as for any deleted file.
+        if (!st || st.nlink === 0) return false;
+        const at = await lstat(file).catch(() => null);
+        return at === null || at.ino !== st.ino || at.dev !== st.dev;
+      }, false),
   };
 }

@@ -25,7 +25,9 @@ const cliPath = fileURLToPath(new URL('../main.js', import.meta.url));
 /** SIGINT/SIGTERM resolve `stop` once (a second one is logged); SIGHUP calls the reload handler. */
 function wireSignals(log: Logger): StartSignals {
   let onReload: () => void = () => undefined;
+  let onReopen: () => void = () => undefined;
   process.on('SIGHUP', () => onReload());
+  process.on('SIGUSR1', () => onReopen());
   const stop = new Promise<string>((resolve) => {
     let seen = false;
     const on = (sig: NodeJS.Signals): void => {
@@ -44,7 +46,7 @@ function wireSignals(log: Logger): StartSignals {
       if (e.code === 'EPIPE') on('SIGPIPE');
     });
   });
-  return { stop, onReload: (cb) => (onReload = cb) };
+  return { stop, onReload: (cb) => (onReload = cb), onReopen: (cb) => (onReopen = cb) };
 }
 
 /** Runs `start`; returns the text for stdout (daemon parent) or nothing, and a last line for stderr when rows were lost. Sets nothing global but signal handlers. */

@@ -36,6 +36,8 @@ export interface StartSignals {
   stop: Promise<string>;
   /** Registers the SIGHUP handler. */
   onReload(cb: () => void): void;
+  /** Registers the SIGUSR1 handler: reopen the log and output files (logrotate), nothing else. */
+  onReopen?(cb: () => void): void;
 }
 
 export interface ReadyReport {
@@ -155,6 +157,11 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     reloadPending = true;
     reloadRequested?.();
   });
+  // SIGUSR1: the log and the output files only, no reload: logrotate's postrotate, with no gap in the counts.
+  deps.signals.onReopen?.(() => {
+    deps.reopenLog?.();
+    void current()?.session.reopen().then(() => log.info('SIGUSR1: log and output files reopened'));
+  });
 
   // Each interval: one CPU/RSS sample per bpftrace process (its monitors share it), then the in-kernel cost and
   // the budgets (runtime.self_stats), the missing-tick watchdog, then the status file (daemon mode).
@@ -271,6 +278,8 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
         break;
       }
       deps.reopenLog?.();
+      // Output files renamed by logrotate are left to it now, before the (slower) reload.
+      await r.session.reopen();
       log.info('SIGHUP: reloading the configuration');
       // The new session is prepared while the old one runs: a config, directory or compile that fails leaves it be.
       let next: { runnable: Runnable; session: Session };
