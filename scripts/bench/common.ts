@@ -1,11 +1,12 @@
-// What the five benchmarks share: options, result shape, aligned tables, statistics, compiling the C workloads,
-// running `ebpfmon start` as an operator would, and reading RSS and BPF program statistics from /proc.
+// What the benchmarks share: options, result shape, aligned tables, statistics, compiling the C workloads,
+// running `ebpfmon start` as an operator would, and reading RSS and BPF program statistics from /proc (through
+// ebpfmon's own parsers in src/: parseProgFdinfo, enableBpfStats, parseVmRss; only what the benchmarks need beyond
+// them, per-program ids and the anonymous/file RSS split, is read here).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { bpfStatsSysctl, enableBpfStats, parseProgFdinfo } from '../../src/process/bpf-stats.js';
@@ -367,42 +368,6 @@ export async function withBpfStats<T>(fn: (ensure: () => Promise<boolean>) => Pr
   } finally {
     await stats.restore().catch(() => undefined);
   }
-}
-
-export interface Tracer {
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** bpftrace -f json with a program; resolves once it printed its first printf line (BEGIN: every probe attached). */
-export async function startBpftrace(args: readonly string[]): Promise<Tracer> {
-  const proc = spawn('bpftrace', ['-f', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bpftrace did not start within 60 s: ${err}`)), 60_000);
-    const rl = createInterface({ input: proc.stdout, crlfDelay: Infinity });
-    rl.on('line', (l) => {
-      if (l.includes('"type": "printf"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`bpftrace exited before attaching: ${err}`));
-    });
-  });
-  return {
-    pid: proc.pid!,
-    stop: async () => {
-      proc.kill('SIGINT');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
 }
 
 /** Other bpftrace processes on the machine (concurrent tests): noise worth reporting. */

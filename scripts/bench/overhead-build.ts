@@ -6,7 +6,7 @@
 // interleaved, their order rotated each round; ratios are medians of per-round ratios. Wall time on this VM swings
 // by about 5 %, so each arm also reports CPU: the workload's user+sys seconds, bpftrace's and the supervisor's own
 // seconds, and, with kernel.bpf_stats_enabled=1 (restored after), the BPF programs' run time and runs per program.
-// Then each runnable monitor alone, fewer rounds: where the total comes from.
+// Then each runnable monitor alone (F and B), fewer rounds: where the total comes from.
 //   node dist/scripts/bench/overhead-build.js [--quick] [--out DIR]
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -84,14 +84,16 @@ function armTable(arms: Arms, rounds: number): Table {
 
 function kernelTable(arms: Arms, rounds: number): Table {
   return {
-    title: `In the kernel (bpf_stats run_time_ns / run_cnt over every program of the arm, during the workload), medians over ${rounds} rounds`,
-    columns: ['arm', 'programs', 'runs per round (k)', 'BPF ms per round', 'ns per run', 'BPF % of workload CPU'],
+    title: `In the kernel (bpf_stats run_time_ns / run_cnt over every program of the arm, during the workload), medians over ${rounds} rounds; runs count the events of every process on the host, so other load shows as a wide min-max`,
+    columns: ['arm', 'programs', 'runs per round (k)', 'min (k)', 'max (k)', 'BPF ms per round', 'ns per run', 'BPF % of workload CPU'],
     rows: (['F', 'S', 'B'] as const).map((a) => {
       const rs = arms[a].filter((r) => r.kernel);
       return [
         a,
         med(rs.map((r) => r.kernel!.programs), 0),
         med(rs.map((r) => r.kernel!.runCount / 1e3), 0),
+        rs.length ? Math.round(Math.min(...rs.map((r) => r.kernel!.runCount)) / 1e3) : null,
+        rs.length ? Math.round(Math.max(...rs.map((r) => r.kernel!.runCount)) / 1e3) : null,
         med(rs.map((r) => r.kernel!.runTimeNs / 1e6), 1),
         med(rs.map((r) => r.kernel!.nsPerRun), 1),
         med(rs.map((r) => (r.kernel!.runTimeNs / 1e9 / workCpuOf(r)) * 100), 2),
@@ -117,26 +119,26 @@ function soloTables(solo: Record<string, Arms>, rounds: number): Table[] {
   return [
     {
       title: `Each monitor alone, ${rounds} rounds (one A per round, shared by the monitors): medians of per-round ratios, % more`,
-      columns: ['monitor', 'F/A wall', 'S/A wall', 'B/A wall', 'B/F wall', 'F/A CPU', 'S/A CPU', 'B/A CPU', 'B/F CPU', 'B/A all CPU'],
+      columns: ['monitor', 'F/A wall', 'B/A wall', 'B/F wall', 'F/A CPU', 'B/A CPU', 'B/F CPU', 'B/A all CPU'],
       rows: entries.map(([m, a]) => {
         const r = (x: ArmName, y: ArmName, f: (r: Run) => number): number | null => pct(medianRatio(a[x].map(f), a[y].map(f)));
-        return [m, r('F', 'A', wallOf), r('S', 'A', wallOf), r('B', 'A', wallOf), r('B', 'F', wallOf), r('F', 'A', workCpuOf), r('S', 'A', workCpuOf), r('B', 'A', workCpuOf), r('B', 'F', workCpuOf), r('B', 'A', allCpuOf)];
+        return [m, r('F', 'A', wallOf), r('B', 'A', wallOf), r('B', 'F', wallOf), r('F', 'A', workCpuOf), r('B', 'A', workCpuOf), r('B', 'F', workCpuOf), r('B', 'A', allCpuOf)];
       }),
     },
     {
-      title: 'Each monitor alone: where the CPU goes (medians, during the workload): bpftrace and ebpfmon CPU seconds, BPF runs and ns per run',
-      columns: ['monitor', 'programs B', 'runs per round (k)', 'ns/run F', 'ns/run S', 'ns/run B', 'BPF ms B', 'bpftrace CPU S', 'bpftrace CPU B', 'ebpfmon CPU B'],
+      title: 'Each monitor alone: where the cost lands (medians, during the workload): BPF programs, runs, ns per run and run time; bpftrace and ebpfmon CPU seconds',
+      columns: ['monitor', 'programs', 'runs (k)', 'ns/run F', 'ns/run B', 'BPF ms F', 'BPF ms B', 'bpftrace CPU s', 'ebpfmon CPU s', 'busiest program (B)'],
       rows: entries.map(([m, a]) => [
         m,
         med(a.B.map((r) => r.kernel?.programs ?? null), 0),
         med(a.B.map((r) => (r.kernel ? r.kernel.runCount / 1e3 : null)), 0),
-        med(a.F.map((r) => r.kernel?.nsPerRun ?? null), 1),
-        med(a.S.map((r) => r.kernel?.nsPerRun ?? null), 1),
-        med(a.B.map((r) => r.kernel?.nsPerRun ?? null), 1),
+        med(a.F.map((r) => r.kernel?.nsPerRun ?? null), 0),
+        med(a.B.map((r) => r.kernel?.nsPerRun ?? null), 0),
+        med(a.F.map((r) => (r.kernel ? r.kernel.runTimeNs / 1e6 : null)), 1),
         med(a.B.map((r) => (r.kernel ? r.kernel.runTimeNs / 1e6 : null)), 1),
-        med(a.S.map((r) => r.tracerCpu)),
         med(a.B.map((r) => r.tracerCpu)),
         med(a.B.map((r) => r.supervisorCpu)),
+        ((p) => (p ? `${p.program} ${p.nsPerRun === null ? '-' : Math.round(p.nsPerRun)} ns/run` : '-'))(programTable(a.B.map((r) => r.progs))[0]),
       ]),
     },
   ];
@@ -179,13 +181,14 @@ export async function runOverheadBuild(o: BenchOptions): Promise<BenchResult> {
         const w = (a: ArmName): string => wallOf(arms[a][r]!).toFixed(2);
         process.stderr.write(`overhead-build: round ${r + 1}/${rounds}: A ${w('A')} s, F ${w('F')} s, S ${w('S')} s, B ${w('B')} s\n`);
       }
-      // Each monitor alone: a breakdown, not the verdict. One A per round, then F, S, B of every monitor.
+      // Each monitor alone: a breakdown, not the verdict. One A per round, then F and B of every monitor (S would
+      // add a third to the time and little: its programs are B's, and so is its bpftrace's CPU).
       for (let r = 0; r < soloRounds; r++) {
         const a = await runArm('A', allSet, ctx, build.run);
         for (const [m, set] of singles) {
           const rec = (solo[m] ??= emptyArms());
           rec.A[r] = a;
-          for (const arm of roundOrder(['F', 'S', 'B'] as const, r)) rec[arm][r] = note(await runArm(arm, set, ctx, build.run));
+          for (const arm of roundOrder(['F', 'B'] as const, r)) rec[arm][r] = note(await runArm(arm, set, ctx, build.run));
         }
         process.stderr.write(`overhead-build: monitors alone, round ${r + 1}/${soloRounds} done\n`);
       }

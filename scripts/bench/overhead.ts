@@ -34,7 +34,10 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
   const foreign = await foreignBpftrace();
   const runMixed = async (): Promise<Timing> => JSON.parse(await runText(mixed, [work])) as Timing;
   const ctx: ArmContext = { work, config };
-  const all = await prepareArms(ctx, runnable, '');
+  const all = await prepareArms(ctx, runnable, '').catch(async (e: unknown) => {
+    await rm(work, { recursive: true, force: true });
+    throw e;
+  });
   /** One round: the workload alone, under the floor and the bare scripts if asked, then under `ebpfmon start -m <monitors>`. */
   const measureRound = async (set: ArmSet, withFloor: boolean): Promise<{ a: Timing; f: Timing | null; s: Timing | null; b: Timing; attachMs: number }> => {
     const alone = (await runArm('A', set, ctx, runMixed)).timing;
