@@ -1,6 +1,7 @@
 // Benchmark 1, overhead on a mixed workload: workloads/mixed.c (process creation, opens and reads, syscalls,
 // O_DIRECT block I/O, page faults, pipe ping-pong) timed without monitoring (A) and under `ebpfmon start` with
-// every monitor this machine can run (B), interleaved A F S B A F S B ..., the median of the per-round ratios reported.
+// every monitor this machine can run (B), interleaved A F S B (the order rotated each round), the median of the
+// per-round ratios reported.
 // F is the floor: bpftrace-aotrt attached to the same tracepoints as B, each only counting into one map. S runs the
 // bare generated scripts as ebpfmon runs them, without ebpfmon. F/A is what the tracepoints cost before any script
 // reads a field; S/F what the scripts add; B/S what ebpfmon's user space adds. The second scenario, a build
@@ -9,7 +10,7 @@
 // Target: median slowdown < 2 %; the design's ceiling 5 %.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { uniqueAttach } from './arm-stats.js';
+import { armNames, roundOrder, uniqueAttach, type ArmName } from './arm-stats.js';
 import { prepareArms, runArm, type ArmContext, type ArmSet } from './arms.js';
 import {
   benchConfig, compile, foreignBpftrace, isMain, isRoot, loadAvg, mainOf, median, round, runnableMonitors, runText,
@@ -38,13 +39,16 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
     await rm(work, { recursive: true, force: true });
     throw e;
   });
-  /** One round: the workload alone, under the floor and the bare scripts if asked, then under `ebpfmon start -m <monitors>`. */
-  const measureRound = async (set: ArmSet, withFloor: boolean): Promise<{ a: Timing; f: Timing | null; s: Timing | null; b: Timing; attachMs: number }> => {
-    const alone = (await runArm('A', set, ctx, runMixed)).timing;
-    const underF = withFloor ? (await runArm('F', set, ctx, runMixed)).timing : null;
-    const underS = withFloor ? (await runArm('S', set, ctx, runMixed)).timing : null;
-    const b = await runArm('B', set, ctx, runMixed);
-    return { a: alone, f: underF, s: underS, b: b.timing, attachMs: b.attachMs ?? 0 };
+  /** The workload under each arm of `arms`, in that order. */
+  const measureRound = async (set: ArmSet, arms: readonly ArmName[]): Promise<{ timing: Partial<Record<ArmName, Timing>>; attachMs: number }> => {
+    const timing: Partial<Record<ArmName, Timing>> = {};
+    let attachMs = 0;
+    for (const arm of arms) {
+      const r = await runArm(arm, set, ctx, runMixed);
+      timing[arm] = r.timing;
+      if (arm === 'B') attachMs = r.attachMs ?? 0;
+    }
+    return { timing, attachMs };
   };
 
   await runMixed(); // warm-up: page cache, the file system's allocation of the O_DIRECT file
@@ -58,11 +62,12 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
   const solo: Record<string, number[][]> = {};
   try {
     for (let i = 0; i < pairs; i++) {
-      const r = await measureRound(all, true);
-      a.push(r.a);
-      f.push(r.f!);
-      sb.push(r.s!);
-      b.push(r.b);
+      // The order rotates each round, so that no arm always runs first or right after another.
+      const r = await measureRound(all, roundOrder(armNames, i));
+      a.push(r.timing.A!);
+      f.push(r.timing.F!);
+      sb.push(r.timing.S!);
+      b.push(r.timing.B!);
       attachMs.push(r.attachMs);
       process.stderr.write(
         `overhead: round ${i + 1}/${pairs}: A ${(a[i]!.total / 1e9).toFixed(3)} s, F ${(f[i]!.total / 1e9).toFixed(3)} s, S ${(sb[i]!.total / 1e9).toFixed(3)} s, B ${(b[i]!.total / 1e9).toFixed(3)} s\n`,
@@ -72,8 +77,8 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
     for (const m of runnable) {
       const set: ArmSet = { monitors: [m], floor: [], bare: [], floorAttach: {} };
       for (let i = 0; i < soloPairs; i++) {
-        const r = await measureRound(set, false);
-        (solo[m] ??= []).push(phases.map((p) => r.b[p] / r.a[p]));
+        const r = await measureRound(set, ['A', 'B']);
+        (solo[m] ??= []).push(phases.map((p) => r.timing.B![p] / r.timing.A![p]));
       }
       process.stderr.write(`overhead: ${m} alone: ${pct(median(solo[m]!.map((r) => r[phases.length - 1]!)))} %\n`);
     }
@@ -108,7 +113,7 @@ export async function runOverhead(o: BenchOptions): Promise<BenchResult> {
   ]);
   const notes = [
     `monitors: ${runnable.join(', ')}${notRunnable.length ? `; not runnable here: ${notRunnable.map((s) => `${s.monitor} (${s.status})`).join(', ')}` : ''}`,
-    `${pairs} rounds of A, F, S, B; B starts ebpfmon, waits for 'monitors attached' + 1 s, runs the workload, stops ebpfmon`,
+    `${pairs} rounds of A, F, S, B (the order rotated each round); B starts ebpfmon, waits for 'monitors attached' + 1 s, runs the workload, stops ebpfmon`,
     `F (the floor): bpftrace-aotrt on B's probes, per process, no filters, each \`@n = count();\` only, attached + 1 s: ${Object.entries(all.floorAttach).map(([id, at]) => `${id}: ${uniqueAttach(at).join(' ')}`).join('; ')}`,
     'S (the bare scripts): what `ebpfmon generate` prints, compiled once with bpftrace --aot and run by bpftrace-aotrt with its environment, output into a file nobody reads, attached + 1 s',
     `load average at the end: ${loadAvg()}; other bpftrace processes at the start: ${foreign} (concurrent tests add noise to A and B alike)`,
