@@ -9,6 +9,7 @@
 // Then each runnable monitor alone (F and B), fewer rounds: where the total comes from.
 //   node dist/scripts/bench/overhead-build.js [--quick] [--out DIR]
 import { rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { armMeaning, armNames, median, medianRatio, programTable, roundOrder, uniqueAttach, type ArmName } from './arm-stats.js';
 import { prepareArms, runArm, type ArmContext, type ArmRun, type ArmSet } from './arms.js';
@@ -161,6 +162,8 @@ export async function runOverheadBuild(o: BenchOptions): Promise<BenchResult> {
   const arms = emptyArms();
   const solo: Record<string, Arms> = {};
   let statsOff = 0;
+  /** Per round: the 1-minute load average and other bpftrace processes at its start (noise to know about). */
+  const context: { load: number; others: number }[] = [];
   let all: ArmSet | undefined;
   const note = (r: Run): Run => {
     if (r.statsOn === false) statsOff++;
@@ -177,6 +180,7 @@ export async function runOverheadBuild(o: BenchOptions): Promise<BenchResult> {
     await withBpfStats(async (ensureStats) => {
       const ctx: ArmContext = { ...base, ensureStats };
       for (let r = 0; r < rounds; r++) {
+        context.push({ load: os.loadavg()[0] ?? 0, others: await foreignBpftrace() });
         for (const arm of roundOrder(armNames, r)) arms[arm][r] = note(await runArm(arm, allSet, ctx, build.run));
         const w = (a: ArmName): string => wallOf(arms[a][r]!).toFixed(2);
         process.stderr.write(`overhead-build: round ${r + 1}/${rounds}: A ${w('A')} s, F ${w('F')} s, S ${w('S')} s, B ${w('B')} s\n`);
@@ -225,9 +229,18 @@ export async function runOverheadBuild(o: BenchOptions): Promise<BenchResult> {
       programsTable(arms, 8),
       ...soloTables(solo, soloRounds),
       {
-        title: 'Per round: wall seconds in the order run (the order rotates each round)',
-        columns: ['round', 'order', 'A s', 'F s', 'S s', 'B s', 'B/A'],
-        rows: arms.A.map((a, i) => [i + 1, roundOrder(armNames, i).join(''), round(wallOf(a), 2), ...(['F', 'S', 'B'] as const).map((x) => round(wallOf(arms[x][i]!), 2)), round(wallOf(arms.B[i]!) / wallOf(a), 4)]),
+        title: 'Per round: wall seconds in the order run (the order rotates each round); BPF runs under B, the load average and other bpftrace processes at the round\'s start',
+        columns: ['round', 'order', 'A s', 'F s', 'S s', 'B s', 'B/A', 'B runs (k)', 'load', 'other bpftrace'],
+        rows: arms.A.map((a, i) => [
+          i + 1,
+          roundOrder(armNames, i).join(''),
+          round(wallOf(a), 2),
+          ...(['F', 'S', 'B'] as const).map((x) => round(wallOf(arms[x][i]!), 2)),
+          round(wallOf(arms.B[i]!) / wallOf(a), 4),
+          arms.B[i]!.kernel ? Math.round(arms.B[i]!.kernel!.runCount / 1e3) : null,
+          round(context[i]?.load ?? 0, 2),
+          context[i]?.others ?? null,
+        ]),
       },
     ],
     checks,
@@ -247,6 +260,7 @@ export async function runOverheadBuild(o: BenchOptions): Promise<BenchResult> {
       programs: Object.fromEntries((['F', 'S', 'B'] as const).map((a) => [a, programTable(arms[a].map((r) => r.progs))])),
       solo: Object.fromEntries(Object.entries(solo).map(([m, a]) => [m, Object.fromEntries(armNames.map((x) => [x, a[x].map(slim)]))])),
       floorAttach: all?.floorAttach ?? {},
+      context,
     },
   };
 }
