@@ -1,13 +1,16 @@
-// What the five benchmarks share: options, result shape, aligned tables, statistics, compiling the C workloads,
-// running `ebpfmon start` as an operator would, and reading RSS and BPF program statistics from /proc.
+// What the benchmarks share: options, result shape, aligned tables, statistics, compiling the C workloads,
+// running `ebpfmon start` as an operator would, and reading RSS and BPF program statistics from /proc (through
+// ebpfmon's own parsers in src/: parseProgFdinfo, enableBpfStats, parseVmRss; only what the benchmarks need beyond
+// them, per-program ids and the anonymous/file RSS split, is read here).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { bpfStatsSysctl, enableBpfStats, parseProgFdinfo } from '../../src/process/bpf-stats.js';
+import { parseVmRss } from '../../src/daemon/status.js';
 
 const execFileP = promisify(execFile);
 
@@ -80,12 +83,7 @@ export const isMain = (url: string): boolean => process.argv[1] !== undefined &&
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function median(xs: readonly number[]): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
+export { median } from './arm-stats.js';
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -316,11 +314,11 @@ export async function bpftracePids(supervisor: number): Promise<number[]> {
 }
 
 /** VmRSS and its parts (KiB; 0 when the process is gone): anonymous memory, and file-backed pages (program and
- * library code, reclaimable). */
+ * library code, reclaimable). VmRSS is read as ebpfmon's status reads it; the split is the benchmark's own. */
 export async function rssKb(pid: number): Promise<{ rss: number; anon: number; file: number }> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
-  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
+  return { rss: (parseVmRss(s) ?? 0) / 1024, anon: field('RssAnon'), file: field('RssFile') };
 }
 
 /** BPF program types by number (include/uapi/linux/bpf.h), for the ones bpftrace loads. */
@@ -328,99 +326,48 @@ const progTypes: Record<string, string> = { '1': 'socket_filter', '2': 'kprobe',
 
 export interface ProgStat {
   fd: number;
+  /** The kernel's program id (stable for the program's life; names come from it, see progNames). */
+  id: number;
   type: string;
-  tag: string;
   runTimeNs: number;
   runCount: number;
 }
 
-/** Every BPF program `pid` holds, with the kernel's run statistics (zero unless kernel.bpf_stats_enabled=1). */
+/**
+ * Every BPF program `pid` holds, with the kernel's run statistics (zero unless kernel.bpf_stats_enabled=1): the
+ * same fdinfo ebpfmon's self_stats reads (`parseProgFdinfo`), per program rather than summed, with its id and type.
+ */
 export async function progStats(pid: number): Promise<ProgStat[]> {
   const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
   const out: ProgStat[] = [];
   for (const fd of fds) {
     if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) !== 'anon_inode:bpf-prog') continue;
     const text = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
+    const cost = parseProgFdinfo(text);
+    if (!cost) continue;
     const get = (k: string): string => new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(text)?.[1] ?? '';
-    if (!get('prog_type')) continue;
-    out.push({ fd: Number(fd), type: progTypes[get('prog_type')] ?? get('prog_type'), tag: get('prog_tag'), runTimeNs: Number(get('run_time_ns') || 0), runCount: Number(get('run_cnt') || 0) });
+    out.push({ fd: Number(fd), id: Number(get('prog_id')), type: progTypes[get('prog_type')] ?? get('prog_type'), runTimeNs: cost.runTimeNs, runCount: cost.runCount });
   }
   return out;
 }
 
-export const bpfStatsSysctl = '/proc/sys/kernel/bpf_stats_enabled';
-
-/** Runs `fn` with kernel.bpf_stats_enabled=1, restoring the previous value after. */
+/**
+ * Runs `fn` with kernel.bpf_stats_enabled=1 (ebpfmon's own enableBpfStats: restored after, and at exit).
+ * `ensure` turns it back on if another process (a concurrent ebpfmon restoring its own setting) switched it off,
+ * and says whether it was still on.
+ */
 export async function withBpfStats<T>(fn: (ensure: () => Promise<boolean>) => Promise<T>): Promise<T> {
-  const before = (await readFile(bpfStatsSysctl, 'utf8')).trim();
-  await writeFile(bpfStatsSysctl, '1');
-  // Another process (a concurrent ebpfmon test restoring its own setting) may switch it off under us.
+  const stats = await enableBpfStats();
   const ensure = async (): Promise<boolean> => {
-    const now = (await readFile(bpfStatsSysctl, 'utf8')).trim();
-    if (now !== '0') return true;
+    if ((await readFile(bpfStatsSysctl, 'utf8')).trim() !== '0') return true;
     await writeFile(bpfStatsSysctl, '1');
     return false;
   };
   try {
     return await fn(ensure);
   } finally {
-    await writeFile(bpfStatsSysctl, before).catch(() => undefined);
+    await stats.restore().catch(() => undefined);
   }
-}
-
-export interface Tracer {
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** bpftrace -f json with a program; resolves once it printed its first printf line (BEGIN: every probe attached). */
-export async function startBpftrace(args: readonly string[]): Promise<Tracer> {
-  const proc = spawn('bpftrace', ['-f', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bpftrace did not start within 60 s: ${err}`)), 60_000);
-    const rl = createInterface({ input: proc.stdout, crlfDelay: Infinity });
-    rl.on('line', (l) => {
-      if (l.includes('"type": "printf"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`bpftrace exited before attaching: ${err}`));
-    });
-  });
-  return {
-    pid: proc.pid!,
-    stop: async () => {
-      proc.kill('SIGINT');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
-/** A bpftrace line that prints once every probe is attached: startBpftrace waits for a printf line. */
-export const readyProbe = 'BEGIN { printf("bench\\tready\\n"); }';
-
-/**
- * The floor of a set of monitors: every probe `ebpfmon generate` attaches for them (interval, BEGIN and END aside),
- * each with no filter and one count() into one map. What any bpftrace program on the same tracepoints pays
- * before it reads a field or builds a key.
- */
-export async function floorScript(config: string, monitors: readonly string[]): Promise<{ text: string; probes: string[] }> {
-  const r = await execFileP(process.execPath, [cliPath, 'generate', '-c', config, '-m', monitors.join(',')], { maxBuffer: 16 << 20 });
-  const probes = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /^([a-z_]+:[^\s/{]+(?:,\s*[a-z_]+:[^\s/{]+)*)\s*[/{]/.exec(line);
-    if (m && !m[1]!.startsWith('interval:')) probes.add(m[1]!);
-  }
-  if (!probes.size) throw new Error(`no probe found in the scripts of ${monitors.join(',')}`);
-  return { text: [readyProbe, ...[...probes].map((p) => `${p} { @n = count(); }`)].join('\n'), probes: [...probes] };
 }
 
 /** Other bpftrace processes on the machine (concurrent tests): noise worth reporting. */

@@ -10,8 +10,10 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   benchConfig, bpftracePids, compile, foreignBpftrace, haveBpftrace, isMain, isRoot, loadAvg, mainOf, median, progStats, round,
-  readyProbe, runText, scratchDir, skipped, startBpftrace, startEbpfmon, withBpfStats, type BenchOptions, type BenchResult, type ProgStat, type Tracer,
+  runText, scratchDir, skipped, startEbpfmon, withBpfStats, type BenchOptions, type BenchResult, type ProgStat,
 } from './common.js';
+import { readyProbe } from './arm-stats.js';
+import { startBpftrace, type Tracer } from './tracers.js';
 
 
 interface Variant {
@@ -108,13 +110,14 @@ export async function runPerEvent(o: BenchOptions): Promise<BenchResult> {
           const baseline = await measure();
           let tracer: Tracer | null = null;
           let pid: number | null = null;
-          if (v.program.kind === 'text') tracer = await startBpftrace(['-e', v.program.text]);
-          else if (v.program.kind === 'file') tracer = await startBpftrace([v.program.file]);
+          const out = path.join(work, `out-${v.name}-${r}.json`);
+          if (v.program.kind === 'text') tracer = await startBpftrace(['-e', v.program.text], out);
+          else if (v.program.kind === 'file') tracer = await startBpftrace([v.program.file], out);
           else if (v.program.kind === 'ebpfmon') {
             const mon = startEbpfmon(config, ['-m', 'syscall']);
             await mon.attached;
             const pids = await bpftracePids(mon.pid);
-            tracer = { pid: pids[0] ?? -1, stop: async () => void (await mon.stop()) };
+            tracer = { pid: pids[0] ?? -1, attachMs: 0, stop: async () => void (await mon.stop()) };
           }
           pid = tracer?.pid ?? null;
           try {

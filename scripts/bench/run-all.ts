@@ -1,6 +1,7 @@
-// The benchmark suite of issue 8: runs the five benchmarks one after the other, prints each one's tables, then a
-// summary of every figure with its target and PASS/FAIL, and writes <out>/<bench>.json plus <out>/summary.json.
-//   npm run bench [-- --quick] [-- --out DIR] [-- --only overhead,per-event]
+// The benchmark suite of issue 8: runs the benchmarks one after the other (the overhead benchmark has two
+// scenarios, `overhead` on the mixed workload and `overhead-build`), prints each one's tables, then a summary of
+// every figure with its target and PASS/FAIL, and writes <out>/<bench>.json plus <out>/summary.json.
+//   npm run bench [-- --quick] [-- --out DIR] [-- --only overhead,overhead-build,per-event]
 // One benchmark failing (an exception) is reported in the summary; the others still run.
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { checkRows, removeBuildDir, foreignBpftrace, isMain, loadAvg, parseBenchArgs, printResult, renderTable, writeResult, type BenchOptions, type BenchResult, type Check } from './common.js';
 import { runOverhead } from './overhead.js';
+import { runOverheadBuild } from './overhead-build.js';
 import { runPerEvent } from './per-event.js';
 import { runThroughput } from './throughput.js';
 import { runEventRate } from './event-rate.js';
@@ -15,6 +17,7 @@ import { runFootprint } from './footprint.js';
 
 const suite: { name: string; run: (o: BenchOptions) => Promise<BenchResult> }[] = [
   { name: 'overhead', run: runOverhead },
+  { name: 'overhead-build', run: runOverheadBuild },
   { name: 'per-event', run: runPerEvent },
   { name: 'throughput', run: runThroughput },
   { name: 'event-rate', run: runEventRate },
