@@ -47,6 +47,8 @@ export interface MonitorPlan {
 
 /** One entry of a result map, its key split into the declared parts by name. */
 export interface Entry<N extends string = string> {
+  /** The key as printed: equal between maps of one key declaration exactly when their keys are. */
+  readonly id: string;
   readonly key: Readonly<Record<N, string>>;
   readonly value: number;
 }
@@ -232,16 +234,18 @@ export function join<N extends string, K extends string>(
   rec: IntervalRecord,
   maps: Readonly<Record<K, ResultMap<N>>>,
 ): { key: Readonly<Record<N, string>>; v: Partial<Record<K, number>> }[] {
+  const names = Object.keys(maps) as K[];
+  const shape = (m: ResultMap<N>): string => m.key.parts.map((p) => `${p.name}:${p.kind}`).join(',');
+  const first = names[0] === undefined ? '' : shape(maps[names[0]]);
+  // Entries are matched by the key as printed, which is only comparable between maps of one key declaration.
+  for (const k of names) if (shape(maps[k]) !== first) throw new Error(`join: map ${maps[k].name} has another key than ${maps[names[0]!].name}`);
   const out = new Map<string, { key: Readonly<Record<N, string>>; v: Partial<Record<K, number>> }>();
-  for (const k of Object.keys(maps) as K[]) {
-    const map = maps[k];
-    const names = map.key.parts.map((p) => p.name);
-    for (const e of rec.entries(map)) {
-      const id = names.map((n) => e.key[n]).join('\u0000');
-      let slot = out.get(id);
+  for (const k of names) {
+    for (const e of rec.entries(maps[k])) {
+      let slot = out.get(e.id);
       if (!slot) {
         slot = { key: e.key, v: {} };
-        out.set(id, slot);
+        out.set(e.id, slot);
       }
       slot.v[k] = e.value;
     }

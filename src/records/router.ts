@@ -48,6 +48,8 @@ export interface Router {
 
 /** One key of a result map this interval: the value so far, from every copy printed before the tick. */
 interface Pending {
+  /** The key as printed: the same for every map of one key declaration. */
+  id: string;
   key: Readonly<Record<string, string>>;
   value: number;
 }
@@ -173,13 +175,13 @@ export function createRouter(deps: RouterDeps): Router {
       // A keyless map: one value, combined like a key printed from several copies.
       const seen = pending.get('');
       if (seen) seen.value = combine(seen.value, value);
-      else pending.set('', { key: {}, value });
+      else pending.set('', { id: '', key: {}, value });
       return;
     }
-    let keys = 0;
-    for (const k in value) {
-      keys++;
-      const v = value[k]!;
+    const { keys, values } = value;
+    for (let e = 0; e < keys.length; e++) {
+      const k = keys[e]!;
+      const v = values[e]!;
       // The same key printed from two copies of the map before one tick (END prints every copy): combine.
       const seen = pending.get(k);
       if (seen) {
@@ -193,9 +195,9 @@ export function createRouter(deps: RouterDeps): Router {
       }
       const key: Record<string, string> = {};
       for (let i = 0; i < parts.length; i++) key[parts[i]!.name] = textOf(split[i]!, parts[i]!);
-      pending.set(k, { key, value: v });
+      pending.set(k, { id: k, key, value: v });
     }
-    if (keys >= deps.mapCapacity) slot.full.add(map.name);
+    if (keys.length >= deps.mapCapacity) slot.full.add(map.name);
   };
 
   /** Closes one interval of an aggregate monitor at its tick (kernel time `ns`, after flip `flip`). */
@@ -292,7 +294,7 @@ export function createRouter(deps: RouterDeps): Router {
   const onCounter = (slot: Slot, decl: PrintfDecl, value: MapValue): void => {
     if (typeof value === 'number') return;
     const mark = new Map<string, bigint>();
-    for (const k in value) mark.set(k, BigInt(value[k]!));
+    for (let i = 0; i < value.keys.length; i++) mark.set(value.keys[i]!, BigInt(value.values[i]!));
     const previous = slot.marks.get(decl.tag);
     if (previous) settle(slot, decl.tag, previous);
     slot.marks.set(decl.tag, mark);

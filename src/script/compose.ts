@@ -5,7 +5,7 @@ import type { PlannedMonitor, ProcessPlan } from '../plan/plan.js';
 import { renderHeader } from './header.js';
 import { intervalProbe } from './literals.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
-import { intField, printfOf, type Fragment, type PrintfDecl, type ResultMap } from './ir.js';
+import { intField, printfOf, tracerPid, type Fragment, type PrintfDecl, type ResultMap } from './ir.js';
 import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderProbe, type Layout } from './render.js';
 
 export interface Script {
@@ -102,8 +102,8 @@ function stopProbe(signal: number): string[] {
   return [
     '// ebpfmon stops this script with SIGURG (bpftrace-aotrt dies on SIGTERM before END): END runs, then it exits.',
     // (a ^ b) == 0 rather than a == b: the field is a signed 32-bit pid, the map value bpftrace's unsigned one.
-    `${stopProbeAttach} /args->sig == ${signal} && args->code == 0 && (args->pid ^ @ebpfmon_self[0]) == 0/ {`,
-    '  delete(@ebpfmon_self[0]);',
+    `${stopProbeAttach} /args->sig == ${signal} && args->code == 0 && (args->pid ^ ${tracerPid}) == 0/ {`,
+    `  delete(${tracerPid});`,
     '  exit();',
     '}',
   ];
@@ -121,7 +121,7 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
     renderHeader({ file, parts, env, bpftraceVersion: ctx.bpftraceVersion, kernel: ctx.kernel, layout }),
     '',
     '// BEGIN fires once every probe is attached: ebpfmon reports "attached" on this line, not before.',
-    `BEGIN { @ebpfmon_self[0] = pid; printf("${attachedMarker}\\n"); }`,
+    `BEGIN { ${tracerPid} = pid; printf("${attachedMarker}\\n"); }`,
     '',
   ];
   for (const { monitor, fragment, layout: own } of parts) {

@@ -154,6 +154,12 @@ export const del = (map: HelperMap, key: readonly string[]): Stmt => ({ s: 'dele
 export const when = (cond: string, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt => ({ s: 'if', cond, then, else: otherwise });
 export const emit = (printf: PrintfDecl): Stmt => ({ s: 'emit', printf });
 
+/**
+ * The pid of the bpftrace process that runs the script, for a filter that leaves it out: compose's BEGIN sets it
+ * (before that, and after the stop probe, it reads 0, which is no process).
+ */
+export const tracerPid = '@ebpfmon_self[0]';
+
 export interface Probe {
   /** Attach points, e.g. `tracepoint:raw_syscalls:sys_exit`; several share one body. */
   readonly attach: readonly string[];

@@ -77,6 +77,8 @@ export function route(
 export function intervalOf(maps: Record<string, { key: Record<string, string>; value: number }[]>): IntervalRecord {
   return {
     kind: 'interval',
-    entries: <N extends string>(map: { name: string }) => (maps[map.name] ?? []) as unknown as readonly Entry<N>[],
+    // The id stands for the key as printed: equal exactly when the parts are.
+    entries: <N extends string>(map: { name: string }) =>
+      (maps[map.name] ?? []).map((e) => ({ ...e, id: JSON.stringify(Object.entries(e.key).sort()) })) as unknown as readonly Entry<N>[],
   };
 }
