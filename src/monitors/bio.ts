@@ -135,6 +135,10 @@ export const bio = defineMonitor<BioOptions, BioRow>({
   name: 'bio',
   mode: 'aggregate',
   summary: 'Block I/O per process, device and type: count, bytes, latency, throughput',
+  cost: {
+    class: 'low',
+    note: 'one event per block request issued and one per completion (about 13 us at completion), few next to syscalls; build workload alone: +2.7 % wall (noisy)',
+  },
   options: bioOptions,
   variants: () => [
     {

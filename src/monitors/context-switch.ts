@@ -51,6 +51,10 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
   name: 'context_switch',
   mode: 'aggregate',
   summary: 'Context switches per process and CPU, voluntary and involuntary',
+  cost: {
+    class: 'medium',
+    note: 'every context switch: about 660 ns in the kernel per switch, against about 135 ns for a bare count(); build workload alone: +1.7 % wall',
+  },
   options: contextSwitchOptions,
   variants: () => [
     {

@@ -79,6 +79,10 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
   name: 'func',
   mode: 'aggregate',
   summary: 'Call counts of configured kernel functions (kprobes)',
+  cost: {
+    class: 'varies',
+    note: 'one kprobe hit per call of each configured function: cost follows their call rates (a hot function such as vfs_read fires like a syscall); not measured here: this kernel has no kprobes',
+  },
   options: funcOptions,
   variants: (opts) => [
     {

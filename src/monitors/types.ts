@@ -177,11 +177,25 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   metrics?: readonly MetricSpec[];
   /** A kernel counter its totals can be checked against (see src/coverage/); none: coverage from what ebpfmon knows. */
   coverage?: Coverage<O>;
+  /** What watching with it costs the host (shown by `list` and `check`, measured by the overhead-build bench). */
+  cost: Cost;
   /**
    * It carries paths read by str(): it runs with the longest string bpftrace 0.17 allows (`pathStrlen`), in a
    * process of its own, since a string that long on the 512-byte BPF stack breaks other monitors' probes.
    */
   paths?: boolean;
+}
+
+/**
+ * What a monitor costs the host, for an operator choosing what to run. The class follows how often its probes fire
+ * on a busy host and the work per event; the note says what it scales with and the measured figures (in-kernel ns
+ * per event from bpf_stats, and the build workload's slowdown with that monitor alone: `npm run bench -- --only
+ * overhead-build`).
+ */
+export interface Cost {
+  /** low: rare events, or cheap ones; medium: frequent events, little work; high: the hottest paths, real work each. */
+  class: 'low' | 'medium' | 'high' | 'varies';
+  note: string;
 }
 
 /**

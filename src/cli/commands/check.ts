@@ -5,6 +5,7 @@ import { aheadOfTime, buildPlan, mapCapacity, type Verdict } from '../../plan/pl
 import { fragmentOf } from '../../script/compose.js';
 import { monitorLayout } from '../../script/render.js';
 import { monitorNames, monitors } from '../../monitors/registry.js';
+import type { Cost } from '../../monitors/types.js';
 import { describeMachine, estimateSeries, seriesBudget, totalSeries, type SeriesEstimate } from '../../plan/series.js';
 import { version } from '../../version.js';
 
@@ -20,6 +21,8 @@ export interface CheckReport {
   kprobes: Capabilities['kprobes'];
   btf: Capabilities['btf'];
   monitors: Verdict[];
+  /** What each monitor the config enables costs the host (Monitor.cost). */
+  cost: { monitor: string; class: Cost['class']; note: string }[];
   /** Keys one kernel map holds, and per monitor what its per-process maps hold through their shards (src/script/render.ts). */
   maps: { keysPerMap: number; runtime: 'aot' | 'jit'; monitors: { monitor: string; shards: number; keys: number }[] };
   /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series and per_cpu). */
@@ -43,6 +46,7 @@ export async function runCheck(opts: { config?: string | undefined }): Promise<C
     kprobes: caps.kprobes,
     btf: caps.btf,
     monitors: plan.verdicts,
+    cost: monitors.filter((m) => selected.includes(m.name)).map((m) => ({ monitor: m.name, ...m.cost })),
     maps: (() => {
       const keysPerMap = mapCapacity(config, caps);
       const perMonitor = plan.processes.flatMap((proc) =>
@@ -94,6 +98,10 @@ export function renderCheck(r: CheckReport): string {
   for (const v of r.monitors) {
     const status = v.status === 'fallback' ? 'ready (fallback)' : v.status;
     lines.push(`  ${v.monitor.padEnd(15)} ${status.padEnd(17)} ${v.variant ? `${v.variant}: ` : ''}${v.detail}`);
+  }
+  if (r.cost.length) {
+    lines.push('', 'cost of the enabled monitors (measured on a build workload; `ebpfmon list` shows every monitor):');
+    for (const c of r.cost) lines.push(`  ${c.monitor.padEnd(15)} ${c.class.padEnd(7)} ${c.note}`);
   }
   const mp = r.maps;
   lines.push(

@@ -1,4 +1,4 @@
-// `ebpfmon list`: the monitors, their mode, probes and one-line description.
+// `ebpfmon list`: the monitors, their mode, probes, one-line description and what each costs the host.
 import { monitors } from '../../monitors/registry.js';
 import type { ProbeNeed } from '../../monitors/types.js';
 
@@ -13,6 +13,7 @@ export function listMonitors(): string {
     for (const v of m.variants(opts)) {
       lines.push(`${''.padEnd(25)} ${v.name}: ${v.needs.map(probeName).join(', ') || '(configured functions)'}`);
     }
+    lines.push(`${''.padEnd(25)} cost ${m.cost.class}: ${m.cost.note}`);
   }
   return lines.join('\n');
 }
