@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { enableBpfStats, processBpfCost, type BpfCost } from '../process/bpf-stats.js';
-import { spawnBpftrace } from '../process/bpftrace.js';
-import { parseLine } from '../records/json-line.js';
+import { startShortProbe } from './probe.js';
 import { secureDirSync, writeFileAtomic } from '../sinks/safe-fs.js';
 import { RunFailure } from '../errors.js';
 
@@ -85,42 +84,27 @@ export async function measureFloor(bpftrace: string, opts: { rounds?: number; ms
   const rounds = opts.rounds ?? 3;
   const ms = opts.ms ?? 500;
   const stats = await enableBpfStats();
-  const stderr: string[] = [];
-  let onAttached: () => void = () => undefined;
-  const attached = new Promise<void>((r) => (onAttached = r));
-  const run = spawnBpftrace({
-    command: bpftrace,
-    args: ['-f', 'json', '-e', floorProbe],
-    env: {},
-    onLine: (line) => {
-      const r = parseLine(line);
-      if (r.ok && r.record.type === 'attached_probes') onAttached();
-    },
-    onStderr: (l) => stderr.push(l),
-    killAfterMs: 5_000,
-  });
   try {
-    const exited = run.done.then((e) => {
-      throw new RunFailure(`calibration: bpftrace ended before attaching (${stderr.find((l) => l.trim()) ?? e.spawnError ?? `exit code ${String(e.exitCode)}`})`);
-    });
-    await Promise.race([attached, exited]);
-    const pid = run.pid ?? -1;
-    const sample = async (): Promise<BpfCost> => (await processBpfCost(pid)) ?? { programs: 0, runTimeNs: 0, runCount: 0, recursionMisses: 0 };
-    const perRound: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const before = await sample();
-      await runChild(getppidLoop(ms));
-      const after = await sample();
-      const runs = after.runCount - before.runCount;
-      if (runs > 0) perRound.push((after.runTimeNs - before.runTimeNs) / runs);
+    const probe = await startShortProbe(bpftrace, floorProbe, 'calibration');
+    try {
+      const pid = probe.pid ?? -1;
+      const sample = async (): Promise<BpfCost> => (await processBpfCost(pid)) ?? { programs: 0, runTimeNs: 0, runCount: 0, recursionMisses: 0 };
+      const perRound: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const before = await sample();
+        await runChild(getppidLoop(ms));
+        const after = await sample();
+        const runs = after.runCount - before.runCount;
+        if (runs > 0) perRound.push((after.runTimeNs - before.runTimeNs) / runs);
+      }
+      perRound.sort((a, b) => a - b);
+      const median = perRound[Math.floor(perRound.length / 2)];
+      if (median === undefined || median <= 0) throw new RunFailure('calibration: the kernel reported no runs of the probe (kernel.bpf_stats_enabled switched off by another process?)');
+      return Math.round(median * 10) / 10;
+    } finally {
+      await probe.stop();
     }
-    perRound.sort((a, b) => a - b);
-    const median = perRound[Math.floor(perRound.length / 2)];
-    if (median === undefined || median <= 0) throw new RunFailure('calibration: the kernel reported no runs of the probe (kernel.bpf_stats_enabled switched off by another process?)');
-    return Math.round(median * 10) / 10;
   } finally {
-    run.stop();
-    await run.done;
     await stats.restore();
   }
 }

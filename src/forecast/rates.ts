@@ -2,9 +2,7 @@
 // else one count-only bpftrace process with one `@<monitor> = count()` per monitor on its main tracepoints.
 import { existsSync } from 'node:fs';
 import { readCounter, type KernelCounter, type Reading } from '../coverage/kernel-counters.js';
-import { spawnBpftrace } from '../process/bpftrace.js';
-import { parseLine } from '../records/json-line.js';
-import { RunFailure } from '../errors.js';
+import { startShortProbe } from './probe.js';
 
 /** A monitor whose rate comes from a count probe: its name (the map's) and the tracepoints present here. */
 export interface ProbeGroup {
@@ -32,16 +30,17 @@ export function ratePerSecond(before: number | null, after: number | null, secon
   return (after - before) / seconds;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Counter rates over `seconds` (per second of the time actually waited). */
-export async function counterRates(counters: readonly KernelCounter[], seconds: number): Promise<Map<KernelCounter, number | null>> {
+/** Counter rates over the time `during` takes (a wait of N seconds for check --cost; a workload for the bench). */
+export async function counterRates(counters: readonly KernelCounter[], during: () => Promise<unknown>): Promise<Map<KernelCounter, number | null>> {
   const t0 = performance.now();
   const before = new Map(counters.map((c) => [c, readTotal(c)]));
-  await sleep(seconds * 1000);
+  await during();
   const dt = (performance.now() - t0) / 1000;
   return new Map(counters.map((c) => [c, ratePerSecond(before.get(c) ?? null, readTotal(c), dt)]));
 }
+
+/** A wait of `seconds`, as `during`. */
+export const waitSeconds = (seconds: number) => (): Promise<void> => new Promise((r) => setTimeout(r, seconds * 1000));
 
 /** The count-only script: one keyless count per monitor, printed by bpftrace at exit. */
 export function countScript(groups: readonly ProbeGroup[]): string {
@@ -50,53 +49,27 @@ export function countScript(groups: readonly ProbeGroup[]): string {
 
 /**
  * Measures every rate at once: the count probe (when a monitor needs one) is attached first, then the counters are
- * read over the same `seconds`, then bpftrace is stopped and prints its counts (`-f json`; a map never hit prints
+ * read over the same time (`during`), then bpftrace is stopped and prints its counts (`-f json`; a map never hit prints
  * nothing: 0). Rates by monitor name (probes) and by counter.
  */
 export async function measureRates(opts: {
   bpftrace: string;
-  seconds: number;
+  during: () => Promise<unknown>;
   counters: readonly KernelCounter[];
   probes: readonly ProbeGroup[];
 }): Promise<{ counters: Map<KernelCounter, number | null>; probes: Map<string, number> }> {
-  if (!opts.probes.length) return { counters: await counterRates(opts.counters, opts.seconds), probes: new Map() };
+  if (!opts.probes.length) return { counters: await counterRates(opts.counters, opts.during), probes: new Map() };
   const counts = new Map<string, number>(opts.probes.map((g) => [g.monitor, 0]));
-  const stderr: string[] = [];
-  let onAttached: () => void = () => undefined;
-  const attached = new Promise<void>((r) => (onAttached = r));
-  const run = spawnBpftrace({
-    command: opts.bpftrace,
-    args: ['-f', 'json', '-e', countScript(opts.probes)],
-    env: {},
-    onLine: (line) => {
-      const r = parseLine(line);
-      if (!r.ok) return;
-      if (r.record.type === 'attached_probes') onAttached();
-      else if (r.record.type === 'map' && typeof r.record.value === 'number') counts.set(r.record.name.replace(/^@/, ''), r.record.value);
-    },
-    onStderr: (l) => stderr.push(l),
-    killAfterMs: 15_000,
+  const probe = await startShortProbe(opts.bpftrace, countScript(opts.probes), 'cost forecast count probe', (r) => {
+    if (r.type === 'map' && typeof r.value === 'number') counts.set(r.name.replace(/^@/, ''), r.value);
   });
-  let stopped = false;
-  const early = run.done.then((e) => {
-    if (!stopped) throw new RunFailure(`cost forecast: the count probe ended before it attached (${stderr.find((l) => l.trim()) ?? e.spawnError ?? `exit code ${String(e.exitCode)}`})`);
-  });
+  const t0 = performance.now();
+  let counters: Map<KernelCounter, number | null>;
   try {
-    await Promise.race([attached, early]);
-    const t0 = performance.now();
-    const counters = await counterRates(opts.counters, opts.seconds);
-    stopped = true;
-    run.stop();
-    const exit = await run.done;
-    const dt = (performance.now() - t0) / 1000;
-    // Killed rather than ended: it printed no counts, and zeros would pass for a quiet host.
-    if (exit.signal !== null || exit.exitCode !== 0) {
-      throw new RunFailure(`cost forecast: the count probe did not end cleanly (${exit.signal ? `killed by ${exit.signal}` : `exit code ${String(exit.exitCode)}`}${stderr.length ? `: ${stderr.filter((l) => l.trim()).slice(-1).join('')}` : ''})`);
-    }
-    return { counters, probes: new Map([...counts].map(([m, n]) => [m, n / dt])) };
+    counters = await counterRates(opts.counters, opts.during);
   } finally {
-    stopped = true;
-    run.stop();
-    await run.done;
+    await probe.stop();
   }
+  const dt = (performance.now() - t0) / 1000;
+  return { counters, probes: new Map([...counts].map(([m, n]) => [m, n / dt])) };
 }

@@ -8,7 +8,7 @@ import type { KernelCounter } from '../coverage/kernel-counters.js';
 import { findMonitor } from '../monitors/registry.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
 import { calibrate, readCalibration, scaleOf, calibrationFile, type CalibrationKey } from './calibration.js';
-import { counterRates, measureRates, type ProbeGroup } from './rates.js';
+import { counterRates, measureRates, waitSeconds, type ProbeGroup } from './rates.js';
 import { excludes, forecastMonitor, overBudget, totalOf, type Forecast, type MonitorForecast, type RateSource } from './forecast.js';
 
 type AnyMonitor = Monitor<BaseOptions, Row>;
@@ -43,22 +43,35 @@ export async function costForecast(opts: {
   seconds: number;
   recalibrate: boolean;
 }): Promise<Forecast> {
+  const key = calibrationKey(opts.caps);
+  if (!key || !opts.caps.bpftrace.path) throw new Error('cost forecast without bpftrace');
+  const calibration = await calibrate(key, { bpftrace: opts.caps.bpftrace.path, recalibrate: opts.recalibrate });
+  const host = { scale: scaleOf(calibration), cpus: os.availableParallelism() };
+  const monitors = await forecastDuring({ ...opts, host, during: waitSeconds(opts.seconds) });
+  return { estimate: true, seconds: opts.seconds, cpus: host.cpus, calibration: { ...calibration, scale: host.scale }, monitors, total: totalOf(monitors, host.cpus), excludes };
+}
+
+/** Each selected monitor's forecast from the event rates over the time `during` takes (check: a wait; the bench: a workload). */
+export async function forecastDuring(opts: {
+  config: Config;
+  caps: Capabilities;
+  verdicts: readonly Verdict[];
+  selected: readonly string[];
+  host: { scale: number; cpus: number };
+  during: () => Promise<unknown>;
+}): Promise<MonitorForecast[]> {
   const { caps } = opts;
-  const key = calibrationKey(caps);
-  if (!key || !caps.bpftrace.path) throw new Error('cost forecast without bpftrace');
-  const calibration = await calibrate(key, { bpftrace: caps.bpftrace.path, recalibrate: opts.recalibrate });
+  if (!caps.bpftrace.path) throw new Error('cost forecast without bpftrace');
   const ms = opts.selected.map((n) => findMonitor(n)).filter((m): m is AnyMonitor => m !== undefined);
   const sources = new Map(ms.map((m) => [m.name, sourceOf(m, opts.verdicts.find((v) => v.monitor === m.name), caps)]));
   const counters = [...new Set([...sources.values()].flatMap((s) => (s.kind === 'counter' ? [s.counter] : [])))];
   const probes: ProbeGroup[] = [...sources].flatMap(([monitor, s]) => (s.kind === 'probe' ? [{ monitor, tracepoints: s.tracepoints }] : []));
-  const rates = await measureRates({ bpftrace: caps.bpftrace.path, seconds: opts.seconds, counters, probes });
-  const host = { scale: scaleOf(calibration), cpus: os.availableParallelism() };
-  const monitors = ms.map((m) => {
+  const rates = await measureRates({ bpftrace: caps.bpftrace.path, during: opts.during, counters, probes });
+  return ms.map((m) => {
     const from = sources.get(m.name)!;
     const eventsPerSecond = from.kind === 'counter' ? (rates.counters.get(from.counter) ?? null) : from.kind === 'probe' ? (rates.probes.get(m.name) ?? 0) : null;
-    return forecastMonitor(m, { eventsPerSecond, from }, host, maxCpu(opts.config, m.name));
+    return forecastMonitor(m, { eventsPerSecond, from }, opts.host, maxCpu(opts.config, m.name));
   });
-  return { estimate: true, seconds: opts.seconds, cpus: host.cpus, calibration: { ...calibration, scale: host.scale }, monitors, total: totalOf(monitors, host.cpus), excludes };
 }
 
 /**
@@ -79,7 +92,7 @@ export async function warnOverBudget(log: Logger, opts: { config: Config; caps: 
     return counter ? [{ m, counter }] : [];
   });
   if (!counted.length) return;
-  const rates = await counterRates([...new Set(counted.map((c) => c.counter))], 1);
+  const rates = await counterRates([...new Set(counted.map((c) => c.counter))], waitSeconds(1));
   const host = { scale: scaleOf(calibration), cpus: os.availableParallelism() };
   const fs: MonitorForecast[] = counted.map(({ m, counter }) =>
     forecastMonitor(m, { eventsPerSecond: rates.get(counter) ?? null, from: { kind: 'counter', counter } }, host, maxCpu(opts.config, m.name)),
