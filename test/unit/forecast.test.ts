@@ -10,7 +10,7 @@ import { counterTotal, countScript, ratePerSecond } from '../../src/forecast/rat
 import { monitors } from '../../src/monitors/registry.js';
 
 const key = { kernel: '6.18.44', bpftrace: '0.17.0' };
-const cal: Calibration = { ...key, floorNs: 190, referenceNs: referenceFloorNs, measuredAt: '2026-11-29T10:00:00.000Z' };
+const cal: Calibration = { ...key, floorNs: 2 * referenceFloorNs, referenceNs: referenceFloorNs, measuredAt: '2026-11-29T10:00:00.000Z' };
 
 test('share of one CPU = rate x ns x scale / 1e9 x 100; slowdown = share / CPUs', () => {
   assert.ok(Math.abs(cpuShare(100_000, 387, 1) - 3.87) < 1e-9);
@@ -57,7 +57,7 @@ test('calibration cache: valid for its key only; corrupt, implausible or another
   assert.equal(parseCalibration('{"kernel": "6.18', key), null, 'truncated');
   assert.equal(parseCalibration('[]', key), null);
   assert.equal(parseCalibration(JSON.stringify({ ...cal, floorNs: -1 }), key), null);
-  assert.equal(parseCalibration(JSON.stringify({ ...cal, floorNs: '190' }), key), null);
+  assert.equal(parseCalibration(JSON.stringify({ ...cal, floorNs: String(2 * referenceFloorNs) }), key), null);
   assert.equal(parseCalibration(JSON.stringify({ ...cal, referenceNs: 120 }), key), null, 'made against another reference');
   assert.equal(parseCalibration(JSON.stringify({ ...cal, measuredAt: 'yesterday' }), key), null);
 });
