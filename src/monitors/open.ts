@@ -86,6 +86,9 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
   cost: {
     class: 'high',
     note: 'every open(at) on the host: about 1.5 us in the kernel per open at exit (path copied, key of pid and up to 176 bytes of path) and 0.2 us at entry, and one row per process and path in each interval; build workload alone: +5.1 % wall',
+    nsPerEvent: 1_700,
+    event: 'open (exit 1,502 + entry 222)',
+    rate: { tracepoints: ['syscalls:sys_exit_open', 'syscalls:sys_exit_openat', 'syscalls:sys_exit_openat2'] },
   },
   options: openOptions,
   variants: () => [

@@ -1,0 +1,54 @@
+// A short-lived bpftrace for the forecast (the calibration's bare count, the rates' count probe): started with
+// `-f json -e TEXT`, ready once it printed attached_probes, its records handed to `onRecord`.
+import { spawnBpftrace, type BpftraceExit } from '../process/bpftrace.js';
+import { parseLine, type BpftraceRecord } from '../records/json-line.js';
+import { RunFailure } from '../errors.js';
+
+export interface ShortProbe {
+  pid: number | undefined;
+  /** Stops it (SIGTERM: bpftrace prints its maps) and resolves with how it ended; safe to call twice. */
+  stop(): Promise<BpftraceExit>;
+}
+
+/** Resolves once the probes are attached; a bpftrace that ends before that is a RunFailure naming `what`. */
+export async function startShortProbe(bpftrace: string, text: string, what: string, onRecord: (r: BpftraceRecord) => void = () => undefined): Promise<ShortProbe> {
+  const stderr: string[] = [];
+  let onAttached: () => void = () => undefined;
+  const attached = new Promise<void>((r) => (onAttached = r));
+  const run = spawnBpftrace({
+    command: bpftrace,
+    args: ['-f', 'json', '-e', text],
+    env: {},
+    onLine: (line) => {
+      const r = parseLine(line);
+      if (!r.ok) return;
+      if (r.record.type === 'attached_probes') onAttached();
+      onRecord(r.record);
+    },
+    onStderr: (l) => stderr.push(l),
+    killAfterMs: 15_000,
+  });
+  const lastError = (): string => stderr.filter((l) => l.trim()).slice(-1).join('');
+  const early = run.done.then((e) => {
+    throw new RunFailure(`${what}: bpftrace ended before attaching (${lastError() || e.spawnError || `exit code ${String(e.exitCode)}`})`);
+  });
+  try {
+    await Promise.race([attached, early]);
+  } catch (e) {
+    run.stop();
+    throw e;
+  }
+  early.catch(() => undefined);
+  return {
+    pid: run.pid,
+    stop: async () => {
+      run.stop();
+      const exit = await run.done;
+      // Killed rather than ended: it printed nothing at exit, and zeros would pass for a quiet host.
+      if (exit.signal !== null || exit.exitCode !== 0) {
+        throw new RunFailure(`${what}: bpftrace did not end cleanly (${exit.signal ? `killed by ${exit.signal}` : `exit code ${String(exit.exitCode)}`}${lastError() ? `: ${lastError()}` : ''})`);
+      }
+      return exit;
+    },
+  };
+}
