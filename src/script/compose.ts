@@ -100,7 +100,7 @@ const stopFired = '@ebpfmon_self[1]';
  * A signal tracepoint, not a syscall one: enabling any syscall tracepoint sends every syscall on the host through
  * the slow path (measured: +100 ns per getppid for a page_fault-only process with the kill() probe it replaced).
  */
-function stopProbe(signal: number): string[] {
+export function stopProbe(signal = os.constants.signals[stopSignal]): string[] {
   return [
     '// ebpfmon stops this script with SIGURG (bpftrace-aotrt dies on SIGTERM before END): END runs, then it exits.',
     // (a ^ b) == 0 rather than a == b: the field is a signed 32-bit pid, the map value bpftrace's unsigned one.
@@ -131,7 +131,7 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   for (const { monitor, fragment, layout: own } of parts) {
     body.push(`// ---- ${monitor.name}: ${monitor.summary}`, ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout: own })), '');
   }
-  body.push(...stopProbe(os.constants.signals[stopSignal]), '');
+  body.push(...stopProbe(), '');
   const aggregates = parts.filter((p) => p.monitor.mode === 'aggregate');
   // One interval probe per distinct period, flushing every monitor with that period.
   const byInterval = new Map<number, string[]>();

@@ -34,7 +34,9 @@ test('check --cost --seconds 2 --json: the syscall rate holds the workload\'s, e
   assert.equal(f.seconds, 2);
   assert.ok(f.calibration.floorNs > 0 && f.calibration.scale > 0, JSON.stringify(f.calibration));
   const syscall = f.monitors.find((m) => m.monitor === 'syscall');
-  assert.ok(syscall?.eventsPerSecond != null && syscall.eventsPerSecond >= 0.9 * knownRate, `syscall ${syscall?.eventsPerSecond}/s, workload ${Math.round(knownRate)}/s`);
+  // The loop runs slower while the count probe is attached (it adds its cost to every getppid) than over the whole
+  // run, most of which is untraced: measured 0.90 of the whole run's rate, so 0.8.
+  assert.ok(syscall?.eventsPerSecond != null && syscall.eventsPerSecond >= 0.8 * knownRate, `syscall ${syscall?.eventsPerSecond}/s, workload ${Math.round(knownRate)}/s`);
   assert.deepEqual(syscall.rateFrom, { kind: 'probe', tracepoints: ['raw_syscalls:sys_exit'] });
   for (const name of ['syscall', 'page_fault', 'context_switch']) {
     const m = f.monitors.find((x) => x.monitor === name);
