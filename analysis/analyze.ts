@@ -11,6 +11,7 @@ import { readCsvRecords, type CsvParser } from './read-csv.js';
 import { checkHeader, cleanHeader, noteColumn, timestampColumn } from './header.js';
 import { timestampChecker } from './timestamp.js';
 import { Minutes, Span, detach } from './tally.js';
+import { coverageCounter, type CoverageCounter } from './coverage.js';
 import type { Window } from './window.js';
 
 export interface Progress {
@@ -44,6 +45,7 @@ interface MonitorState {
   rows: number;
   markers: number;
   firstMarkers: Marker[];
+  coverage: CoverageCounter;
 }
 
 /** A missing or unreadable directory, an unknown monitor, a bad --top: usage errors (exit 2). */
@@ -69,7 +71,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const isTimestamp = timestampChecker(opts.now);
   const states = new Map<string, MonitorState>();
   for (const a of analyzers()) {
-    if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), minutes: new Minutes(), rows: 0, markers: 0, firstMarkers: [] });
+    if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), minutes: new Minutes(), rows: 0, markers: 0, firstMarkers: [], coverage: coverageCounter(a.aggregate) });
   }
   const listed = await listCsvFiles(opts.dir, analyzedMonitors);
   // A file whose time (from its name's to its last row's) lies entirely outside the window is not read at all: with
@@ -142,6 +144,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
         fr.markers++;
         st.markers++;
         if (st.firstMarkers.length < markersKept) st.firstMarkers.push({ timestamp: detach(ts), note: detach(note) });
+        st.coverage.marker(ts, note);
         return;
       }
       const v = handle(f, ts);
@@ -151,6 +154,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       totalRows++;
       span.add(ts);
       minutes.add(ts, v);
+      st.coverage.row(ts);
     };
     const onBytes = (n: number): void => {
       bytesRead += n;
@@ -177,6 +181,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       range,
       rows: st.rows,
       markers: { total: st.markers, first: st.firstMarkers },
+      coverage: st.coverage.finish(),
       totals: body.totals,
       tables: body.tables,
       series: st.minutes.series(a.series.label, a.series.unit),

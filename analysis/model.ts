@@ -58,12 +58,32 @@ export interface Marker {
   note: string;
 }
 
+/**
+ * How far a section's numbers can be trusted, from what the run wrote: its intervals, the ones a marker row calls
+ * incomplete (a full map, a stall, lost events, a restart, rows the disk refused), and the coverage the run itself
+ * reported against the kernel's counters (ebpfmon writes a marker when a monitor's coverage falls below what it
+ * expects, and another when it recovers).
+ */
+export interface Coverage {
+  /** Intervals with rows (distinct timestamps) of an aggregate monitor; null for an event monitor. */
+  intervals: number | null;
+  /** Distinct times a marker row flags as incomplete (every marker but "coverage back at"). */
+  flagged: number;
+  /** Share of intervals no marker flags, 4 decimals; null for event monitors or without intervals. */
+  complete_ratio: number | null;
+  /** The lowest coverage ratio the run reported in its "coverage below" markers; null when it reported none. */
+  lowest_reported: number | null;
+  /** The worst moments, at most `worstKept`: reported coverage lowest first, then other flags in time order. */
+  worst: { timestamp: string; ratio: number | null; note: string }[];
+}
+
 export interface Section {
   monitor: string;
   title: string;
   range: TimeRange;
   rows: number;
   markers: { total: number; first: Marker[] };
+  coverage: Coverage;
   totals: Metric[];
   tables: Table[];
   series: Series | null;

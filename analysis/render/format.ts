@@ -1,5 +1,5 @@
 // Values as people read them: 1,234,567 calls, 12.3%, 4.2 MiB, 1h 2m 3s. Only the text and html views use this.
-import type { Kind, Value } from '../model.js';
+import type { Coverage, Kind, Value } from '../model.js';
 
 const group = (n: number): string => {
   const s = Math.round(Math.abs(n)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -69,3 +69,17 @@ export function fit(text: string, width: number, kind: Kind): string {
 }
 
 export const isNumeric = (kind: Kind): boolean => kind !== 'text' && kind !== 'path';
+
+/**
+ * A section's coverage in one line ("coverage: 1,800 intervals, 3 flagged (99.83 % complete), lowest reported
+ * 0.9312"), then its worst moments, one line each; nothing for a section nothing flags.
+ */
+export function coverageLines(c: Coverage): string[] {
+  const parts: string[] = [];
+  if (c.intervals !== null) parts.push(`${decimal(c.intervals, 0)} intervals`);
+  parts.push(`${decimal(c.flagged, 0)} flagged${c.complete_ratio !== null ? ` (${(c.complete_ratio * 100).toFixed(2)} % complete)` : ''}`);
+  if (c.lowest_reported !== null) parts.push(`lowest reported ${c.lowest_reported}`);
+  const head = `coverage: ${parts.join(', ')}`;
+  if (!c.flagged) return [head];
+  return [head, ...c.worst.map((w) => `  worst: ${shortTime(w.timestamp)} ${w.note}`)];
+}

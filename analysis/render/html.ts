@@ -1,7 +1,7 @@
 // The html view: one self-contained file (inline CSS and SVG, no script, nothing fetched) with, per monitor,
 // its totals, a rate-over-time chart, a top-N bar chart and the same tables as the text view.
 import type { Report, Section, Table } from '../model.js';
-import { decimal, duration, formatValue, isNumeric, shortTime } from './format.js';
+import { coverageLines, decimal, duration, formatValue, isNumeric, shortTime } from './format.js';
 import { areaChart, barChart, esc } from './svg.js';
 import { damageLines, rangeLine } from './text.js';
 
@@ -78,10 +78,11 @@ function section(s: Section): string {
   const gaps = s.markers.total
     ? `<p class="note">${s.markers.total} gap marker(s): ${s.markers.first.slice(0, 2).map((m) => esc(`${shortTime(m.timestamp)} ${m.note}`)).join('; ')}${s.markers.total > 2 ? ' …' : ''}</p>`
     : '';
+  const coverage = `<p class="note">${coverageLines(s.coverage).map(esc).join('<br>')}</p>`;
   return `<section class="monitor" id="m-${esc(s.monitor)}" data-monitor="${esc(s.monitor)}">
 <h2><span class="dot" style="background:${color}"></span>${esc(s.title)}</h2>
 <p class="range">${esc(rangeLine(s))}</p>
-<div class="totals">${tiles}</div>${gaps}
+<div class="totals">${tiles}</div>${gaps}${coverage}
 <div class="charts">${charts.join('')}</div>
 <div class="tables">${s.tables.map(table).join('')}</div>
 </section>`;

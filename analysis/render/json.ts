@@ -7,6 +7,7 @@ export interface JsonSection {
   range: Section['range'];
   rows: number;
   markers: Section['markers'];
+  coverage: Section['coverage'];
   totals: Record<string, Value>;
   tables: Record<string, { title: string; approximate: boolean; rows: Record<string, Value>[] }>;
   series: Section['series'];
@@ -24,6 +25,7 @@ export function toJsonReport(r: Report): JsonReport {
       range: s.range,
       rows: s.rows,
       markers: s.markers,
+      coverage: s.coverage,
       totals: Object.fromEntries(s.totals.map((m) => [m.key, m.value])),
       tables: Object.fromEntries(s.tables.map((t) => [t.id, { title: t.title, approximate: t.approximate ?? false, rows: t.rows }])),
       series: s.series,

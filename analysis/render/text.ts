@@ -1,7 +1,7 @@
 // The text view: one block per monitor with its time range, totals, a sparkline of the rate and aligned
 // tables, all within 80 columns; then what was skipped and why.
 import type { DamageReason, Report, Section, Series, Table } from '../model.js';
-import { decimal, duration, fit, formatValue, isNumeric, shortTime } from './format.js';
+import { coverageLines, decimal, duration, fit, formatValue, isNumeric, shortTime } from './format.js';
 
 export const textWidth = 80;
 const indent = '  ';
@@ -90,6 +90,7 @@ function renderSection(s: Section): string[] {
     const first = s.markers.first[0];
     out.push(fit(`gaps: ${s.markers.total} marker row(s), first at ${shortTime(first?.timestamp ?? null)}: ${first?.note ?? ''}`, textWidth, 'text'));
   }
+  out.push(...coverageLines(s.coverage).map((l) => fit(l, textWidth, 'text')));
   if (s.series && s.series.points.length > 1) out.push(...sparkline(s.series));
   for (const t of s.tables) out.push('', ...renderTable(t));
   return out;

@@ -15,9 +15,8 @@ import { newStats } from '../../src/records/stats.js';
 import { systemClock, type Clock } from '../../src/rows/clock.js';
 import { contractOf, fragmentOf } from '../../src/script/compose.js';
 import { makeRunnable } from '../../src/session/runnable.js';
-import { createCsvSink } from '../../src/sinks/csv.js';
-import { createOutput } from '../../src/sinks/output.js';
 import { isMain, round, scratchDir } from './common.js';
+import { csvOutput } from './throughput.js';
 
 /** The system clock, except that "now" follows the ticks replayed: none of them looks late. */
 function replayClock(): Clock & { saw(line: string): void } {
@@ -38,17 +37,7 @@ export async function replay(streams: ReadonlyMap<string, string>, opts: { confi
   const r = await makeRunnable({ config: opts.config }, silentLogger());
   const dir = await scratchDir('replay');
   try {
-    const sink = await createCsvSink({
-      dir,
-      columns: new Map(r.processes.flatMap((p) => p.monitors.map((pm) => [pm.monitor.name, pm.monitor.columns] as const))),
-      startedAt: new Date(),
-      bufferRows: 500,
-      flushIntervalMs: 1000,
-      onError: (e) => {
-        throw e;
-      },
-    });
-    const output = createOutput([sink]);
+    const output = await csvOutput(dir, r.processes.flatMap((p) => p.monitors.map((pm) => pm.monitor)));
     let rows = 0;
     let lines = 0;
     const cpu0 = process.cpuUsage();

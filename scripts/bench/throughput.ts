@@ -19,7 +19,7 @@ import { forEachLine } from '../../src/process/lines.js';
 import { newStats } from '../../src/records/stats.js';
 import { monitors } from '../../src/monitors/registry.js';
 import { createCsvSink } from '../../src/sinks/csv.js';
-import { createOutput } from '../../src/sinks/output.js';
+import { createOutput, type Output } from '../../src/sinks/output.js';
 import { systemClock } from '../../src/rows/clock.js';
 import { silentLogger } from '../../src/log.js';
 import { cliNodeFlags, isMain, loadAvg, mainOf, parseBenchArgs, repoRoot, round, scratchDir, type BenchOptions, type BenchResult } from './common.js';
@@ -91,6 +91,21 @@ export async function generate(file: string, records: number): Promise<{ lines: 
   return counts;
 }
 
+/** CSV files for these monitors in `dir`, behind the output controller, as start writes them. */
+export async function csvOutput(dir: string, monitors: readonly { name: string; columns: readonly string[] }[]): Promise<Output> {
+  const sink = await createCsvSink({
+    dir,
+    columns: new Map(monitors.map((m) => [m.name, m.columns])),
+    startedAt: new Date(),
+    bufferRows: 500,
+    flushIntervalMs: 1000,
+    onError: (e) => {
+      throw e;
+    },
+  });
+  return createOutput([sink]);
+}
+
 interface ChildResult {
   lines: number;
   seconds: number;
@@ -121,19 +136,9 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
     return { monitor, opts, contract: contractOf(monitor, monitor.generate(opts, plan), { double: true, shards: 1 }), interval: 2, stats: newStats() };
   });
   await mkdir(outDir, { recursive: true });
-  const sink = await createCsvSink({
-    dir: outDir,
-    columns: new Map(routed.map((r) => [r.monitor.name, r.monitor.columns])),
-    startedAt: new Date(),
-    bufferRows: 500,
-    flushIntervalMs: 1000,
-    onError: (e) => {
-      throw e;
-    },
-  });
   // The output controller start uses, with its backpressure: above the backlog mark the reader pauses, as
   // start pauses bpftrace's stdout (without it, a replay faster than the disk only measures a growing queue).
-  const output = createOutput([sink]);
+  const output = await csvOutput(outDir, routed.map((r) => r.monitor));
   const router = createRouter({
     monitors: routed,
     onRows: withSink ? (m, rows) => output.write(m, rows) : () => undefined,

@@ -65,7 +65,7 @@ export async function compileTracer(spec: TracerSpec, prefix: string, dir: strin
   const script = path.join(dir, `${prefix}-${spec.id}.bt`);
   await writeFile(script, spec.text);
   const base = { id: spec.id, env: spec.env, graceful };
-  if (!tools.aotrt || !spec.aheadOfTime) return { ...base, runner: jitRunner(tools.bpftrace, script, 0) };
+  if (!tools.aotrt || !spec.aheadOfTime) return { ...base, runner: jitRunner(tools.bpftrace, script, 0, graceful) };
   const c = await compileAot({ bpftrace: tools.bpftrace, aotrt: tools.aotrt, script, out: path.join(dir, `${prefix}-${spec.id}.aot`), env: spec.env, timeoutMs: 120_000 });
   if ('refused' in c) throw new Error(`bpftrace --aot refused ${script}: ${c.refused}`);
   return { ...base, runner: c.runner };

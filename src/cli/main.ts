@@ -12,7 +12,8 @@ import { logLevels, type Logger } from '../log.js';
 import { describe, Exit, isUserError } from '../errors.js';
 import { version } from '../version.js';
 import { listMonitors } from './commands/list.js';
-import { renderCheck, runCheck } from './commands/check.js';
+import { defaultForecastSeconds, renderCheck, runCheck, type CheckOptions } from './commands/check.js';
+import { calibrationFile } from '../forecast/calibration.js';
 import { runGenerate } from './commands/generate.js';
 import { defaultDaemonLog, startCommand, type StartCommandOptions } from './commands/start-action.js';
 import { runStop } from './commands/stop.js';
@@ -144,11 +145,15 @@ Examples:
     .description('report what this machine offers and, per monitor: ready, ready with fallback, or unavailable')
     .option('-c, --config <file>', 'config file (monitor options can change which probes are needed)', nonEmptyPath('a config file path'))
     .option('--json', 'print the report as JSON')
+    .option('--cost', `forecast the enabled monitors' in-kernel cost here: event rates measured now (kernel counters, else one count-only bpftrace probe) x ns per event x this host's calibration (cached in ${calibrationFile})`)
+    .option('--seconds <seconds>', `with --cost: how long to measure event rates (default ${defaultForecastSeconds})`, positiveSeconds)
+    .option('--recalibrate', 'with --cost: measure this host\'s calibration again even when one is cached')
     .addHelpText('after', `
 Examples:
   sudo ebpfmon check
-  sudo ebpfmon check --json | jq '.monitors[] | select(.status == "unavailable")'`)
-    .action(async (o: { config?: string; json?: boolean }) => {
+  sudo ebpfmon check --json | jq '.monitors[] | select(.status == "unavailable")'
+  sudo ebpfmon check --cost --seconds 10     what the enabled monitors would cost on this host now`)
+    .action(async (o: CheckOptions & { json?: boolean }) => {
       const r = await runCheck(o);
       out(o.json ? JSON.stringify(r, null, 2) : renderCheck(r));
       if (!r.runnable) process.exitCode = Exit.environment;

@@ -82,6 +82,9 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
   cost: {
     class: 'varies',
     note: 'one kprobe hit per call of each configured function: cost follows their call rates (a hot function such as vfs_read fires like a syscall); not measured here: this kernel has no kprobes',
+    nsPerEvent: null,
+    event: 'function call',
+    rate: null,
   },
   options: funcOptions,
   variants: (opts) => [

@@ -59,6 +59,9 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
   cost: {
     class: 'low',
     note: 'every hard and soft interrupt: about 1.5 us per softirq entry and as much per exit, a few thousand a second; build workload alone: +1.6 % wall',
+    nsPerEvent: 3_200,
+    event: 'interrupt (entry + exit)',
+    rate: { counter: 'interrupts' },
   },
   options: interruptOptions,
   variants: () => [

@@ -196,6 +196,18 @@ export interface Cost {
   /** low: rare events, or cheap ones; medium: frequent events, little work; high: the hottest paths, real work each. */
   class: 'low' | 'medium' | 'high' | 'varies';
   note: string;
+  /**
+   * In-kernel ns per event of this monitor's programs on the reference VM (bpf_stats, build workload: README "Where
+   * the cost lands"), the figure `check --cost` scales to this host; null: not forecast (e.g. kprobes missing there).
+   */
+  nsPerEvent: number | null;
+  /** What one event is, for the forecast's table: "syscall", "open (exit + entry)". */
+  event: string;
+  /**
+   * Where `check --cost` reads the event rate: a kernel counter, or (none exists) a count-only probe on these
+   * `category:event` tracepoints (those present are counted together); null: not forecast.
+   */
+  rate: { counter: KernelCounter } | { tracepoints: readonly string[] } | null;
 }
 
 /**

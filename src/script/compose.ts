@@ -88,6 +88,8 @@ export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: numb
 export const stopSignal = 'SIGURG';
 /** The attach line of the stop probe; `start --scripts` runs an edited script ahead of time only when it kept it. */
 export const stopProbeAttach = 'tracepoint:signal:signal_generate';
+/** Set once the stop probe has fired (beside the pid in BEGIN's map: no map of its own). */
+const stopFired = '@ebpfmon_self[1]';
 
 /**
  * bpftrace-aotrt 0.17 installs no signal handler: SIGTERM kills it before END prints the last interval. Every script
@@ -98,12 +100,14 @@ export const stopProbeAttach = 'tracepoint:signal:signal_generate';
  * A signal tracepoint, not a syscall one: enabling any syscall tracepoint sends every syscall on the host through
  * the slow path (measured: +100 ns per getppid for a page_fault-only process with the kill() probe it replaced).
  */
-function stopProbe(signal: number): string[] {
+export function stopProbe(signal = os.constants.signals[stopSignal]): string[] {
   return [
     '// ebpfmon stops this script with SIGURG (bpftrace-aotrt dies on SIGTERM before END): END runs, then it exits.',
     // (a ^ b) == 0 rather than a == b: the field is a signed 32-bit pid, the map value bpftrace's unsigned one.
-    `${stopProbeAttach} /args->sig == ${signal} && args->code == 0 && (args->pid ^ ${tracerPid}) == 0/ {`,
-    `  delete(${tracerPid});`,
+    // One shot (@ebpfmon_self[1] marks it fired); the pid itself stays until END has printed, for the filters
+    // that leave bpftrace's own syscalls out (its END prints are thousands of them).
+    `${stopProbeAttach} /args->sig == ${signal} && args->code == 0 && (args->pid ^ ${tracerPid}) == 0 && ${stopFired} == 0/ {`,
+    `  ${stopFired} = 1;`,
     '  exit();',
     '}',
   ];
@@ -127,7 +131,7 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   for (const { monitor, fragment, layout: own } of parts) {
     body.push(`// ---- ${monitor.name}: ${monitor.summary}`, ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout: own })), '');
   }
-  body.push(...stopProbe(os.constants.signals[stopSignal]), '');
+  body.push(...stopProbe(), '');
   const aggregates = parts.filter((p) => p.monitor.mode === 'aggregate');
   // One interval probe per distinct period, flushing every monitor with that period.
   const byInterval = new Map<number, string[]>();

@@ -128,7 +128,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
     const mapKeys = config.runtime.map_keys_max;
     /** bpftrace-aotrt on the compiled script where bpftrace compiles it ahead of time, else bpftrace on the script. */
     const runnerFor = async (proc: RunnableProcess, scriptFile: string): Promise<Pick<ProcessSpec, 'runner' | 'fallback'>> => {
-      const jit = jitRunner(bpftrace, scriptFile, mapKeys);
+      const jit = jitRunner(bpftrace, scriptFile, mapKeys, proc.stoppable);
       if (!aotrt || !proc.aheadOfTime) {
         if (aotrt && aheadOfTime(config, r.caps)) log.info({ process: proc.id }, 'kprobe monitors run in bpftrace, not ahead of time');
         return { runner: jit };

@@ -60,8 +60,9 @@ test('64 MiB written and read back by dd with O_DIRECT are counted exactly, on t
     rows.filter((row) => row['io_type'] === type).reduce((n, row) => n + Number(row[col]), 0);
   const summary = JSON.stringify(rows.map((row) => [row['io_type'], row['device'], row['count'], row['total_bytes']]));
   assert.equal(sum('write', 'total_bytes'), 64 * MiB, summary);
-  // dd may itself read a few filesystem metadata blocks (block bitmap, inode table) when they are not cached.
-  assert.ok(sum('read', 'total_bytes') >= 64 * MiB && sum('read', 'total_bytes') <= 64 * MiB + 64 * 1024, summary);
+  // dd may itself read a few filesystem metadata blocks (block bitmap, inode table) and, when the page cache has let
+  // them go, its own executable's pages (seen in CI: 5 reads, 104 KiB more).
+  assert.ok(sum('read', 'total_bytes') >= 64 * MiB && sum('read', 'total_bytes') <= 64 * MiB + 512 * 1024, summary);
   // 1 MiB per request at most (a request may be split, e.g. at the device's segment limit).
   assert.ok(sum('write', 'count') >= 64 && sum('read', 'count') >= 64, summary);
   assert.deepEqual(new Set(rows.map((row) => row['device'])), new Set([scratch.disk]), summary);

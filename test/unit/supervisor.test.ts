@@ -34,7 +34,7 @@ async function setup(env: Record<string, string>, names: string[], first?: Runne
   };
   const rms = names.map((n) => routed(n === 'exec' ? exec : syscall));
   const byName = new Map(rms.map((m) => [m.monitor.name, m]));
-  const jit = jitRunner(fake, await write('main', names), 16384);
+  const jit = jitRunner(fake, await write('main', names), 16384, false);
   const procEnv = { ...env, FAKE_BPFTRACE_COUNT_FILE: count };
   const spec: ProcessSpec = { id: 'main', runner: first ?? jit, ...(first ? { fallback: jit } : {}), monitors: names, env: procEnv };
   const rows: { monitor: string; rows: Row[] }[] = [];
@@ -74,7 +74,7 @@ async function setup(env: Record<string, string>, names: string[], first?: Runne
       }
     },
     isolate: async (s) =>
-      Promise.all(s.monitors.map(async (m) => ({ id: m, runner: jitRunner(fake, await write(m, [m]), 16384), monitors: [m], env: procEnv }))),
+      Promise.all(s.monitors.map(async (m) => ({ id: m, runner: jitRunner(fake, await write(m, [m]), 16384, false), monitors: [m], env: procEnv }))),
   });
   const starts = async (): Promise<string[]> => (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   return { sup, rows, gaps, rms, starts };

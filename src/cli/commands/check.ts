@@ -8,6 +8,9 @@ import { monitorNames, monitors } from '../../monitors/registry.js';
 import type { Cost } from '../../monitors/types.js';
 import { describeMachine, estimateSeries, seriesBudget, totalSeries, type SeriesEstimate } from '../../plan/series.js';
 import { version } from '../../version.js';
+import { costForecast } from '../../forecast/run.js';
+import { renderForecast, type Forecast } from '../../forecast/forecast.js';
+import { UsageError } from '../../errors.js';
 
 export interface CheckReport {
   ebpfmon: string;
@@ -27,16 +30,36 @@ export interface CheckReport {
   maps: { keysPerMap: number; runtime: 'aot' | 'jit'; monitors: { monitor: string; shards: number; keys: number }[] };
   /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series and per_cpu). */
   prometheus: { enabled: boolean; listen: string; maxCommSeries: number; perCpu: boolean; totalSeries: number; budget: number; metrics: SeriesEstimate[] };
+  /** With --cost: the forecast of the enabled monitors' in-kernel cost (null: this machine cannot run ebpfmon). */
+  forecast?: Forecast | null;
 }
 
-export async function runCheck(opts: { config?: string | undefined }): Promise<CheckReport> {
+export interface CheckOptions {
+  config?: string | undefined;
+  /** Forecast the enabled monitors' cost: measure event rates for `seconds` (default 5), calibrate when not cached. */
+  cost?: boolean | undefined;
+  seconds?: number | undefined;
+  recalibrate?: boolean | undefined;
+}
+
+/** Seconds `check --cost` measures event rates when --seconds does not say. */
+export const defaultForecastSeconds = 5;
+
+export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
+  if (!opts.cost && (opts.seconds !== undefined || opts.recalibrate)) throw new UsageError('--seconds and --recalibrate go with --cost (e.g. ebpfmon check --cost --seconds 10)');
   const config = await loadConfig(opts.config ?? defaultConfigPath());
   const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true });
   const plan = buildPlan(config, monitorNames(), caps);
   const selected = selectedMonitors(config);
+  const runnable = caps.root.ok && caps.bpftrace.version !== null && caps.tracefs.path !== null;
+  const forecast = !opts.cost
+    ? undefined
+    : runnable
+      ? await costForecast({ config, caps, verdicts: plan.verdicts, selected, seconds: opts.seconds ?? defaultForecastSeconds, recalibrate: opts.recalibrate === true })
+      : null;
   return {
     ebpfmon: version,
-    runnable: caps.root.ok && caps.bpftrace.version !== null && caps.tracefs.path !== null,
+    runnable,
     privileges: caps.root,
     kernel: caps.kernel,
     arch: caps.arch,
@@ -73,6 +96,7 @@ export async function runCheck(opts: { config?: string | undefined }): Promise<C
         metrics,
       };
     })(),
+    ...(forecast === undefined ? {} : { forecast }),
   };
 }
 
@@ -118,6 +142,7 @@ export function renderCheck(r: CheckReport): string {
   for (const m of p.metrics) {
     lines.push(`  ${m.metric.padEnd(42)} ${String(m.series).padStart(9)}  = ${Object.entries(m.labels).map(([l, n]) => `${l} ${n}`).join(' x ') || '1'}`);
   }
+  if (r.forecast !== undefined) lines.push('', r.forecast ? renderForecast(r.forecast) : 'cost forecast: not made: this machine cannot run ebpfmon (see NO above)');
   lines.push('', r.runnable ? 'verdict: this machine can run ebpfmon' : 'verdict: this machine cannot run ebpfmon (see NO above)');
   return lines.join('\n');
 }

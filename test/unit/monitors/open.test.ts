@@ -25,12 +25,12 @@ function planWith(syscalls: readonly string[]): MonitorPlan {
 }
 
 test('a captured run: comma in the comm and in the path, successes and failures join into one row per pid and path', () => {
-  // Captured with test/fixtures/workloads/open-comma.sh, comm: "eb,op": `eb,op x,y 2 1 2` (pid 29917), then
-  // `eb,op $dir/nonexistent-dir 0 1 1` (pid 29918). The workload's own opens are exact; the loader adds two each.
+  // Captured with test/fixtures/workloads/open-comma.sh, comm: "eb,op": `eb,op x,y 2 1 2` (pid 22966), then
+  // `eb,op $dir/nonexistent-dir 0 1 1` (pid 22967). The workload's own opens are exact; the loader adds two each.
   const { rows, rm, unrouted } = route(monitor, opts, plannedFor('tracepoint', 1), fixtureLines('open', 'comma-path'));
   assert.equal(unrouted, 0);
   assert.equal(rm.stats.parseErrors, 0);
-  const ts = '2026-01-01T01:27:14.978Z';
+  const ts = '2026-01-01T03:48:54.333Z';
   const row = (pid: number, filename: string, count: number, errors: number) => ({
     timestamp: ts,
     pid,
@@ -42,37 +42,37 @@ test('a captured run: comma in the comm and in the path, successes and failures 
     cgroup: null,
   });
   assert.deepEqual(byPath(rows), [
-    row(29917, 'x,y/e0', 2, 0),
-    row(29917, 'x,y/e1', 2, 0),
-    row(29917, 'x,y/m0', 2, 2),
-    row(29917, '/etc/ld.so.cache', 1, 0),
-    row(29917, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
-    row(29918, '/etc/ld.so.cache', 1, 0),
-    row(29918, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
-    row(29918, '/tmp/ebpfmon-open-McP4fv/nonexistent-dir/m0', 1, 1),
+    row(22966, 'x,y/e0', 2, 0),
+    row(22966, 'x,y/e1', 2, 0),
+    row(22966, 'x,y/m0', 2, 2),
+    row(22966, '/etc/ld.so.cache', 1, 0),
+    row(22966, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
+    row(22967, '/etc/ld.so.cache', 1, 0),
+    row(22967, '/lib/x86_64-linux-gnu/libc.so.6', 1, 0),
+    row(22967, '/tmp/ebpfmon-open-HPR6Bb/nonexistent-dir/m0', 1, 1),
   ]);
   assert.equal(byPath(rows)[2]?.['error_rate'], 1);
 });
 
 test('a captured run: path bytes >= 0x80 arrive as bpftrace\'s \\uffffffXX escapes and leave as UTF-8; a byte that is not UTF-8 as \\xNN', () => {
-  // Captured with test/fixtures/workloads/open-non-ascii.sh, comm: "op-utf8": `op-utf8 café-日本 1 1 3` (pid 30198),
-  // then `op-utf8 bad<0xff> 0 1 1` (pid 30200).
+  // Captured with test/fixtures/workloads/open-non-ascii.sh, comm: "op-utf8": `op-utf8 café-日本 1 1 3` (pid 22998),
+  // then `op-utf8 bad<0xff> 0 1 1` (pid 23000).
   const lines = fixtureLines('open', 'non-ascii-path');
   assert.ok(lines.some((l) => l.includes('caf\\uffffffc3\\uffffffa9-\\uffffffe6')), 'the raw escape is in the capture');
   const { rows, rm, unrouted } = route(monitor, opts, plannedFor('tracepoint', 1), lines);
   assert.equal(unrouted, 0);
   assert.equal(rm.stats.parseErrors, 0);
   assert.deepEqual(byPath(rows).map((r) => [r['pid'], r['comm'], r['filename'], r['count'], r['error_count']]), [
-    [30198, 'op-utf8', 'café-日本/e0', 3, 0],
-    [30198, 'op-utf8', 'café-日本/m0', 3, 3],
-    [30198, 'op-utf8', '/etc/ld.so.cache', 1, 0],
-    [30198, 'op-utf8', '/lib/x86_64-linux-gnu/libc.so.6', 1, 0],
-    [30200, 'op-utf8', '/etc/ld.so.cache', 1, 0],
-    [30200, 'op-utf8', '/lib/x86_64-linux-gnu/libc.so.6', 1, 0],
-    [30200, 'op-utf8', 'bad\\xff/m0', 1, 1],
+    [22998, 'op-utf8', 'café-日本/e0', 3, 0],
+    [22998, 'op-utf8', 'café-日本/m0', 3, 3],
+    [22998, 'op-utf8', '/etc/ld.so.cache', 1, 0],
+    [22998, 'op-utf8', '/lib/x86_64-linux-gnu/libc.so.6', 1, 0],
+    [23000, 'op-utf8', '/etc/ld.so.cache', 1, 0],
+    [23000, 'op-utf8', '/lib/x86_64-linux-gnu/libc.so.6', 1, 0],
+    [23000, 'op-utf8', 'bad\\xff/m0', 1, 1],
   ]);
   assert.equal(Buffer.byteLength(String(byPath(rows)[0]?.['filename'])), 'caf'.length + 2 + 1 + 6 + '/e0'.length);
-  for (const r of rows) assert.equal(r['timestamp'], '2026-01-01T01:27:34.487Z');
+  for (const r of rows) assert.equal(r['timestamp'], '2026-01-01T03:48:56.734Z');
 });
 
 test('min_count drops rows with fewer opens; ticks alone give no rows', () => {
@@ -87,17 +87,19 @@ test('min_count drops rows with fewer opens; ticks alone give no rows', () => {
 
 test('comm: the name with most opens for the pid wins, ties go to the smaller name, no name gives ""', () => {
   // Constructed (not captured): a pid that exec'd mid-interval, and one whose @open_comm entry is missing.
-  const entries = (part: string, list: [string, string, number][]) => list.map(([pid, b, value]) => ({ key: { pid, [part]: b }, value }));
+  const opens = (list: [string, string, string, number][]) => list.map(([pid, failed, filename, value]) => ({ key: { pid, failed, filename }, value }));
+  const comms = (list: [string, string, number][]) => list.map(([pid, comm, value]) => ({ key: { pid, comm }, value }));
   const ctx: ParseCtx = { timestamp: 'T', intervalSeconds: 2, wallTime: fakeClock.wallTime, arch: 'x64' };
   const rec = intervalOf({
-    '@open_count': entries('filename', [['10', '/a', 3], ['11', '/b', 1], ['12', '/c', 1]]),
-    '@open_comm': entries('comm', [['10', 'bash', 1], ['10', 'cat', 2], ['11', 'zz', 1], ['11', 'aa', 1]]),
+    // pid 10 opened /a three times and failed twice more: one row of 5 opens, 2 errors.
+    '@open_count': opens([['10', '0', '/a', 3], ['10', '1', '/a', 2], ['11', '0', '/b', 1], ['12', '1', '/c', 1]]),
+    '@open_comm': comms([['10', 'bash', 1], ['10', 'cat', 2], ['11', 'zz', 1], ['11', 'aa', 1]]),
   });
   const rows = open.parse(rec, ctx, opts);
-  assert.deepEqual(rows.map((r) => [r.pid, r.comm, r.filename, r.count, r.error_count]), [
-    [10, 'cat', '/a', 3, 0],
-    [11, 'aa', '/b', 1, 0],
-    [12, '', '/c', 1, 0],
+  assert.deepEqual(rows.map((r) => [r.pid, r.comm, r.filename, r.count, r.error_count, r.error_rate]), [
+    [10, 'cat', '/a', 5, 2, 0.4],
+    [11, 'aa', '/b', 1, 0, 0],
+    [12, '', '/c', 1, 1, 1],
   ]);
   assert.deepEqual(open.parse({ kind: 'event', tag: 'tick', fields: () => null }, ctx, opts), []);
 });
@@ -143,15 +145,14 @@ test('generate: entry saves the pointer, exit reads it; only syscalls whose trac
     assert.ok(all.probes.includes(`tracepoint:syscalls:sys_enter_${s} {\n  @open_fname[tid] = args->filename;\n}`), s);
     assert.ok(all.probes.includes(`tracepoint:syscalls:sys_exit_${s} /@open_fname[tid]/ {\n  $f = str(@open_fname[tid]);`), s);
   }
-  assert.ok(all.probes.includes('@open_count[pid, $f] = count();'));
-  assert.ok(all.probes.includes('@open_comm[pid, comm] = count();'));
-  assert.ok(all.probes.includes('  if ($ret < 0) {\n    @open_errors[pid, $f] = count();\n  }'));
+  // One update per open, failed or not: the outcome is a key part.
+  assert.ok(all.probes.includes('  $failed = args->ret < 0;\n  @open_count[pid, $failed, $f] = count();\n  @open_comm[pid, comm] = count();\n}'));
+  assert.ok(!all.probes.includes('@open_errors'));
   assert.ok(!all.probes.includes('strncmp'));
   assert.deepEqual(all.helpers, ['@open_fname']);
   const decl = open.generate(opts, planWith(['openat']));
   assert.deepEqual(decl.results.map((m) => `${m.name}[${m.key.parts.map((p) => p.name).join(', ')}]`), [
-    '@open_count[pid, filename]',
-    '@open_errors[pid, filename]',
+    '@open_count[pid, failed, filename]',
     '@open_comm[pid, comm]',
   ]);
   assert.ok(all.flush.endsWith('printf("open\\ttick\\t%llu\\t%llu\\n", nsecs, 0);'));
