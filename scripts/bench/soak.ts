@@ -83,8 +83,11 @@ async function scanOutput(dir: string, monitors: readonly string[], scan: Output
     if (!parsed) continue;
     files++;
     if (parsed.gz) gz++;
-    // A .gz is closed for good; a plain file may still be written (or be compressed a moment later) until the stop.
+    // A .gz is closed for good once its plain file is gone (rotation writes the .gz beside it, syncs it, and only
+    // then removes the file: read earlier, the .gz may be half written); a plain file may still be written (or be
+    // compressed a moment later) until the stop.
     if (scan.files.has(parsed.base) || (!final && !parsed.gz)) continue;
+    if (!final && (await stat(path.join(dir, parsed.base)).then(() => true, () => false))) continue;
     const scanner = fileScanner(parsed.monitor);
     try {
       await readCsvRecords(full, (fields) => scanner.record(fields), { parser: 'fast', gz: parsed.gz, onMalformed: () => scan.malformed++ });
