@@ -5,15 +5,43 @@ import type { RoutedMonitor } from '../records/router.js';
 import { readCounter, type Reading } from './kernel-counters.js';
 import { coverageThreshold, coverageWindow, createCoverageTracker, type CoverageSample, type CoverageTracker } from './tracker.js';
 
+/** A counter reading and when it was taken (CLOCK_MONOTONIC ns, bpftrace's `nsecs`). */
+interface Point {
+  at: bigint;
+  reading: Reading;
+}
+
 /**
- * Coverage per monitor (src/coverage/): each interval of an aggregate monitor is checked against its kernel counter,
- * read now (the interval's close), or, without one, counted as complete or not; event monitors compare records
+ * The counter at kernel time `ns`, from the readings around it, as if it grew evenly between them: an interval's
+ * counts end at its tick, but the counter is read when the tick's line arrives, tens to hundreds of ms later and by
+ * a varying amount (bpftrace prints every map before the tick). Read as is, that spread alone put context_switch
+ * at 0.975-0.99 of the kernel's count on a busy host while a bare count() held 0.999.
+ */
+export function readingAt(before: Point, after: Point, ns: bigint): Reading {
+  const span = Number(after.at - before.at);
+  const f = span > 0 ? Math.min(1, Math.max(0, Number(ns - before.at) / span)) : 1;
+  const lerp = (a: number, b: number): number => a + (b - a) * f;
+  if (typeof after.reading === 'number') return typeof before.reading === 'number' ? lerp(before.reading, after.reading) : after.reading;
+  const b = before.reading;
+  return new Map([...after.reading].map(([k, v]) => [k, b instanceof Map ? lerp(b.get(k) ?? v, v) : v]));
+}
+
+/**
+ * Coverage per monitor (src/coverage/): each interval of an aggregate monitor is checked against its kernel counter
+ * at the interval's tick (interpolated between the readings taken as ticks arrive), or, without one, counted as
+ * complete or not; event monitors compare records
  * seen with records seen plus lost. A monitor whose coverage falls below the threshold gets a warning and a marker
  * row, and another when it recovers.
  */
-export function createMonitorCoverage(monitors: ReadonlyMap<string, RoutedMonitor>, note: (monitor: string, text: string) => void, log: Logger) {
+export function createMonitorCoverage(
+  monitors: ReadonlyMap<string, RoutedMonitor>,
+  note: (monitor: string, text: string) => void,
+  log: Logger,
+  monotonicNs: () => bigint,
+) {
   const trackers = new Map<string, CoverageTracker>();
-  const lastReading = new Map<string, Reading>();
+  /** Per monitor: the last raw reading, and the counter at the last tick. */
+  const last = new Map<string, { raw: Point; atTick: Reading }>();
   const lastEvents = new Map<string, { rows: number; lost: number }>();
   const trackerOf = (name: string, m: RoutedMonitor): CoverageTracker => {
     let t = trackers.get(name);
@@ -33,15 +61,21 @@ export function createMonitorCoverage(monitors: ReadonlyMap<string, RoutedMonito
     else log.info({ monitor: name, coverage: state.ratio }, `${name}: ${text}`);
     note(name, text);
   };
-  /** The kernel's count since the last reading for this monitor (only the devices it saw, for block requests). */
-  const kernelDelta = (name: string, m: RoutedMonitor, devices: readonly string[] | undefined): number | null => {
+  /**
+   * The kernel's count between this monitor's last tick and this one (at kernel time `tickNs`; only the devices it
+   * saw, for block requests).
+   */
+  const kernelDelta = (name: string, m: RoutedMonitor, devices: readonly string[] | undefined, tickNs: bigint | null): number | null => {
     const counter = m.monitor.coverage?.counter;
     if (!counter) return null;
-    const now = readCounter(counter);
-    const before = lastReading.get(name);
-    if (now === null) return null;
-    lastReading.set(name, now);
-    if (before === undefined) return null;
+    const reading = readCounter(counter);
+    if (reading === null) return null;
+    const raw = { at: monotonicNs(), reading };
+    const prev = last.get(name);
+    const now = prev && tickNs !== null ? readingAt(prev.raw, raw, tickNs) : reading;
+    last.set(name, { raw, atTick: now });
+    if (prev === undefined) return null;
+    const before = prev.atTick;
     if (typeof now === 'number' && typeof before === 'number') return now - before;
     if (now instanceof Map && before instanceof Map) return (devices ?? []).reduce((n, d) => n + (now.get(d) ?? 0) - (before.get(d) ?? now.get(d) ?? 0), 0);
     return null;
@@ -52,10 +86,10 @@ export function createMonitorCoverage(monitors: ReadonlyMap<string, RoutedMonito
     stop(): void {
       stopping = true;
     },
-    onInterval(name: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean }): void {
+    onInterval(name: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean; tickNs?: bigint }): void {
       const m = monitors.get(name);
       if (!m || stopping) return;
-      const kernel = kernelDelta(name, m, i.total?.devices);
+      const kernel = kernelDelta(name, m, i.total?.devices, i.tickNs ?? null);
       record(name, m, { total: kernel === null ? null : (i.total?.value ?? null), kernel, complete: i.complete });
     },
     sampleEvents(): void {

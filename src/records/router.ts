@@ -28,7 +28,8 @@ export interface RouterDeps {
   /** The script's BEGIN printed `ebpfmon\tattached`: every probe is live. */
   onAttached?(probes: number): void;
   /** An aggregate monitor's interval closed: its total comparable with a kernel counter, and whether it is complete. */
-  onInterval?(monitor: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean }): void;
+  /** An interval closed at kernel time `tickNs` (CLOCK_MONOTONIC, bpftrace's nsecs). */
+  onInterval?(monitor: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean; tickNs: bigint }): void;
   log: Logger;
   clock: Clock;
   arch: string;
@@ -259,7 +260,7 @@ export function createRouter(deps: RouterDeps): Router {
       } catch (e) {
         problem(slot, `coverage:${name}`, `${name}: coverage total failed: ${String(e)}`);
       }
-      deps.onInterval(name, { total, complete: full.length === 0 && !stalled });
+      deps.onInterval(name, { total, complete: full.length === 0 && !stalled, tickNs: ns });
     }
     if (full.length) {
       rm.stats.saturatedIntervals++;
