@@ -2,11 +2,11 @@
 // known complete), each event monitor's records seen against seen plus lost; stats, warnings and marker rows.
 import type { Logger } from '../log.js';
 import type { RoutedMonitor } from '../records/router.js';
-import { readCounter, type Reading } from './kernel-counters.js';
+import { readCounter, type KernelCounter, type Reading } from './kernel-counters.js';
 import { coverageThreshold, coverageWindow, createCoverageTracker, type CoverageSample, type CoverageTracker } from './tracker.js';
 
 /** A counter reading and when it was taken (CLOCK_MONOTONIC ns, bpftrace's `nsecs`). */
-interface Point {
+export interface Point {
   at: bigint;
   reading: Reading;
 }
@@ -26,11 +26,18 @@ export function readingAt(before: Point, after: Point, ns: bigint): Reading {
   return new Map([...after.reading].map(([k, v]) => [k, b instanceof Map ? lerp(b.get(k) ?? v, v) : v]));
 }
 
+/** The counter at kernel time `ns` from readings in time order: between the last before it and the first after it. */
+export function valueAt(points: readonly Point[], ns: bigint): Reading {
+  const after = points.findIndex((p) => p.at >= ns);
+  if (after === -1) return points[points.length - 1]!.reading;
+  if (after === 0) return points[0]!.reading;
+  return readingAt(points[after - 1]!, points[after]!, ns);
+}
+
 /**
  * Coverage per monitor (src/coverage/): each interval of an aggregate monitor is checked against its kernel counter
- * at the interval's tick (interpolated between the readings taken as ticks arrive), or, without one, counted as
- * complete or not; event monitors compare records
- * seen with records seen plus lost. A monitor whose coverage falls below the threshold gets a warning and a marker
+ * at the interval's tick (interpolated between readings taken just after each tick is due and as it arrives), or,
+ * without one, counted as complete or not; event monitors compare records seen with records seen plus lost. A monitor whose coverage falls below the threshold gets a warning and a marker
  * row, and another when it recovers.
  */
 export function createMonitorCoverage(
@@ -40,8 +47,21 @@ export function createMonitorCoverage(
   monotonicNs: () => bigint,
 ) {
   const trackers = new Map<string, CoverageTracker>();
-  /** Per monitor: the last raw reading, and the counter at the last tick. */
-  const last = new Map<string, { raw: Point; atTick: Reading }>();
+  /** Per monitor: its recent counter readings (oldest first), and the counter at its last tick. */
+  const readings = new Map<string, Point[]>();
+  const atLastTick = new Map<string, Reading>();
+  /** Per monitor: the reading due just after its next tick. */
+  const timers = new Map<string, NodeJS.Timeout>();
+  const take = (name: string, counter: KernelCounter): Point | null => {
+    const reading = readCounter(counter);
+    if (reading === null) return null;
+    const p = { at: monotonicNs(), reading };
+    const list = readings.get(name) ?? [];
+    list.push(p);
+    if (list.length > 4) list.shift();
+    readings.set(name, list);
+    return p;
+  };
   const lastEvents = new Map<string, { rows: number; lost: number }>();
   const trackerOf = (name: string, m: RoutedMonitor): CoverageTracker => {
     let t = trackers.get(name);
@@ -68,14 +88,19 @@ export function createMonitorCoverage(
   const kernelDelta = (name: string, m: RoutedMonitor, devices: readonly string[] | undefined, tickNs: bigint | null): number | null => {
     const counter = m.monitor.coverage?.counter;
     if (!counter) return null;
-    const reading = readCounter(counter);
-    if (reading === null) return null;
-    const raw = { at: monotonicNs(), reading };
-    const prev = last.get(name);
-    const now = prev && tickNs !== null ? readingAt(prev.raw, raw, tickNs) : reading;
-    last.set(name, { raw, atTick: now });
-    if (prev === undefined) return null;
-    const before = prev.atTick;
+    const latest = take(name, counter);
+    if (latest === null) return null;
+    const now = tickNs === null ? latest.reading : valueAt(readings.get(name) ?? [latest], tickNs);
+    const before = atLastTick.get(name);
+    atLastTick.set(name, now);
+    if (tickNs !== null && !stopping) {
+      // Ticks come every interval (kernel timer): read the counter again just after the next one is due, so the
+      // reading at the tick is interpolated over milliseconds, not over the whole interval.
+      const dueMs = Number(tickNs + BigInt(Math.round(m.interval * 1e9)) - monotonicNs()) / 1e6;
+      clearTimeout(timers.get(name));
+      timers.set(name, setTimeout(() => take(name, counter), Math.max(0, dueMs)).unref());
+    }
+    if (before === undefined) return null;
     if (typeof now === 'number' && typeof before === 'number') return now - before;
     if (now instanceof Map && before instanceof Map) return (devices ?? []).reduce((n, d) => n + (now.get(d) ?? 0) - (before.get(d) ?? now.get(d) ?? 0), 0);
     return null;
@@ -85,6 +110,7 @@ export function createMonitorCoverage(
     /** The run is stopping: END's partial interval ends where the probes stopped, not where the kernel is read. */
     stop(): void {
       stopping = true;
+      for (const t of timers.values()) clearTimeout(t);
     },
     onInterval(name: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean; tickNs?: bigint }): void {
       const m = monitors.get(name);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockRequests, contextSwitches, interrupts, pageFaults } from '../../src/coverage/kernel-counters.js';
 import { createCoverageTracker } from '../../src/coverage/tracker.js';
-import { readingAt } from '../../src/coverage/monitor-coverage.js';
+import { readingAt, valueAt } from '../../src/coverage/monitor-coverage.js';
 
 test('kernel counters: ctxt, pgfault, device IRQs plus softirqs, requests completed per device', () => {
   assert.equal(contextSwitches('cpu  1 2 3\nctxt 15258920\nbtime 1\n'), 15258920);
@@ -48,4 +48,18 @@ test('the counter at an interval\'s tick: interpolated between the readings arou
   // Per device; a device new since the last reading counts from the reading itself.
   const dev = readingAt({ at: 0n, reading: new Map([['8:0', 100]]) }, { at: 10n, reading: new Map([['8:0', 200], ['8:16', 50]]) }, 5n);
   assert.deepEqual(dev, new Map([['8:0', 150], ['8:16', 50]]));
+});
+
+test('the counter at a tick from recent readings: the two around it; before the first or after the last, that reading', () => {
+  const points = [
+    { at: 0n, reading: 0 },
+    { at: 2_000_000_000n, reading: 2000 },
+    // Read 3 ms after the next tick was due, then when its line arrived.
+    { at: 4_003_000_000n, reading: 4300 },
+    { at: 4_100_000_000n, reading: 4400 },
+  ];
+  assert.ok(Math.abs((valueAt(points, 4_000_000_000n) as number) - (2000 + (2300 * 2000) / 2003)) < 1e-6);
+  assert.equal(valueAt(points, 4_050_000_000n), 4350);
+  assert.equal(valueAt(points, 5_000_000_000n), 4400);
+  assert.equal(valueAt(points, -1n), 0);
 });
