@@ -33,6 +33,8 @@ export interface BenchOptions {
   out: string;
   /** Shorter runs: fewer pairs and rounds. */
   quick: boolean;
+  /** `--minutes N`: how long the soak runs (the other benchmarks ignore it). */
+  minutes?: number | undefined;
 }
 
 export interface Check {
@@ -72,10 +74,13 @@ export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)):
       quick: { type: 'boolean', default: false },
       child: { type: 'string' },
       only: { type: 'string' },
+      minutes: { type: 'string' },
     },
     strict: true,
   });
-  return { out: path.resolve(values.out), quick: values.quick, rest: values };
+  const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+  if (minutes !== undefined && !(minutes > 0)) throw new Error(`--minutes: expected a positive number of minutes, got ${JSON.stringify(values.minutes)}`);
+  return { out: path.resolve(values.out), quick: values.quick, minutes, rest: values };
 }
 
 /** True when `url` (import.meta.url) is the script node was started with. */
@@ -200,8 +205,8 @@ export interface RunningEbpfmon {
   attached: Promise<{ ms: number; record: LogRecord }>;
   logs: LogRecord[];
   stderr(): string;
-  /** SIGTERM, then wait for the exit (SIGKILL after `timeoutMs`). */
-  stop(timeoutMs?: number): Promise<{ code: number | null; signal: string | null; ms: number }>;
+  /** SIGTERM (or `signal`), then wait for the exit (SIGKILL after `timeoutMs`). */
+  stop(timeoutMs?: number, signal?: NodeJS.Signals): Promise<{ code: number | null; signal: string | null; ms: number }>;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
@@ -263,9 +268,9 @@ export function startEbpfmon(config: string, args: readonly string[]): RunningEb
     logs,
     stderr: () => err,
     exited,
-    async stop(timeoutMs = 60_000) {
+    async stop(timeoutMs = 60_000, signal: NodeJS.Signals = 'SIGTERM') {
       const t = performance.now();
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
       const r = await exited;
       clearTimeout(timer);

@@ -2,7 +2,8 @@
 // scenarios, `overhead` on the mixed workload and `overhead-build`), prints each one's tables, then a summary of
 // every figure with its target and PASS/FAIL, and writes <out>/<bench>.json plus <out>/summary.json.
 //   npm run bench [-- --quick] [-- --out DIR] [-- --only overhead,overhead-build,per-event]
-// One benchmark failing (an exception) is reported in the summary; the others still run.
+// One benchmark failing (an exception) is reported in the summary; the others still run. The soak (an hour by
+// default) runs only when --only names it: `npm run bench -- --only soak [--minutes N | --quick]`.
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { writeFile, mkdir } from 'node:fs/promises';
@@ -14,14 +15,17 @@ import { runPerEvent } from './per-event.js';
 import { runThroughput } from './throughput.js';
 import { runEventRate } from './event-rate.js';
 import { runFootprint } from './footprint.js';
+import { runSoak } from './soak.js';
 
-const suite: { name: string; run: (o: BenchOptions) => Promise<BenchResult> }[] = [
+/** `optIn`: left out unless --only names it. */
+const suite: { name: string; run: (o: BenchOptions) => Promise<BenchResult>; optIn?: boolean }[] = [
   { name: 'overhead', run: runOverhead },
   { name: 'overhead-build', run: runOverheadBuild },
   { name: 'per-event', run: runPerEvent },
   { name: 'throughput', run: runThroughput },
   { name: 'event-rate', run: runEventRate },
   { name: 'footprint', run: runFootprint },
+  { name: 'soak', run: runSoak, optIn: true },
 ];
 
 const version = (cmd: string, args: string[]): string => {
@@ -50,7 +54,7 @@ async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const failures: { bench: string; error: string }[] = [];
   for (const b of suite) {
-    if (only && !only.includes(b.name)) continue;
+    if (only ? !only.includes(b.name) : b.optIn) continue;
     process.stderr.write(`\n-- ${b.name}\n`);
     try {
       const r = await b.run(opts);

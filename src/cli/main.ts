@@ -220,6 +220,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `ebpfmon list | head`, `ebpfmon status --help | head`: the reader went away. The rest of the output has nowhere
+// to go and is dropped; without a listener Node would die with an unhandled 'error' and a stack trace. (start and
+// top add their own listener that also stops them.)
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`ebpfmon: stdout: ${e.message}\n`);
+});
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

@@ -15,6 +15,11 @@ export interface MonitorStats {
   saturatedIntervals: number;
   /** Times bpftrace stalled (ticks arrived late); the rows after each cover the whole stall. */
   stalls: number;
+  /**
+   * Intervals whose tick came on time but more than an interval after the one before: the kernel skipped the timer
+   * probe (it runs no BPF program on a CPU where another is running). Nothing is lost; the rows cover the span.
+   */
+  skippedTicks: number;
   /** When the last interval closed (Date.now()), for the missing-tick watchdog; null before the first. */
   lastTickAt: number | null;
   /** Set while no tick arrived for two intervals. */
@@ -35,6 +40,7 @@ export const newStats = (): MonitorStats => ({
   lostEvents: 0,
   saturatedIntervals: 0,
   stalls: 0,
+  skippedTicks: 0,
   lastTickAt: null,
   stalled: false,
   coverage: null,

@@ -161,7 +161,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       });
     };
 
-    const coverage = createMonitorCoverage(monitors, (name, text) => output.note(name, clock.now(), text), log);
+    const coverage = createMonitorCoverage(monitors, (name, text) => output.note(name, clock.now(), text), log, clock.monotonicNs);
     const cgroups = createCgroupResolver();
     const note = (monitor: string, timestamp: string, text: string): void => output.note(monitor, timestamp, text);
     const onState = (spec: ProcessSpec, s: StateReport): void => {

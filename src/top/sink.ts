@@ -4,7 +4,10 @@ import { ingest, type TopState } from './model.js';
 
 export interface TopSinkDeps {
   now?: () => number;
-  /** The monitor's stall count (stats.stalls) as its rows arrive: a stall makes them cover more than one interval. */
+  /**
+   * The monitor's count of long intervals (stats.stalls + stats.skippedTicks) as its rows arrive: a stall or a
+   * skipped timer tick makes them cover more than one interval.
+   */
   stalls?: (monitor: string) => number;
   /** Called after each batch of rows, to schedule a redraw. */
   onRows?: () => void;

@@ -6,6 +6,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { cliPath } from '../helpers/paths.js';
 
 const oneLine = (s: string): void => {
   assert.equal(s.trim().split('\n').length, 1, `expected one line, got:\n${s}`);
@@ -56,6 +57,14 @@ test('not root: start exits 3 with the reason', async (t) => {
   assert.equal(r.exitCode, 3, r.stderr);
   oneLine(r.stderr);
   assert.match(r.stderr, /needs root \(or CAP_BPF \+ CAP_PERFMON\)/);
+});
+
+test('output into a pipe closed early (| head -1): one line, no EPIPE stack trace', async () => {
+  for (const args of ['status --help', 'list', 'generate --no-detect']) {
+    const r = await execa('sh', ['-c', `node ${cliPath} ${args} | head -1`], { reject: false, shell: false });
+    assert.equal(r.stdout.split('\n').length, 1, args);
+    assert.doesNotMatch(r.stderr, /EPIPE|at .*\.js:\d+/, `${args}: ${r.stderr}`);
+  }
 });
 
 test('list shows every monitor with its mode and probes', async () => {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockRequests, contextSwitches, interrupts, pageFaults } from '../../src/coverage/kernel-counters.js';
 import { createCoverageTracker } from '../../src/coverage/tracker.js';
+import { readingAt, valueAt } from '../../src/coverage/monitor-coverage.js';
 
 test('kernel counters: ctxt, pgfault, device IRQs plus softirqs, requests completed per device', () => {
   assert.equal(contextSwitches('cpu  1 2 3\nctxt 15258920\nbtime 1\n'), 15258920);
@@ -35,4 +36,30 @@ test('tracker without a counter: the share of complete intervals; seen against s
   assert.deepEqual([r.state.ratio, r.crossed], [0.5, 'fell']);
   const e = createCoverageTracker('self', 4);
   assert.equal(e.add({ total: 990, kernel: 1000, complete: false }).state.ratio, 0.99);
+});
+
+test('the counter at an interval\'s tick: interpolated between the readings around it, clamped to them', () => {
+  // Read at 1.0 s (1,000) and 3.5 s (6,000); the tick at 3.0 s: 5,000, not the 6,000 read half a second late.
+  const before = { at: 1_000_000_000n, reading: 1000 };
+  const after = { at: 3_500_000_000n, reading: 6000 };
+  assert.equal(readingAt(before, after, 3_000_000_000n), 5000);
+  assert.equal(readingAt(before, after, 9_000_000_000n), 6000, 'a tick after the reading (cannot happen): the reading');
+  assert.equal(readingAt(before, after, 0n), 1000);
+  // Per device; a device new since the last reading counts from the reading itself.
+  const dev = readingAt({ at: 0n, reading: new Map([['8:0', 100]]) }, { at: 10n, reading: new Map([['8:0', 200], ['8:16', 50]]) }, 5n);
+  assert.deepEqual(dev, new Map([['8:0', 150], ['8:16', 50]]));
+});
+
+test('the counter at a tick from recent readings: the two around it; before the first or after the last, that reading', () => {
+  const points = [
+    { at: 0n, reading: 0 },
+    { at: 2_000_000_000n, reading: 2000 },
+    // Read 3 ms after the next tick was due, then when its line arrived.
+    { at: 4_003_000_000n, reading: 4300 },
+    { at: 4_100_000_000n, reading: 4400 },
+  ];
+  assert.ok(Math.abs((valueAt(points, 4_000_000_000n) as number) - (2000 + (2300 * 2000) / 2003)) < 1e-6);
+  assert.ok(Math.abs((valueAt(points, 4_050_000_000n) as number) - (4300 + (100 * 47) / 97)) < 1e-6);
+  assert.equal(valueAt(points, 5_000_000_000n), 4400);
+  assert.equal(valueAt(points, -1n), 0);
 });

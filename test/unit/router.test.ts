@@ -53,6 +53,18 @@ test('syscall: maps with no tick yet produce no rows; the tick closes the interv
   assert.equal(onlyTicks.unrouted, 0);
 });
 
+test('a tick on time but two intervals after the last (the kernel skipped the timer) is marked: its rows cover the span', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const tick = (s: number): string => `{"type": "printf", "data": "syscall\\ttick\\t${s * 1e9}\\n"}`;
+  // Ticks at 2, 4, 8 (the one at 6 s never fired) and 10 s; fakeClock's monotonic time keeps every one on time.
+  const r = route(syscall, opts, plannedFor('tracepoint'), [tick(2), tick(4), tick(8), tick(10)]);
+  assert.deepEqual(r.notes, [
+    "2026-01-01T00:00:08.000Z the kernel skipped 1 tick of the interval timer: this interval's rows cover 4.0 s from 2026-01-01T00:00:04.000Z, not 2 s; counts are totals for that span",
+  ]);
+  assert.equal(r.rm.stats.skippedTicks, 1);
+  assert.equal(r.rm.stats.stalls, 0);
+});
+
 test('router: malformed, truncated and unexpected lines are counted, never thrown', () => {
   const opts = syscall.options.parse({ enabled: true });
   const lines = [

@@ -41,6 +41,7 @@ export function renderStatus(r: StatusReport): string {
     if (m.stalled) lines.push('      STALLED: no interval closed for two intervals');
     if (m.saturatedIntervals) lines.push(`      ${m.saturatedIntervals} incomplete intervals (a kernel map was full: counts dropped)`);
     if (m.stalls) lines.push(`      ${m.stalls} stalls (rows after each cover the whole stall)`);
+    if (m.skippedTicks) lines.push(`      ${m.skippedTicks} intervals longer than set (the kernel skipped timer ticks; their rows cover the span)`);
     if (m.lastError) lines.push(`      last error: ${m.lastError}`);
   }
   return lines.join('\n');

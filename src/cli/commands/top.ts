@@ -221,7 +221,10 @@ async function runView(
       else print(false);
     }, redrawDelayMs);
   };
-  const sink = createTopSink(state, { onRows, stalls: (monitor) => session?.monitors.get(monitor)?.stats.stalls ?? 0 });
+  const sink = createTopSink(state, { onRows, stalls: (monitor) => {
+    const stats = session?.monitors.get(monitor)?.stats;
+    return stats ? stats.stalls + stats.skippedTicks : 0;
+  } });
 
   let tick: NodeJS.Timeout | undefined;
   let durationTimer: NodeJS.Timeout | undefined;
