@@ -37,7 +37,10 @@ test('rm -rf of the output directory mid-run: directory and file created again, 
     const rows = parse(text, { columns: true, relax_quotes: false, relax_column_count: false }) as Record<string, string>[];
     const m = /^output file was deleted during the run and created again; the rows written to it before are gone(?:, and (\d+) rows? (?:at|between) \S+(?: and \S+)?, written after it was last seen, are lost)?$/.exec(rows[0]?.['note'] ?? '');
     assert.ok(m, `the first row is the marker: ${JSON.stringify(rows[0])}`);
-    assert.ok(rows.slice(1).every((row) => !row['note']), 'data rows after it');
+    // Data rows after it, and no second deletion marker (other markers, e.g. a timer tick the kernel skipped on a
+    // busy machine, may come).
+    assert.ok(rows.slice(1).some((row) => !row['note']), 'data rows after it');
+    assert.ok(rows.slice(1).every((row) => !row['note']?.includes('deleted')), `one deletion marker: ${JSON.stringify(rows.slice(1).filter((row) => row['note']))}`);
     assert.ok(rows.some((row) => row['comm'] === 'ebpfm_deldir' && row['syscall'] === 'getppid' && row['count'] === '321'), 'rows keep coming');
     // Rows written between the last look and the deletion are counted lost; the exit code says whether there were any.
     const lost = Number(m[1] ?? 0);
