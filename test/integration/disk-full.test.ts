@@ -67,7 +67,8 @@ test('disk full during a run (tmpfs): whole rows only, a marker row counts the l
     // Strict RFC 4180: a cut or fused row would fail here (wrong field count, stray quote).
     const rows = parse(text, { columns: true, relax_quotes: false, relax_column_count: false }) as Record<string, string>[];
     const data = rows.filter((row) => !row['note']);
-    const markers = rows.filter((row) => row['note']);
+    // Loss markers; a timer tick the kernel skipped (common on a busy machine at a 1 s interval) has its own.
+    const markers = rows.filter((row) => row['note'] && !row['note'].startsWith('the kernel skipped'));
     for (const [i, row] of data.entries()) {
       assert.match(row['timestamp']!, isoTs, `data row ${i}`);
       assert.ok(!Number.isNaN(Date.parse(row['timestamp']!)), `data row ${i}`);
