@@ -26,9 +26,6 @@ export function readingAt(before: Point, after: Point, ns: bigint): Reading {
   return new Map([...after.reading].map(([k, v]) => [k, b instanceof Map ? lerp(b.get(k) ?? v, v) : v]));
 }
 
-/** How long after a monitor's next tick is due its kernel counter is read (see kernelDelta). */
-const readAfterTickMs = 0;
-
 /** The counter at kernel time `ns` from readings in time order: between the last before it and the first after it. */
 export function valueAt(points: readonly Point[], ns: bigint): Reading {
   const after = points.findIndex((p) => p.at >= ns);
@@ -103,7 +100,7 @@ export function createMonitorCoverage(
       // 20 ms after, 11-12 in 6 min; only on arrival, 109 in 20 min. (The 20-min run at the tick also saw 12
       // skipped timer ticks where others saw 0-2: ebpfmon waking at the tick may collide with the timer; not
       // settled.)
-      const dueMs = Number(tickNs + BigInt(Math.round(m.interval * 1e9)) - monotonicNs()) / 1e6 + readAfterTickMs;
+      const dueMs = Number(tickNs + BigInt(Math.round(m.interval * 1e9)) - monotonicNs()) / 1e6;
       clearTimeout(timers.get(name));
       timers.set(name, setTimeout(() => take(name, counter), Math.max(0, dueMs)).unref());
     }
