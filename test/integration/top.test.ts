@@ -108,8 +108,8 @@ async function topPid(term: Tmux): Promise<number> {
 
 test('top in a terminal: a busy process shows with a plausible rate, keys sort and filter, q leaves nothing attached', async (t) => {
   if (!kernelAvailable(t) || !tmuxAvailable(t)) return;
-  const busy = await workload('syscalls', 'ebpfm_top');
-  const failing = await workload('syscalls', 'ebpfm_toperr');
+  const busy = await workload('spin', 'ebpfm_top');
+  const failing = await workload('spin', 'ebpfm_toperr');
   const dir = await tempDir('top');
   const term = await openTmux(path.join(dir, 'tmux.sock'));
   const shown = async (): Promise<string> => (await term.screen()).join('\n');
@@ -125,21 +125,16 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
     const bpftrace = children(top).filter((c) => c.comm === 'bpftrace' || c.comm === 'bpftrace-aotrt');
     assert.ok(bpftrace.length > 0, `bpftrace runs under ebpfmon top (children: ${JSON.stringify(children(top))})`);
 
-    // How fast the busy loop calls getppid() while traced, from a short run alone: the long runs, two at a time,
-    // last 12 s or more (the first row takes an interval or two to show, then the filter is typed).
-    const t0 = performance.now();
-    await execa(busy, ['300000', '0']);
-    const perSecond = 300_000 / ((performance.now() - t0) / 1000);
-    const calls = Math.round(Math.min(Math.max(perSecond * 12, 400_000), 400_000_000));
-    const started = performance.now();
-    const a = execa(busy, [String(calls), '0']);
-    const b = execa(failing, ['0', String(calls)]);
+    // Two loops run until the test stops them (at most 90 s): the busy one calls getppid(), the other fails every
+    // close(). Each prints how many calls it made over how long, the truth the view's readings are held against.
+    const a = execa(busy, ['ok', '90000']);
+    const b = execa(failing, ['err', '90000']);
     workers.push(a, b);
-    let aEnded = false;
-    const aDone = a.then(() => {
-      aEnded = true;
-      return performance.now();
-    });
+    const callsPerSecond = async (w: typeof a): Promise<{ calls: number; perSecond: number }> => {
+      w.kill('SIGTERM');
+      const [calls, ms] = (await w).stdout.trim().split(' ').map(Number);
+      return { calls: calls!, perSecond: calls! / (ms! / 1000) };
+    };
 
     await until('ebpfm_top in the view', async () => rowsOf(await term.screen()).some((r) => r.comm === 'ebpfm_top'), 10_000, shown);
     const before = rowsOf(await term.screen());
@@ -156,8 +151,7 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
 
     // Sorted by syscalls/s (the default): readings of the busy process while it runs.
     const readings: number[] = [];
-    // While the busy loop runs (a reading after it ended would show it slowing down).
-    while (readings.length < 5 && !aEnded) {
+    while (readings.length < 5) {
       const s = await term.screen();
       assert.match(s[1] ?? '', /^sort: syscalls\/s/);
       const r = rowsOf(s);
@@ -188,8 +182,8 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
     assert.ok(rowsOf(all).some((r) => !r.comm.startsWith('ebpfm_top')), `other processes are back:\n${all.join('\n')}`);
 
     // The readings against what the busy loop really did: its calls over its lifetime.
-    const average = calls / (((await aDone) - started) / 1000);
-    await b;
+    const { calls, perSecond: average } = await callsPerSecond(a);
+    await callsPerSecond(b);
     assert.ok(readings.length >= 2, `readings of ebpfm_top: ${JSON.stringify(readings)}`);
     const seen = median(readings);
     t.diagnostic(`ebpfm_top: readings ${readings.join(', ')} /s; it averaged ${Math.round(average)}/s over ${calls} calls`);
