@@ -100,12 +100,20 @@ test('double buffer: every update goes to one of two copies by the flag read onc
 test('shards: a per-process map is split by pid into power-of-two shards; maps without a pid part are not', () => {
   const layout = { double: true, shards: 4 };
   const f = rendered(syscall, syscall.options.parse({ enabled: true }), plannedFor('tracepoint'), layout);
-  assert.match(f.probes, / {4}if \(\(pid & 3\) == 0\) \{ @syscall_count_b_s0\[pid, \$id, comm\] = count\(\); \}\n {4}else if \(\(pid & 3\) == 1\) \{ @syscall_count_b_s1/);
+  // The shard of pid is computed once per event (a helper call each time pid is read), before any update.
+  assert.match(f.probes, /^ {2}\$syscall_shard = pid & 3;$/m);
+  assert.equal((f.probes.match(/pid & /g) ?? []).length, 1, f.probes);
+  assert.match(f.probes, / {4}if \(\$syscall_shard == 0\) \{ @syscall_count_b_s0\[pid, \$id, comm\] = count\(\); \}\n {4}else if \(\$syscall_shard == 1\) \{ @syscall_count_b_s1/);
   assert.match(f.probes, / {4}else \{ @syscall_count_s3\[pid, \$id, comm\] = count\(\); \}/);
   assert.equal((f.flush.match(/print\(@syscall_count(_b)?_s\d\)/g) ?? []).length, 8);
   const contract = contractOf(syscall, syscall.generate(syscall.options.parse({ enabled: true }), plannedFor('tracepoint')), layout);
   assert.equal(contract.copies.get('@syscall_errors_b_s2')?.name, '@syscall_errors');
   assert.equal(contract.copies.size, 16);
+  // bio's pid is a local its completion probe sets from the request's map: read inline, never before it is set.
+  const bio = monitors.find((m) => m.name === 'bio')!;
+  const b = rendered(bio, bio.options.parse({ enabled: true }), plannedFor('tracepoint'), layout);
+  assert.match(b.probes, /if \(\(\$pid & 3\) == 0\) \{ @bio_count_b_s0\[\$pid,/);
+  assert.doesNotMatch(b.probes, /_shard/);
   const interrupt = monitors.find((m) => m.name === 'interrupt')!;
   const i = contractOf(interrupt, interrupt.generate(interrupt.options.parse({ enabled: true }), plannedFor('tracepoint')), layout);
   assert.ok(i.copies.has('@interrupt_hard_count_b') && !i.copies.has('@interrupt_hard_count_s0'), 'interrupt maps are keyed by CPU: no shards');
