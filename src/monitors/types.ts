@@ -76,6 +76,11 @@ export interface ParseCtx {
   /** Kernel monotonic nanoseconds (bpftrace `nsecs`) to ISO 8601 UTC. */
   wallTime(ns: bigint): string;
   arch: string;
+  /**
+   * The pid of the bpftrace process whose output this is, once known: the syscall monitor leaves its rows out
+   * (reading and clearing its own maps), which costs nothing per event, where a filter in the kernel did.
+   */
+  tracer?: number | undefined;
 }
 
 export type Mode = 'event' | 'aggregate';

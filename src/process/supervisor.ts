@@ -34,7 +34,7 @@ export interface StateReport {
 
 /** One run of a process: its pid, its runner, and the callback that says its probes are attached. */
 export interface RunInfo {
-  pid: number | undefined;
+  readonly pid: number | undefined;
   runner: Runner;
   attached(probes: number): void;
 }

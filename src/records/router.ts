@@ -33,6 +33,8 @@ export interface RouterDeps {
   log: Logger;
   clock: Clock;
   arch: string;
+  /** The pid of the bpftrace process this router reads (undefined until it runs). */
+  tracer?: () => number | undefined;
   /** Keys one kernel map holds under the runtime in use (a map printed with this many keys dropped updates). */
   mapCapacity: number;
   /** BPFTRACE_STRLEN: str() keeps at most this many bytes minus one. */
@@ -252,7 +254,7 @@ export function createRouter(deps: RouterDeps): Router {
         return p ? ([...p.values()] as Entry<N>[]) : [];
       },
     };
-    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch });
+    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch, tracer: deps.tracer?.() });
     if (deps.onInterval) {
       let total: { value: number; devices?: readonly string[] } | null = null;
       try {
@@ -322,6 +324,9 @@ export function createRouter(deps: RouterDeps): Router {
     intervalSeconds: 0,
     wallTime: clock.wallTime,
     arch: deps.arch,
+    get tracer() {
+      return deps.tracer?.();
+    },
   };
   let probes = 0;
   const onPrintf = (text: string): void => {

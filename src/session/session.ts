@@ -185,7 +185,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         );
       }
     };
-    const onRun = (spec: ProcessSpec, run: { runner: Runner; attached(probes: number): void }): { line(l: string): void; end(): void } => {
+    const onRun = (spec: ProcessSpec, run: { readonly pid: number | undefined; runner: Runner; attached(probes: number): void }): { line(l: string): void; end(): void } => {
       const router = createRouter({
         monitors: spec.monitors.flatMap((n) => monitors.get(n) ?? []),
         onRows: (m, rows) => output.write(m, cgroups.enrich(rows)),
@@ -195,6 +195,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         log: log.child({ process: spec.id }),
         clock,
         arch: r.caps.arch,
+        tracer: () => run.pid,
         mapCapacity: run.runner.mapCapacity,
         strlen: Number(spec.env['BPFTRACE_STRLEN'] ?? defaultStrlen),
       });

@@ -52,7 +52,7 @@ export function route(
   plan: MonitorPlan,
   lines: readonly string[],
   arch = 'x64',
-  o: { mapCapacity?: number; strlen?: number; layout?: Layout; clock?: Clock; end?: boolean } = {},
+  o: { mapCapacity?: number; strlen?: number; layout?: Layout; clock?: Clock; end?: boolean; tracer?: number } = {},
 ): { rows: Row[]; rm: RoutedMonitor; unrouted: number; notes: string[] } {
   const contract = contractOf(monitor, monitor.generate(opts, plan), o.layout ?? fixtureLayout);
   const rm: RoutedMonitor = { monitor, opts, contract, interval: plan.interval, stats: newStats() };
@@ -67,6 +67,7 @@ export function route(
     arch,
     mapCapacity: o.mapCapacity ?? 16384,
     strlen: o.strlen ?? 64,
+    tracer: () => o.tracer,
   });
   for (const l of lines) router.line(l);
   if (o.end) router.end();

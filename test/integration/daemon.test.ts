@@ -103,8 +103,8 @@ test('operator-edited script: an extra filter runs through --scripts; contract b
   assert.equal(gen.exitCode, 0, gen.stderr);
   const file = path.join(scripts, 'ebpfmon-main.bt');
   const original = await readFile(file, 'utf8');
-  assert.match(original, /tracepoint:raw_syscalls:sys_exit \/pid != @ebpfmon_self\[0\]\/ \{/);
-  await writeFile(file, original.replace('tracepoint:raw_syscalls:sys_exit /pid != @ebpfmon_self[0]/ {', 'tracepoint:raw_syscalls:sys_exit /pid != @ebpfmon_self[0] && comm == "ebpfm_keep"/ {'));
+  assert.match(original, /^tracepoint:raw_syscalls:sys_exit \{$/m);
+  await writeFile(file, original.replace('tracepoint:raw_syscalls:sys_exit {', 'tracepoint:raw_syscalls:sys_exit /comm == "ebpfm_keep"/ {'));
   const keep = await workload('syscalls', 'ebpfm_keep');
   const drop = await workload('syscalls', 'ebpfm_drop');
   const out = path.join(dir, 'out');
@@ -121,7 +121,7 @@ test('operator-edited script: an extra filter runs through --scripts; contract b
   assert.match(r.stderr, /"runtime":"aot","msg":"bpftrace attached its probes"/, 'an edited script is compiled ahead of time too');
 
   // An edit bpftrace cannot compile ahead of time (curtask): bpftrace runs it, and the log says why.
-  await writeFile(file, original.replace('tracepoint:raw_syscalls:sys_exit /pid != @ebpfmon_self[0]/ {', 'tracepoint:raw_syscalls:sys_exit /curtask->tgid > 0 && comm == "ebpfm_keep"/ {'));
+  await writeFile(file, original.replace('tracepoint:raw_syscalls:sys_exit {', 'tracepoint:raw_syscalls:sys_exit /curtask->tgid > 0 && comm == "ebpfm_keep"/ {'));
   const outJit = path.join(dir, 'out-jit');
   const jit = startCli(['start', '--scripts', scripts, '-o', outJit, '--duration', '3']);
   await jit.waitForLog('monitors attached');

@@ -34,6 +34,16 @@ test('syscall: a comm containing a comma stays whole, counts and errors join int
   assert.equal(getppid?.['avg_latency_us'], null);
 });
 
+test('syscall: the rows of the bpftrace process that reads the maps are left out (its own printing and clearing)', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const all = route(syscall, opts, plannedFor('tracepoint'), syscallLines).rows;
+  const node = all.find((r) => r['comm'] === 'node')!['pid'] as number;
+  const without = route(syscall, opts, plannedFor('tracepoint'), syscallLines, 'x64', { tracer: node }).rows;
+  assert.ok(all.filter((r) => r['pid'] === node).length > 0);
+  assert.equal(without.filter((r) => r['pid'] === node).length, 0);
+  assert.equal(without.length, all.filter((r) => r['pid'] !== node).length);
+});
+
 test('syscall: min_count drops small rows', () => {
   const opts = syscall.options.parse({ enabled: true, min_count: 50 });
   const { rows } = route(syscall, opts, plannedFor('tracepoint'), syscallLines);
