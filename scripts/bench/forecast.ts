@@ -39,7 +39,8 @@ export async function runForecastBench(o: BenchOptions): Promise<BenchResult> {
     const caps = await detectCapabilities({ bpftrace: cfg.runtime.bpftrace, mount: true });
     const key = calibrationKey(caps);
     if (!key || !caps.bpftrace.path) return skipped('forecast', title, 'bpftrace has no version', o.quick);
-    const calibration = await calibrate(key, { bpftrace: caps.bpftrace.path });
+    // Measured again: the cached calibration may come from another hour of a VM whose speed changes by a third.
+    const calibration = await calibrate(key, { bpftrace: caps.bpftrace.path, recalibrate: true });
     const host = { scale: scaleOf(calibration), cpus: os.availableParallelism() };
     const plan = buildPlan(cfg, monitorNames(), caps);
     const build = await prepareBuild(path.join(work, 'build'));
