@@ -26,9 +26,10 @@ export const seriesBudget = 10_000;
 
 /**
  * Series of ebpfmon's own health per monitor: monitor_up, 7 monitor_state values, restarts, lost events, parse
- * errors, rows, incomplete intervals, stalls, stalled, bpftrace CPU and RSS, BPF run time, runs and misses.
+ * errors, rows, incomplete intervals, stalls, skipped ticks, stalled, bpftrace CPU and RSS, BPF run time, runs and
+ * misses.
  */
-export const healthSeriesPerMonitor = 20;
+export const healthSeriesPerMonitor = 21;
 
 export interface SeriesEstimate {
   metric: string;

@@ -275,6 +275,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   const rowsOut = totalsCounter(registry, 'ebpfmon_rows_total', 'Rows written for the monitor.', ['monitor']);
   const incomplete = totalsCounter(registry, 'ebpfmon_incomplete_intervals_total', 'Intervals whose counts are incomplete: a kernel map was full, updates beyond were dropped.', ['monitor']);
   const stalls = totalsCounter(registry, 'ebpfmon_stalls_total', 'Times the monitor\'s bpftrace stalled: the rows after it cover the whole stall.', ['monitor']);
+  const skippedTicks = totalsCounter(registry, 'ebpfmon_skipped_ticks_total', 'Interval timer ticks the kernel skipped (it fired inside another BPF program on that CPU): the rows after it cover the span.', ['monitor']);
   const coverage = new Gauge({
     name: 'ebpfmon_coverage_ratio',
     help: "How much of what happened the monitor's numbers hold over its last 10 intervals: against the kernel's own counter where there is one (basis=kernel), else the share of intervals known complete (basis=self).",
@@ -304,6 +305,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       rowsOut({ monitor }, stats.rows);
       incomplete({ monitor }, stats.saturatedIntervals);
       stalls({ monitor }, stats.stalls);
+      skippedTicks({ monitor }, stats.skippedTicks);
       stalled.set({ monitor }, stats.stalled ? 1 : 0);
       if (stats.coverage?.ratio !== null && stats.coverage !== null) coverage.set({ monitor, basis: stats.coverage.basis }, stats.coverage.ratio);
       const u = stats.bpftracePid === null ? null : await opts.usage(stats.bpftracePid);

@@ -138,8 +138,9 @@ test('func without per_process: no per-process series (its rows carry no comm)',
 });
 
 test('a monitor adds healthSeriesPerMonitor health series, as the estimate counts', async (t) => {
-  const health: HealthSnapshot[] = [{ monitor: 'exec', stats: { ...newStats(), state: 'running', bpftracePid: 1 }, bpf: { programs: 1, runTimeNs: 1, runCount: 1, recursionMisses: 0 } }];
+  const health: HealthSnapshot[] = [{ monitor: 'exec', stats: { ...newStats(), state: 'running', bpftracePid: 1, skippedTicks: 3 }, bpf: { programs: 1, runTimeNs: 1, runCount: 1, recursionMisses: 0 } }];
   const p = await sink(t, [], { health: () => health, usage: () => Promise.resolve({ cpuSeconds: 1, rssBytes: 1 }) });
   const s = samples(await p.scrape());
   assert.equal([...s.keys()].filter((k) => k.includes('monitor="exec"')).length, healthSeriesPerMonitor);
+  assert.equal(s.get('ebpfmon_skipped_ticks_total{monitor="exec"}'), 3);
 });

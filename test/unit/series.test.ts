@@ -43,7 +43,7 @@ test('the estimate: syscalls without comm, per-command totals at the cap + other
   assert.ok(!est.some((e) => 'cpu' in e.labels));
   // Health: 20 series per monitor, plus one folded counter per per-process metric.
   const perProcess = est.filter((e) => 'comm' in e.labels).length;
-  assert.equal(est.at(-1)?.series, 20 * enabled().length + perProcess);
+  assert.equal(est.at(-1)?.series, 21 * enabled().length + perProcess);
 });
 
 test('raising the caps is a knowing choice: per_cpu and max_comm_series multiply what they cover', () => {
