@@ -6,7 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { processUsage } from '../../src/daemon/status.js';
 import { kernelTotals, probeNames, progDeltas, type ArmName, type KernelTotals, type ProgDelta } from './arm-stats.js';
-import { bpftracePids, lostEvents, sleep, startEbpfmon } from './common.js';
+import { bpftracePids, cpuSecondsOf, lostEvents, sleep, startEbpfmon } from './common.js';
 import { armScripts, compileTracer, labelsOf, progNames, sampleProgs, startTracer, type CompiledTracer, type Tracer } from './tracers.js';
 
 export interface ArmContext {
@@ -63,12 +63,6 @@ export interface ArmRun<T> {
   lost: number | null;
 }
 
-const cpuOf = async (pids: readonly number[]): Promise<number> => {
-  let s = 0;
-  for (const p of pids) s += (await processUsage(p))?.cpuSeconds ?? 0;
-  return s;
-};
-
 const supCpu = async (pid: number | null): Promise<number | null> => (pid === null ? null : ((await processUsage(pid))?.cpuSeconds ?? null));
 
 let outSeq = 0;
@@ -83,9 +77,9 @@ export async function runArm<T>(arm: ArmName, set: ArmSet, ctx: ArmContext, work
   const measured = async (pids: number[], supervisor: number | null, attachMs: number): Promise<Omit<ArmRun<T>, 'lost'>> => {
     const labels = await labelsOf(pids);
     const on0 = ctx.ensureStats ? await ctx.ensureStats() : null;
-    const before = { progs: await sampleProgs(pids, labels), cpu: await cpuOf(pids), sup: await supCpu(supervisor) };
+    const before = { progs: await sampleProgs(pids, labels), cpu: await cpuSecondsOf(pids), sup: await supCpu(supervisor) };
     const timing = await workload();
-    const after = { progs: await sampleProgs(pids, labels), cpu: await cpuOf(pids), sup: await supCpu(supervisor) };
+    const after = { progs: await sampleProgs(pids, labels), cpu: await cpuSecondsOf(pids), sup: await supCpu(supervisor) };
     const on1 = ctx.ensureStats ? await ctx.ensureStats() : null;
     const names = new Map<number, string>();
     if (ctx.ensureStats) {
@@ -102,7 +96,7 @@ export async function runArm<T>(arm: ArmName, set: ArmSet, ctx: ArmContext, work
       attachMs,
       processes: pids.length,
       tracerCpu: after.cpu - before.cpu,
-      tracerCpuTotal: await cpuOf(pids),
+      tracerCpuTotal: await cpuSecondsOf(pids),
       supervisorCpu: after.sup === null || before.sup === null ? null : after.sup - before.sup,
       supervisorCpuTotal: await supCpu(supervisor),
       progs,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { bpfStatsSysctl, enableBpfStats, parseProgFdinfo } from '../../src/process/bpf-stats.js';
-import { parseVmRss } from '../../src/daemon/status.js';
+import { parseVmRss, processUsage } from '../../src/daemon/status.js';
 
 const execFileP = promisify(execFile);
 
@@ -328,6 +328,13 @@ export async function rssKb(pid: number): Promise<{ rss: number; anon: number; f
 
 /** BPF program types by number (include/uapi/linux/bpf.h), for the ones bpftrace loads. */
 const progTypes: Record<string, string> = { '1': 'socket_filter', '2': 'kprobe', '5': 'tracepoint', '7': 'perf_event', '17': 'raw_tracepoint', '26': 'tracing' };
+
+/** User + system CPU seconds of these processes so far, summed (a process gone counts 0). */
+export async function cpuSecondsOf(pids: readonly number[]): Promise<number> {
+  let s = 0;
+  for (const p of pids) s += (await processUsage(p))?.cpuSeconds ?? 0;
+  return s;
+}
 
 export interface ProgStat {
   fd: number;

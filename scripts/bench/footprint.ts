@@ -9,9 +9,8 @@
 // Targets: <= 150 MB total RSS, <= 3 s to attached, <= 1 % of one CPU idle.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { processUsage } from '../../src/daemon/status.js';
 import {
-  benchConfig, bpftracePids, commOf, compile, foreignBpftrace, haveBpftrace, isMain, isRoot, loadAvg, mainOf, median, round, runnableMonitors,
+  benchConfig, bpftracePids, commOf, cpuSecondsOf, compile, foreignBpftrace, haveBpftrace, isMain, isRoot, loadAvg, mainOf, median, round, runnableMonitors,
   runText, rssKb, scratchDir, skipped, sleep, startEbpfmon, type BenchOptions, type BenchResult,
 } from './common.js';
 
@@ -44,11 +43,6 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
   const work = await scratchDir('footprint');
   const foreign = await foreignBpftrace();
   const idleSeconds = o.quick ? 15 : 30;
-  const cpuOf = async (pids: readonly number[]): Promise<number> => {
-    let s = 0;
-    for (const p of pids) s += (await processUsage(p))?.cpuSeconds ?? 0;
-    return s;
-  };
   /** `runsWanted` starts of ebpfmon with these monitors, sampled under the mixed workload. */
   const measure = async (label: string, aot: boolean): Promise<Run[]> => {
     const runs: Run[] = [];
@@ -67,11 +61,11 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
         // Idle: two intervals to settle after attaching (the start-up's garbage is collected in the first seconds:
         // a 10-s window right after attaching read 0.8-1.1 % where 60 s read 0.37 %), then the window.
         await sleep(5000);
-        const idle0 = { sup: await cpuOf([mon.pid]), bt: await cpuOf(pids), at: performance.now() };
+        const idle0 = { sup: await cpuSecondsOf([mon.pid]), bt: await cpuSecondsOf(pids), at: performance.now() };
         await sleep(idleSeconds * 1000);
         const idleS = (performance.now() - idle0.at) / 1000;
-        const idleSupervisorPct = round((((await cpuOf([mon.pid])) - idle0.sup) / idleS) * 100, 2);
-        const idleBpftracePct = round((((await cpuOf(pids)) - idle0.bt) / idleS) * 100, 2);
+        const idleSupervisorPct = round((((await cpuSecondsOf([mon.pid])) - idle0.sup) / idleS) * 100, 2);
+        const idleBpftracePct = round((((await cpuSecondsOf(pids)) - idle0.bt) / idleS) * 100, 2);
         let sampling = true;
         const sampler = (async () => {
           while (sampling) {

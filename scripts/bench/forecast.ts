@@ -8,9 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import {
-  benchConfig, bpftracePids, foreignBpftrace, isMain, isRoot, haveBpftrace, loadAvg, mainOf, median, progStats, round, runnableMonitors,
-  scratchDir, skipped, startEbpfmon, withBpfStats, type BenchOptions, type BenchResult, type ProgStat,
+  benchConfig, bpftracePids, foreignBpftrace, isMain, isRoot, haveBpftrace, loadAvg, mainOf, median, round, runnableMonitors,
+  scratchDir, skipped, startEbpfmon, withBpfStats, type BenchOptions, type BenchResult,
 } from './common.js';
+import { kernelTotals, progDeltas } from './arm-stats.js';
+import { sampleProgs } from './tracers.js';
 import { prepareBuild } from './build-workload.js';
 import { loadConfig } from '../../src/config/load.js';
 import { detectCapabilities } from '../../src/plan/capabilities.js';
@@ -21,9 +23,6 @@ import { calibrationKey, forecastDuring } from '../../src/forecast/run.js';
 
 /** The target: |forecast - measured| <= max(30 % of measured, 0.5 points). */
 export const withinTarget = (forecast: number, measured: number): boolean => Math.abs(forecast - measured) <= Math.max(0.3 * measured, 0.5);
-
-const delta = (before: readonly ProgStat[], after: readonly ProgStat[], of: (p: ProgStat) => number): number =>
-  after.reduce((s, p) => s + of(p) - of(before.find((b) => b.fd === p.fd) ?? { ...p, runTimeNs: 0, runCount: 0 }), 0);
 
 export async function runForecastBench(o: BenchOptions): Promise<BenchResult> {
   const title = 'Cost forecast (check --cost) against measured in-kernel BPF time, each monitor alone on the build workload';
@@ -64,17 +63,17 @@ export async function runForecastBench(o: BenchOptions): Promise<BenchResult> {
             await mon.attached;
             const pids = await bpftracePids(mon.pid);
             await ensure();
-            const before = (await Promise.all(pids.map(progStats))).flat();
+            const before = await sampleProgs(pids, new Map());
             const t0 = performance.now();
             await build.run();
             const wallNs = (performance.now() - t0) * 1e6;
-            const after = (await Promise.all(pids.map(progStats))).flat();
-            const ns = delta(before, after, (p) => p.runTimeNs);
+            const deltas = progDeltas(before, await sampleProgs(pids, new Map()));
+            const ns = kernelTotals(deltas).runTimeNs;
             const share = (ns / wallNs) * 100;
             (measured[m] ??= []).push(share);
             // The event the forecast counts runs the busiest program (one run per event); other programs of the
             // monitor (the interval timer, a sys_enter) add their time to each such event.
-            const busiest = Math.max(0, ...after.map((p) => p.runCount - (before.find((b) => b.fd === p.fd)?.runCount ?? 0)));
+            const busiest = Math.max(0, ...deltas.map((d) => d.runCount));
             (runsPerSecond[m] ??= []).push(busiest / (wallNs / 1e9));
             (nsPerRun[m] ??= []).push(busiest > 0 ? ns / busiest : 0);
             process.stderr.write(`forecast: round ${r + 1}/${rounds} ${m}: forecast ${fs.find((f) => f.monitor === m)?.cpuPercent ?? '-'} %, measured ${share.toFixed(3)} %\n`);

@@ -27,8 +27,10 @@ export interface RouterDeps {
   onNote(monitor: string, timestamp: string, text: string): void;
   /** The script's BEGIN printed `ebpfmon\tattached`: every probe is live. */
   onAttached?(probes: number): void;
-  /** An aggregate monitor's interval closed: its total comparable with a kernel counter, and whether it is complete. */
-  /** An interval closed at kernel time `tickNs` (CLOCK_MONOTONIC, bpftrace's nsecs). */
+  /**
+   * An aggregate monitor's interval closed at kernel time `tickNs` (CLOCK_MONOTONIC, bpftrace's nsecs): its total
+   * comparable with a kernel counter, and whether it is complete.
+   */
   onInterval?(monitor: string, i: { total: { value: number; devices?: readonly string[] } | null; complete: boolean; tickNs: bigint }): void;
   log: Logger;
   clock: Clock;

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { composeScript, contractOf, fragmentOf, stopProbeAttach } from '../script/compose.js';
-import { createSupervisor, type ProcessSpec, type StateReport, type Supervisor } from '../process/supervisor.js';
+import { createSupervisor, type ProcessSpec, type RunInfo, type StateReport, type Supervisor } from '../process/supervisor.js';
 import { spawnBpftrace, type SpawnBpftrace } from '../process/bpftrace.js';
-import { compileAot, jitRunner, type Runner } from '../process/aot.js';
+import { compileAot, jitRunner } from '../process/aot.js';
 import { defaultBackoff } from '../process/backoff.js';
 import { newStats } from '../records/stats.js';
 import { createRouter, type RoutedMonitor } from '../records/router.js';
@@ -185,7 +185,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         );
       }
     };
-    const onRun = (spec: ProcessSpec, run: { readonly pid: number | undefined; runner: Runner; attached(probes: number): void }): { line(l: string): void; end(): void } => {
+    const onRun = (spec: ProcessSpec, run: RunInfo): { line(l: string): void; end(): void } => {
       const router = createRouter({
         monitors: spec.monitors.flatMap((n) => monitors.get(n) ?? []),
         onRows: (m, rows) => output.write(m, cgroups.enrich(rows)),
