@@ -127,8 +127,10 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
 
     // Two loops run until the test stops them (at most 90 s): the busy one calls getppid(), the other fails every
     // close(). Each prints how many calls it made over how long, the truth the view's readings are held against.
-    const a = execa(busy, ['ok', '90000']);
-    const b = execa(failing, ['err', '90000']);
+    // Each rests 2 ms after every 1024 calls: two loops spinning on both CPUs kept the interval timer landing inside
+    // a BPF program (the kernel then skips it), and the view went empty for want of ticks (1 CI run in 4).
+    const a = execa(busy, ['ok', '90000', '2000']);
+    const b = execa(failing, ['err', '90000', '2000']);
     workers.push(a, b);
     const callsPerSecond = async (w: typeof a): Promise<{ calls: number; perSecond: number }> => {
       w.kill('SIGTERM');
