@@ -1,6 +1,7 @@
 // The scripts kept as golden files in test/golden: each monitor in each variant, with the options that change its
 // script, under the layout bpftrace itself runs (double buffer), plus the full default process as bpftrace-aotrt
 // runs it (sharded maps). `npm run golden` rewrites them; test/unit/golden.test.ts compares.
+import { assumedFeatures } from '../src/bt/features.js';
 import { composeScript } from '../src/script/compose.js';
 import type { Layout } from '../src/script/render.js';
 import { monitors } from '../src/monitors/registry.js';
@@ -83,11 +84,11 @@ export function goldenScripts(): { file: string; text: string; env: Record<strin
       const monitor = monitors.find((x) => x.name === m.name)!;
       const opts = monitor.options.parse({ enabled: true, ...m.options });
       const symbols = Object.fromEntries(((opts as { functions?: string[] }).functions ?? ['bprm_execve']).concat('bprm_execve').map((s) => [s, s]));
-      return { monitor, opts, plan: { variant: m.variant, interval: opts.interval ?? 2, symbols, tracepointFields } };
+      return { monitor, opts, plan: { variant: m.variant, interval: opts.interval ?? 2, symbols, tracepointFields, bt: assumedFeatures } };
     });
     const strlen = planned.some((p) => p.monitor.paths) ? pathStrlen : defaultStrlen;
     const s = composeScript(
-      { id: c.file, monitors: planned, strlen, aheadOfTime: c.layout.shards > 1, layout: c.layout },
+      { id: c.file, monitors: planned, strlen, aheadOfTime: c.layout.shards > 1, layout: c.layout, bt: assumedFeatures },
       { bpftraceVersion: '0.17.0', kernel: '(golden)', runtime: { map_keys_max: 32768, perf_rb_pages: 256 } },
     );
     return { file: `${c.file}.bt`, text: s.text, env: s.env };

@@ -5,6 +5,7 @@
 // The replay runs in a child pinned to one CPU (taskset), so its peak RSS is its own.
 //   node dist/scripts/bench/throughput.js [--quick] [--out DIR]
 // Target: >= 200,000 records/s on one core, flat memory.
+import { assumedFeatures } from '../../src/bt/features.js';
 import { contractOf } from '../../src/script/compose.js';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -132,7 +133,7 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
     const variants = monitor.variants(opts);
     // exec's tracepoint variant is what the captured stream came from; the others have one variant.
     const variant = variants.find((v) => v.name === 'tracepoint') ?? variants[0]!;
-    const plan = { variant: variant.name, interval: 2, symbols: {}, tracepointFields: {} };
+    const plan = { variant: variant.name, interval: 2, symbols: {}, tracepointFields: {}, bt: assumedFeatures };
     return { monitor, opts, contract: contractOf(monitor, monitor.generate(opts, plan), { double: true, shards: 1 }), interval: 2, stats: newStats() };
   });
   await mkdir(outDir, { recursive: true });

@@ -126,7 +126,9 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
         irq: Number(irq),
       });
     };
-    for (const { key, v } of join(rec, { count: maps.hardCount, ns: maps.hardNs, max: maps.hardMax })) push('hardirq', key.cpu, key.irq, key.name, v);
+    // An empty name is a bpftrace that reads the tracepoint's name as "" (0.23): /proc/interrupts names the handler.
+    const named = (irq: string, name: string): string => name || (ctx.irqNames?.().get(irq) ?? '');
+    for (const { key, v } of join(rec, { count: maps.hardCount, ns: maps.hardNs, max: maps.hardMax })) push('hardirq', key.cpu, key.irq, named(key.irq, key.name), v);
     for (const { key, v } of join(rec, { count: maps.softCount, ns: maps.softNs, max: maps.softMax })) {
       push('softirq', key.cpu, key.vec, softirqName(Number(key.vec)), v);
     }

@@ -123,7 +123,7 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
         [
           local('$f', `str(${fname.at('tid')})`),
           del(fname, ['tid']),
-          local('$failed', 'args->ret < 0'),
+          local('$failed', 'args->ret < 0 ? 1 : 0'),
           update(opens),
           update(commMap(opts)),
         ],

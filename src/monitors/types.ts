@@ -1,4 +1,5 @@
 // The monitor module contract: one file per monitor owns its options, probes, script fragment, parser and columns.
+import type { BpftraceFeatures } from '../bt/features.js';
 import { z } from 'zod';
 import { commPattern } from '../script/literals.js';
 import type { Fragment, PrintfDecl, ResultMap } from '../script/ir.js';
@@ -43,6 +44,8 @@ export interface MonitorPlan {
   symbols: Readonly<Record<string, string>>;
   /** For each `category:event` tracepoint in use, the fields the running kernel offers. */
   tracepointFields: Readonly<Record<string, readonly string[]>>;
+  /** What the bpftrace that runs the script can do (src/bt/features.ts): read, never compared by version here. */
+  bt: BpftraceFeatures;
 }
 
 /** One entry of a result map, its key split into the declared parts by name. */
@@ -81,6 +84,11 @@ export interface ParseCtx {
    * (reading and clearing its own maps), which costs nothing per event, where a filter in the kernel did.
    */
   tracer?: number | undefined;
+  /**
+   * Hard IRQ handler names by IRQ number, as /proc/interrupts lists them, for a bpftrace that cannot read the
+   * tracepoint's own name (see BpftraceFeatures.dataLocStrings); read by the caller on demand.
+   */
+  irqNames?: () => ReadonlyMap<string, string>;
 }
 
 export type Mode = 'event' | 'aggregate';

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { assumedFeatures, compareVersions, featuresOf, formatVersion, minimumVersion, parseVersion, type BpftraceFeatures } from '../bt/features.js';
 
 export interface Check {
   ok: boolean;
@@ -16,7 +17,7 @@ export interface Capabilities {
   kernel: string;
   arch: string;
   /** `aotrt`: bpftrace-aotrt beside bpftrace (same package), which runs scripts compiled by `bpftrace --aot`. */
-  bpftrace: { path: string | null; version: string | null; detail: string; aotrt?: string | null };
+  bpftrace: { path: string | null; version: string | null; detail: string; aotrt?: string | null; features: BpftraceFeatures };
   /** tracefs mount point in use, or null; `detail` says whether ebpfmon mounted it. */
   tracefs: { path: string | null; detail: string };
   debugfs: Check;
@@ -66,16 +67,20 @@ async function findExecutable(cmd: string): Promise<string | null> {
 async function bpftraceCheck(cmd: string): Promise<Capabilities['bpftrace']> {
   const found = await findExecutable(cmd);
   if (!found) {
-    return { path: null, version: null, detail: `bpftrace not found (${cmd}); install it: apt-get install -y bpftrace` };
+    return { path: null, version: null, detail: `bpftrace not found (${cmd}); install it: apt-get install -y bpftrace`, features: assumedFeatures };
   }
   const r = await execa(found, ['--version'], { reject: false, timeout: 10_000 });
-  const version = /v?(\d+\.\d+(?:\.\d+)?)/.exec(r.stdout)?.[1] ?? null;
-  if (!version) return { path: found, version: null, detail: `${found} --version printed no version: ${r.stderr || r.stdout}` };
-  const [maj = 0, min = 0] = version.split('.').map(Number);
-  if (maj === 0 && min < 17) return { path: found, version, detail: `bpftrace ${version} is too old: ebpfmon needs >= 0.17` };
-  // Only the runtime of the same installation: a compiled script is only for the bpftrace that compiled it.
-  const aotrt = await findExecutable(path.join(path.dirname(await realpath(found)), 'bpftrace-aotrt'));
-  return { path: found, version, detail: `bpftrace ${version} at ${found}`, aotrt };
+  const parsed = parseVersion(r.stdout);
+  if (!parsed) return { path: found, version: null, detail: `${found} --version printed no version: ${r.stderr || r.stdout}`, features: assumedFeatures };
+  const version = formatVersion(parsed);
+  const features = featuresOf(parsed);
+  if (compareVersions(parsed, minimumVersion) < 0) {
+    return { path: found, version, detail: `bpftrace ${version} is too old: ebpfmon needs >= ${formatVersion(minimumVersion)}`, features };
+  }
+  // Only the runtime of the same installation: a compiled script is only for the bpftrace that compiled it; and only
+  // where this version's ahead-of-time output runs in it.
+  const aotrt = features.aheadOfTime.mode === 'shim' ? await findExecutable(path.join(path.dirname(await realpath(found)), 'bpftrace-aotrt')) : null;
+  return { path: found, version, detail: `bpftrace ${version} at ${found}`, aotrt, features };
 }
 
 async function isMountpoint(dir: string, fstype: string): Promise<boolean> {

@@ -5,6 +5,7 @@ import { defaultInterval, defaultStrlen, pathStrlen, type BaseOptions, type Moni
 import { findMonitor } from '../monitors/registry.js';
 import type { Layout } from '../script/render.js';
 import { aotMapKeys } from '../process/aot.js';
+import type { BpftraceFeatures } from '../bt/features.js';
 
 export type VerdictStatus = 'ready' | 'fallback' | 'unavailable';
 
@@ -34,6 +35,8 @@ export interface ProcessPlan {
   aheadOfTime: boolean;
   /** How its result maps are laid out (see src/script/render.ts). */
   layout: Layout;
+  /** What the bpftrace that runs it can do: its environment names and how free text travels in map keys. */
+  bt: BpftraceFeatures;
 }
 
 export interface Plan {
@@ -74,7 +77,7 @@ function tryVariant(v: Variant, caps: Capabilities, aot: boolean): { plan: Omit<
     if (need.kind === 'kprobe' && r.symbol) symbols[need.symbols[0] ?? r.symbol] = r.symbol;
     if (need.kind === 'tracepoint' && r.fields) tracepointFields[`${need.category}:${need.event}`] = r.fields;
   }
-  return { plan: { variant: v.name, symbols, tracepointFields } };
+  return { plan: { variant: v.name, symbols, tracepointFields, bt: caps.bpftrace.features } };
 }
 
 /** Whether scripts will run ahead of time: asked for (runtime.aot) and bpftrace-aotrt is installed. */
@@ -104,7 +107,7 @@ export function layoutFor(config: Config, aot: boolean): Layout {
 /** A process for these monitors: its string size, runtime and map layout. */
 export function processPlan(id: string, monitors: PlannedMonitor[], config: Config, caps: Capabilities): ProcessPlan {
   const aot = processAheadOfTime(config, caps, monitors);
-  return { id, monitors, strlen: monitors.some((m) => m.monitor.paths) ? pathStrlen : defaultStrlen, aheadOfTime: aot, layout: layoutFor(config, aot) };
+  return { id, monitors, strlen: monitors.some((m) => m.monitor.paths) ? pathStrlen : defaultStrlen, aheadOfTime: aot, layout: layoutFor(config, aot), bt: caps.bpftrace.features };
 }
 
 /** Keys one map of a process holds: the figure `check` states and the router tests saturation against. */

@@ -26,10 +26,10 @@ export const seriesBudget = 10_000;
 
 /**
  * Series of ebpfmon's own health per monitor: monitor_up, 7 monitor_state values, restarts, lost events, parse
- * errors, rows, incomplete intervals, stalls, skipped ticks, stalled, bpftrace CPU and RSS, BPF run time, runs and
+ * errors, rows, incomplete intervals, dropped map updates, stalls, skipped ticks, stalled, bpftrace CPU and RSS, BPF run time, runs and
  * misses.
  */
-export const healthSeriesPerMonitor = 21;
+export const healthSeriesPerMonitor = 22;
 
 export interface SeriesEstimate {
   metric: string;

@@ -61,8 +61,14 @@ export function exitOf(r: { failed: boolean; exitCode?: number | undefined; sign
 
 const benign = /RLIMIT_MEMLOCK/;
 
-/** Whether a stderr line is the RLIMIT_MEMLOCK warning bpftrace 0.17 prints on kernels that account BPF memory by cgroup. */
-export const isBenignStderr = (line: string): boolean => benign.test(line);
+/**
+ * Whether a stderr line is one bpftrace prints on every start whatever the script: the RLIMIT_MEMLOCK warning on
+ * kernels that account BPF memory by cgroup, and what the version adds (src/bt/features.ts `benignStderr`).
+ */
+export const isBenignStderr = (line: string, patterns: readonly RegExp[] = [benign]): boolean => patterns.some((p) => p.test(line));
+
+/** A warning bpftrace's compiler gives at a place in the script (`file:12:3-26: WARNING: ...`); its excerpt follows indented. */
+export const isCompileWarning = (line: string): boolean => /^\S+:\d+:\d+(-\d+)?: WARNING: /.test(line);
 
 /** The most useful line of bpftrace's stderr: its first error that is not the RLIMIT_MEMLOCK warning (LLVM says "error:"). */
 export function errorSummary(stderr: readonly string[], exit: BpftraceExit): string {

@@ -3,7 +3,7 @@
 // each run's stdout lines to whoever asked (`onRun`) and reports states (`onState`).
 import type { Logger } from '../log.js';
 import type { BpftraceExit, BpftraceRun, SpawnBpftrace } from './bpftrace.js';
-import { errorSummary, failedRun, isBenignStderr } from './bpftrace.js';
+import { errorSummary, failedRun, isBenignStderr, isCompileWarning } from './bpftrace.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Runner } from './aot.js';
 import { afterExit } from './after-exit.js';
@@ -18,6 +18,8 @@ export interface ProcessSpec {
   monitors: readonly string[];
   /** bpftrace's environment for this process (map sizes, string size). */
   env: Readonly<Record<string, string>>;
+  /** stderr lines this bpftrace prints on every start that say nothing about the script (logged at debug level). */
+  benignStderr?: readonly RegExp[];
 }
 
 export type ProcessState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'over_budget';
@@ -103,6 +105,9 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
     while (!stopping) {
       report({ state: 'starting', pid: null });
       const stderr: string[] = [];
+      /** Lines of compiler warnings so far (a located WARNING and the source excerpt under it). */
+      let warnings = 0;
+      let inWarning = false;
       let attachedAt: number | null = null;
       let run: BpftraceRun | undefined;
       const info: RunInfo = {
@@ -129,7 +134,17 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
           onStderr: (l) => {
             if (stderr.length < 50) stderr.push(l);
             if (!l.trim()) return;
-            if (isBenignStderr(l)) plog.debug({ stderr: l }, 'bpftrace stderr (harmless on kernels that account BPF memory by cgroup)');
+            // bpftrace 0.24+ warns about constructs that every version it supports runs (`delete` without using its
+            // result, int widths, address spaces): about a hundred lines per start, none about what the script does.
+            if (isCompileWarning(l) || (inWarning && /^\s/.test(l))) {
+              if (!inWarning && warnings === 0) plog.info({ stderr: l }, 'bpftrace printed compiler warnings about the script (at debug level; the script runs as written)');
+              inWarning = true;
+              warnings++;
+              plog.debug({ stderr: l }, 'bpftrace compiler warning');
+              return;
+            }
+            inWarning = false;
+            if (isBenignStderr(l, spec.benignStderr)) plog.debug({ stderr: l }, 'bpftrace stderr (printed on every start; says nothing about the script)');
             else plog.warn({ stderr: l }, 'bpftrace stderr');
           },
           killAfterMs: deps.killAfterMs,

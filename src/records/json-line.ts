@@ -13,6 +13,8 @@ export type BpftraceRecord =
   | { type: 'printf'; text: string }
   | { type: 'attached_probes'; probes: number }
   | { type: 'lost_events'; events: number }
+  /** A BPF helper failed (bpftrace 0.23+): `map_update_elem` with -E2BIG is an update a full map dropped. */
+  | { type: 'helper_error'; helper: string; retcode: number; line: number | null }
   /** Valid JSON of a type we do not use (hist, stats, time, ...). */
   | { type: 'other'; kind: string };
 
@@ -23,14 +25,17 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** The map's values, checked: a number (keyless map) or numbers by key. */
 function mapValue(v: unknown): MapValue | null {
   if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
   if (!isObject(v)) return null;
   const keys: string[] = [];
   const values: number[] = [];
   for (const k in v) {
     const n = v[k];
-    if (typeof n !== 'number') return null;
+    // bpftrace 0.24+ prints an integer a double cannot hold as a string.
+    const num = typeof n === 'number' ? n : typeof n === 'string' && /^-?\d+$/.test(n) ? Number(n) : null;
+    if (num === null) return null;
     keys.push(k);
-    values.push(n);
+    values.push(num);
   }
   return { keys, values };
 }
@@ -158,6 +163,13 @@ export function parseLine(line: string): LineResult {
       return typeof events === 'number'
         ? { ok: true, record: { type: 'lost_events', events } }
         : { ok: false, reason: 'lost_events without a count' };
+    }
+    case 'helper_error': {
+      const retcode = json['retcode'];
+      const line = json['line'];
+      return typeof retcode === 'number'
+        ? { ok: true, record: { type: 'helper_error', helper: String(json['helper'] ?? ''), retcode, line: typeof line === 'number' ? line : null } }
+        : { ok: false, reason: 'helper_error without a retcode' };
     }
     default:
       return { ok: true, record: { type: 'other', kind: json['type'] } };

@@ -9,7 +9,7 @@ import type { Clock } from '../rows/clock.js';
 import type { OutputContract } from '../script/compose.js';
 import type { Agg, Field, KeyPart, PrintfDecl, ResultMap } from '../script/ir.js';
 import { parseLine, splitFields, splitKey, type MapValue } from './json-line.js';
-import { cutMarker, decodeHexBytes, decodeText } from './text.js';
+import { cutMarker, decodeByteArray, decodeHexBytes, decodeText } from './text.js';
 import type { MonitorStats } from './stats.js';
 
 export interface RoutedMonitor {
@@ -41,6 +41,12 @@ export interface RouterDeps {
   mapCapacity: number;
   /** BPFTRACE_STRLEN: str() keeps at most this many bytes minus one. */
   strlen: number;
+  /** How the script writes free text into map keys (src/bt/features.ts); default as it is. */
+  textKeys?: 'text' | 'bytes';
+  /** Hard IRQ names by number (/proc/interrupts), for a bpftrace that reads the tracepoint's name as "". */
+  irqNames?: () => ReadonlyMap<string, string>;
+  /** The monitor whose probe is at this line of the script (bpftrace's helper_error records name a line). */
+  monitorAtLine?(line: number): string | undefined;
 }
 
 export interface Router {
@@ -69,6 +75,8 @@ interface Slot {
   pending: Map<string, Map<string, Pending>>;
   /** Result maps printed as full as the kernel map can hold in this interval. */
   full: Set<string>;
+  /** Updates the kernel refused this interval because a map was full (bpftrace's helper_error records). */
+  dropped: number;
   lastTickNs: bigint | null;
   /** Ticks that arrived late are merged here until one arrives on time: their maps span the whole stall. */
   stall: { fromNs: bigint | null; ticks: number } | null;
@@ -98,7 +106,7 @@ export function createRouter(deps: RouterDeps): Router {
   const byName = new Map<string, Slot>();
   const byCounter = new Map<string, { slot: Slot; decl: PrintfDecl }>();
   for (const rm of deps.monitors) {
-    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), lastTickNs: null, stall: null, wasFull: false, lastFlip: null, skipRetired: false };
+    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), dropped: 0, lastTickNs: null, stall: null, wasFull: false, lastFlip: null, skipRetired: false };
     byName.set(rm.monitor.name, slot);
     for (const [copy, map] of rm.contract.copies) byCopy.set(copy, { slot, map });
     for (const [counter, decl] of rm.contract.counters) byCounter.set(counter, { slot, decl });
@@ -119,11 +127,11 @@ export function createRouter(deps: RouterDeps): Router {
     }
   };
 
-  /** A text value: decoded to UTF-8, and marked when str() may have cut it. */
-  const textOf = (raw: string, part: KeyPart | Field): string => {
+  /** A text value (of a map key, or of a printf field): decoded to UTF-8, and marked when str() may have cut it. */
+  const textOf = (raw: string, part: KeyPart | Field, inKey: boolean): string => {
     if (part.kind === 'bytes') return decodeHexBytes(raw);
     if (part.kind !== 'text') return raw;
-    const d = decodeText(raw);
+    const d = inKey && deps.textKeys === 'bytes' ? decodeByteArray(raw) : decodeText(raw);
     return part.fromStr && d.bytes >= deps.strlen - 1 ? d.text + cutMarker : d.text;
   };
 
@@ -201,7 +209,7 @@ export function createRouter(deps: RouterDeps): Router {
         continue;
       }
       const key: Record<string, string> = {};
-      for (let i = 0; i < parts.length; i++) key[parts[i]!.name] = textOf(split[i]!, parts[i]!);
+      for (let i = 0; i < parts.length; i++) key[parts[i]!.name] = textOf(split[i]!, parts[i]!, true);
       pending.set(k, { id: k, key, value: v });
     }
     if (keys.length >= deps.mapCapacity) slot.full.add(map.name);
@@ -247,8 +255,10 @@ export function createRouter(deps: RouterDeps): Router {
     rm.stats.lastTickAt = Date.now();
     const pending = slot.pending;
     const full = [...slot.full];
+    const dropped = slot.dropped;
     slot.pending = new Map();
     slot.full = new Set();
+    slot.dropped = 0;
     const rec: IntervalRecord = {
       kind: 'interval',
       entries<N extends string>(map: ResultMap<N>): readonly Entry<N>[] {
@@ -256,7 +266,7 @@ export function createRouter(deps: RouterDeps): Router {
         return p ? ([...p.values()] as Entry<N>[]) : [];
       },
     };
-    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch, tracer: deps.tracer?.() });
+    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch, tracer: deps.tracer?.(), ...(deps.irqNames ? { irqNames: deps.irqNames } : {}) });
     if (deps.onInterval) {
       let total: { value: number; devices?: readonly string[] } | null = null;
       try {
@@ -264,15 +274,16 @@ export function createRouter(deps: RouterDeps): Router {
       } catch (e) {
         problem(slot, `coverage:${name}`, `${name}: coverage total failed: ${String(e)}`);
       }
-      deps.onInterval(name, { total, complete: full.length === 0 && !stalled, tickNs: ns });
+      deps.onInterval(name, { total, complete: full.length === 0 && dropped === 0 && !stalled, tickNs: ns });
     }
-    if (full.length) {
+    if (full.length || dropped) {
       rm.stats.saturatedIntervals++;
-      const detail = `${full.join(', ')} held ${deps.mapCapacity} keys, as many as a kernel map can; updates beyond were dropped in the kernel`;
+      const held = full.length ? `${full.join(', ')} held ${deps.mapCapacity} keys, as many as a kernel map can; ` : '';
+      const detail = dropped ? `${held}${dropped} update${dropped === 1 ? ' was' : 's were'} dropped in the kernel (map full)` : `${held}updates beyond were dropped in the kernel`;
       deps.onNote(name, timestamp, `incomplete: ${detail}`);
       if (!slot.wasFull) log.warn({ monitor: name, maps: full, capacity: deps.mapCapacity }, `${name}: counts of this interval are incomplete (${detail})`);
     } else if (slot.wasFull) log.info({ monitor: name }, `${name}: maps no longer full; counts complete again`);
-    slot.wasFull = full.length > 0;
+    slot.wasFull = full.length > 0 || dropped > 0;
   };
 
   /** Records lost on one CPU: counted, logged and marked. */
@@ -370,7 +381,7 @@ export function createRouter(deps: RouterDeps): Router {
       return;
     }
     const fields: Record<string, string> = {};
-    decl.fields.forEach((f, i) => (fields[f.name] = textOf(split[i]!, f)));
+    decl.fields.forEach((f, i) => (fields[f.name] = textOf(split[i]!, f, false)));
     if (decl.sequence) checkSequence(slot, decl, fields[decl.sequence.cpu] ?? '', fields[decl.sequence.seq] ?? '');
     const rec: EventRecord = {
       kind: 'event',
@@ -406,6 +417,24 @@ export function createRouter(deps: RouterDeps): Router {
             if (slot.rm.monitor.mode === 'event') deps.onNote(slot.rm.monitor.name, clock.now(), `bpftrace lost ${rec.events} events: its event buffer overflowed`);
           }
           return;
+        case 'helper_error': {
+          const owner = rec.line === null ? undefined : deps.monitorAtLine?.(rec.line);
+          const slot = owner === undefined ? undefined : byName.get(owner);
+          // -E2BIG from map_update_elem: the map was full and this update was dropped. Counted exactly, per monitor.
+          if (rec.helper === 'map_update_elem' && rec.retcode === -7 && slot) {
+            slot.dropped++;
+            slot.rm.stats.droppedUpdates++;
+            if (slot.rm.monitor.mode === 'event' && !warned.has(`dropped:${owner}`)) {
+              warned.add(`dropped:${owner}`);
+              log.warn({ monitor: owner }, `${owner}: a kernel map was full and dropped an update (counted in status and the exporter)`);
+            }
+            return;
+          }
+          // -ENOENT from map_delete_elem: a delete of a key that was not there (a probe that fired without its pair).
+          if (rec.helper === 'map_delete_elem' && rec.retcode === -2) return;
+          problem(slot, `helper:${rec.helper}:${rec.retcode}`, `bpftrace: helper ${rec.helper} failed with ${rec.retcode} at script line ${String(rec.line)}${owner ? ` (${owner})` : ''}`);
+          return;
+        }
         case 'map':
           onMap(rec.name, rec.value);
           return;

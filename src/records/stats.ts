@@ -13,6 +13,8 @@ export interface MonitorStats {
   lostEvents: number;
   /** Intervals in which a result map was printed as full as a kernel map can be: counts incomplete. */
   saturatedIntervals: number;
+  /** Map updates the kernel refused because the map was full, each reported by bpftrace (0.23+ `helper_error`). */
+  droppedUpdates: number;
   /** Times bpftrace stalled (ticks arrived late); the rows after each cover the whole stall. */
   stalls: number;
   /**
@@ -39,6 +41,7 @@ export const newStats = (): MonitorStats => ({
   parseErrors: 0,
   lostEvents: 0,
   saturatedIntervals: 0,
+  droppedUpdates: 0,
   stalls: 0,
   skippedTicks: 0,
   lastTickAt: null,

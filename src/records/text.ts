@@ -100,6 +100,21 @@ export function decodeHexBytes(s: string): string {
 }
 
 /**
+ * A text key part that bpftrace 0.24+ printed as a byte array (`[116,109,117,120,0,...]`, see src/bt/features.ts
+ * textKeys): the bytes up to the first NUL, with the same escape as free text. Not such an array: read as text.
+ */
+export function decodeByteArray(s: string): Decoded {
+  if (!s.startsWith('[') || !s.endsWith(']')) return decodeText(s);
+  const out: number[] = [];
+  for (const n of s.slice(1, -1).split(',')) {
+    const b = Number(n);
+    if (b === 0) break;
+    out.push(b & 0xff);
+  }
+  return { text: textOfBytes(out), bytes: out.length };
+}
+
+/**
  * What a string str() may have cut ends with: bpftrace reads at most BPFTRACE_STRLEN - 1 bytes and says nothing.
  * A single backslash before "…" is never produced by the escape above (a real backslash is always doubled), so
  * read left to right, no real name looks like a cut one.

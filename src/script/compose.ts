@@ -1,12 +1,13 @@
 // Fragments -> one standalone .bt script per bpftrace process. Compose owns what cuts across monitors: the layout of
 // result maps (double buffer, shards), the interval flush and its tick, the BEGIN marker, the stop probe and END.
 import os from 'node:os';
+import type { BpftraceFeatures } from '../bt/features.js';
 import type { PlannedMonitor, ProcessPlan } from '../plan/plan.js';
 import { renderHeader } from './header.js';
 import { intervalProbe } from './literals.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
 import { intField, printfOf, tracerPid, type Fragment, type PrintfDecl, type ResultMap } from './ir.js';
-import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderProbe, type Layout } from './render.js';
+import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderProbe, type KeyText, type Layout } from './render.js';
 
 export interface Script {
   /** `main`, or a monitor's name when it runs in its own process. */
@@ -75,11 +76,11 @@ export const fragmentOf = (p: PlannedMonitor): Fragment => p.monitor.generate(p.
  * Measured on the full script: 42.6 MB anonymous RSS -> 36.0 MB, start-up unchanged (4 runs each).
  * (Adding trim_threshold=0 took 2 MB more but slowed start-up by about 60 ms.)
  */
-export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: number }, strlen: number): Record<string, string> {
+export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: number }, strlen: number, bt: BpftraceFeatures): Record<string, string> {
   return {
-    BPFTRACE_MAP_KEYS_MAX: String(runtime.map_keys_max),
-    BPFTRACE_PERF_RB_PAGES: String(runtime.perf_rb_pages),
-    BPFTRACE_STRLEN: String(strlen),
+    [bt.env.mapKeys]: String(runtime.map_keys_max),
+    [bt.env.perfRbPages]: String(runtime.perf_rb_pages),
+    [bt.env.strlen]: String(strlen),
     GLIBC_TUNABLES: 'glibc.malloc.arena_max=1',
   };
 }
@@ -113,6 +114,28 @@ export function stopProbe(signal = os.constants.signals[stopSignal]): string[] {
   ];
 }
 
+/** The comment that opens a monitor's probes in a script. */
+const sectionHeading = (monitor: string, summary: string): string => `// ---- ${monitor}: ${summary}`;
+const sectionPattern = /^\/\/ ---- ([a-z][a-z0-9_]*): /;
+
+/**
+ * Which monitor's probes a line of a script (1-based) belongs to: the section it falls in, from the headings compose
+ * writes above each monitor's probes (an operator's edited script keeps them). Lines after the last section's probes
+ * (the stop probe, interval, END) belong to none that updates maps; they are given to the last section.
+ */
+export function sectionsOf(text: string): (line: number) => string | undefined {
+  const starts: { line: number; monitor: string }[] = [];
+  text.split('\n').forEach((l, i) => {
+    const m = sectionPattern.exec(l);
+    if (m?.[1]) starts.push({ line: i + 1, monitor: m[1] });
+  });
+  return (line) => {
+    let found: string | undefined;
+    for (const s of starts) if (s.line <= line) found = s.monitor;
+    return found;
+  };
+}
+
 export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const file = scriptFileName(proc.id);
   const { layout } = proc;
@@ -120,7 +143,8 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
     const fragment = fragmentOf(p);
     return { monitor: p.monitor, plan: p.plan, fragment, layout: monitorLayout(fragment, proc.layout) };
   });
-  const env = bpftraceEnv(ctx.runtime, proc.strlen);
+  const env = bpftraceEnv(ctx.runtime, proc.strlen, proc.bt);
+  const keys: KeyText = { text: proc.bt.textKeys, strlen: proc.strlen };
   const body: string[] = [
     renderHeader({ file, parts, env, bpftraceVersion: ctx.bpftraceVersion, kernel: ctx.kernel, layout }),
     '',
@@ -129,7 +153,7 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
     '',
   ];
   for (const { monitor, fragment, layout: own } of parts) {
-    body.push(`// ---- ${monitor.name}: ${monitor.summary}`, ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout: own })), '');
+    body.push(sectionHeading(monitor.name, monitor.summary), ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout: own, keys })), '');
   }
   body.push(...stopProbe(), '');
   const aggregates = parts.filter((p) => p.monitor.mode === 'aggregate');

@@ -1,6 +1,6 @@
 // Declarations -> bpftrace text. Compose decides the layout of result maps (double-buffered, sharded); this module
 // renders statements under that layout, so a monitor never needs to know about it.
-import type { Field, Fragment, PrintfDecl, Probe, ResultMap, Stmt } from './ir.js';
+import type { Field, Fragment, KeyPart, PrintfDecl, Probe, ResultMap, Stmt } from './ir.js';
 import { walk } from './ir.js';
 
 /**
@@ -67,19 +67,37 @@ export const genFlag = (monitor: string): string => `@${monitor}_gen[0]`;
 export const flipCount = (monitor: string): string => `@${monitor}_flips[0]`;
 const genLocal = (monitor: string): string => `$${monitor}_gen`;
 
+/**
+ * How free text is written into a map key: as it is, or (bpftrace 0.24+, whose JSON drops every space of a key) cast to
+ * a byte array of its full size: a comm is 16 bytes, a str() result `strlen` bytes.
+ */
+export interface KeyText {
+  text: 'text' | 'bytes';
+  strlen: number;
+}
+
+/** Free text as it is: what bpftrace up to 0.23 prints byte for byte. */
+export const plainKeys: KeyText = { text: 'text', strlen: 0 };
+
+/** Bytes of a text key part under `bytes`: str()'s size, else a comm's (TASK_COMM_LEN). */
+export const textPartBytes = (part: KeyPart, strlen: number): number => (part.fromStr ? strlen : 16);
+
 export interface RenderCtx {
   monitor: string;
   layout: Layout;
+  /** How text key parts are written (default: as they are). */
+  keys?: KeyText;
   /** Shard expressions a probe computed once into a local (see renderProbe), by expression. */
   shardLocals?: ReadonlyMap<string, string>;
 }
 
 const aggregate = (map: ResultMap, arg: string | null): string => (map.agg === 'count' ? 'count()' : `${map.agg}(${arg ?? ''})`);
-const keyText = (map: ResultMap): string => (map.key.parts.length ? `[${map.key.parts.map((p) => p.expr).join(', ')}]` : '');
+const partText = (p: KeyPart, keys: KeyText): string => (p.kind === 'text' && keys.text === 'bytes' ? `(uint8[${textPartBytes(p, keys.strlen)}])${p.expr}` : p.expr);
+const keyText = (map: ResultMap, keys: KeyText): string => (map.key.parts.length ? `[${map.key.parts.map((p) => partText(p, keys)).join(', ')}]` : '');
 
 /** One update under the layout: one line, or a choice of copy by generation and shard. */
 function renderUpdate(map: ResultMap, arg: string | null, indent: string, ctx: RenderCtx): string[] {
-  const assign = (gen: 0 | 1, shard: number): string => `${copyName(map, gen, shard, ctx.layout)}${keyText(map)} = ${aggregate(map, arg)};`;
+  const assign = (gen: 0 | 1, shard: number): string => `${copyName(map, gen, shard, ctx.layout)}${keyText(map, ctx.keys ?? plainKeys)} = ${aggregate(map, arg)};`;
   const byShard = (gen: 0 | 1, ind: string): string[] => {
     if (!sharded(map, ctx.layout)) return [`${ind}${assign(gen, 0)}`];
     const part = map.key.parts.find((p) => p.shard)!;

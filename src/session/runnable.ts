@@ -61,11 +61,11 @@ async function operatorRunnable(opts: { config?: string | undefined; scripts: st
       verdicts.push({ ...verdict, status: 'ready', detail: `operator script ${s.file}` });
       // The contract (map names, key parts) comes from the variant this machine would use, else the preferred one.
       const variant = monitor.variants(o)[0];
-      return { monitor, opts: o, plan: plan ?? { variant: variant?.name ?? '', interval: o.interval ?? defaultInterval, symbols: {}, tracepointFields: {} } };
+      return { monitor, opts: o, plan: plan ?? { variant: variant?.name ?? '', interval: o.interval ?? defaultInterval, symbols: {}, tracepointFields: {}, bt: caps.bpftrace.features } };
     });
     // An edited script keeps the string size, runtime and map layout of the process it was generated for.
     const proc = processPlan(s.id, monitors, config, caps);
-    return { ...proc, file: path.basename(s.file), text: s.text, env: bpftraceEnv(config.runtime, proc.strlen), stoppable: s.stoppable };
+    return { ...proc, file: path.basename(s.file), text: s.text, env: bpftraceEnv(config.runtime, proc.strlen, proc.bt), stoppable: s.stoppable };
   });
   return { configFile, config, caps, verdicts, processes, isolatable: false };
 }

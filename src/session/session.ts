@@ -2,11 +2,12 @@
 // supervisor over its bpftrace processes, one router per bpftrace run, and each monitor's stats. `prepareSession`
 // does everything that can fail on bad input (directories, files, compiles) before anything runs, so a reload can
 // refuse a new configuration and keep the old session; `start` then launches the processes.
+import { createIrqNames } from '../rows/irq-names.js';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { composeScript, contractOf, fragmentOf, stopProbeAttach } from '../script/compose.js';
+import { composeScript, contractOf, fragmentOf, sectionsOf, stopProbeAttach } from '../script/compose.js';
 import { createSupervisor, type ProcessSpec, type RunInfo, type StateReport, type Supervisor } from '../process/supervisor.js';
 import { spawnBpftrace, type SpawnBpftrace } from '../process/bpftrace.js';
 import { compileAot, jitRunner } from '../process/aot.js';
@@ -126,9 +127,11 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
     const bpftrace = r.caps.bpftrace.path!;
     const aotrt = r.caps.bpftrace.aotrt ?? null;
     const mapKeys = config.runtime.map_keys_max;
+    const bt = r.caps.bpftrace.features;
     /** bpftrace-aotrt on the compiled script where bpftrace compiles it ahead of time, else bpftrace on the script. */
     const runnerFor = async (proc: RunnableProcess, scriptFile: string): Promise<Pick<ProcessSpec, 'runner' | 'fallback'>> => {
-      const jit = jitRunner(bpftrace, scriptFile, mapKeys, proc.stoppable);
+      // From 0.19 bpftrace stops on SIGTERM wherever it is; the stop probe is for bpftrace-aotrt and 0.17.
+      const jit = jitRunner(bpftrace, scriptFile, mapKeys, proc.stoppable && bt.jitStop === 'probe');
       if (!aotrt || !proc.aheadOfTime) {
         if (aotrt && aheadOfTime(config, r.caps)) log.info({ process: proc.id }, 'kprobe monitors run in bpftrace, not ahead of time');
         return { runner: jit };
@@ -144,9 +147,12 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
       }
       return { runner: c.runner, fallback: jit };
     };
+    /** Per process: the monitor each line of its script belongs to (bpftrace's helper_error records name a line). */
+    const sections = new Map<string, (line: number) => string | undefined>();
     const specOf = async (proc: RunnableProcess): Promise<ProcessSpec> => {
       const scriptFile = await writeScript(proc.file, proc.text);
-      return { id: proc.id, ...(await runnerFor(proc, scriptFile)), monitors: proc.monitors.map((pm) => pm.monitor.name), env: proc.env };
+      sections.set(proc.id, sectionsOf(proc.text));
+      return { id: proc.id, ...(await runnerFor(proc, scriptFile)), monitors: proc.monitors.map((pm) => pm.monitor.name), env: proc.env, benignStderr: bt.benignStderr };
     };
     // One compile per CPU at a time (shared_process: false has one process per monitor): each takes a CPU for
     // about a second and ~96 MB while it runs.
@@ -163,6 +169,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
 
     const coverage = createMonitorCoverage(monitors, (name, text) => output.note(name, clock.now(), text), log, clock.monotonicNs);
     const cgroups = createCgroupResolver();
+    const irqNames = createIrqNames();
     const note = (monitor: string, timestamp: string, text: string): void => output.note(monitor, timestamp, text);
     const onState = (spec: ProcessSpec, s: StateReport): void => {
       for (const name of spec.monitors) {
@@ -197,7 +204,10 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         arch: r.caps.arch,
         tracer: () => run.pid,
         mapCapacity: run.runner.mapCapacity,
-        strlen: Number(spec.env['BPFTRACE_STRLEN'] ?? defaultStrlen),
+        strlen: Number(spec.env[bt.env.strlen] ?? defaultStrlen),
+        textKeys: bt.textKeys,
+        ...(bt.dataLocStrings ? {} : { irqNames }),
+        monitorAtLine: sections.get(spec.id) ?? (() => spec.monitors[0]),
       });
       return router;
     };

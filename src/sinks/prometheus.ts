@@ -282,6 +282,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
     labelNames: ['monitor', 'basis'],
     registers: [registry],
   });
+  const dropped = totalsCounter(registry, 'ebpfmon_dropped_updates_total', 'Map updates the kernel refused because the map was full, as bpftrace reported each one (bpftrace 0.23+; older versions only mark the interval).', ['monitor']);
   const stalled = new Gauge({ name: 'ebpfmon_monitor_stalled', help: '1 while no interval closed for two intervals (bpftrace stalled), else 0.', labelNames: ['monitor'], registers: [registry] });
   const cpu = totalsCounter(registry, 'ebpfmon_bpftrace_cpu_seconds_total', 'CPU time (user+system) of the bpftrace process serving the monitor.', ['monitor']);
   const rss = new Gauge({ name: 'ebpfmon_bpftrace_rss_bytes', help: 'Resident memory of the bpftrace process serving the monitor.', labelNames: ['monitor'], registers: [registry] });
@@ -304,6 +305,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       parseErrors({ monitor }, stats.parseErrors);
       rowsOut({ monitor }, stats.rows);
       incomplete({ monitor }, stats.saturatedIntervals);
+      dropped({ monitor }, stats.droppedUpdates);
       stalls({ monitor }, stats.stalls);
       skippedTicks({ monitor }, stats.skippedTicks);
       stalled.set({ monitor }, stats.stalled ? 1 : 0);

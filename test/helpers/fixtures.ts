@@ -1,4 +1,5 @@
 // Real bpftrace output captured by scripts/capture-fixture.ts, and a router fed with it.
+import { assumedFeatures, type BpftraceFeatures } from '../../src/bt/features.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from './paths.js';
@@ -20,8 +21,8 @@ export const fakeClock: Clock = {
   monotonicNs: () => 0n,
 };
 
-export function plannedFor(variant: string, interval = 2): MonitorPlan {
-  return { variant, interval, symbols: {}, tracepointFields: {} };
+export function plannedFor(variant: string, interval = 2, bt: BpftraceFeatures = assumedFeatures): MonitorPlan {
+  return { variant, interval, symbols: {}, tracepointFields: {}, bt };
 }
 
 /** The layout the fixtures were captured with: double-buffered maps, no shards (bpftrace itself). */

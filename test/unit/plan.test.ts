@@ -1,6 +1,7 @@
 // Verdicts from capabilities: ready, fallback (and which), unavailable (and why); one shared process by default.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assumedFeatures } from '../../src/bt/features.js';
 import type { Capabilities } from '../../src/plan/capabilities.js';
 import { parseFormatFields, globToRegExp } from '../../src/plan/capabilities.js';
 import { buildPlan } from '../../src/plan/plan.js';
@@ -17,7 +18,7 @@ function caps(over: { kprobes?: boolean; tracepoints?: Record<string, string[]>;
     root: { ok: true, detail: 'root' },
     kernel: '6.18.0',
     arch: 'x64',
-    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', detail: '', aotrt: over.aotrt ?? null },
+    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', detail: '', aotrt: over.aotrt ?? null, features: assumedFeatures },
     tracefs: { path: '/sys/kernel/tracing', detail: '' },
     debugfs: { ok: true, detail: '' },
     kprobes: over.kprobes === false ? { ok: false, detail: 'no kprobe_events' } : { ok: true, detail: '' },

@@ -1,5 +1,6 @@
 // Script composition: a standalone script with header, contract, BEGIN marker, stop probe, interval flush and END;
 // the layouts compose applies to result maps (double buffer, shards); the builders' own checks.
+import { assumedFeatures } from '../../src/bt/features.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
@@ -14,7 +15,7 @@ import type { PlannedMonitor, ProcessPlan } from '../../src/plan/plan.js';
 
 const single = { double: false, shards: 1 };
 const ctx: ComposeContext = { bpftraceVersion: '0.17.0', kernel: '6.18.0', runtime: { map_keys_max: 16384, perf_rb_pages: 256 } };
-const proc = (id: string, ms: PlannedMonitor[], strlen: number, layout = single): ProcessPlan => ({ id, monitors: ms, strlen, aheadOfTime: layout.shards > 1, layout });
+const proc = (id: string, ms: PlannedMonitor[], strlen: number, layout = single): ProcessPlan => ({ id, monitors: ms, strlen, aheadOfTime: layout.shards > 1, layout, bt: assumedFeatures });
 const planned = (m: (typeof monitors)[number], o: Record<string, unknown> = {}, plan = plannedFor('tracepoint')): PlannedMonitor => ({
   monitor: m,
   opts: m.options.parse({ enabled: true, ...o }),

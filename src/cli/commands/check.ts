@@ -1,4 +1,5 @@
 // `ebpfmon check`: what this machine offers and, per monitor, ready / fallback / unavailable.
+import type { AheadOfTime } from '../../bt/features.js';
 import { defaultConfigPath, loadConfig, selectedMonitors } from '../../config/load.js';
 import { detectCapabilities, type Capabilities } from '../../plan/capabilities.js';
 import { aheadOfTime, buildPlan, mapCapacity, type Verdict } from '../../plan/plan.js';
@@ -18,7 +19,8 @@ export interface CheckReport {
   privileges: Capabilities['root'];
   kernel: string;
   arch: string;
-  bpftrace: Capabilities['bpftrace'];
+  /** What was found, and how this version runs scripts ahead of time (or why it does not). */
+  bpftrace: Omit<Capabilities['bpftrace'], 'features'> & { aheadOfTime: AheadOfTime };
   tracefs: Capabilities['tracefs'];
   debugfs: Capabilities['debugfs'];
   kprobes: Capabilities['kprobes'];
@@ -63,7 +65,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
     privileges: caps.root,
     kernel: caps.kernel,
     arch: caps.arch,
-    bpftrace: caps.bpftrace,
+    bpftrace: { path: caps.bpftrace.path, version: caps.bpftrace.version, detail: caps.bpftrace.detail, aotrt: caps.bpftrace.aotrt ?? null, aheadOfTime: caps.bpftrace.features.aheadOfTime },
     tracefs: caps.tracefs,
     debugfs: caps.debugfs,
     kprobes: caps.kprobes,
@@ -110,7 +112,9 @@ export function renderCheck(r: CheckReport): string {
     `  aot runtime ${r.bpftrace.aotrt ? 'ok ' : '-  '} ${
       r.bpftrace.aotrt
         ? `${r.bpftrace.aotrt}: scripts bpftrace can compile ahead of time run without LLVM (runtime.aot)`
-        : 'bpftrace-aotrt not found beside bpftrace: every script runs in bpftrace itself (about 95 MB more per process)'
+        : r.bpftrace.aheadOfTime.mode === 'shim'
+          ? 'bpftrace-aotrt not found beside bpftrace: every script runs in bpftrace itself (about 95 MB more per process)'
+          : r.bpftrace.aheadOfTime.why
     }`,
     `  tracefs     ${mark(r.tracefs.path !== null)} ${r.tracefs.detail}`,
     `  debugfs     ${mark(r.debugfs.ok)} ${r.debugfs.detail}`,

@@ -10,7 +10,7 @@ test('tracepoint-forks: parents recorded for new processes (not threads), forgot
   const plan = { ...plannedFor('tracepoint-forks'), tracepointFields: { 'sched:sched_process_exit': ['comm', 'pid', 'prio', 'group_dead'] } };
   const f = rendered(exec, opts, plan);
   assert.match(f.probes, /tracepoint:task:task_newtask \/\(args->clone_flags & 0x10000\) == 0\/ \{/);
-  assert.match(f.probes, /\$child = args->pid \+ 0;\n {2}if \(args->clone_flags & 0x8000\) \{\n {4}@exec_ppid\[\$child\] = @exec_ppid\[pid \+ 0\];\n {2}\} else \{\n {4}@exec_ppid\[\$child\] = pid;/);
+  assert.match(f.probes, /\$child = args->pid \+ 0;\n {2}if \(args->clone_flags & 0x8000\) \{\n {4}@exec_ppid\[\$child\] = @exec_ppid\[pid \+ 0\];\n {2}\} else \{\n {4}@exec_ppid\[\$child\] = pid \+ 0;/);
   assert.match(f.probes, /tracepoint:sched:sched_process_exit \/args->group_dead\/ \{\n {2}delete\(@exec_ppid\[pid \+ 0\]\);/);
   assert.match(f.probes, /\$ppid = @exec_ppid\[pid \+ 0\];/);
   assert.match(f.probes, /\$seq = @exec_seq\[cpu\] \+ 1;\n {2}@exec_seq\[cpu\] = \$seq;/);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { open, openOptions } from '../../../src/monitors/open.js';
 import type { MonitorPlan, ParseCtx } from '../../../src/monitors/types.js';
 import { planMonitor } from '../../../src/plan/plan.js';
+import { assumedFeatures } from '../../../src/bt/features.js';
 import type { Capabilities } from '../../../src/plan/capabilities.js';
 import { fakeClock, fixtureLines, intervalOf, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
@@ -21,7 +22,7 @@ function planWith(syscalls: readonly string[]): MonitorPlan {
     fields[`syscalls:sys_enter_${s}`] = ['dfd', 'filename', 'flags', 'mode'];
     fields[`syscalls:sys_exit_${s}`] = ['ret'];
   }
-  return { variant: 'tracepoint', interval: 2, symbols: {}, tracepointFields: fields };
+  return { variant: 'tracepoint', interval: 2, symbols: {}, tracepointFields: fields, bt: assumedFeatures };
 }
 
 test('a captured run: comma in the comm and in the path, successes and failures join into one row per pid and path', () => {
@@ -146,7 +147,7 @@ test('generate: entry saves the pointer, exit reads it; only syscalls whose trac
     assert.ok(all.probes.includes(`tracepoint:syscalls:sys_exit_${s} /@open_fname[tid]/ {\n  $f = str(@open_fname[tid]);`), s);
   }
   // One update per open, failed or not: the outcome is a key part.
-  assert.ok(all.probes.includes('  $failed = args->ret < 0;\n  @open_count[pid, $failed, $f] = count();\n  @open_comm[pid, comm] = count();\n}'));
+  assert.ok(all.probes.includes('  $failed = args->ret < 0 ? 1 : 0;\n  @open_count[pid, $failed, $f] = count();\n  @open_comm[pid, comm] = count();\n}'));
   assert.ok(!all.probes.includes('@open_errors'));
   assert.ok(!all.probes.includes('strncmp'));
   assert.deepEqual(all.helpers, ['@open_fname']);
@@ -177,7 +178,7 @@ test('plan: open and openat2 are optional, openat is not', () => {
     root: { ok: true, detail: '' },
     kernel: '6.18',
     arch: 'arm64',
-    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', detail: '' },
+    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', detail: '', features: assumedFeatures },
     tracefs: { path: '/sys/kernel/tracing', detail: '' },
     debugfs: { ok: true, detail: '' },
     kprobes: { ok: false, detail: '' },
