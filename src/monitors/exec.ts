@@ -39,7 +39,7 @@ const seqCounter = helperMap('@exec_seq', ['cpu'], 'records printed on that CPU'
 /** The statements that number one record, right before its printf. */
 const numbered = (): Stmt[] => [local('$seq', `${seqCounter.at('cpu')} + 1`), set(seqCounter, ['cpu'], '$seq')];
 
-const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid', path = 'str($path)') => ({
+const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid') => ({
   ...printfOf(
     'event',
     'one successful exec; cpu and seq number the records per CPU (a gap is a lost record); comm as %r bytes; filename (free text) last',
@@ -51,7 +51,7 @@ const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid', path = 'str($path)')
     intField('ppid', ppid, '%d'),
     ...(opts.cgroup ? [intField('cgroup', 'cgroup')] : []),
     bytesField('comm', 'buf(comm, 16)'),
-    textField('filename', path, { fromStr: true }),
+    textField('filename', 'str($path)', { fromStr: true }),
   ),
   sequence: { cpu: 'cpu', seq: 'seq', counter: seqCounter } as const,
 });
@@ -62,17 +62,6 @@ const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid', path = 'str($path)')
  */
 const parents = helperMap('@exec_ppid', ['pid'], 'parent pid, recorded at fork', 'the parent of each process forked since the start');
 const bprms = helperMap('@exec_bprm', ['pid'], 'arg0', 'the linux_binprm of an exec in progress');
-
-/**
- * Where str() of the tracepoint's `filename` reads "" (bpftrace 0.23: `dataLocStrings`), the path is the one execve()
- * or execveat() was given, kept from the syscall's entry until it returns: the same string the kernel's filename holds.
- */
-const argPaths = helperMap('@exec_path', ['pid'], 'the path passed to execve', 'the path of an exec in progress, where the tracepoint cannot give it');
-const execSyscalls = ['execve', 'execveat'];
-const pathFromSyscall: Probe[] = [
-  probe(execSyscalls.map((s) => `tracepoint:syscalls:sys_enter_${s}`), [set(argPaths, ['pid + 0'], 'str(args->filename)')], [], 'The path as passed: the tracepoint\'s own filename reads "" with this bpftrace.'),
-  probe(execSyscalls.map((s) => `tracepoint:syscalls:sys_exit_${s}`), [del(argPaths, ['pid + 0'])]),
-];
 
 const CLONE_PARENT = '0x8000';
 const CLONE_THREAD = '0x10000';
@@ -156,18 +145,18 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
         events: [event],
       };
     }
-    const stashed = !plan.bt.dataLocStrings;
-    const event = stashed ? eventOf(opts, '$ppid', '$path') : eventOf(opts);
+    const event = eventOf(opts);
     const forks = plan.variant === 'tracepoint-forks';
-    const exec = probe(
-      'tracepoint:sched:sched_process_exec',
-      [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', stashed ? argPaths.at('pid + 0') : 'args->filename'), ...numbered(), emit(event)],
-      filter,
-    );
+    // `filename` is a __data_loc string, which bpftrace 0.23 reads as "": there the raw tracepoint gives the
+    // linux_binprm itself (task, old pid, bprm), whose filename is the same kernel string, read through BTF.
+    const [attach, path] = plan.bt.dataLocStrings
+      ? ['tracepoint:sched:sched_process_exec', 'args->filename']
+      : ['rawtracepoint:sched_process_exec', '((struct linux_binprm *)arg2)->filename'];
+    const exec = probe(attach, [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', path), ...numbered(), emit(event)], filter);
     return {
-      probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), ...(stashed ? pathFromSyscall : []), exec],
+      probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), exec],
       results: [],
-      helpers: [...(forks ? [parents] : []), ...(stashed ? [argPaths] : []), seqCounter],
+      helpers: forks ? [parents, seqCounter] : [seqCounter],
       events: [event],
     };
   },

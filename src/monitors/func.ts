@@ -81,7 +81,7 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
   summary: 'Call counts of configured kernel functions (kprobes)',
   cost: {
     class: 'varies',
-    note: 'one kprobe hit per call of each configured function: cost follows their call rates (a hot function such as vfs_read fires like a syscall); not measured here: this kernel has no kprobes',
+    note: 'one kprobe hit per call of each configured function: cost follows their call rates (a hot function such as vfs_read fires like a syscall); not forecast: its rate depends on the functions chosen',
     nsPerEvent: null,
     event: 'function call',
     rate: null,

@@ -76,14 +76,18 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
       ],
     },
   ],
-  generate() {
+  generate(_opts, plan) {
     const irq = local('$irq', 'args->irq + 0');
     const vec = local('$vec', 'args->vec + 0');
+    // `name` is a __data_loc string: str(args->name) reads it, except in bpftrace 0.23, which reads "" there. The raw
+    // tracepoint gives the handler itself (irq, struct irqaction *): its name, the same string, read through BTF.
+    const entry = plan.bt.dataLocStrings
+      ? { attach: 'tracepoint:irq:irq_handler_entry', name: 'str(args->name)', irq }
+      : { attach: 'rawtracepoint:irq_handler_entry', name: 'str(((struct irqaction *)arg1)->name)', irq: local('$irq', 'arg0 + 0') };
     const probes = [
-      // `name` is a __data_loc string: str(args->name) reads it in bpftrace 0.17.
-      probe('tracepoint:irq:irq_handler_entry', [
-        local('$name', 'str(args->name)'),
-        irq,
+      probe(entry.attach, [
+        local('$name', entry.name),
+        entry.irq,
         update(maps.hardCount),
         set(hardName, ['cpu'], '$name'),
         set(start, ['cpu', '0'], 'nsecs'),
@@ -126,9 +130,7 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
         irq: Number(irq),
       });
     };
-    // An empty name is a bpftrace that reads the tracepoint's name as "" (0.23): /proc/interrupts names the handler.
-    const named = (irq: string, name: string): string => name || (ctx.irqNames?.().get(irq) ?? '');
-    for (const { key, v } of join(rec, { count: maps.hardCount, ns: maps.hardNs, max: maps.hardMax })) push('hardirq', key.cpu, key.irq, named(key.irq, key.name), v);
+    for (const { key, v } of join(rec, { count: maps.hardCount, ns: maps.hardNs, max: maps.hardMax })) push('hardirq', key.cpu, key.irq, key.name, v);
     for (const { key, v } of join(rec, { count: maps.softCount, ns: maps.softNs, max: maps.softMax })) {
       push('softirq', key.cpu, key.vec, softirqName(Number(key.vec)), v);
     }

@@ -84,11 +84,6 @@ export interface ParseCtx {
    * (reading and clearing its own maps), which costs nothing per event, where a filter in the kernel did.
    */
   tracer?: number | undefined;
-  /**
-   * Hard IRQ handler names by IRQ number, as /proc/interrupts lists them, for a bpftrace that cannot read the
-   * tracepoint's own name (see BpftraceFeatures.dataLocStrings); read by the caller on demand.
-   */
-  irqNames?: () => ReadonlyMap<string, string>;
 }
 
 export type Mode = 'event' | 'aggregate';

@@ -43,8 +43,6 @@ export interface RouterDeps {
   strlen: number;
   /** How the script writes free text into map keys (src/bt/features.ts); default as it is. */
   textKeys?: 'text' | 'bytes';
-  /** Hard IRQ names by number (/proc/interrupts), for a bpftrace that reads the tracepoint's name as "". */
-  irqNames?: () => ReadonlyMap<string, string>;
   /** The monitor whose probe is at this line of the script (bpftrace's helper_error records name a line). */
   monitorAtLine?(line: number): string | undefined;
 }
@@ -266,7 +264,7 @@ export function createRouter(deps: RouterDeps): Router {
         return p ? ([...p.values()] as Entry<N>[]) : [];
       },
     };
-    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch, tracer: deps.tracer?.(), ...(deps.irqNames ? { irqNames: deps.irqNames } : {}) });
+    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch, tracer: deps.tracer?.() });
     if (deps.onInterval) {
       let total: { value: number; devices?: readonly string[] } | null = null;
       try {

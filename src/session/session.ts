@@ -2,7 +2,6 @@
 // supervisor over its bpftrace processes, one router per bpftrace run, and each monitor's stats. `prepareSession`
 // does everything that can fail on bad input (directories, files, compiles) before anything runs, so a reload can
 // refuse a new configuration and keep the old session; `start` then launches the processes.
-import { createIrqNames } from '../rows/irq-names.js';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,7 +168,6 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
 
     const coverage = createMonitorCoverage(monitors, (name, text) => output.note(name, clock.now(), text), log, clock.monotonicNs);
     const cgroups = createCgroupResolver();
-    const irqNames = createIrqNames();
     const note = (monitor: string, timestamp: string, text: string): void => output.note(monitor, timestamp, text);
     const onState = (spec: ProcessSpec, s: StateReport): void => {
       for (const name of spec.monitors) {
@@ -206,7 +204,6 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         mapCapacity: run.runner.mapCapacity,
         strlen: Number(spec.env[bt.env.strlen] ?? defaultStrlen),
         textKeys: bt.textKeys,
-        ...(bt.dataLocStrings ? {} : { irqNames }),
         monitorAtLine: sections.get(spec.id) ?? (() => spec.monitors[0]),
       });
       return router;

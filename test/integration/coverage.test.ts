@@ -47,7 +47,8 @@ test('a full map makes open\'s coverage fall (warning, marker row, status) and r
   await mkdir(files);
   const pidFile = path.join(dir, 'ebpfmon.pid');
   const out = path.join(dir, 'out');
-  const config = await writeConfig(dir, 'monitors:\n  open: {enabled: true, interval: 0.5}\n');
+  // 4,096 keys per map whatever the runtime (bpftrace-aotrt's fixed size, or runtime.map_keys_max): 6,000 paths fill it.
+  const config = await writeConfig(dir, 'runtime: {map_keys_max: 4096}\nmonitors:\n  open: {enabled: true, interval: 0.5}\n');
   const cli = startCli(['start', '-c', config, '-o', out, '--pid-file', pidFile, '--duration', '90']);
   await cli.waitForLog('monitors attached');
   await sleep(1000);

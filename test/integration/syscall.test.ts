@@ -1,4 +1,5 @@
 // The syscall monitor against a workload that makes an exact number of calls.
+import { expectedRuntime } from '../helpers/bpftrace.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelAvailable } from '../helpers/kernel.js';
@@ -18,7 +19,7 @@ for (const aot of [true, false]) {
     await run(prog, ['1000', '0']);
     const r = await cli.done;
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`"runtime":"${aot ? 'aot' : 'jit'}","msg":"bpftrace attached its probes"`));
+    assert.match(r.stderr, new RegExp(`"runtime":"${expectedRuntime(aot)}","msg":"bpftrace attached its probes"`));
     const all = await readCsv(dir, 'syscall');
     // The bpftrace process that counts is left out (it reads and clears the maps every interval): counted in the
     // kernel, its rows dropped by ebpfmon, which knows its pid; not one row of it.

@@ -8,7 +8,8 @@ import { renderProbe } from '../../src/script/render.js';
 import { keyOf, pidPart, probe, resultMap, text, update, int } from '../../src/script/ir.js';
 import { parseLine } from '../../src/records/json-line.js';
 import { decodeByteArray } from '../../src/records/text.js';
-import { parseInterrupts } from '../../src/rows/irq-names.js';
+import { monitors } from '../../src/monitors/registry.js';
+import { plannedFor } from '../helpers/fixtures.js';
 
 const at = (v: string): BpftraceFeatures => featuresOf(parseVersion(v)!);
 
@@ -88,20 +89,14 @@ test('a script line belongs to the monitor whose section holds it', () => {
   assert.equal(at(7), 'open');
 });
 
-test('/proc/interrupts names each numbered IRQ by its handlers', () => {
-  const text = [
-    '           CPU0       CPU1       ',
-    '  1:          9          0   IO-APIC   1-edge      i8042',
-    ' 24:          1          0  IO-APIC   5-edge      ACPI:Ged',
-    ' 28:          0          0 PCI-MSIX-0000:00:01.0   0-edge      virtio0-config',
-    ' 12:          0          3   IO-APIC  12-edge      i8042, serial',
-    'NMI:          0          0   Non-maskable interrupts',
-    ' 40:          0          0  IO-APIC  40-fasteoi',
-  ].join('\n');
-  assert.deepEqual([...parseInterrupts(text)], [
-    ['1', 'i8042'],
-    ['24', 'ACPI:Ged'],
-    ['28', 'virtio0-config'],
-    ['12', 'i8042, serial'],
-  ]);
+test('bpftrace 0.23 reads __data_loc strings as "": exec and interrupt names come through raw tracepoints there', () => {
+  const gen = (name: string, bt: BpftraceFeatures): string => {
+    const m = monitors.find((x) => x.name === name)!;
+    return m.generate(m.options.parse({}), plannedFor('tracepoint', 2, bt)).probes.map((p) => p.attach.join(',') + ' ' + JSON.stringify(p.body)).join('\n');
+  };
+  assert.match(gen('exec', at('0.17.0')), /^tracepoint:sched:sched_process_exec .*args->filename/m);
+  assert.match(gen('exec', at('0.23.2')), /^rawtracepoint:sched_process_exec .*\(\(struct linux_binprm \*\)arg2\)->filename/m);
+  assert.match(gen('exec', at('0.24.0')), /^tracepoint:sched:sched_process_exec /m);
+  assert.match(gen('interrupt', at('0.17.0')), /^tracepoint:irq:irq_handler_entry .*str\(args->name\)/m);
+  assert.match(gen('interrupt', at('0.23.2')), /^rawtracepoint:irq_handler_entry .*str\(\(\(struct irqaction \*\)arg1\)->name\)/m);
 });
