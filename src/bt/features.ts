@@ -30,6 +30,11 @@ export interface BpftraceFeatures {
    * array (`(uint8[16])comm`), printed as its numbers and decoded back to the exact bytes.
    */
   textKeys: 'text' | 'bytes';
+  /**
+   * How often a text map key is JSON-escaped: 'twice' in 0.23, which escapes the key's text and then the JSON string
+   * again (a tab arrives as \\t, é as \\uffffffc3\\uffffffa9), where 0.17 and 0.24+ escape once, as printf data.
+   */
+  keyEscapes: 'once' | 'twice';
   /** Integers that a double cannot hold arrive as JSON strings (0.24+). */
   bigIntsAsStrings: boolean;
   /** bpftrace reports each failed map update as a `helper_error` record with its script line (0.23, #3784). */
@@ -84,10 +89,11 @@ export function featuresOf(v: Version): BpftraceFeatures {
     aheadOfTime: atLeast(v, 21)
       ? {
           mode: 'none',
-          why: `bpftrace ${formatVersion(v)} compiles ahead of time into a standalone executable that bpftrace-aotrt refuses (0.21+), and 0.23's crashes on print(): scripts run in bpftrace`,
+          why: `bpftrace ${formatVersion(v)} writes ahead-of-time output as a standalone executable (0.21+), which bpftrace-aotrt refuses and which crashed on print() in 0.23: scripts run in bpftrace`,
         }
       : { mode: 'shim', why: `bpftrace ${formatVersion(v)}: bpftrace --aot compiles, bpftrace-aotrt runs` },
     textKeys: atLeast(v, 24) ? 'bytes' : 'text',
+    keyEscapes: v.major === 0 && v.minor === 23 ? 'twice' : 'once',
     bigIntsAsStrings: atLeast(v, 24),
     helperErrors: atLeast(v, 23),
     dataLocStrings: !(v.major === 0 && v.minor === 23),
@@ -95,6 +101,17 @@ export function featuresOf(v: Version): BpftraceFeatures {
     jitStop: atLeast(v, 19) ? 'sigterm' : 'probe',
     benignStderr: atLeast(v, 24) ? [memlock, filterFunctions] : [memlock],
   };
+}
+
+/** What differs on this version, in a few words each, for `check`. */
+export function describeFeatures(f: BpftraceFeatures): string[] {
+  return [
+    `maps sized by ${f.env.mapKeys}, strings by ${f.env.strlen}`,
+    f.textKeys === 'bytes' ? 'names in map keys travel as byte arrays (its JSON drops the spaces of a key)' : 'names in map keys travel as text',
+    f.helperErrors ? 'every update a full map drops is reported and counted' : 'a full map is seen by its key count only (drops are not reported)',
+    ...(f.dataLocStrings ? [] : ['exec paths and IRQ names read through raw tracepoints (its tracepoint strings read as "")']),
+    f.jitStop === 'sigterm' ? 'stopped with SIGTERM' : 'stopped through the script\'s stop probe',
+  ];
 }
 
 /**

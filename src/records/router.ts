@@ -9,7 +9,7 @@ import type { Clock } from '../rows/clock.js';
 import type { OutputContract } from '../script/compose.js';
 import type { Agg, Field, KeyPart, PrintfDecl, ResultMap } from '../script/ir.js';
 import { parseLine, splitFields, splitKey, type MapValue } from './json-line.js';
-import { cutMarker, decodeByteArray, decodeHexBytes, decodeText } from './text.js';
+import { cutMarker, decodeByteArray, decodeHexBytes, decodeText, unescapeJson } from './text.js';
 import type { MonitorStats } from './stats.js';
 
 export interface RoutedMonitor {
@@ -43,6 +43,8 @@ export interface RouterDeps {
   strlen: number;
   /** How the script writes free text into map keys (src/bt/features.ts); default as it is. */
   textKeys?: 'text' | 'bytes';
+  /** How often bpftrace escaped a text map key (src/bt/features.ts); default once. */
+  keyEscapes?: 'once' | 'twice';
   /** The monitor whose probe is at this line of the script (bpftrace's helper_error records name a line). */
   monitorAtLine?(line: number): string | undefined;
 }
@@ -129,7 +131,7 @@ export function createRouter(deps: RouterDeps): Router {
   const textOf = (raw: string, part: KeyPart | Field, inKey: boolean): string => {
     if (part.kind === 'bytes') return decodeHexBytes(raw);
     if (part.kind !== 'text') return raw;
-    const d = inKey && deps.textKeys === 'bytes' ? decodeByteArray(raw) : decodeText(raw);
+    const d = !inKey ? decodeText(raw) : deps.textKeys === 'bytes' ? decodeByteArray(raw) : decodeText(deps.keyEscapes === 'twice' ? unescapeJson(raw) : raw);
     return part.fromStr && d.bytes >= deps.strlen - 1 ? d.text + cutMarker : d.text;
   };
 

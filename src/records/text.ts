@@ -99,6 +99,17 @@ export function decodeHexBytes(s: string): string {
   return textOfBytes(out.slice(0, end));
 }
 
+/** The second JSON escape bpftrace 0.23 puts on a map key's text (\\t, \\", \\\\): removed, or the text as it is if it is not one. */
+export function unescapeJson(s: string): string {
+  if (!s.includes('\\')) return s;
+  try {
+    const v: unknown = JSON.parse(`"${s}"`);
+    return typeof v === 'string' ? v : s;
+  } catch {
+    return s;
+  }
+}
+
 /**
  * A text key part that bpftrace 0.24+ printed as a byte array (`[116,109,117,120,0,...]`, see src/bt/features.ts
  * textKeys): the bytes up to the first NUL, with the same escape as free text. Not such an array: read as text.

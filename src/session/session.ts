@@ -204,6 +204,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         mapCapacity: run.runner.mapCapacity,
         strlen: Number(spec.env[bt.env.strlen] ?? defaultStrlen),
         textKeys: bt.textKeys,
+        keyEscapes: bt.keyEscapes,
         monitorAtLine: sections.get(spec.id) ?? (() => spec.monitors[0]),
       });
       return router;

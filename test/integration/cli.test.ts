@@ -101,7 +101,7 @@ test('check reports this machine: kprobes missing, exec on its tracepoint fallba
   const text = await runCli(['check']);
   assert.match(text.stdout, /verdict: this machine can run ebpfmon/);
   if (aotHere()) assert.match(text.stdout, /aot runtime ok {2}\/usr\/bin\/bpftrace-aotrt/);
-  else assert.match(text.stdout, new RegExp(`aot runtime - {2}bpftrace ${bpftraceVersion().replaceAll('.', '\\.')} compiles ahead of time into a standalone executable`));
+  else assert.match(text.stdout, new RegExp(`aot runtime - +bpftrace ${bpftraceVersion().replaceAll('.', '\\.')} writes ahead-of-time output as a standalone executable`));
 });
 
 test('generated scripts, kprobe variants included, compile with bpftrace -d', async (t) => {

@@ -7,7 +7,7 @@ import { bpftraceEnv, sectionsOf } from '../../src/script/compose.js';
 import { renderProbe } from '../../src/script/render.js';
 import { keyOf, pidPart, probe, resultMap, text, update, int } from '../../src/script/ir.js';
 import { parseLine } from '../../src/records/json-line.js';
-import { decodeByteArray } from '../../src/records/text.js';
+import { decodeByteArray, decodeText, unescapeJson } from '../../src/records/text.js';
 import { monitors } from '../../src/monitors/registry.js';
 import { plannedFor } from '../helpers/fixtures.js';
 
@@ -24,16 +24,16 @@ test('versions parse from --version output and order', () => {
 test('the table: Debian 12 (0.17), Ubuntu 24.04 (0.20), Debian 13 (0.23), sid (0.27)', () => {
   const rows = ['0.17.0', '0.20.2', '0.21.0', '0.22.1', '0.23.2', '0.24.0', '0.27.1'].map((v) => {
     const f = at(v);
-    return [v, f.env.mapKeys, f.aheadOfTime.mode, f.textKeys, f.helperErrors, f.dataLocStrings, f.dryRunArgs.join(' '), f.jitStop, f.bigIntsAsStrings];
+    return [v, f.env.mapKeys, f.aheadOfTime.mode, f.textKeys, f.keyEscapes, f.helperErrors, f.dataLocStrings, f.dryRunArgs.join(' '), f.jitStop, f.bigIntsAsStrings];
   });
   assert.deepEqual(rows, [
-    ['0.17.0', 'BPFTRACE_MAP_KEYS_MAX', 'shim', 'text', false, true, '-d', 'probe', false],
-    ['0.20.2', 'BPFTRACE_MAX_MAP_KEYS', 'shim', 'text', false, true, '-d', 'sigterm', false],
-    ['0.21.0', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'text', false, true, '-d', 'sigterm', false],
-    ['0.22.1', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'text', false, true, '--dry-run', 'sigterm', false],
-    ['0.23.2', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'text', true, false, '--dry-run', 'sigterm', false],
-    ['0.24.0', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'bytes', true, true, '--dry-run', 'sigterm', true],
-    ['0.27.1', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'bytes', true, true, '--dry-run', 'sigterm', true],
+    ['0.17.0', 'BPFTRACE_MAP_KEYS_MAX', 'shim', 'text', 'once', false, true, '-d', 'probe', false],
+    ['0.20.2', 'BPFTRACE_MAX_MAP_KEYS', 'shim', 'text', 'once', false, true, '-d', 'sigterm', false],
+    ['0.21.0', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'text', 'once', false, true, '-d', 'sigterm', false],
+    ['0.22.1', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'text', 'once', false, true, '--dry-run', 'sigterm', false],
+    ['0.23.2', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'text', 'twice', true, false, '--dry-run', 'sigterm', false],
+    ['0.24.0', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'bytes', 'once', true, true, '--dry-run', 'sigterm', true],
+    ['0.27.1', 'BPFTRACE_MAX_MAP_KEYS', 'none', 'bytes', 'once', true, true, '--dry-run', 'sigterm', true],
   ]);
 });
 
@@ -99,4 +99,13 @@ test('bpftrace 0.23 reads __data_loc strings as "": exec and interrupt names com
   assert.match(gen('exec', at('0.24.0')), /^tracepoint:sched:sched_process_exec /m);
   assert.match(gen('interrupt', at('0.17.0')), /^tracepoint:irq:irq_handler_entry .*str\(args->name\)/m);
   assert.match(gen('interrupt', at('0.23.2')), /^rawtracepoint:irq_handler_entry .*str\(\(\(struct irqaction \*\)arg1\)->name\)/m);
+});
+
+test('bpftrace 0.23 escapes a text map key twice: the router removes the second escape', () => {
+  // The key of @a[1, "t\tb\"c\\d é"] as 0.23 prints it, after JSON.parse of the line.
+  const once = String(JSON.parse('"1,t\\\\tb\\\\\\"c\\\\\\\\d \\\\uffffffc3\\\\uffffffa9"'));
+  assert.equal(once, '1,t\\tb\\"c\\\\d \\uffffffc3\\uffffffa9');
+  const text = once.slice(2);
+  assert.equal(decodeText(unescapeJson(text)).text, 't\tb"c\\\\d é');
+  assert.equal(unescapeJson('plain, no escape'), 'plain, no escape');
 });

@@ -1,5 +1,5 @@
 // `ebpfmon check`: what this machine offers and, per monitor, ready / fallback / unavailable.
-import type { AheadOfTime } from '../../bt/features.js';
+import { describeFeatures, type AheadOfTime } from '../../bt/features.js';
 import { defaultConfigPath, loadConfig, selectedMonitors } from '../../config/load.js';
 import { detectCapabilities, type Capabilities } from '../../plan/capabilities.js';
 import { aheadOfTime, buildPlan, mapCapacity, type Verdict } from '../../plan/plan.js';
@@ -20,7 +20,7 @@ export interface CheckReport {
   kernel: string;
   arch: string;
   /** What was found, and how this version runs scripts ahead of time (or why it does not). */
-  bpftrace: Omit<Capabilities['bpftrace'], 'features'> & { aheadOfTime: AheadOfTime };
+  bpftrace: Omit<Capabilities['bpftrace'], 'features'> & { aheadOfTime: AheadOfTime; features: string[] };
   tracefs: Capabilities['tracefs'];
   debugfs: Capabilities['debugfs'];
   kprobes: Capabilities['kprobes'];
@@ -65,7 +65,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
     privileges: caps.root,
     kernel: caps.kernel,
     arch: caps.arch,
-    bpftrace: { path: caps.bpftrace.path, version: caps.bpftrace.version, detail: caps.bpftrace.detail, aotrt: caps.bpftrace.aotrt ?? null, aheadOfTime: caps.bpftrace.features.aheadOfTime },
+    bpftrace: { path: caps.bpftrace.path, version: caps.bpftrace.version, detail: caps.bpftrace.detail, aotrt: caps.bpftrace.aotrt ?? null, aheadOfTime: caps.bpftrace.features.aheadOfTime, features: caps.bpftrace.version ? describeFeatures(caps.bpftrace.features) : [] },
     tracefs: caps.tracefs,
     debugfs: caps.debugfs,
     kprobes: caps.kprobes,
@@ -116,6 +116,7 @@ export function renderCheck(r: CheckReport): string {
           ? 'bpftrace-aotrt not found beside bpftrace: every script runs in bpftrace itself (about 95 MB more per process)'
           : r.bpftrace.aheadOfTime.why
     }`,
+    ...r.bpftrace.features.map((f) => `              ${f}`),
     `  tracefs     ${mark(r.tracefs.path !== null)} ${r.tracefs.detail}`,
     `  debugfs     ${mark(r.debugfs.ok)} ${r.debugfs.detail}`,
     `  kprobes     ${mark(r.kprobes.ok)} ${r.kprobes.detail}`,
