@@ -3,8 +3,9 @@
 #   sudo ./scripts/setup.sh start [start options]   install, build, then `ebpfmon start` (Ctrl-C stops it)
 #   sudo ./scripts/setup.sh test                    install, build, then the whole test suite (kernel tests required)
 #   sudo ./scripts/setup.sh                         install and build only
-# Installs: bpftrace, linux-perf, a C compiler (test workloads) and util-linux from apt (and, for the tests, prometheus
-# for promtool, systemd for systemd-analyze and tmux for driving `ebpfmon top`); npm dependencies; the build.
+# Installs what is missing, each tool checked by itself (bpftrace, linux-perf, a C compiler, util-linux, nodejs, npm;
+# for the tests also prometheus, systemd, tmux, debootstrap, qemu-system-x86, zstd); npm dependencies; the build.
+# Refuses a Node.js below package.json's engines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,22 +15,40 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# Each tool it needs, checked by itself: the Debian package that brings it, and why.
 need=()
-command -v bpftrace >/dev/null || need+=(bpftrace)
-command -v perf >/dev/null || need+=(linux-perf)
-command -v cc >/dev/null || need+=(gcc libc6-dev)
-command -v setpriv >/dev/null || need+=(util-linux)
-command -v node >/dev/null || need+=(nodejs npm)
-# promtool (Debian's prometheus package) lints the exporter's output in the tests; systemd-analyze (Debian's systemd
-# package; no running systemd needed) verifies config/ebpfmon.service in the unit tests.
-if [[ ${1:-} == test ]] && ! command -v promtool >/dev/null; then need+=(prometheus); fi
-if [[ ${1:-} == test ]] && ! command -v systemd-analyze >/dev/null; then need+=(systemd); fi
-# tmux runs `ebpfmon top` in a terminal the tests can type into and read.
-if [[ ${1:-} == test ]] && ! command -v tmux >/dev/null; then need+=(tmux); fi
+want() { # command package why
+  if ! command -v "$1" >/dev/null; then
+    need+=("$2")
+    echo "setup: $1 is missing: installing $2 ($3)" >&2
+  fi
+}
+want bpftrace bpftrace "runs the generated scripts"
+want perf linux-perf "perf stat: the kernel's own counts the accuracy tests and check --cost compare with"
+want cc gcc "builds the C workloads of the tests and benches"
+[[ -e /usr/include/stdio.h ]] || need+=(libc6-dev)
+want setpriv util-linux "bpftrace is started through setpriv --pdeathsig: it dies with ebpfmon"
+want node nodejs "runs ebpfmon"
+want npm npm "installs ebpfmon's dependencies (Debian packages it apart from nodejs)"
+if [[ ${1:-} == test ]]; then
+  want promtool prometheus "promtool lints the exporter's output in the tests"
+  want systemd-analyze systemd "systemd-analyze verifies config/ebpfmon.service in the tests (no running systemd needed)"
+  want tmux tmux "runs ebpfmon top in a terminal the tests type into"
+  want debootstrap debootstrap "builds the Debian 13 and sid systems whose bpftrace versions the tests also run"
+  want qemu-system-x86_64 qemu-system-x86 "boots Debian kernels that have kprobes (func, exec's kprobe variant)"
+  want zstd zstd "compresses the kernels' initramfs"
+fi
 if ((${#need[@]})); then
-  echo "setup: installing ${need[*]} with apt-get" >&2
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# A Node.js below package.json's engines is refused here rather than run unsupported.
+required=$(sed -n 's/.*"node": *">=\([0-9.]*\)".*/\1/p' package.json)
+have=$(node -p 'process.versions.node')
+if [[ $(printf '%s\n%s\n' "$required" "$have" | sort -V | head -1) != "$required" ]]; then
+  echo "setup.sh: Node.js $have is below the $required ebpfmon needs (package.json engines). Debian 13 and Ubuntu 24.04 ship Node 20; on Debian 12 (Node 18) install Node 20 or later from NodeSource's Debian packages or with nvm, then run this again." >&2
+  exit 3
 fi
 
 # ebpfmon mounts tracefs/debugfs itself when they are missing; tests that call bpftrace or perf directly need them too.
@@ -48,7 +67,21 @@ case "${1:-}" in
   test)
     export EBPFMON_REQUIRE_KERNEL=1
     npm run lint --silent
-    exec npm test --silent
+    # On this machine's bpftrace, then on Debian 13's and sid's (chroots on this kernel), then func and exec's
+    # kprobe variant on Debian kernels that have kprobes (QEMU). EBPFMON_TEST_HOST_ONLY=1: this machine's only.
+    failed=()
+    npm test --silent || failed+=("bpftrace $(bpftrace --version | grep -o '[0-9.]*' | head -1) (this machine)")
+    if [[ ${EBPFMON_TEST_HOST_ONLY:-0} != 1 ]]; then
+      for suite in trixie sid; do
+        bash scripts/ci/chroot-tests.sh "$suite" || failed+=("$suite chroot")
+      done
+      bash scripts/ci/kprobe-kernels.sh || failed+=("kprobe kernels (QEMU)")
+    fi
+    if ((${#failed[@]})); then
+      echo "setup: tests failed on: ${failed[*]}" >&2
+      exit 1
+    fi
+    echo "setup: every suite passed" >&2
     ;;
   "")
     echo "setup: done. Run: sudo node dist/src/cli/main.js start   (or npm link, then: sudo ebpfmon start)" >&2

@@ -46,12 +46,6 @@ export interface BpftraceFeatures {
   dataLocStrings: boolean;
   /** The arguments that compile and load a script without running it: `-d` until 0.21; `--dry-run` since 0.22 (#3203). */
   dryRunArgs: readonly string[];
-  /**
-   * How the supervisor stops a bpftrace that runs the script itself. 'probe': through compose's stop probe (0.17
-   * misses a SIGTERM that lands outside epoll_wait). 'sigterm': from 0.19 the exit flag is checked on every poll;
-   * the stop probe also compares `pid`, which is relative to bpftrace's pid namespace from 0.23 (#3428).
-   */
-  jitStop: 'probe' | 'sigterm';
   /** stderr lines this version prints on every start that are not about the script (logged at debug level). */
   benignStderr: readonly RegExp[];
 }
@@ -98,7 +92,6 @@ export function featuresOf(v: Version): BpftraceFeatures {
     helperErrors: atLeast(v, 23),
     dataLocStrings: !(v.major === 0 && v.minor === 23),
     dryRunArgs: atLeast(v, 22) ? ['--dry-run'] : ['-d'],
-    jitStop: atLeast(v, 19) ? 'sigterm' : 'probe',
     benignStderr: atLeast(v, 24) ? [memlock, filterFunctions] : [memlock],
   };
 }
@@ -110,7 +103,6 @@ export function describeFeatures(f: BpftraceFeatures): string[] {
     f.textKeys === 'bytes' ? 'names in map keys travel as byte arrays (its JSON drops the spaces of a key)' : 'names in map keys travel as text',
     f.helperErrors ? 'every update a full map drops is reported and counted' : 'a full map is seen by its key count only (drops are not reported)',
     ...(f.dataLocStrings ? [] : ['exec paths and IRQ names read through raw tracepoints (its tracepoint strings read as "")']),
-    f.jitStop === 'sigterm' ? 'stopped with SIGTERM' : 'stopped through the script\'s stop probe',
   ];
 }
 

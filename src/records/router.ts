@@ -279,7 +279,7 @@ export function createRouter(deps: RouterDeps): Router {
     if (full.length || dropped) {
       rm.stats.saturatedIntervals++;
       const held = full.length ? `${full.join(', ')} held ${deps.mapCapacity} keys, as many as a kernel map can; ` : '';
-      const detail = dropped ? `${held}${dropped} update${dropped === 1 ? ' was' : 's were'} dropped in the kernel (map full)` : `${held}updates beyond were dropped in the kernel`;
+      const detail = dropped ? `${held}${dropped} update${dropped === 1 ? ' was' : 's were'} dropped in the kernel (map full, or a key created on two CPUs at once)` : `${held}updates beyond were dropped in the kernel`;
       deps.onNote(name, timestamp, `incomplete: ${detail}`);
       if (!slot.wasFull) log.warn({ monitor: name, maps: full, capacity: deps.mapCapacity }, `${name}: counts of this interval are incomplete (${detail})`);
     } else if (slot.wasFull) log.info({ monitor: name }, `${name}: maps no longer full; counts complete again`);
@@ -420,8 +420,10 @@ export function createRouter(deps: RouterDeps): Router {
         case 'helper_error': {
           const owner = rec.line === null ? undefined : deps.monitorAtLine?.(rec.line);
           const slot = owner === undefined ? undefined : byName.get(owner);
-          // -E2BIG from map_update_elem: the map was full and this update was dropped. Counted exactly, per monitor.
-          if (rec.helper === 'map_update_elem' && rec.retcode === -7 && slot) {
+          // map_update_elem failed: -E2BIG, the map was full; -EEXIST, two CPUs created the same key at once and the
+          // count() of the one that lost the race (bpftrace 0.20+ inserts a new key with BPF_NOEXIST). Either way one
+          // update was dropped: counted exactly, per monitor.
+          if (rec.helper === 'map_update_elem' && (rec.retcode === -7 || rec.retcode === -17) && slot) {
             slot.dropped++;
             slot.rm.stats.droppedUpdates++;
             if (slot.rm.monitor.mode === 'event' && !warned.has(`dropped:${owner}`)) {

@@ -129,8 +129,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
     const bt = r.caps.bpftrace.features;
     /** bpftrace-aotrt on the compiled script where bpftrace compiles it ahead of time, else bpftrace on the script. */
     const runnerFor = async (proc: RunnableProcess, scriptFile: string): Promise<Pick<ProcessSpec, 'runner' | 'fallback'>> => {
-      // From 0.19 bpftrace stops on SIGTERM wherever it is; the stop probe is for bpftrace-aotrt and 0.17.
-      const jit = jitRunner(bpftrace, scriptFile, mapKeys, proc.stoppable && bt.jitStop === 'probe');
+      const jit = jitRunner(bpftrace, scriptFile, mapKeys, proc.stoppable);
       if (!aotrt || !proc.aheadOfTime) {
         if (aotrt && aheadOfTime(config, r.caps)) log.info({ process: proc.id }, 'kprobe monitors run in bpftrace, not ahead of time');
         return { runner: jit };

@@ -32,7 +32,9 @@ test('1,000 processes at once, 12 syscalls x 10 each: every call counted under t
     const sum = rows.filter((row) => row['syscall'] === name).reduce((n, row) => n + Number(row['count']), 0);
     assert.equal(sum, 10_000, `${name}: ${sum} of 10000`);
   }
-  assert.doesNotMatch(r.stderr, /incomplete/);
+  // No map was full. (bpftrace 0.20+ may drop a count when two threads of one process create the same key on two
+  // CPUs at once, and 0.23+ reports it: such an interval is marked, and these single-threaded processes cannot race.)
+  assert.doesNotMatch(r.stderr, /held \d+ keys/);
 });
 
 test('an open storm past what a map holds: the interval is marked incomplete in the CSV, the log and the status', async (t) => {
