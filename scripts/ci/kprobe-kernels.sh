@@ -4,7 +4,7 @@
 # The CI machine's kernel has no kprobes, so the func monitor and exec's kprobe variant are proved here: for each
 # kernel of the matrix below, a Debian guest (that suite's linux-image-amd64, bpftrace and userland) boots under
 # QEMU (TCG: KVM is not available) with the checkout's build on a disk, runs as root
-#   EBPFMON_REQUIRE_KERNEL=1 EBPFMON_REQUIRE_KPROBES=1 node --test --test-concurrency=1 dist/test/kprobe
+#   EBPFMON_REQUIRE_KERNEL=1 EBPFMON_REQUIRE_KPROBES=1 node --test --test-concurrency=1 dist/test/kprobe/*.test.js
 # and hands the TAP output back on another disk. Guest images are cached (see CACHE) and rebuilt only when missing
 # or when the image recipe below changes.
 #
@@ -48,9 +48,9 @@ GUEST_MODULES='virtio_pci virtio_blk ext4'
 # role of the kprobe-kernels.sh found there, then power off. Kept small: the guest role travels with the code, so
 # changing it does not rebuild images.
 GUEST_INIT='#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mountpoint -q /proc || mount -t proc proc /proc
+mountpoint -q /sys || mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o size=1536m tmpfs /ci
 if tar -xf /dev/vdb -C /ci; then /bin/bash /ci/kprobe-kernels.sh --guest; else echo "ebpfmon-ci: cannot unpack the code disk" >/dev/console; fi
 sync
@@ -108,6 +108,13 @@ need_tools() {
   fi
 }
 
+# Removes a build directory, unmounting what an interrupted build may have left mounted in its chroot.
+discard() {
+  local m
+  for m in proc sys dev/pts dev; do umount "$1/root/$m" 2>/dev/null || true; done
+  rm -rf --one-file-system "$1"
+}
+
 # The image of one suite, built when missing or stale; prints its directory. Serialised per suite with flock, so
 # concurrent runs on one machine share the cache.
 ensure_image() {
@@ -121,12 +128,12 @@ ensure_image() {
   else
     local tmp=$CACHE/$suite.new started=$SECONDS
     log "$suite: building the image (recipe $hash; log in $CACHE/$suite.build.log)"
-    rm -rf "$tmp"
+    discard "$tmp"
     mkdir -p "$tmp"
     # A process of its own, so that `set -e` holds in it (a subshell tested by `if` would ignore it).
     if ! bash "$SELF" --build-image "$suite" "$tmp" >"$CACHE/$suite.build.log" 2>&1; then
       tail -n 30 "$CACHE/$suite.build.log" >&2
-      rm -rf "$tmp"
+      discard "$tmp"
       exec {lock}>&-
       return 1
     fi
@@ -161,6 +168,7 @@ run_guest() {
   mkdir -p "$work/results"
   truncate -s 64M "$work/results.img"
   log "$suite: booting $(grep -o '^linux-image-[0-9][^ ]* [^ ]*' "$image/versions.txt" || true) (timeout ${TIMEOUT} s)"
+  # In the background, so that a SIGINT or SIGTERM of this script can stop it (on_signal).
   timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu max -smp 2 -m 3072 \
     -display none -monitor none -serial "file:$work/console.log" -no-reboot -nic none \
@@ -170,7 +178,10 @@ run_guest() {
     -drive "file=$image/rootfs.img,if=virtio,format=raw,snapshot=on" \
     -drive "file=$work/code.tar,if=virtio,format=raw,readonly=on" \
     -drive "file=$work/results.img,if=virtio,format=raw" \
-    </dev/null >"$work/qemu.log" 2>&1 || rc=$?
+    </dev/null >"$work/qemu.log" 2>&1 &
+  QEMU_PID=$!
+  wait "$QEMU_PID" || rc=$?
+  QEMU_PID=
   local took=$((SECONDS - started))
   tar -xf "$work/results.img" -C "$work/results" 2>/dev/null || true
   local r=$work/results kernel='?' bpftrace='?'
@@ -194,11 +205,18 @@ run_guest() {
     else why='the guest returned no results'; fi
     if ! grep -q 'ebpfmon-ci: guest up' "$work/console.log" 2>/dev/null; then why+=' (never reached its guest role)'; fi
     RESULT[$suite]=ERROR
-    DETAIL[$suite]="$why; QEMU and console output follow"
+    DETAIL[$suite]="$why (QEMU's and the console's last lines are above, on stderr)"
     echo "# $suite: no results: $why" >&2
     tail -n 20 "$work/qemu.log" >&2 || true
     tail -n 60 "$work/console.log" >&2 || true
   fi
+}
+
+QEMU_PID=
+on_signal() {
+  log "interrupted: stopping"
+  if [[ -n $QEMU_PID ]]; then kill -TERM "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; fi
+  exit 130
 }
 
 host_main() {
@@ -211,12 +229,16 @@ host_main() {
   for s in "${suites[@]}"; do [[ -n ${KERNELS[$s]:-} ]] || die "unknown kernel '$s' (known: ${KERNEL_ORDER[*]})"; done
   [[ -d $repo/dist/test/kprobe && -f $repo/dist/src/cli/main.js && -d $repo/node_modules ]] ||
     die "no build in $repo: run 'npm ci && npm run build' first (dist/test/kprobe, dist/src/cli/main.js, node_modules)"
-  command -v node >/dev/null || die 'no node on the host: the guests run the host'"'"'s node (Node >= 20)'
+  # The guests run the host's node (Debian's own is 18 in bookworm): it must be one ebpfmon supports.
+  command -v node >/dev/null || die 'no node on the host: the guests run the host'"'"'s node (Node >= 20.5)'
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 5) ? 0 : 1)' ||
+    die "the host's node is $(node --version): the guests run it, and ebpfmon needs Node >= 20.5"
   need_tools
 
   local started=$SECONDS
   WORK=$(mktemp -d /tmp/ebpfmon-kprobe-ci.XXXXXX)
   trap 'rm -rf "$WORK"' EXIT
+  trap on_signal INT TERM
   local work=$WORK
   make_code_disk "$repo" "$work/code.tar" "$work/stage"
   for s in "${suites[@]}"; do
@@ -273,7 +295,7 @@ guest_main() {
   } >"$out/tap.txt"
   cd /ci/repo || return
   EBPFMON_REQUIRE_KERNEL=1 EBPFMON_REQUIRE_KPROBES=1 timeout -k 10 "$GUEST_TEST_TIMEOUT" \
-    node --test --test-reporter=tap --test-concurrency=1 dist/test/kprobe 2>&1 | tee -a "$out/tap.txt" >/dev/console
+    node --test --test-reporter=tap --test-concurrency=1 dist/test/kprobe/*.test.js 2>&1 | tee -a "$out/tap.txt" >/dev/console
   echo "${PIPESTATUS[0]}" >"$out/status"
   echo "$up $(cut -d' ' -f1 /proc/uptime)" >"$out/uptime"
   dmesg >"$out/dmesg.txt"
