@@ -35,6 +35,12 @@ export interface BpftraceFeatures {
    * again (a tab arrives as \\t, é as \\uffffffc3\\uffffffa9), where 0.17 and 0.24+ escape once, as printf data.
    */
   keyEscapes: 'once' | 'twice';
+  /**
+   * The script sets its own map, string and buffer sizes in a `config = { ... }` block (the block exists since
+   * 0.20; measured on 0.23 and 0.27), so it runs with the sizes it was written for without ebpfmon's environment
+   * (0.24+ casts text key parts to byte arrays of exactly the string size). The environment still wins over it.
+   */
+  configBlock: boolean;
   /** Integers that a double cannot hold arrive as JSON strings (0.24+). */
   bigIntsAsStrings: boolean;
   /** bpftrace reports each failed map update as a `helper_error` record with its script line (0.23, #3784). */
@@ -88,6 +94,7 @@ export function featuresOf(v: Version): BpftraceFeatures {
       : { mode: 'shim', why: `bpftrace ${formatVersion(v)}: bpftrace --aot compiles, bpftrace-aotrt runs` },
     textKeys: atLeast(v, 24) ? 'bytes' : 'text',
     keyEscapes: v.major === 0 && v.minor === 23 ? 'twice' : 'once',
+    configBlock: atLeast(v, 23),
     bigIntsAsStrings: atLeast(v, 24),
     helperErrors: atLeast(v, 23),
     dataLocStrings: !(v.major === 0 && v.minor === 23),

@@ -85,6 +85,10 @@ export function bpftraceEnv(runtime: { map_keys_max: number; perf_rb_pages: numb
   };
 }
 
+/** The sizes bpftraceEnv sets, as the script's own `config` block (BpftraceFeatures.configBlock). */
+export const configBlock = (runtime: { map_keys_max: number; perf_rb_pages: number }, strlen: number): string =>
+  `config = { max_map_keys = ${runtime.map_keys_max}; max_strlen = ${strlen}; perf_rb_pages = ${runtime.perf_rb_pages} }`;
+
 /** A signal whose default action is to ignore it: delivered to bpftrace or bpftrace-aotrt it does nothing by itself. */
 export const stopSignal = 'SIGURG';
 /** The attach line of the stop probe; `start --scripts` runs an edited script ahead of time only when it kept it. */
@@ -148,6 +152,7 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const body: string[] = [
     renderHeader({ file, parts, env, bpftraceVersion: ctx.bpftraceVersion, kernel: ctx.kernel, layout }),
     '',
+    ...(proc.bt.configBlock ? [configBlock(ctx.runtime, proc.strlen), ''] : []),
     '// BEGIN fires once every probe is attached: ebpfmon reports "attached" on this line, not before.',
     `BEGIN { ${tracerPid} = pid; printf("${attachedMarker}\\n"); }`,
     '',

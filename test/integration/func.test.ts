@@ -63,7 +63,7 @@ for (const [label, functions, perProcess] of [
     const g = await runCli(['generate', '--no-detect', '-c', config, '-m', 'func']);
     assert.equal(g.exitCode, 0, g.stderr);
     assert.match(g.stdout, /^kprobe:vfs_/m);
-    assert.match(g.stdout, perProcess ? /@func_count\[pid, func, comm\] = count\(\);/ : /@func_count\[func\] = count\(\);/);
+    assert.match(g.stdout, perProcess ? /@func_count\[pid, func, (\(uint8\[16\]\))?comm\] = count\(\);/ : /@func_count\[func\] = count\(\);/);
     const file = path.join(dir, 'func.bt');
     await writeFile(file, g.stdout);
     const out = await assertCompiles(file);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { featuresOf, parseVersion, compareVersions, type BpftraceFeatures } from '../../src/bt/features.js';
-import { bpftraceEnv, sectionsOf } from '../../src/script/compose.js';
+import { bpftraceEnv, configBlock, sectionsOf } from '../../src/script/compose.js';
 import { renderProbe } from '../../src/script/render.js';
 import { keyOf, pidPart, probe, resultMap, text, update, int } from '../../src/script/ir.js';
 import { parseLine } from '../../src/records/json-line.js';
@@ -108,4 +108,9 @@ test('bpftrace 0.23 escapes a text map key twice: the router removes the second 
   const text = once.slice(2);
   assert.equal(decodeText(unescapeJson(text)).text, 't\tb"c\\\\d é');
   assert.equal(unescapeJson('plain, no escape'), 'plain, no escape');
+});
+
+test('from 0.23 a script carries its own sizes in a config block: it runs as written without ebpfmon\'s environment', () => {
+  assert.deepEqual(['0.17.0', '0.20.2', '0.23.2', '0.27.1'].map((v) => at(v).configBlock), [false, false, true, true]);
+  assert.equal(configBlock({ map_keys_max: 32768, perf_rb_pages: 256 }, 176), 'config = { max_map_keys = 32768; max_strlen = 176; perf_rb_pages = 256 }');
 });
