@@ -12,7 +12,10 @@
  */
 export function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void, throttle?: () => Promise<void> | null): Promise<void> {
   stream.setEncoding('utf8');
-  let tail = '';
+  // The start of a line whose end has not arrived yet, chunk by chunk: a map record is one line of megabytes, and
+  // joining each chunk onto it before searching (tail + chunk) copied it once per chunk, quadratic in its length
+  // (bpftrace 0.27's byte-array keys, 8 MB lines: 8.8 of 10 s of the supervisor's CPU).
+  let tail: string[] = [];
   let paused = false;
   const emit = (line: string): void => {
     onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
@@ -26,21 +29,27 @@ export function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string
     });
   };
   stream.on('data', (chunk: string) => {
-    const text = tail ? tail + chunk : chunk;
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      emit(text.slice(start, nl));
+    let nl = chunk.indexOf('\n');
+    if (nl < 0) {
+      tail.push(chunk);
+      return;
+    }
+    emit(tail.length ? tail.join('') + chunk.slice(0, nl) : chunk.slice(0, nl));
+    tail = [];
+    let start = nl + 1;
+    for (nl = chunk.indexOf('\n', start); nl >= 0; nl = chunk.indexOf('\n', start)) {
+      emit(chunk.slice(start, nl));
       start = nl + 1;
     }
-    tail = text.slice(start);
+    if (start < chunk.length) tail.push(chunk.slice(start));
   });
   return new Promise((resolve) => {
     let done = false;
     const finish = (): void => {
       if (done) return;
       done = true;
-      if (tail) emit(tail);
-      tail = '';
+      if (tail.length) emit(tail.join(''));
+      tail = [];
       resolve();
     };
     stream.on('end', finish);

@@ -116,13 +116,25 @@ export function unescapeJson(s: string): string {
  */
 export function decodeByteArray(s: string): Decoded {
   if (!s.startsWith('[') || !s.endsWith(']')) return decodeText(s);
+  // Only the bytes before the NUL matter: a path's 176-byte array is mostly padding after it.
   const out: number[] = [];
-  for (const n of s.slice(1, -1).split(',')) {
-    const b = Number(n);
-    if (b === 0) break;
-    out.push(b & 0xff);
+  let n = 0;
+  let digits = false;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      n = n * 10 + (c - 48);
+      digits = true;
+      continue;
+    }
+    if (!digits || n === 0) break;
+    out.push(n & 0xff);
+    n = 0;
+    digits = false;
   }
-  return { text: textOfBytes(out), bytes: out.length };
+  let plain = true;
+  for (const b of out) if (b >= 0x80 || b === 0x5c) plain = false;
+  return { text: plain ? String.fromCharCode(...out) : textOfBytes(out), bytes: out.length };
 }
 
 /**
