@@ -1,6 +1,7 @@
 // Rotation on the real kernel: a busy open monitor with max_file_mb: 1 and compress fills several files, each headed
 // and strictly parseable, their rows adding up to the workload's opens; `analyze` reads them, gzipped or not. Then
 // external rotation: logrotate's rename (create) + SIGHUP, and copytruncate, lose no row and leave no hole.
+import { bpftraceFeatures } from '../helpers/bpftrace.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
@@ -31,10 +32,14 @@ test('max_file_mb: 1 with a busy monitor: several files, each headed and strict 
   const RUNS = 8;
   for (let i = 0; i < N; i++) await writeFile(path.join(target, `e${i}`), '');
   // bpftrace itself (not aotrt, 4096 keys a map): one run's 10000 distinct paths fit in one interval's map.
+  // bpftrace 0.24+ prints each path key as a 176-number byte array (src/bt/features.ts textKeys): 12,000 of them take
+  // it more than a second here, so it stalls behind 1-second intervals, and a clear that runs after the next flip
+  // loses counts (marked as a stall, not counted). Its intervals are 2 s.
+  const interval = bpftraceFeatures().textKeys === 'bytes' ? 2 : 1;
   const config = await writeConfig(
     base,
     `output: {flush_interval: 1, rotate: {max_file_mb: 1, compress: true}}\nruntime: {aot: false}\n` +
-      `monitors:\n  open: {enabled: true, interval: 1, comm: ${comm}, path_prefix: "${target}/"}\n` +
+      `monitors:\n  open: {enabled: true, interval: ${interval}, comm: ${comm}, path_prefix: "${target}/"}\n` +
       // A second monitor keeps the console view off (it is on when one monitor runs).
       `  syscall: {enabled: true, interval: 1, comm: ${comm}}\n`,
   );
@@ -42,9 +47,9 @@ test('max_file_mb: 1 with a busy monitor: several files, each headed and strict 
   try {
     await cli.waitForLog('monitors attached');
     for (let r = 0; r < RUNS; r++) {
-      // One run per interval (1 s): about 0.8 MB of rows each, so a file ends after its second run.
+      // One run per interval: about 0.8 MB of rows each, so a file ends after its second run.
       await run(prog, [target, String(N), String(M), '1']);
-      await sleep(1500);
+      await sleep(1500 * interval);
     }
     await sleep(1500);
     cli.proc.kill('SIGTERM');
@@ -70,7 +75,8 @@ test('max_file_mb: 1 with a busy monitor: several files, each headed and strict 
     }
     // Every path of every run, once per run: nothing lost or written twice across the rotations.
     assert.equal(counts.size, N + M);
-    assert.ok([...counts.values()].every((n) => n === RUNS), 'each path counted once per run');
+    const off = [...counts].filter(([, n]) => n !== RUNS);
+    assert.ok(off.length === 0, `each path counted once per run: ${off.length} not, e.g. ${JSON.stringify(off.slice(0, 3))}; log: ${res.stderr.split('\n').filter((l) => /incomplete|lost|stalled|dropped/.test(l)).slice(0, 3).join(' | ')}`);
     assert.equal(rows, RUNS * (N + M));
     // The run's own tally: rows written per file, the same files.
     const stopped = JSON.parse(res.stderr.split('\n').find((l) => l.includes('"msg":"stopped"')) ?? '{}') as { written?: Record<string, number> };
