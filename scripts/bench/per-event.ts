@@ -5,6 +5,7 @@
 // own measure per program is read from /proc/<bpftrace pid>/fdinfo: run_time_ns / run_cnt.
 //   node dist/scripts/bench/per-event.js [--quick] [--out DIR]
 // Targets: ebpfmon <= 1.2x the same-fields script, and <= syscount.bt (ebpfmon's keys hold syscount's: id and comm).
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -81,8 +82,11 @@ function kernelCost(before: readonly ProgStat[], after: readonly ProgStat[]): { 
 }
 
 export async function runPerEvent(o: BenchOptions): Promise<BenchResult> {
-  const title = 'Per-event cost: ns per getppid syscall and in-kernel ns per event';
-  if (!isRoot() || !haveBpftrace()) return skipped('per-event', title, 'needs root and bpftrace', o.quick);
+  if (!isRoot() || !haveBpftrace()) return skipped('per-event', 'Per-event cost', 'needs root and bpftrace', o.quick);
+  // One bpftrace per run: run it again in a chroot of another Debian (scripts/ci/chroot-tests.sh builds them) for
+  // that version's figures.
+  const version = execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
+  const title = `Per-event cost under ${version}: ns per getppid syscall and in-kernel ns per event`;
   const started = Date.now();
   const rounds = o.quick ? 3 : 5;
   const calls = 1_000_000;
