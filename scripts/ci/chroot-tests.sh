@@ -6,6 +6,8 @@
 # This script builds (or reuses) a minbase chroot of SUITE with bpftrace, nodejs and what the tests spawn, binds the
 # host's built checkout into it at the same absolute path, and runs there, as root:
 #   CI=true EBPFMON_REQUIRE_KERNEL=1 EBPFMON_BPFTRACE_SUITE=SUITE node --test --test-concurrency=1 FILES
+# (with --test-reporter=tap, and --test-force-exit where node has it: a failed test that leaves a child holding its
+# file's event loop must not hang the run).
 # Output: a "# ..." header line naming the suite, bpftrace and node versions, then the TAP of the run (stdout);
 # progress and timings on stderr.
 #
@@ -19,11 +21,12 @@
 #   EBPFMON_CI_CHROOTS  chroot cache (default /var/cache/ebpfmon-ci/chroots; one directory per suite)
 #   EBPFMON_CI_REBUILD  1: rebuild the chroot even when the cache is current
 #   EBPFMON_CI_MIRROR   Debian mirror (default http://deb.debian.org/debian)
+#   EBPFMON_CI_TIMEOUT  seconds the test run may take (default 3600; 0: no limit); then it is stopped, exit 124
 #   EBPFMON_CI_BUILD_IN_RAM  1: build in a tmpfs, then copy to disk (faster); 0: on disk; auto (default): 1 when
 #                       6 GiB of memory are available
 #   EBPFMON_*           passed through to the tests (CI, EBPFMON_REQUIRE_KERNEL, EBPFMON_BPFTRACE_SUITE are set here)
-# Exit status: the test runner's (0 all passed, 1 a test failed, 130 interrupted); 2 cannot start (not root, no
-# build, unknown suite, node too old in the chroot); 3 the chroot could not be built (infrastructure).
+# Exit status: the test runner's (0 all passed, 1 a test failed), 130 interrupted, 124 EBPFMON_CI_TIMEOUT; 2 cannot
+# start (not root, no build, unknown suite, node too old in the chroot); 3 the chroot could not be built.
 #
 # Cache: $EBPFMON_CI_CHROOTS/SUITE/root-HASH, HASH from the recipe below (change it and the chroot is rebuilt). A
 # build goes to SUITE/.build-HASH.* and is renamed into place only when complete and checked, so an interrupted
@@ -32,8 +35,10 @@
 #
 # Mounts: the chroot's /proc (bind), /sys and /dev (rbind), /tmp and /run (tmpfs) and the checkout (bind, at its
 # own path) live in a private mount namespace (unshare --mount): the host's mount table never shows them, and they
-# vanish with the namespace even if this script is killed. On exit (normal, failure, Ctrl-C) processes left in the
-# chroot are killed by pid and the mounts are unmounted (umount -R, lazy when busy).
+# vanish with the namespace when its last process ends. On exit (normal, failure, Ctrl-C, timeout) processes left
+# in the chroot (a daemon a failed test started) are named, killed by pid, and the mounts unmounted (umount -R, lazy
+# when busy). A build runs in a PID namespace too: Ctrl-C or a kill ends all of it.
+# Stop a run with Ctrl-C or by signalling its process group (a signal to this script alone waits for the tests).
 #
 # One file, three roles: the host role (default) caches the chroot and starts the others in a mount namespace of
 # their own: --build-chroot SUITE DIR builds one chroot, --run-chroot runs the tests in one.
@@ -111,9 +116,18 @@ remove_dir() {
 # Build role (in a mount namespace of its own) ------------------------------------------------------------------
 
 # Builds the chroot into $2 (on disk). With memory to spare it is built in a tmpfs and copied to $2 at the end:
-# dpkg's fsync of every file it unpacks costs about a minute on disk, and the copy a few seconds.
+# dpkg's fsync of every file it unpacks costs 20-30 s on disk, the copy of the finished 1.3 GB about 8 s.
 build_main() {
   local suite=$1 out=$2 debs=$3 avail
+  # This shell is PID 1 of the build's PID namespace. debootstrap shrugs off SIGINT (it retries what failed), so on
+  # Ctrl-C or SIGTERM this shell exits, and with it, killed by the kernel, everything else in the namespace.
+  if [[ -z ${BUILD_IN_BACKGROUND:-} ]]; then
+    trap 'echo "build interrupted"; exit 130' INT
+    trap 'echo "build terminated"; exit 143' TERM
+    BUILD_IN_BACKGROUND=1 build_main "$@" &
+    wait "$!"
+    return
+  fi
   avail=$(awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo)
   local in_ram=${EBPFMON_CI_BUILD_IN_RAM:-auto}
   [[ $in_ram != auto ]] || { ((avail >= 6)) && in_ram=1 || in_ram=0; }
@@ -161,8 +175,9 @@ ensure_chroot() {
   chmod 755 "$BUILD_TMP"
   local started=$EPOCHREALTIME
   log "$suite: building the chroot (recipe $hash; log in $dir/build.log)"
-  # A process of its own, so that `set -e` holds in it, in a mount namespace of its own (see build_chroot).
-  if ! unshare --mount --propagation private -- bash "$SELF" --build-chroot "$suite" "$BUILD_TMP" "$dir/debs" 2>&1 </dev/null |
+  # A process of its own, so that `set -e` holds in it, in a mount namespace of its own (see build_chroot) and a PID
+  # namespace of its own: when it ends, or unshare is killed, the kernel kills whatever the build still runs.
+  if ! unshare --mount --propagation private --pid --fork --kill-child -- bash "$SELF" --build-chroot "$suite" "$BUILD_TMP" "$dir/debs" 2>&1 </dev/null |
     while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$line"; done >"$dir/build.log"; then
     tail -n 30 "$dir/build.log" >&2
     die "$suite: building the chroot failed after $(since "$started") s (log: $dir/build.log)" 3
@@ -172,6 +187,11 @@ ensure_chroot() {
   missing=$(missing_commands "$BUILD_TMP")
   [[ -z $missing ]] || die "$suite: the new chroot lacks $missing (log: $dir/build.log)" 3
   echo "$hash" >"$BUILD_TMP/etc/ebpfmon-ci-recipe"
+  # The .deb cache keeps what this chroot is made of, for the next build; older versions go.
+  local keep
+  keep=$(chroot "$BUILD_TMP" dpkg-query -W -f '${Package}_${Version}_${Architecture}.deb\n' | sed 's/:/%3a/g')
+  find "$dir/debs" -maxdepth 1 -name '*.deb' -printf '%f\n' | { grep -vxF -f <(printf '%s\n' "$keep") || true; } |
+    while IFS= read -r f; do rm -f "$dir/debs/$f"; done
   # Older chroots of the suite (other recipes, or this one when rebuilding) go; the new one takes its place.
   for d in "$dir"/root-*; do
     if [[ -e $d ]]; then remove_dir "$d" || die "$suite: cannot remove the old chroot $d" 3; fi
@@ -192,8 +212,9 @@ resolve_args() {
     if [[ $a == /* ]]; then p=$a
     elif [[ -e $repo/$a || ! -e $a ]]; then p=$repo/$a
     else p=$(readlink -f "$a"); fi
-    # test/x/y.test.ts stands for its build, dist/test/x/y.test.js.
-    if [[ $p == "$repo"/test/*.ts ]]; then p=$repo/dist/${p#"$repo"/}; p=${p%.ts}.js; fi
+    # test/x/y.test.ts stands for its build, dist/test/x/y.test.js; test/x for dist/test/x.
+    if [[ $p == "$repo"/test/*.ts ]]; then p=$repo/dist/${p#"$repo"/}; p=${p%.ts}.js
+    elif [[ $p == "$repo"/test/* && -d $p ]]; then p=$repo/dist/${p#"$repo"/}; fi
     [[ -e $p ]] || die "no such test file or directory: $a (not in $repo; did the host build run?)"
     p=$(readlink -f "$p")
     [[ $p == "$repo"/* ]] || die "$a is outside the checkout $repo: the chroot sees only the checkout"
@@ -210,7 +231,7 @@ resolve_args() {
 host_main() {
   local suite=${1:-}
   [[ $suite == -h || $suite == --help ]] && { sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 0; }
-  [[ -n $suite ]] || die "usage: $0 SUITE [TEST_DIR_OR_FILE...]   (SUITE: ${SUITES[*]})"
+  [[ -n $suite ]] || die "usage: $0 SUITE [--NODE_TEST_OPTION...] [TEST_DIR_OR_FILE...]   (SUITE: ${SUITES[*]}; --help)"
   shift
   [[ " ${SUITES[*]} " == *" $suite "* ]] || die "unknown suite '$suite' (known: ${SUITES[*]})"
   (($(id -u) == 0)) || die 'run as root (debootstrap, chroot, mounts and bpftrace need it)'
@@ -225,8 +246,8 @@ host_main() {
   resolve_args "$repo" "$@"
 
   trap host_cleanup EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  trap 'log "$suite: interrupted (SIGINT)"; exit 130' INT
+  trap 'log "$suite: terminated (SIGTERM)"; exit 143' TERM
   local started=$EPOCHREALTIME
   mkdir -p "$CACHE/$suite"
   exec {lock}>"$CACHE/$suite/lock"
@@ -264,7 +285,7 @@ ROOT=
 chroot_pids() {
   local p
   for p in /proc/[0-9]*; do
-    [[ $(readlink "$p/root" 2>/dev/null) == "$ROOT" ]] && printf '%s\n' "${p#/proc/}"
+    if [[ $p/root -ef $ROOT ]]; then printf '%s\n' "${p#/proc/}"; fi
   done
   return 0
 }
@@ -326,17 +347,34 @@ run_main() {
   node_version=$("${in_chroot[@]}" node --version 2>&1) || die "$suite: node does not run in the chroot: $node_version"
   bpftrace_version=$("${in_chroot[@]}" bpftrace --version 2>&1) || die "$suite: bpftrace does not run in the chroot: $bpftrace_version"
   # engines.node in package.json: >= 20.5.0.
-  if ! "${in_chroot[@]}" node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 5) ? 0 : 1)'; then
+  local major minor
+  IFS=. read -r major minor _ <<<"${node_version#v}"
+  if ((major < 20 || (major == 20 && minor < 5))); then
     die "$suite: the chroot's node is $node_version; ebpfmon needs node >= 20.5.0 (package.json engines)"
   fi
+  # A test file whose failed test leaves a child holding its event loop (a pipe, a timer) would keep the run waiting
+  # forever: with --test-force-exit (node >= 20.14) the file ends with its last test, and the child is killed below
+  # (and named). The timeout is the last resort.
+  local node_args=(--test --test-reporter=tap --test-concurrency=1)
+  if ((major > 20 || minor >= 14)); then node_args+=(--test-force-exit); fi
   echo "# ebpfmon integration tests in a Debian $suite chroot: $bpftrace_version, node $node_version, Linux $(uname -r)"
-  local rc=0
-  "${in_chroot[@]}" /bin/sh -c 'cd "$1" && shift && exec node --test --test-reporter=tap --test-concurrency=1 "$@"' sh "$repo" "$@" || rc=$?
+  local rc=0 limit=${EBPFMON_CI_TIMEOUT:-3600} started=$SECONDS
+  local timeout=(timeout --foreground -k 30 "$limit")
+  ((limit > 0)) || timeout=()
+  "${timeout[@]}" "${in_chroot[@]}" /bin/sh -c 'cd "$1" && shift && exec node "$@"' sh "$repo" "${node_args[@]}" "$@" || rc=$?
+  if ((limit > 0 && SECONDS - started >= limit)); then
+    log "$suite: the tests did not end within $limit s (EBPFMON_CI_TIMEOUT): stopped"
+    rc=124
+  fi
   return "$rc"
 }
 
-case ${1:-} in
-  --build-chroot) build_main "$2" "$3" "$4" ;;
-  --run-chroot) shift; run_main "$@" ;;
-  *) host_main "$@" ;;
-esac
+# One compound command, read whole before it runs: editing this file during a run cannot change the run.
+{
+  case ${1:-} in
+    --build-chroot) build_main "$2" "$3" "$4" ;;
+    --run-chroot) shift; run_main "$@" ;;
+    *) host_main "$@" ;;
+  esac
+  exit
+}
