@@ -29,7 +29,8 @@ for (const aot of [true, false]) {
     assert.ok(stamps.length >= 3, `intervals: ${stamps.join(' ')}`);
     const own = all.filter((row) => row['pid'] === tracer);
     assert.deepEqual(own.map((o) => [o['timestamp'], o['syscall'], o['count']]), [], 'rows of the tracing bpftrace');
-    assert.ok(all.some((row) => row['comm'] === 'node'), 'ebpfmon itself is counted');
+    // By pid: its main thread is "node" on Node 20 and "MainThread" on Node 24 (sid).
+    assert.ok(all.some((row) => row['pid'] === String(cli.proc.pid)), 'ebpfmon itself is counted');
     const rows = all.filter((row) => row['comm'] === 'ebpfm_sysc');
     const sum = (name: string, col: string): number =>
       rows.filter((row) => row['syscall'] === name).reduce((n, row) => n + Number(row[col]), 0);
