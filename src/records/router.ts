@@ -75,7 +75,7 @@ interface Slot {
   pending: Map<string, Map<string, Pending>>;
   /** Result maps printed as full as the kernel map can hold in this interval. */
   full: Set<string>;
-  /** Updates the kernel refused this interval because a map was full (bpftrace's helper_error records). */
+  /** Updates the kernel refused this interval: a full map, or a key created on two CPUs at once (helper_error records). */
   dropped: number;
   lastTickNs: bigint | null;
   /** Ticks that arrived late are merged here until one arrives on time: their maps span the whole stall. */
