@@ -3,7 +3,7 @@
 import type { Logger } from '../log.js';
 import type { RoutedMonitor } from '../records/router.js';
 import { readCounter, type KernelCounter, type Reading } from './kernel-counters.js';
-import { coverageThreshold, coverageWindow, createCoverageTracker, type CoverageSample, type CoverageTracker } from './tracker.js';
+import { coverageSettleSeconds, coverageThreshold, coverageWindow, createCoverageTracker, type CoverageSample, type CoverageTracker } from './tracker.js';
 
 /** A counter reading and when it was taken (CLOCK_MONOTONIC ns, bpftrace's `nsecs`). */
 export interface Point {
@@ -65,7 +65,12 @@ export function createMonitorCoverage(
   const lastEvents = new Map<string, { rows: number; lost: number }>();
   const trackerOf = (name: string, m: RoutedMonitor): CoverageTracker => {
     let t = trackers.get(name);
-    if (!t) trackers.set(name, (t = createCoverageTracker(m.monitor.coverage ? 'kernel' : 'self', coverageWindow, m.monitor.coverage?.expect ?? coverageThreshold)));
+    if (!t) {
+      // Against a kernel counter, judged once enough time is compared for the edges' timing to be noise; records seen
+      // against lost (event monitors) are exact from the first sample.
+      const settle = m.monitor.coverage ? Math.ceil(coverageSettleSeconds / m.interval) : 1;
+      trackers.set(name, (t = createCoverageTracker(m.monitor.coverage ? 'kernel' : 'self', coverageWindow, m.monitor.coverage?.expect ?? coverageThreshold, settle)));
+    }
     return t;
   };
   const record = (name: string, m: RoutedMonitor, sample: CoverageSample): void => {
@@ -90,9 +95,13 @@ export function createMonitorCoverage(
     if (!counter) return null;
     const latest = take(name, counter);
     if (latest === null) return null;
-    const now = tickNs === null ? latest.reading : valueAt(readings.get(name) ?? [latest], tickNs);
+    const points = readings.get(name) ?? [latest];
+    const now = tickNs === null ? latest.reading : valueAt(points, tickNs);
     const before = atLastTick.get(name);
-    atLastTick.set(name, now);
+    // The first tick has no reading before it (the counter is first read as its line arrives, up to hundreds of ms
+    // late: measured 1.036 of the kernel's count for the next interval): it is not a baseline. From the second tick
+    // on, a reading was taken as the tick was due.
+    if (tickNs === null || points[0]!.at <= tickNs) atLastTick.set(name, now);
     if (tickNs !== null && !stopping) {
       // Ticks come every interval (kernel timer): read the counter again as the next one is due (Node's timer
       // fires a few ms late), so the reading at the tick is interpolated over milliseconds, not over the whole

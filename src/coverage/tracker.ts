@@ -24,12 +24,23 @@ export interface CoverageState {
 export const coverageThreshold = 0.99;
 /** Intervals compared at once: the edges of one interval's counts and the kernel's reading differ by a few ms. */
 export const coverageWindow = 10;
+/**
+ * Seconds of compared intervals before a kernel-counter ratio can be called low. Over a window the kernel's deltas
+ * telescope, so its error is the two edges' (the counter is read when Node's timer fires, tens of ms after the tick on a
+ * busy host): measured here, single 2-s intervals at 0.979-1.036 of the kernel's count while 10 of them held 0.998.
+ * Two intervals after start is a ratio of noise, and a warning every operator saw on every start.
+ */
+export const coverageSettleSeconds = 10;
 
 export interface CoverageTracker {
   add(s: CoverageSample): { state: CoverageState; crossed: 'fell' | 'recovered' | null };
 }
 
-export function createCoverageTracker(basis: 'kernel' | 'self', window = coverageWindow, threshold = coverageThreshold): CoverageTracker {
+/**
+ * `minSamples`: comparable intervals needed before a ratio against a count can be called low (the ratio is shown
+ * before that, never judged).
+ */
+export function createCoverageTracker(basis: 'kernel' | 'self', window = coverageWindow, threshold = coverageThreshold, minSamples = 1): CoverageTracker {
   const samples: CoverageSample[] = [];
   let low = false;
   return {
@@ -40,13 +51,15 @@ export function createCoverageTracker(basis: 'kernel' | 'self', window = coverag
       // else the share of intervals known complete.
       let ratio: number | null;
       const usable = samples.filter((x) => x.total !== null && x.kernel !== null);
+      const settled = usable.length >= Math.min(minSamples, window) || (!usable.length && basis === 'self');
       if (usable.length) {
         const kernel = usable.reduce((n, x) => n + x.kernel!, 0);
         // No events at all in the window is full coverage of nothing.
         ratio = kernel > 0 ? usable.reduce((n, x) => n + x.total!, 0) / kernel : 1;
       } else ratio = basis === 'kernel' ? null : samples.filter((x) => x.complete).length / samples.length;
       const rounded = ratio === null ? null : Math.round(ratio * 10_000) / 10_000;
-      const nowLow = rounded !== null && rounded < threshold;
+      // Not yet settled: keep the verdict it had (none at start).
+      const nowLow = settled ? rounded !== null && rounded < threshold : low;
       const crossed = nowLow === low ? null : nowLow ? 'fell' : 'recovered';
       low = nowLow;
       return { state: { ratio: rounded, basis, low }, crossed };

@@ -63,3 +63,22 @@ test('the counter at a tick from recent readings: the two around it; before the 
   assert.equal(valueAt(points, 5_000_000_000n), 4400);
   assert.equal(valueAt(points, -1n), 0);
 });
+
+test('tracker against a count: no verdict until enough intervals are compared; then the whole window judges', () => {
+  // 2-s intervals, judged after 10 s: five intervals. The first two read 0.96 (edge timing on an idle host), no warning.
+  const t = createCoverageTracker('kernel', 10, 0.97, 5);
+  const first = t.add({ total: 480, kernel: 500, complete: true });
+  assert.deepEqual([first.state.ratio, first.state.low, first.crossed], [0.96, false, null]);
+  assert.equal(t.add({ total: 480, kernel: 500, complete: true }).crossed, null);
+  assert.equal(t.add({ total: 520, kernel: 500, complete: true }).crossed, null);
+  assert.equal(t.add({ total: 500, kernel: 500, complete: true }).crossed, null);
+  assert.equal(t.add({ total: 500, kernel: 500, complete: true }).state.low, false, '2480/2500 = 0.992');
+  // A real loss after that is judged at once.
+  const fell = t.add({ total: 0, kernel: 500, complete: true });
+  assert.deepEqual([fell.state.low, fell.crossed], [true, 'fell']);
+  // A real loss from the start is judged as soon as the window is long enough.
+  const u = createCoverageTracker('kernel', 10, 0.97, 3);
+  assert.equal(u.add({ total: 0, kernel: 500, complete: true }).crossed, null);
+  assert.equal(u.add({ total: 0, kernel: 500, complete: true }).crossed, null);
+  assert.equal(u.add({ total: 0, kernel: 500, complete: true }).crossed, 'fell');
+});
