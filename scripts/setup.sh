@@ -15,6 +15,17 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+check_node() {
+  command -v node >/dev/null || return 0
+  local required have
+  required=$(sed -n 's/.*"node": *">=\([0-9.]*\)".*/\1/p' package.json)
+  have=$(node -p 'process.versions.node')
+  if [[ $(printf '%s\n%s\n' "$required" "$have" | sort -V | head -1) != "$required" ]]; then
+    echo "setup.sh: Node.js $have is below the $required ebpfmon needs (package.json engines). Debian 13 and Ubuntu 24.04 ship Node 20; on Debian 12 (Node 18) install Node 20 or later from NodeSource's Debian packages or with nvm, then run this again." >&2
+    exit 3
+  fi
+}
+check_node
 # Each tool it needs, checked by itself: the Debian package that brings it, and why.
 need=()
 want() { # command package why
@@ -43,14 +54,8 @@ if ((${#need[@]})); then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# A Node.js below package.json's engines is refused here rather than run unsupported.
-required=$(sed -n 's/.*"node": *">=\([0-9.]*\)".*/\1/p' package.json)
-have=$(node -p 'process.versions.node')
-if [[ $(printf '%s\n%s\n' "$required" "$have" | sort -V | head -1) != "$required" ]]; then
-  echo "setup.sh: Node.js $have is below the $required ebpfmon needs (package.json engines). Debian 13 and Ubuntu 24.04 ship Node 20; on Debian 12 (Node 18) install Node 20 or later from NodeSource's Debian packages or with nvm, then run this again." >&2
-  exit 3
-fi
-
+# A Node.js below package.json's engines is refused (before installing anything when one is there already).
+check_node
 # ebpfmon mounts tracefs/debugfs itself when they are missing; tests that call bpftrace or perf directly need them too.
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
@@ -68,7 +73,8 @@ case "${1:-}" in
     export EBPFMON_REQUIRE_KERNEL=1
     npm run lint --silent
     # On this machine's bpftrace, then on Debian 13's and sid's (chroots on this kernel), then func and exec's
-    # kprobe variant on Debian kernels that have kprobes (QEMU). EBPFMON_TEST_HOST_ONLY=1: this machine's only.
+    # kprobe variant on Debian kernels that have kprobes (QEMU), then `setup.sh start` on fresh Debian 12 and 13.
+    # EBPFMON_TEST_HOST_ONLY=1: this machine's only.
     failed=()
     npm test --silent || failed+=("bpftrace $(bpftrace --version | grep -o '[0-9.]*' | head -1) (this machine)")
     if [[ ${EBPFMON_TEST_HOST_ONLY:-0} != 1 ]]; then
@@ -76,6 +82,10 @@ case "${1:-}" in
         bash scripts/ci/chroot-tests.sh "$suite" || failed+=("$suite chroot")
       done
       bash scripts/ci/kprobe-kernels.sh || failed+=("kprobe kernels (QEMU)")
+      # The first command of the README on fresh minimal Debian 12 and 13 systems (from a clone of HEAD).
+      for suite in bookworm trixie; do
+        bash scripts/ci/fresh-setup.sh "$suite" || failed+=("fresh $suite: setup.sh start")
+      done
     fi
     if ((${#failed[@]})); then
       echo "setup: tests failed on: ${failed[*]}" >&2
