@@ -1,0 +1,87 @@
+// What a hostile process or a damaged file can put in the CSVs (issue 24): counts that are not whole numbers,
+// terminal control bytes in names, broken gzip, endless lines. Each is damage, counted and shown, never a number.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { analyze, renderText, toJsonReport, type CsvParser } from '../../../analysis/index.js';
+import { writeFiles } from './fixtures.js';
+
+const parsers = ['fast', 'csv-parse'] as const satisfies readonly CsvParser[];
+
+const syscallHeader = 'timestamp,pid,comm,syscall_nr,syscall,category,count,error_count,error_rate,avg_latency_us,max_latency_us,note';
+const sys = (count: string, errors = '0', avg = '', max = ''): string => `2026-11-25T00:00:02.000Z,1,app,0,read,io,${count},${errors},0,${avg},${max},`;
+
+for (const parser of parsers) {
+  test(`counts must be whole non-negative decimals; anything else is a damaged row, counted nowhere (${parser} parser)`, async () => {
+    const bad = ['1e308', '1e308', '2.5', '0x10', '0b11', '" 7"', '+5', 'Infinity', '', '-3', '9007199254740993'];
+    const lines = [syscallHeader, sys('10', '2', '1.5', '4'), ...bad.map((c) => sys(c)), sys('5', '6'), sys('3', '0x1'), sys('4', '0', '1e3'), sys('4', '0', '', 'Infinity'), sys('7')];
+    const dir = await writeFiles({ 'syscall_20261125T000000Z.csv': lines.join('\n') + '\n' }, 'counts');
+    const r = await analyze({ dir, parser });
+    const j = toJsonReport(r);
+    const s = j.sections['syscall'];
+    assert.ok(s);
+    assert.equal(s.totals['calls'], 17, 'only 10 and 7');
+    assert.equal(s.totals['errors'], 2);
+    assert.equal(s.totals['error_rate'], Math.round((2 / 17) * 1e6) / 1e6);
+    assert.equal(s.totals['avg_latency_us'], Math.round(((1.5 * 10) / 10) * 1000) / 1000);
+    assert.equal(s.totals['max_latency_us'], 4);
+    assert.equal(j.rows, 2);
+    assert.equal(j.damaged_rows, bad.length + 4, 'each bad count, errors above count, a hex error count, an exponent latency, an Infinity max');
+    assert.deepEqual(r.files[0]?.damaged, { bad_number: bad.length + 4 });
+    const text = renderText(r);
+    assert.doesNotMatch(text, /Infinity|NaN/);
+    for (const m of text.matchAll(/([\d.]+)%/g)) assert.ok(Number(m[1]) <= 100, `no share above 100 %: ${m[0]}`);
+  });
+}
+
+test('every monitor refuses counts that are not whole, and secondary counts above the main one', async () => {
+  const files = {
+    'open_20261125T020000Z.csv': [
+      'timestamp,pid,comm,filename,count,error_count,error_rate,note',
+      '2026-11-25T02:00:05.000Z,1,cat,/etc/passwd,10,1,0.1,',
+      '2026-11-25T02:00:05.000Z,2,cat,/nope,4,8,2,',
+      '2026-11-25T02:00:05.000Z,2,cat,/nope,1e308,0,0,',
+    ].join('\n') + '\n',
+    'bio_20261125T030000Z.csv': [
+      'timestamp,pid,comm,device,io_type,count,total_bytes,avg_latency_us,min_latency_us,max_latency_us,throughput_mbps,note',
+      '2026-11-25T03:00:05.000Z,1,pg,sda,read,10,40960,100,50,300,0.008192,',
+      '2026-11-25T03:00:05.000Z,1,pg,sda,read,2.5,4096,100,50,300,0.008192,',
+      '2026-11-25T03:00:05.000Z,1,pg,sda,read,1,0x1000,100,50,300,0.008192,',
+      '2026-11-25T03:00:05.000Z,1,pg,sda,read,1,4096,100,50,300,1e308,',
+    ].join('\n') + '\n',
+    'func_20261125T040000Z.csv': ['timestamp,pid,comm,function,count,note', '2026-11-25T04:00:02.000Z,1,a,vfs_read,10,', '2026-11-25T04:00:02.000Z,1,a,vfs_read, 7,'].join('\n') + '\n',
+    'interrupt_20261125T050000Z.csv': [
+      'timestamp,type,name,cpu,count,total_time_us,avg_time_us,max_time_us,note',
+      '2026-11-25T05:00:02.000Z,hardirq,nvme0q1,0,100,200,2,9,',
+      '2026-11-25T05:00:02.000Z,hardirq,nvme0q1,0,+5,200,2,9,',
+      '2026-11-25T05:00:02.000Z,hardirq,nvme0q1,0,5,-1,2,9,',
+    ].join('\n') + '\n',
+    'page_fault_20261125T060000Z.csv': ['timestamp,pid,comm,fault_type,cpu,numa_node,count,note', '2026-11-25T06:00:01.000Z,1,java,user,0,0,100,', '2026-11-25T06:00:01.000Z,1,java,user,0,0,0b11,'].join('\n') + '\n',
+    'context_switch_20261125T070000Z.csv': [
+      'timestamp,pid,comm,cpu,switches,voluntary,involuntary,note',
+      '2026-11-25T07:00:02.000Z,1,pg,0,100,90,10,',
+      '2026-11-25T07:00:02.000Z,1,pg,0,10,20,0,',
+      '2026-11-25T07:00:02.000Z,1,pg,0,Infinity,0,0,',
+    ].join('\n') + '\n',
+  };
+  const j = toJsonReport(await analyze({ dir: await writeFiles(files, 'counts-all') }));
+  assert.equal(j.sections['open']?.totals['opens'], 10);
+  assert.equal(j.sections['open']?.totals['error_rate'], 0.1);
+  assert.equal(j.sections['bio']?.totals['ios'], 10);
+  assert.equal(j.sections['bio']?.totals['bytes'], 40960);
+  assert.equal(j.sections['bio']?.totals['peak_interval_mbps'], 0.008192);
+  assert.equal(j.sections['func']?.totals['calls'], 10);
+  assert.equal(j.sections['interrupt']?.totals['interrupts'], 100);
+  assert.equal(j.sections['page_fault']?.totals['faults'], 100);
+  assert.equal(j.sections['context_switch']?.totals['switches'], 100);
+  assert.equal(j.rows, 6);
+  assert.equal(j.damaged_rows, 2 + 3 + 1 + 2 + 1 + 2);
+});
+
+test('a total that would pass 2^53 - 1 refuses the row that would carry it there: every total stays exact', async () => {
+  const max = Number.MAX_SAFE_INTEGER; // 9007199254740991
+  const lines = [syscallHeader, sys(String(max - 10)), sys('10'), sys('1'), sys('5')];
+  const j = toJsonReport(await analyze({ dir: await writeFiles({ 'syscall_20261125T000000Z.csv': lines.join('\n') + '\n' }, 'overflow') }));
+  assert.equal(j.sections['syscall']?.totals['calls'], max);
+  assert.equal(j.damaged_rows, 2);
+  assert.ok(Number.isSafeInteger(j.sections['syscall']?.totals['calls']));
+});
