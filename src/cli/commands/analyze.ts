@@ -6,6 +6,7 @@ import type { Progress } from '../../../analysis/index.js';
 const loadAnalysis = () => import('../../../analysis/index.js');
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
+import { terminalSafe } from '../../sinks/console.js';
 import { replaceFile } from '../../sinks/safe-fs.js';
 
 export const analyzeFormats = ['text', 'json', 'html'] as const;
@@ -67,7 +68,7 @@ export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptio
   const format = o.format ?? 'text';
   const text = format === 'json' ? renderJson(report) : format === 'html' ? renderHtml(report) : renderText(report);
   // The text report lists skipped files itself; json, html and --out would keep them out of the operator's sight.
-  const warnings = format === 'text' && !o.out ? [] : report.files.filter((f) => f.skipped !== null).map((f) => `warning: skipped ${f.file}: ${f.skipped}`);
+  const warnings = format === 'text' && !o.out ? [] : report.files.filter((f) => f.skipped !== null).map((f) => terminalSafe(`warning: skipped ${f.file}: ${f.skipped}`));
   if (!o.out) return { stdout: text, wrote: null, warnings };
   // Never through a symlink or hard link planted at --out: a temp file beside it, renamed over it.
   await replaceFile(o.out, text);

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze, renderText, toJsonReport, type CsvParser } from '../../../analysis/index.js';
+import { runAnalyze } from '../../../src/cli/commands/analyze.js';
 import { writeFiles } from './fixtures.js';
 
 const parsers = ['fast', 'csv-parse'] as const satisfies readonly CsvParser[];
@@ -84,4 +85,57 @@ test('a total that would pass 2^53 - 1 refuses the row that would carry it there
   assert.equal(j.sections['syscall']?.totals['calls'], max);
   assert.equal(j.damaged_rows, 2);
   assert.ok(Number.isSafeInteger(j.sections['syscall']?.totals['calls']));
+});
+
+// Everything but the line breaks between report lines: C0 (ESC, BEL, CR, ...), DEL, C1, bidi overrides.
+// Built from a string: matching controls is the point here.
+const unsafeClass = '[\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]';
+const unsafeInText = new RegExp(unsafeClass);
+const pwn = '\x1b]0;PWN\x07\x1b[2J';
+
+test('terminal control bytes in names are shown as visible escapes in the text report, never sent to the terminal', async () => {
+  const q = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+  const files: Record<string, string> = {
+    'exec_20261125T010000Z.csv': [
+      'timestamp,uid,pid,ppid,comm,filename,note',
+      `2026-11-25T01:00:00.000Z,0,10,1,${pwn},/tmp/${pwn},`,
+      `2026-11-25T01:00:01.000Z,0,11,1,${q('x\nFAKE: calls 999')},${q('/bin/ok\r')},`,
+      `2026-11-25T01:00:02.000Z,,,,,,bpftrace restarted ${pwn}`,
+    ].join('\n') + '\n',
+    'bio_20261125T030000Z.csv': [
+      'timestamp,pid,comm,device,io_type,count,total_bytes,avg_latency_us,min_latency_us,max_latency_us,throughput_mbps,note',
+      `2026-11-25T03:00:05.000Z,1,pg,sd\x9b2J,read\u202e,10,40960,100,50,300,0.008192,`,
+    ].join('\n') + '\n',
+    'func_20261125T040000Z.csv': ['timestamp,pid,comm,function,count,note', `2026-11-25T04:00:02.000Z,1,a\x7f,vfs_${pwn},10,`].join('\n') + '\n',
+    // A header quoting a control sequence: the reason the file is skipped repeats its cells.
+    'open_20261125T020000Z.csv': `timestamp,${pwn},count\n`,
+    [`x${pwn}.csv`]: 'not a monitor file\n',
+  };
+  const dir = await writeFiles(files, 'controls');
+  const r = await analyze({ dir });
+  const text = renderText(r);
+  assert.doesNotMatch(text, unsafeInText);
+  assert.ok(text.includes('\\x1b]0;PWN\\x07\\x1b[2J'), 'shown as an escape');
+  assert.ok(text.includes('x\\nFAKE: calls 999'), 'a newline in a comm stays on its line');
+  assert.ok(!text.split('\n').some((l) => l.startsWith('FAKE')), 'no forged line');
+  assert.ok(text.includes('sd\\x9b2J') && text.includes('read\\u202e') && text.includes('a\\x7f'), 'C1, bidi and DEL too');
+  assert.ok(text.includes('vfs_\\x1b]0;PWN'), 'a function name, also as a column label');
+  assert.ok(text.includes(`Skipped file open_20261125T020000Z.csv: the header has columns the open monitor does not write: \\x1b]0;PWN`));
+  assert.ok(text.includes('x\\x1b]0;PWN\\x07\\x1b[2J.csv'), 'a file name in the ignored list');
+  for (const l of text.split('\n').filter((x) => x.startsWith('  '))) assert.ok(l.length <= 80, `a table line fits 80 columns: ${l}`);
+  // With json, html or --out the files skipped whole are warned about on stderr: escaped too.
+  const { warnings } = await runAnalyze(dir, { format: 'json' });
+  assert.equal(warnings.length, 1);
+  assert.doesNotMatch(warnings.join(''), unsafeInText);
+  assert.ok(warnings[0]?.includes('\\x1b]0;PWN'));
+});
+
+test('json: DEL, C1 and bidi overrides are \\u escapes (JSON.stringify escapes only C0); the data reads back exact', async () => {
+  const comm = `a\x7fb\x9bc\u202ed${pwn}`;
+  const files = { 'exec_20261125T010000Z.csv': `timestamp,uid,pid,ppid,comm,filename,note\n2026-11-25T01:00:00.000Z,0,10,1,${comm},/bin/x,\n` };
+  const { renderJson } = await import('../../../analysis/index.js');
+  const out = renderJson(await analyze({ dir: await writeFiles(files, 'json-controls') }));
+  assert.doesNotMatch(out.replace(/\n/g, ''), unsafeInText);
+  const j = JSON.parse(out) as { sections: Record<string, { tables: Record<string, { rows: { comm?: string }[] }> }> };
+  assert.equal(j.sections['exec']?.tables['top_processes']?.rows[0]?.comm, comm);
 });
