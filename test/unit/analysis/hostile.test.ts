@@ -1,6 +1,8 @@
 // What a hostile process or a damaged file can put in the CSVs (issue 24): counts that are not whole numbers,
 // terminal control bytes in names, broken gzip, endless lines. Each is damage, counted and shown, never a number.
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { analyze, renderText, toJsonReport, type CsvParser } from '../../../analysis/index.js';
 import { runAnalyze } from '../../../src/cli/commands/analyze.js';
@@ -139,3 +141,42 @@ test('json: DEL, C1 and bidi overrides are \\u escapes (JSON.stringify escapes o
   const j = JSON.parse(out) as { sections: Record<string, { tables: Record<string, { rows: { comm?: string }[] }> }> };
   assert.equal(j.sections['exec']?.tables['top_processes']?.rows[0]?.comm, comm);
 });
+
+for (const parser of parsers) {
+  test(`a truncated or corrupt .gz counts none of its rows and says why; garbage named .gz is "not gzip", not empty (${parser} parser)`, async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => sys(String((i % 7) + 1)));
+    const csv = [syscallHeader, ...rows].join('\n') + '\n';
+    const gz = gzipSync(Buffer.from(csv), { level: 1 });
+    const total = rows.reduce((s, r) => s + Number(r.split(',')[6]), 0);
+    const flipped = Buffer.from(gz);
+    flipped[Math.floor(gz.length / 2)]! ^= 0xff;
+    const files: Record<string, string | Buffer> = {
+      'syscall_20261125T000000Z.csv.gz': gz, // whole: counted
+      'syscall_20261125T010000Z.csv.gz': gz.subarray(0, Math.floor(gz.length * 0.8)), // cut short
+      'syscall_20261125T020000Z.csv.gz': flipped, // a damaged block or CRC
+      'syscall_20261125T030000Z.csv.gz': Buffer.concat([gz, Buffer.from('trailing garbage\n')]),
+      'syscall_20261125T040000Z.csv.gz': randomBytes(3000), // not gzip at all
+      'syscall_20261125T050000Z.csv.gz': Buffer.alloc(0), // created, never written: empty
+    };
+    const r = await analyze({ dir: await writeFiles(files, 'gz'), parser });
+    const j = toJsonReport(r);
+    assert.equal(j.sections['syscall']?.totals['calls'], total, 'the whole file, and nothing of the damaged ones');
+    assert.equal(j.rows, rows.length);
+    assert.equal(j.skipped_files, 4);
+    const by = new Map(r.files.map((f) => [f.file.slice(17, 19), f]));
+    assert.equal(by.get('00')?.skipped, null);
+    assert.match(by.get('01')?.skipped ?? '', /^damaged gzip: it ends early \(truncated/);
+    assert.match(by.get('02')?.skipped ?? '', /^damaged gzip: /);
+    assert.match(by.get('03')?.skipped ?? '', /^damaged gzip: /);
+    assert.match(by.get('04')?.skipped ?? '', /^not gzip \(no gzip header\)/);
+    for (const k of ['01', '02', '03', '04']) {
+      assert.equal(by.get(k)?.rows, 0, k);
+      assert.equal(by.get(k)?.empty, false, `${k} is not listed as empty`);
+    }
+    assert.equal(by.get('05')?.empty, true);
+    assert.equal(by.get('05')?.skipped, null);
+    const text = renderText(r);
+    assert.match(text, /Skipped file syscall_20261125T040000Z\.csv\.gz: not gzip/);
+    assert.match(text, /Empty files: syscall_20261125T050000Z\.csv\.gz\n/);
+  });
+}
