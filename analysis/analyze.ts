@@ -168,7 +168,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
         fr.empty = false;
       } else if (!(file.gz && file.bytes === 0)) {
         // (A .gz of no bytes is a file created and never written: empty, like a plain one.)
-        await readCsvRecords(file.path, onRecord, { parser, gz: file.gz, onBytes, onMalformed: (line) => damage('malformed_quotes', line) });
+        await readCsvRecords(file.path, onRecord, { parser, gz: file.gz, onBytes, onMalformed: (line) => damage('malformed_quotes', line), onOverlong: (line) => damage('line_too_long', line) });
       }
     } catch (e) {
       // A file that cannot be read (permissions, vanished) is reported like a damaged one, not fatal.

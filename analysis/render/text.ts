@@ -108,6 +108,7 @@ const reasonText: Record<DamageReason, string> = {
   bad_timestamp: 'bad timestamp',
   bad_number: 'unreadable number',
   malformed_quotes: 'malformed quoting',
+  line_too_long: 'line over 1 MiB',
   other_monitor: "another monitor's row",
   bad_marker: 'marker row with data',
 };

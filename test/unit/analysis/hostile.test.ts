@@ -1,13 +1,19 @@
 // What a hostile process or a damaged file can put in the CSVs (issue 24): counts that are not whole numbers,
 // terminal control bytes in names, broken gzip, endless lines. Each is damage, counted and shown, never a number.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { analyze, renderText, toJsonReport, type CsvParser } from '../../../analysis/index.js';
+import { capLines, maxLineBytes, overlongMark } from '../../../analysis/read-csv.js';
 import { runAnalyze } from '../../../src/cli/commands/analyze.js';
 import { writeFiles } from './fixtures.js';
 
+const run = promisify(execFile);
 const parsers = ['fast', 'csv-parse'] as const satisfies readonly CsvParser[];
 
 const syscallHeader = 'timestamp,pid,comm,syscall_nr,syscall,category,count,error_count,error_rate,avg_latency_us,max_latency_us,note';
@@ -180,3 +186,49 @@ for (const parser of parsers) {
     assert.match(text, /Empty files: syscall_20261125T050000Z\.csv\.gz\n/);
   });
 }
+
+test('capLines: whole lines pass as they are, whatever the chunking; a line over 1 MiB becomes one mark line', async () => {
+  const cap = maxLineBytes;
+  const lines = ['a,b', 'x'.repeat(cap), 'y'.repeat(cap + 1), '', 'z'.repeat(3 * cap + 5), 'short', 'w'.repeat(cap - 1), 'end without newline'];
+  const input = Buffer.from(lines.join('\n'), 'latin1');
+  const expected = lines.map((l) => (l.length > cap ? overlongMark : l)).join('\n');
+  for (const size of [1, 7, 4096, 65_536, cap - 3, cap, cap + 17, 3 * cap]) {
+    if (size === 1 && input.length > 1e6) {
+      // One byte at a time over megabytes is slow: a shorter input keeps the point (marks between tiny chunks).
+      const small = Buffer.from('ok\nfine\n', 'latin1');
+      assert.equal(await throughCap(small, 1), 'ok\nfine\n');
+      continue;
+    }
+    assert.equal(await throughCap(input, size), expected, `chunks of ${size}`);
+  }
+});
+
+async function throughCap(input: Buffer, size: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < input.length; i += size) chunks.push(input.subarray(i, i + size));
+  const out: Buffer[] = [];
+  const t = capLines();
+  t.on('data', (b: Buffer) => out.push(b));
+  await pipeline(Readable.from(chunks), t);
+  return Buffer.concat(out).toString('latin1');
+}
+
+for (const parser of parsers) {
+  test(`a line over 1 MiB is skipped as damage at its line number; the rows around it count (${parser} parser)`, async () => {
+    const lines = [syscallHeader, sys('5'), `2026-11-25T00:00:02.000Z,1,${'a'.repeat(3 << 20)},0,read,io,9,0,0,,,`, sys('6'), 'b'.repeat((1 << 20) + 1), sys('7')];
+    const r = await analyze({ dir: await writeFiles({ 'syscall_20261125T000000Z.csv': lines.join('\n') }, 'long'), parser });
+    assert.equal(toJsonReport(r).sections['syscall']?.totals['calls'], 18);
+    assert.deepEqual(r.files[0]?.damaged, { line_too_long: 2 });
+    assert.deepEqual(r.files[0]?.first_damaged_lines, [3, 5]);
+    assert.match(renderText(r), /line over 1 MiB 2 \(line 3, 5\)/);
+  });
+}
+
+test('memory stays bounded: a 48 MiB line is read by a process whose heap is capped at 40 MB', async () => {
+  const dir = await writeFiles({ 'syscall_20261125T000000Z.csv': [syscallHeader, sys('5'), 'a'.repeat(48 << 20), sys('6')].join('\n') + '\n' }, 'huge');
+  const script = `const { analyze } = await import(${JSON.stringify(new URL('../../../analysis/index.js', import.meta.url).href)});
+    const r = await analyze({ dir: ${JSON.stringify(dir)} });
+    process.stdout.write(JSON.stringify({ rows: r.rows, damaged: r.files[0].damaged }));`;
+  const { stdout } = await run(process.execPath, ['--max-old-space-size=40', '--input-type=module', '-e', script], { maxBuffer: 1 << 20 });
+  assert.deepEqual(JSON.parse(stdout), { rows: 2, damaged: { line_too_long: 1 } });
+});
