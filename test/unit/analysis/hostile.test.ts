@@ -2,6 +2,8 @@
 // terminal control bytes in names, broken gzip, endless lines. Each is damage, counted and shown, never a number.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmod, lchown, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
@@ -11,6 +13,7 @@ import assert from 'node:assert/strict';
 import { analyze, renderText, toJsonReport, type CsvParser } from '../../../analysis/index.js';
 import { capLines, maxLineBytes, overlongMark } from '../../../analysis/read-csv.js';
 import { runAnalyze } from '../../../src/cli/commands/analyze.js';
+import { UsageError } from '../../../src/errors.js';
 import { writeFiles } from './fixtures.js';
 
 const run = promisify(execFile);
@@ -231,4 +234,25 @@ test('memory stays bounded: a 48 MiB line is read by a process whose heap is cap
     process.stdout.write(JSON.stringify({ rows: r.rows, damaged: r.files[0].damaged }));`;
   const { stdout } = await run(process.execPath, ['--max-old-space-size=40', '--input-type=module', '-e', script], { maxBuffer: 1 << 20 });
   assert.deepEqual(JSON.parse(stdout), { rows: 2, damaged: { line_too_long: 1 } });
+});
+
+test('analyze --out follows the path rule of -o: a directory symlink another user planted is refused in one line, nothing written through it', { skip: process.geteuid?.() !== 0 && 'needs root (lchown)' }, async () => {
+  const dir = await writeFiles({ 'syscall_20261125T000000Z.csv': [syscallHeader, sys('5')].join('\n') + '\n' }, 'out-rule');
+  const etc = path.join(dir, 'etc');
+  await mkdir(etc);
+  await symlink(etc, path.join(dir, 'planted'));
+  await lchown(path.join(dir, 'planted'), 65534, 65534);
+  const refused = (e: unknown): boolean =>
+    e instanceof UsageError && /^--out directory .*\/planted: .*\/planted is a symbolic link owned by uid 65534, not root; refusing to follow it$/.test(e.message) && !e.message.includes('\n');
+  await assert.rejects(runAnalyze(dir, { out: path.join(dir, 'planted/report.txt') }), refused);
+  assert.deepEqual(await readdir(etc), [], 'nothing written through the link');
+  // A directory others can write, on the way.
+  await mkdir(path.join(dir, 'open'));
+  await chmod(path.join(dir, 'open'), 0o777);
+  await assert.rejects(runAnalyze(dir, { out: path.join(dir, 'open/report.txt') }), (e: unknown) => e instanceof UsageError && /open is writable by others \(mode 777\)/.test(e.message));
+  // A root-owned symlink to a safe directory is fine, as for --pid-file.
+  await symlink(etc, path.join(dir, 'ours'));
+  const r = await runAnalyze(dir, { out: path.join(dir, 'ours/report.txt') });
+  assert.equal(r.wrote, path.join(dir, 'ours/report.txt'));
+  assert.match(await readFile(path.join(etc, 'report.txt'), 'utf8'), /calls: 5/);
 });
