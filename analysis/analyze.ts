@@ -7,7 +7,7 @@ import { describe, UsageError } from '../src/errors.js';
 import { listCsvFiles } from './files.js';
 import type { DamageReason, FileReport, Marker, Report, Section } from './model.js';
 import { analyzedMonitors, analyzers, type MonitorAnalyzer } from './monitors/index.js';
-import { readCsvRecords, type CsvParser } from './read-csv.js';
+import { gzipDamage, readCsvRecords, type CsvParser } from './read-csv.js';
 import { checkHeader, cleanHeader, noteColumn, timestampColumn } from './header.js';
 import { timestampChecker } from './timestamp.js';
 import { Minutes, Span, detach } from './tally.js';
@@ -80,7 +80,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const untilMs = until === null ? null : Date.parse(until);
   const overlaps = (f: { fromMs: number; toMs: number }): boolean => (sinceMs === null || f.toMs >= sinceMs) && (untilMs === null || f.fromMs < untilMs);
   const files = listed.files.filter((f) => states.has(f.monitor) && overlaps(f));
-  const bytesTotal = files.reduce((s, f) => s + f.bytes, 0);
+  // A gzipped file is read twice: checked whole first, then parsed.
+  const bytesTotal = files.reduce((s, f) => s + (f.gz ? 2 : 1) * f.bytes, 0);
   let bytesRead = 0;
   let totalRows = 0;
   let damagedRows = 0;
@@ -161,7 +162,14 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       opts.onProgress?.({ bytesRead, bytesTotal, rows: totalRows, file: file.name });
     };
     try {
-      await readCsvRecords(file.path, onRecord, { parser, gz: file.gz, onBytes, onMalformed: (line) => damage('malformed_quotes', line) });
+      const broken = file.gz ? await gzipDamage(file.path, onBytes) : null;
+      if (broken !== null) {
+        fr.skipped = broken;
+        fr.empty = false;
+      } else if (!(file.gz && file.bytes === 0)) {
+        // (A .gz of no bytes is a file created and never written: empty, like a plain one.)
+        await readCsvRecords(file.path, onRecord, { parser, gz: file.gz, onBytes, onMalformed: (line) => damage('malformed_quotes', line), onOverlong: (line) => damage('line_too_long', line) });
+      }
     } catch (e) {
       // A file that cannot be read (permissions, vanished) is reported like a damaged one, not fatal.
         if (!(e instanceof SkipFile)) fr.skipped = `cannot read: ${describe(e)}`;

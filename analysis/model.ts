@@ -97,6 +97,8 @@ export type DamageReason =
   | 'bad_timestamp'
   | 'bad_number'
   | 'malformed_quotes'
+  /** A line longer than the reader's bound (1 MiB): dropped unread. */
+  | 'line_too_long'
   /** A row under a header that is not this monitor's (another monitor's output appended to the file). */
   | 'other_monitor'
   /** A row with a note (a marker) that also holds data: marker rows hold only a timestamp and a note. */

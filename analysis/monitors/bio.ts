@@ -1,7 +1,7 @@
 // bio: block I/O per (pid, device, type) and interval. I/O by type, bytes and throughput, latency, processes, devices.
 import { Tally, finiteOrNull, ratio, round } from '../tally.js';
 import type { BioRow } from '../../src/monitors/bio.js';
-import { add, at, col, columnsOf, max, metric, min, num, orUnknown, positions, tableOf, type AnalyzerOf } from './common.js';
+import { add, at, col, columnsOf, exactTotal, max, measure, metric, min, optionalCount, orUnknown, unreadable, wholeCount, positions, tableOf, type AnalyzerOf } from './common.js';
 import type { Table } from '../model.js';
 
 // Sums per key: ios, bytes, latency-weighted ios (avg * count), ios with a latency, then max and min latency.
@@ -17,6 +17,8 @@ export function bioAnalyzer(): AnalyzerOf<BioRow> {
   const byComm = tally();
   const all = fresh();
   let peakMbps = -Infinity;
+  const total = exactTotal();
+  const totalBytes = exactTotal();
   return {
     monitor: 'bio',
     title: 'Block I/O (bio)',
@@ -29,14 +31,17 @@ export function bioAnalyzer(): AnalyzerOf<BioRow> {
         c('io_type', 'device', 'comm', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us', 'max_latency_us', 'throughput_mbps'),
       );
       return (f) => {
-        const count = num(f[iCount]);
-        if (!(count >= 0)) return NaN;
-        const bytes = num(f[iBytes]) || 0;
-        const avg = num(f[iAvg]);
-        const mn = num(f[iMin]);
-        const mx = num(f[iMax]);
-        const tp = num(f[iTp]);
-        if (tp > peakMbps) peakMbps = tp;
+        const count = wholeCount(f[iCount]);
+        const bytes = optionalCount(f[iBytes]);
+        const avg = measure(f[iAvg]);
+        const mn = measure(f[iMin]);
+        const mx = measure(f[iMax]);
+        const tp = measure(f[iTp]);
+        if (Number.isNaN(count) || Number.isNaN(bytes) || unreadable(avg) || unreadable(mn) || unreadable(mx) || unreadable(tp)) return NaN;
+        if (!total.fits(count) || !totalBytes.fits(bytes)) return NaN;
+        total.add(count);
+        totalBytes.add(bytes);
+        if (tp !== null && tp > peakMbps) peakMbps = tp;
         accumulate(byType.get(orUnknown(f[iType])), count, bytes, avg, mn, mx);
         accumulate(byDevice.get(orUnknown(f[iDev])), count, bytes, avg, mn, mx);
         accumulate(byComm.get(orUnknown(f[iComm])), count, bytes, avg, mn, mx);
@@ -97,15 +102,15 @@ function fresh(): Float64Array {
   return a;
 }
 
-function accumulate(a: Float64Array, count: number, bytes: number, avg: number, mn: number, mx: number): void {
+function accumulate(a: Float64Array, count: number, bytes: number, avg: number | null, mn: number | null, mx: number | null): void {
   add(a, IOS, count);
   add(a, BYTES, bytes);
-  if (!Number.isNaN(avg)) {
+  if (avg !== null) {
     add(a, LATSUM, avg * count);
     add(a, LATN, count);
   }
-  if (!Number.isNaN(mx)) max(a, LATMAX, mx);
-  if (!Number.isNaN(mn)) min(a, LATMIN, mn);
+  if (mx !== null) max(a, LATMAX, mx);
+  if (mn !== null) min(a, LATMIN, mn);
 }
 
 /** Share of bytes whose type starts with R/r (read, R, RA...). */

@@ -52,8 +52,50 @@ export type AnalyzerOf<R> = MonitorAnalyzer<ColumnOf<R>>;
 /** Adds one data row; returns the value the rate chart counts, or NaN when a number is unreadable (the row is then skipped). */
 export type RowHandler = (f: readonly string[], timestamp: string) => number;
 
-/** '' (a missing value) is NaN, like anything that is not a number. */
-export const num = (s: string | undefined): number => (s === undefined || s === '' ? NaN : +s);
+// Cells are read as ebpfmon writes them, nothing more: JavaScript's number syntax would also take 1e308, 0x10,
+// 0b11, " 7", +5 and Infinity, and a hostile or damaged file could then turn totals into Infinity, NaN or 200 %.
+const wholeNumber = /^\d{1,16}$/;
+const plainDecimal = /^\d{1,16}(\.\d{1,9})?$/;
+
+/** A count: a whole non-negative decimal (digits only) up to 2^53 - 1, else NaN (the row is damaged). */
+export const wholeCount = (s: string | undefined): number => {
+  if (s === undefined || !wholeNumber.test(s)) return NaN;
+  const n = +s;
+  return n <= Number.MAX_SAFE_INTEGER ? n : NaN;
+};
+
+/** A count in a column a file may lack or leave empty (error_count in an older file): 0 then; NaN when unreadable. */
+export const optionalCount = (s: string | undefined): number => (s === undefined || s === '' ? 0 : wholeCount(s));
+
+/**
+ * A measurement (a latency, a time, a throughput): null when absent (an empty cell or no column), its value when a
+ * plain non-negative decimal as ebpfmon writes it (`12.34`), else NaN (the row is damaged).
+ */
+export const measure = (s: string | undefined): number | null => {
+  if (s === undefined || s === '') return null;
+  if (!plainDecimal.test(s)) return NaN;
+  const n = +s;
+  return n <= Number.MAX_SAFE_INTEGER ? n : NaN;
+};
+
+/** Whether a measure() result is unreadable. */
+export const unreadable = (v: number | null): boolean => v !== null && Number.isNaN(v);
+
+/**
+ * A running total that stays exact: a count that would carry it past 2^53 - 1 (28 years of 10 M events a second,
+ * which no real run reaches) does not fit and its row is refused, so every per-key sum, never above the total,
+ * stays exact too. `fits` only asks: a row is added once every one of its cells passed.
+ */
+export function exactTotal(): { value: number; fits(n: number): boolean; add(n: number): void } {
+  const t = {
+    value: 0,
+    fits: (n: number): boolean => t.value + n <= Number.MAX_SAFE_INTEGER,
+    add(n: number): void {
+      t.value += n;
+    },
+  };
+  return t;
+}
 
 export const add = (a: Float64Array, i: number, v: number): void => {
   a[i] = (a[i] ?? 0) + v;

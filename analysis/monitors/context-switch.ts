@@ -1,7 +1,7 @@
 // context_switch: switches per (pid, cpu) and interval. Top switchers, voluntary vs involuntary, CPUs.
 import { Tally, ratio } from '../tally.js';
 import type { ContextSwitchRow } from '../../src/monitors/context-switch.js';
-import { add, at, col, columnsOf, keyNum, metric, num, numericTable, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
+import { add, at, col, columnsOf, exactTotal, keyNum, metric, numericTable, optionalCount, wholeCount, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
 
 const c = columnsOf<ContextSwitchRow>();
 
@@ -10,6 +10,7 @@ export function contextSwitchAnalyzer(): AnalyzerOf<ContextSwitchRow> {
   const byComm = new Tally(3);
   const byCpu = new Tally(3);
   const all = new Float64Array(3);
+  const total = exactTotal();
   return {
     monitor: 'context_switch',
     title: 'Context switches (context_switch)',
@@ -19,10 +20,12 @@ export function contextSwitchAnalyzer(): AnalyzerOf<ContextSwitchRow> {
     bind(h) {
       const [iComm, iCpu, iSw, iVol, iInvol] = positions(h, c('comm', 'cpu', 'switches', 'voluntary', 'involuntary'));
       return (f) => {
-        const sw = num(f[iSw]);
-        if (!(sw >= 0)) return NaN;
-        const vol = num(f[iVol]) || 0;
-        const invol = num(f[iInvol]) || 0;
+        const sw = wholeCount(f[iSw]);
+        const vol = optionalCount(f[iVol]);
+        const invol = optionalCount(f[iInvol]);
+        // ebpfmon writes voluntary = switches - involuntary: neither can exceed the switches.
+        if (Number.isNaN(sw) || !(vol <= sw) || !(invol <= sw) || !total.fits(sw)) return NaN;
+        total.add(sw);
         for (const a of [byComm.get(orUnknown(f[iComm])), byCpu.get(orUnknown(f[iCpu])), all]) {
           add(a, 0, sw);
           add(a, 1, vol);

@@ -1,7 +1,7 @@
 // func: calls of configured kernel functions per (pid, function) and interval. Calls per function, process x function.
 import { Tally } from '../tally.js';
 import type { FuncRow } from '../../src/monitors/func.js';
-import { add, at, col, columnsOf, metric, num, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
+import { add, at, col, columnsOf, exactTotal, metric, orUnknown, wholeCount, positions, share, tableOf, type AnalyzerOf } from './common.js';
 import type { Column, Table, Value } from '../model.js';
 
 const c = columnsOf<FuncRow>();
@@ -16,7 +16,7 @@ export function funcAnalyzer(): AnalyzerOf<FuncRow> {
   const byFunction = new Tally(1);
   const byComm = new Tally(1);
   const pairs = new Tally(1);
-  let calls = 0;
+  const total = exactTotal();
   return {
     monitor: 'func',
     title: 'Kernel function calls (func)',
@@ -26,12 +26,12 @@ export function funcAnalyzer(): AnalyzerOf<FuncRow> {
     bind(h) {
       const [iFn, iComm, iCount] = positions(h, c('function', 'comm', 'count'));
       return (f) => {
-        const count = num(f[iCount]);
-        if (!(count >= 0)) return NaN;
+        const count = wholeCount(f[iCount]);
+        if (Number.isNaN(count) || !total.fits(count)) return NaN;
+        total.add(count);
         const fn = orUnknown(f[iFn]);
         // Without per_process the monitor writes no comm: those calls are no one process's.
         const comm = f[iComm] || noProcess;
-        calls += count;
         add(byFunction.get(fn), 0, count);
         add(byComm.get(comm), 0, count);
         add(pairs.get(`${comm}\u0000${fn}`), 0, count);
@@ -39,6 +39,7 @@ export function funcAnalyzer(): AnalyzerOf<FuncRow> {
       };
     },
     finish({ top }) {
+      const calls = total.value;
       const fns = byFunction.top(Math.min(top, crossColumns)).map(([k]) => k);
       const comms = byComm.top(top);
       const columns: Column[] = [col('comm', 'comm', 'text'), ...fns.map((fn) => col(`fn:${fn}`, fn, 'int')), col('other', 'other', 'int'), col('total', 'total', 'int')];

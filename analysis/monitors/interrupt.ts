@@ -1,7 +1,7 @@
 // interrupt: hard and soft interrupts per (type, name, cpu) and interval. Counts, CPUs, time in handlers.
 import { Tally, finiteOrNull, round } from '../tally.js';
 import type { InterruptRow } from '../../src/monitors/interrupt.js';
-import { add, at, col, columnsOf, keyNum, max, metric, num, numericTable, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
+import { add, at, col, columnsOf, exactTotal, keyNum, max, measure, metric, numericTable, unreadable, wholeCount, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
 
 const c = columnsOf<InterruptRow>();
 
@@ -15,7 +15,7 @@ export function interruptAnalyzer(): AnalyzerOf<InterruptRow> {
   const byType = new Tally(5, undefined, startMax);
   const byName = new Tally(5, undefined, startMax);
   const byCpu = new Tally(5, undefined, startMax);
-  let count = 0;
+  const total = exactTotal();
   let time = 0;
   let timed = false;
   return {
@@ -27,22 +27,24 @@ export function interruptAnalyzer(): AnalyzerOf<InterruptRow> {
     bind(h) {
       const [iType, iName, iCpu, iCount, iTotal, iAvg, iMax] = positions(h, c('type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us'));
       return (f) => {
-        const n = num(f[iCount]);
-        if (!(n >= 0)) return NaN;
-        let t = num(f[iTotal]);
-        if (Number.isNaN(t)) t = num(f[iAvg]) * n;
-        if (Number.isNaN(t)) t = 0;
-        else timed = true;
-        const mx = num(f[iMax]);
+        const n = wholeCount(f[iCount]);
+        const tot = measure(f[iTotal]);
+        const avgT = measure(f[iAvg]);
+        const mx = measure(f[iMax]);
+        if (Number.isNaN(n) || unreadable(tot) || unreadable(avgT) || unreadable(mx) || !total.fits(n)) return NaN;
+        total.add(n);
+        const t = tot ?? (avgT === null ? null : avgT * n);
+        if (t !== null) {
+          timed = true;
+          time += t;
+        }
         const type = orUnknown(f[iType]);
         const hard = type === 'hardirq' ? n : 0;
         const soft = type === 'softirq' ? n : 0;
-        count += n;
-        time += t;
         for (const a of [byType.get(type), byName.get(`${type}\u0000${orUnknown(f[iName])}`), byCpu.get(orUnknown(f[iCpu]))]) {
           add(a, COUNT, n);
-          add(a, TIME, t);
-          if (!Number.isNaN(mx)) max(a, MAX, mx);
+          add(a, TIME, t ?? 0);
+          if (mx !== null) max(a, MAX, mx);
           add(a, HARD, hard);
           add(a, SOFT, soft);
         }
@@ -50,6 +52,7 @@ export function interruptAnalyzer(): AnalyzerOf<InterruptRow> {
       };
     },
     finish({ top, range }) {
+      const count = total.value;
       const avg = (a: Float64Array): number | null => (timed && at(a, COUNT) > 0 ? round(at(a, TIME) / at(a, COUNT), 3) : null);
       const t = (v: number): number | null => (timed ? round(v, 3) : null);
       const cCount = col('count', 'count', 'int');

@@ -1,14 +1,14 @@
 // open: rows of (pid, file) open counts per interval. Totals, error rate, top files, most failures, top processes.
 import { Tally, ratio } from '../tally.js';
 import type { OpenRow } from '../../src/monitors/open.js';
-import { add, at, col, columnsOf, metric, num, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
+import { add, at, col, columnsOf, exactTotal, metric, optionalCount, orUnknown, wholeCount, positions, share, tableOf, type AnalyzerOf } from './common.js';
 
 const c = columnsOf<OpenRow>();
 
 export function openAnalyzer(): AnalyzerOf<OpenRow> {
   const byFile = new Tally(2);
   const byComm = new Tally(2);
-  let opens = 0;
+  const total = exactTotal();
   let errors = 0;
   return {
     monitor: 'open',
@@ -19,10 +19,10 @@ export function openAnalyzer(): AnalyzerOf<OpenRow> {
     bind(h) {
       const [iFile, iComm, iCount, iErr] = positions(h, c('filename', 'comm', 'count', 'error_count'));
       return (f) => {
-        const count = num(f[iCount]);
-        if (!(count >= 0)) return NaN;
-        const errs = num(f[iErr]) || 0;
-        opens += count;
+        const count = wholeCount(f[iCount]);
+        const errs = optionalCount(f[iErr]);
+        if (Number.isNaN(count) || !(errs <= count) || !total.fits(count)) return NaN;
+        total.add(count);
         errors += errs;
         const a = byFile.get(orUnknown(f[iFile]));
         add(a, 0, count);
@@ -34,6 +34,7 @@ export function openAnalyzer(): AnalyzerOf<OpenRow> {
       };
     },
     finish({ top }) {
+      const opens = total.value;
       const cOpens = col('opens', 'opens', 'int');
       const cErr = col('errors', 'errors', 'int');
       const cRate = col('error_rate', 'err%', 'pct');

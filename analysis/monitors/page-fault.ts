@@ -1,7 +1,7 @@
 // page_fault: faults per (pid, type, cpu, node) and interval. By type, CPUs, NUMA nodes, top processes.
 import { Tally } from '../tally.js';
 import type { PageFaultRow } from '../../src/monitors/page-fault.js';
-import { add, at, col, columnsOf, keyNum, metric, num, numericTable, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
+import { add, at, col, columnsOf, exactTotal, keyNum, metric, numericTable, wholeCount, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
 import type { Table } from '../model.js';
 
 const c = columnsOf<PageFaultRow>();
@@ -14,7 +14,7 @@ export function pageFaultAnalyzer(): AnalyzerOf<PageFaultRow> {
   const byCause = new Tally(1);
   // per comm: faults, user, kernel
   const byComm = new Tally(3);
-  let faults = 0;
+  const total = exactTotal();
   let hasAccess = false;
   let hasCause = false;
   return {
@@ -28,9 +28,9 @@ export function pageFaultAnalyzer(): AnalyzerOf<PageFaultRow> {
       if (iAccess >= 0) hasAccess = true;
       if (iCause >= 0) hasCause = true;
       return (f) => {
-        const n = num(f[iCount]);
-        if (!(n >= 0)) return NaN;
-        faults += n;
+        const n = wholeCount(f[iCount]);
+        if (Number.isNaN(n) || !total.fits(n)) return NaN;
+        total.add(n);
         const type = orUnknown(f[iType]);
         add(byType.get(type), 0, n);
         add(byCpu.get(orUnknown(f[iCpu])), 0, n);
@@ -45,6 +45,7 @@ export function pageFaultAnalyzer(): AnalyzerOf<PageFaultRow> {
       };
     },
     finish({ top }) {
+      const faults = total.value;
       const cFaults = col('faults', 'faults', 'int');
       const cShare = col('share', 'share', 'pct');
       const simple = (id: string, title: string, key: string, t: Tally): Table =>

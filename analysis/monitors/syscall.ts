@@ -1,7 +1,7 @@
 // syscall: rows of (pid, syscall) counts per interval. Totals, top syscalls, categories, error rates, latency.
 import { Tally, detach, finiteOrNull, ratio, round } from '../tally.js';
 import type { SyscallRow } from '../../src/monitors/syscall.js';
-import { add, at, col, columnsOf, max, metric, num, orUnknown, positions, share, tableOf, type AnalyzerOf } from './common.js';
+import { add, at, col, columnsOf, exactTotal, max, measure, metric, optionalCount, orUnknown, unreadable, wholeCount, positions, share, tableOf, type AnalyzerOf } from './common.js';
 
 const c = columnsOf<SyscallRow>();
 
@@ -15,6 +15,7 @@ export function syscallAnalyzer(): AnalyzerOf<SyscallRow> {
   const byCategory = new Tally(2);
   const byComm = new Tally(2);
   const all = new Float64Array(W).fill(-Infinity, LATMAX);
+  const total = exactTotal();
   return {
     monitor: 'syscall',
     title: 'System calls (syscall)',
@@ -27,11 +28,13 @@ export function syscallAnalyzer(): AnalyzerOf<SyscallRow> {
         c('syscall', 'syscall_nr', 'category', 'comm', 'count', 'error_count', 'avg_latency_us', 'max_latency_us'),
       );
       return (f) => {
-        const count = num(f[iCount]);
-        if (!(count >= 0)) return NaN;
-        const errs = num(f[iErr]) || 0;
-        const avg = num(f[iAvg]);
-        const mx = num(f[iMax]);
+        // Every cell is checked before anything is added: a damaged row counts nowhere.
+        const count = wholeCount(f[iCount]);
+        const errs = optionalCount(f[iErr]);
+        const avg = measure(f[iAvg]);
+        const mx = measure(f[iMax]);
+        if (Number.isNaN(count) || !(errs <= count) || unreadable(avg) || unreadable(mx) || !total.fits(count)) return NaN;
+        total.add(count);
         const name = f[iName] || (f[iNr] ? `nr ${f[iNr]}` : '?');
         const s = bySyscall.get(name);
         accumulate(s, count, errs, avg, mx);
@@ -116,14 +119,14 @@ export function syscallAnalyzer(): AnalyzerOf<SyscallRow> {
   };
 }
 
-function accumulate(a: Float64Array, count: number, errs: number, avg: number, mx: number): void {
+function accumulate(a: Float64Array, count: number, errs: number, avg: number | null, mx: number | null): void {
   add(a, CALLS, count);
   add(a, ERRS, errs);
-  if (!Number.isNaN(avg)) {
+  if (avg !== null) {
     add(a, LATSUM, avg * count);
     add(a, LATN, count);
   }
-  if (!Number.isNaN(mx)) max(a, LATMAX, mx);
+  if (mx !== null) max(a, LATMAX, mx);
 }
 
 /** Syscalls ranked by average latency: [avg, calls, max]. */

@@ -34,4 +34,9 @@ export function toJsonReport(r: Report): JsonReport {
   return { ...r, sections };
 }
 
-export const renderJson = (r: Report): string => JSON.stringify(toJsonReport(r), null, 2) + '\n';
+// JSON.stringify escapes C0 controls but leaves DEL, C1 controls and bidi overrides raw, which a terminal showing
+// the document may act on. They can only stand inside strings, so \uXXXX there is the same document, byte-exact data.
+const rawInJson = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+export const renderJson = (r: Report): string =>
+  JSON.stringify(toJsonReport(r), null, 2).replace(rawInJson, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';

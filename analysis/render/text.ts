@@ -1,5 +1,9 @@
 // The text view: one block per monitor with its time range, totals, a sparkline of the rate and aligned
-// tables, all within 80 columns; then what was skipped and why.
+// tables, all within 80 columns; then what was skipped and why. Names (comm, paths, functions, devices, notes,
+// file names, header cells) come from whoever ran on the machine or wrote the files, so everything shown passes
+// the console's terminalSafe: a comm of "\x1b]0;PWN\x07\x1b[2J" cannot set the title or clear root's screen, and a
+// "\n" in a name cannot forge a report line.
+import { terminalSafe } from '../../src/sinks/console.js';
 import type { DamageReason, Report, Section, Series, Table } from '../model.js';
 import { coverageLines, decimal, duration, fit, formatValue, isNumeric, shortTime } from './format.js';
 
@@ -9,8 +13,10 @@ const gap = '  ';
 const minTextWidth = 8;
 
 export function renderTable(t: Table, width = textWidth): string[] {
-  const cells = t.rows.map((r) => t.columns.map((c) => formatValue(r[c.key] ?? null, c.kind)));
-  const widths = t.columns.map((c, i) => Math.max(c.label.length, ...cells.map((row) => row[i]?.length ?? 0)));
+  // Escaped before the widths are taken: an escape is wider than the byte it shows.
+  const cells = t.rows.map((r) => t.columns.map((c) => terminalSafe(formatValue(r[c.key] ?? null, c.kind))));
+  const labels = t.columns.map((c) => terminalSafe(c.label));
+  const widths = t.columns.map((_, i) => Math.max(labels[i]?.length ?? 0, ...cells.map((row) => row[i]?.length ?? 0)));
   const total = (): number => indent.length + widths.reduce((s, w) => s + w, 0) + gap.length * (widths.length - 1);
   // Too wide: shrink the widest text column, again and again, never below minTextWidth.
   while (total() > width) {
@@ -34,7 +40,7 @@ export function renderTable(t: Table, width = textWidth): string[] {
       .join(gap)
       .trimEnd();
   const out = [`${t.title}${t.approximate ? ' (approximate: too many distinct keys, smallest dropped)' : ''}`];
-  out.push(line(t.columns.map((c) => c.label), true));
+  out.push(line(labels, true));
   out.push(indent + widths.map((w) => '-'.repeat(w)).join(gap));
   for (const row of cells) out.push(line(row, false));
   if (!t.rows.length) out.push(`${indent}(none)`);
@@ -88,9 +94,9 @@ function renderSection(s: Section): string[] {
   out.push(...wrapPairs(s.totals.map((m) => `${m.label}: ${formatValue(m.value, m.kind)}`)));
   if (s.markers.total) {
     const first = s.markers.first[0];
-    out.push(fit(`gaps: ${s.markers.total} marker row(s), first at ${shortTime(first?.timestamp ?? null)}: ${first?.note ?? ''}`, textWidth, 'text'));
+    out.push(fit(`gaps: ${s.markers.total} marker row(s), first at ${shortTime(first?.timestamp ?? null)}: ${terminalSafe(first?.note ?? '')}`, textWidth, 'text'));
   }
-  out.push(...coverageLines(s.coverage).map((l) => fit(l, textWidth, 'text')));
+  out.push(...coverageLines(s.coverage).map((l) => fit(terminalSafe(l), textWidth, 'text')));
   if (s.series && s.series.points.length > 1) out.push(...sparkline(s.series));
   for (const t of s.tables) out.push('', ...renderTable(t));
   return out;
@@ -102,6 +108,7 @@ const reasonText: Record<DamageReason, string> = {
   bad_timestamp: 'bad timestamp',
   bad_number: 'unreadable number',
   malformed_quotes: 'malformed quoting',
+  line_too_long: 'line over 1 MiB',
   other_monitor: "another monitor's row",
   bad_marker: 'marker row with data',
 };
@@ -133,5 +140,7 @@ export function renderText(r: Report): string {
   for (const s of r.sections) out.push('', ...renderSection(s));
   const d = damageLines(r);
   if (d.length) out.push('', ...d);
-  return out.join('\n') + '\n';
+  // Every line once more (escaping what is already escaped changes nothing): file names, skip reasons quoting a
+  // header, the directory.
+  return out.map(terminalSafe).join('\n') + '\n';
 }

@@ -90,7 +90,7 @@ async function scanOutput(dir: string, monitors: readonly string[], scan: Output
     if (!final && (await stat(path.join(dir, parsed.base)).then(() => true, () => false))) continue;
     const scanner = fileScanner(parsed.monitor);
     try {
-      await readCsvRecords(full, (fields) => scanner.record(fields), { parser: 'fast', gz: parsed.gz, onMalformed: () => scan.malformed++ });
+      await readCsvRecords(full, (fields) => scanner.record(fields), { parser: 'fast', gz: parsed.gz, onMalformed: () => scan.malformed++, onOverlong: () => scan.malformed++ });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         scan.vanished.push(name);

@@ -2,10 +2,10 @@
 // Needs no root and no bpftrace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { lchown, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { writeFixtureDir } from '../unit/analysis/fixtures.js';
+import { writeFiles, writeFixtureDir } from '../unit/analysis/fixtures.js';
 
 test('analyze DIR --format json prints the report', async () => {
   const dir = await writeFixtureDir();
@@ -55,4 +55,27 @@ test('bad input: exit 2 and one line on stderr, no stack trace', async () => {
     assert.doesNotMatch(r.stderr, /\s+at /, 'no stack trace');
     assert.equal(r.stdout, '');
   }
+});
+
+test('analyze --out: a directory symlink another user planted is refused with one line (exit 2), nothing written through it', { skip: process.geteuid?.() !== 0 && 'needs root (lchown)' }, async () => {
+  const dir = await writeFixtureDir();
+  const etc = path.join(dir, 'etc');
+  await mkdir(etc);
+  await symlink(etc, path.join(dir, 'planted'));
+  await lchown(path.join(dir, 'planted'), 65534, 65534);
+  const r = await runCli(['analyze', dir, '--out', path.join(dir, 'planted/report.txt')]);
+  assert.equal(r.exitCode, 2, r.stderr);
+  assert.equal(r.stderr, `ebpfmon: --out directory ${dir}/planted: ${dir}/planted is a symbolic link owned by uid 65534, not root; refusing to follow it`);
+  assert.deepEqual(await readdir(etc), []);
+});
+
+test('analyze: a hostile comm reaches the terminal as visible escapes, a newline in it forges no line', async () => {
+  const dir = await writeFiles({
+    'exec_20261125T010000Z.csv': 'timestamp,uid,pid,ppid,comm,filename,note\n2026-11-25T01:00:00.000Z,0,10,1,\x1b]0;PWN\x07\x1b[2J,/bin/x,\n2026-11-25T01:00:01.000Z,0,11,1,"a\nFAKE LINE",/bin/y,\n',
+  });
+  const r = await runCli(['analyze', dir]);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.ok(!r.stdout.includes('\x1b') && !r.stdout.includes('\x07'), 'no raw ESC or BEL');
+  assert.ok(r.stdout.includes('\\x1b]0;PWN\\x07\\x1b[2J'));
+  assert.ok(!r.stdout.split('\n').some((l) => l.startsWith('FAKE')));
 });

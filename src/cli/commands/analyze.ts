@@ -1,12 +1,14 @@
 // `ebpfmon analyze`: a thin entry to analysis/: checks the options, runs the analysis, renders the report.
 // The report goes to stdout or --out; progress (on a terminal only) goes to stderr.
+import path from 'node:path';
 import type { Progress } from '../../../analysis/index.js';
 
 /** The analyzer is loaded only when `analyze` runs: `start` never pays for it. */
 const loadAnalysis = () => import('../../../analysis/index.js');
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
-import { replaceFile } from '../../sinks/safe-fs.js';
+import { terminalSafe } from '../../sinks/console.js';
+import { replaceFile, secureDirSync } from '../../sinks/safe-fs.js';
 
 export const analyzeFormats = ['text', 'json', 'html'] as const;
 export type AnalyzeFormat = (typeof analyzeFormats)[number];
@@ -51,11 +53,21 @@ function progressPrinter(stream: NodeJS.WriteStream): { update(p: Progress): voi
   };
 }
 
+/**
+ * --out's directory under the path rule `-o`, `--pid-file` and `generate --out` follow (safe-fs.ts): every directory
+ * on the way owned by root (or you) and writable by no one else, no symlink on the way that another user owns.
+ * Checked before the (possibly long) analysis, so a refusal comes at once, and again just before writing.
+ */
+const checkOutDir = (out: string): void => {
+  secureDirSync(path.dirname(path.resolve(out)), { what: '--out directory', create: false, linkAtEnd: true });
+};
+
 export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptions): Promise<AnalyzeResult> {
   const { analyze, parseWindow, renderHtml, renderJson, renderText } = await loadAnalysis();
   const window = parseWindow(o);
   const top = o.top === undefined ? undefined : Number(o.top);
   if (top !== undefined && !(Number.isInteger(top) && top > 0)) throw new UsageError(`--top: expected a positive integer, got "${o.top}"`);
+  if (o.out) checkOutDir(o.out);
   const directory = dir ?? (await loadConfig(defaultConfigPath())).output.directory;
   const progress = process.stderr.isTTY ? progressPrinter(process.stderr) : null;
   let report;
@@ -67,9 +79,10 @@ export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptio
   const format = o.format ?? 'text';
   const text = format === 'json' ? renderJson(report) : format === 'html' ? renderHtml(report) : renderText(report);
   // The text report lists skipped files itself; json, html and --out would keep them out of the operator's sight.
-  const warnings = format === 'text' && !o.out ? [] : report.files.filter((f) => f.skipped !== null).map((f) => `warning: skipped ${f.file}: ${f.skipped}`);
+  const warnings = format === 'text' && !o.out ? [] : report.files.filter((f) => f.skipped !== null).map((f) => terminalSafe(`warning: skipped ${f.file}: ${f.skipped}`));
   if (!o.out) return { stdout: text, wrote: null, warnings };
   // Never through a symlink or hard link planted at --out: a temp file beside it, renamed over it.
+  checkOutDir(o.out);
   await replaceFile(o.out, text);
   return { stdout: null, wrote: o.out, warnings };
 }

@@ -68,7 +68,7 @@ after(() => {
   for (const dir of created) rmSync(dir, { recursive: true, force: true });
 });
 
-export async function writeFiles(files: Record<string, string>, prefix = 'analyze'): Promise<string> {
+export async function writeFiles(files: Record<string, string | Uint8Array>, prefix = 'analyze'): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `ebpfmon-test-${prefix}-`));
   created.push(dir);
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
