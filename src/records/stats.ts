@@ -49,3 +49,17 @@ export const newStats = (): MonitorStats => ({
   coverage: null,
   lastError: null,
 });
+
+/** The counters among the stats: totals since `start`, which a reload must not reset (status and the exporter agree). */
+export const counterKeys = ['restarts', 'records', 'rows', 'parseErrors', 'lostEvents', 'saturatedIntervals', 'droppedUpdates', 'stalls', 'skippedTicks'] as const;
+export type Counters = Pick<MonitorStats, (typeof counterKeys)[number]>;
+
+export function countersOf(s: MonitorStats): Counters {
+  const { restarts, records, rows, parseErrors, lostEvents, saturatedIntervals, droppedUpdates, stalls, skippedTicks } = s;
+  return { restarts, records, rows, parseErrors, lostEvents, saturatedIntervals, droppedUpdates, stalls, skippedTicks };
+}
+
+/** A new session's stats start from the totals of the sessions before it. */
+export function carryCounters(into: MonitorStats, from: Counters): void {
+  for (const k of counterKeys) into[k] += from[k];
+}

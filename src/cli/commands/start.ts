@@ -17,6 +17,7 @@ import { createUsageSampler, processUsage, writeStatus, type ProcessUsage, type 
 import { makeRunnable, type Runnable } from '../../session/runnable.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import { budgetOf, judgeBudget } from '../../session/budget.js';
+import { carryCounters, countersOf, type Counters } from '../../records/stats.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
 import { runSteps } from '../../daemon/shutdown.js';
 
@@ -148,10 +149,14 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   const rows: Record<string, number> = {};
   const failed = new Set<string>();
   const outputs: OutputFileStats[] = [];
+  // Per monitor, the counters of the sessions closed so far: a reload's new session starts from them, so `status`,
+  // the log and the exporter count from `start` on, each with the same totals.
+  const totals = new Map<string, Counters>();
   const tally = (s: Session): void => {
     outputs.push(...s.outputs());
     for (const [n, m] of s.monitors) {
-      rows[n] = (rows[n] ?? 0) + m.stats.rows;
+      rows[n] = m.stats.rows;
+      totals.set(n, countersOf(m.stats));
       if (m.stats.state === 'failed') failed.add(n);
     }
   };
@@ -299,6 +304,10 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       const stoppedAt = new Date();
       await r.session.close();
       tally(r.session);
+      for (const [n, m] of next.session.monitors) {
+        const t = totals.get(n);
+        if (t) carryCounters(m.stats, t);
+      }
       runnable = next.runnable;
       running = null;
       const { running: now } = await launch(next.session);
