@@ -155,7 +155,7 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
     ...(proc.bt.configBlock ? [configBlock(ctx.runtime, proc.strlen), ''] : []),
     '// BEGIN fires once every probe is attached: ebpfmon reports "attached" on this line, not before. The pid is',
     "// bpftrace's own as its rows carry it (the host's inside a pid namespace on 0.17): its own rows are left out.",
-    `BEGIN { ${tracerPid} = pid; printf("${attachedMarker}\\t%d\\n", pid); }`,
+    `BEGIN { ${tracerPid} = ${proc.bt.selfPid}; printf("${attachedMarker}\\t%d\\n", pid); }`,
     '',
   ];
   for (const { monitor, fragment, layout: own } of parts) {

@@ -1,6 +1,6 @@
 // Script composition: a standalone script with header, contract, BEGIN marker, stop probe, interval flush and END;
 // the layouts compose applies to result maps (double buffer, shards); the builders' own checks.
-import { assumedFeatures } from '../../src/bt/features.js';
+import { assumedFeatures, featuresOf, parseVersion } from '../../src/bt/features.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
@@ -152,4 +152,17 @@ test('quote refuses what could break out of a string literal', () => {
   for (const bad of ['a"b', 'a\\b', 'a\nb', 'é']) assert.throws(() => quote(bad));
   assert.equal(intervalProbe(2), 'interval:s:2');
   assert.equal(intervalProbe(0.5), 'interval:ms:500');
+});
+
+test('BEGIN stores the host pid the stop probe compares with: pid until 0.21, curtask->tgid from 0.22 (pid is the namespace\'s)', () => {
+  const begin = (v: string): string | undefined => {
+    const bt = featuresOf(parseVersion(v)!);
+    const text = composeScript({ ...proc('main', [planned(syscall)], 64), bt }, { ...ctx, bpftraceVersion: v }).text;
+    return /^BEGIN \{.*\}$/m.exec(text)?.[0];
+  };
+  assert.equal(begin('0.17.0'), 'BEGIN { @ebpfmon_self[0] = pid; printf("ebpfmon\\tattached\\t%d\\n", pid); }');
+  assert.equal(begin('0.21.0'), 'BEGIN { @ebpfmon_self[0] = pid; printf("ebpfmon\\tattached\\t%d\\n", pid); }');
+  // The attached line keeps `pid`: the rows' pids are the namespace's there too, so the self filter matches them.
+  assert.equal(begin('0.23.2'), 'BEGIN { @ebpfmon_self[0] = curtask->tgid; printf("ebpfmon\\tattached\\t%d\\n", pid); }');
+  assert.equal(begin('0.27.1'), 'BEGIN { @ebpfmon_self[0] = curtask->tgid; printf("ebpfmon\\tattached\\t%d\\n", pid); }');
 });
