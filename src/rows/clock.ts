@@ -83,9 +83,10 @@ export function systemClock(opts: { onStep?: (seconds: number) => void; sources?
     return { offset: BigInt(src.wallMs()) * 1_000_000n - at, at };
   };
   let { offset: offsetNs, at: checkedAt } = measure();
-  const recheck = (): void => {
+  /** `at`: the event time that triggered the check (events lagging behind now recheck once per 0.2 s of theirs). */
+  const recheck = (at?: bigint): void => {
     const m = measure();
-    checkedAt = m.at;
+    checkedAt = at ?? m.at;
     const d = m.offset - offsetNs;
     const abs = d < 0n ? -d : d;
     if (abs <= driftNs) return;
@@ -100,7 +101,7 @@ export function systemClock(opts: { onStep?: (seconds: number) => void; sources?
     },
     wallTime: (ns) => {
       const d = ns - checkedAt;
-      if (d > recheckNs || d < -recheckNs) recheck();
+      if (d > recheckNs || d < -recheckNs) recheck(ns);
       return iso(Number((ns + offsetNs) / 1_000_000n));
     },
     monotonicNs: kernelNs,

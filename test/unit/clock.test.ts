@@ -94,3 +94,22 @@ test('parseTimensOffsets: the monotonic line, 0 when absent', () => {
   assert.equal(parseTimensOffsets('monotonic          -3 250000000\nboottime 0 0\n'), -2_750_000_000n);
   assert.equal(parseTimensOffsets(''), 0n);
 });
+
+test('systemClock: events read late (a backlog) recheck once per 0.2 s of their own time, not on every event', () => {
+  const f = fakeSources(1_000_000, 5_000);
+  let reads = 0;
+  const c = systemClock({
+    sources: {
+      ...f.sources,
+      wallMs: () => {
+        reads++;
+        return f.t.wall;
+      },
+    },
+  });
+  f.advance(3000);
+  reads = 0;
+  // 1,000 events of one second, read 2 s after they happened.
+  for (let i = 0; i < 1000; i++) c.wallTime(ns(6_000) + BigInt(i) * 1_000_000n);
+  assert.ok(reads <= 6, `${reads} clock reads`);
+});
