@@ -52,6 +52,13 @@ export interface BpftraceFeatures {
   dataLocStrings: boolean;
   /** The arguments that compile and load a script without running it: `-d` until 0.21; `--dry-run` since 0.22 (#3203). */
   dryRunArgs: readonly string[];
+  /**
+   * What BEGIN stores as bpftrace's own pid for compose's stop probe, which compares it with signal_generate's
+   * target pid (always the host's). `pid` is the host's until 0.21; from 0.22 (#3428) it is the pid namespace's, so
+   * there `curtask->tgid` (the host's; 0.21+ never runs ahead of time, which refuses curtask). Measured inside
+   * `unshare -fp --mount-proc`: 0.23.2 and 0.27.1 give pid 5 and curtask->tgid 23496, the signal's target 23496.
+   */
+  selfPid: 'pid' | 'curtask->tgid';
   /** stderr lines this version prints on every start that are not about the script (logged at debug level). */
   benignStderr: readonly RegExp[];
 }
@@ -99,6 +106,7 @@ export function featuresOf(v: Version): BpftraceFeatures {
     helperErrors: atLeast(v, 23),
     dataLocStrings: !(v.major === 0 && v.minor === 23),
     dryRunArgs: atLeast(v, 22) ? ['--dry-run'] : ['-d'],
+    selfPid: atLeast(v, 22) ? 'curtask->tgid' : 'pid',
     benignStderr: atLeast(v, 24) ? [memlock, filterFunctions] : [memlock],
   };
 }

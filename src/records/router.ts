@@ -113,6 +113,9 @@ export function createRouter(deps: RouterDeps): Router {
   }
   const warned = new Set<string>();
   let unrouted = 0;
+  /** bpftrace's pid as its rows carry it, from the script's attached line; else the pid ebpfmon sees. */
+  let rowPid: number | undefined;
+  const tracer = (): number | undefined => rowPid ?? deps.tracer?.();
 
   const problem = (slot: Slot | undefined, kind: string, message: string): void => {
     unrouted++;
@@ -266,7 +269,7 @@ export function createRouter(deps: RouterDeps): Router {
         return p ? ([...p.values()] as Entry<N>[]) : [];
       },
     };
-    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch, tracer: deps.tracer?.() });
+    runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch, tracer: tracer() });
     if (deps.onInterval) {
       let total: { value: number; devices?: readonly string[] } | null = null;
       try {
@@ -338,7 +341,7 @@ export function createRouter(deps: RouterDeps): Router {
     wallTime: clock.wallTime,
     arch: deps.arch,
     get tracer() {
-      return deps.tracer?.();
+      return tracer();
     },
   };
   let probes = 0;
@@ -350,6 +353,16 @@ export function createRouter(deps: RouterDeps): Router {
     const name = t1 < 0 ? body : body.slice(0, t1);
     const tag = t1 < 0 ? undefined : body.slice(t1 + 1, t2 < 0 ? undefined : t2);
     if (name === 'ebpfmon' && tag === 'attached') {
+      // "ebpfmon\tattached\t<pid>": bpftrace's pid as the kernel's rows carry it (an edited script may print none).
+      const own = t2 < 0 ? '' : body.slice(t2 + 1);
+      if (/^\d+$/.test(own)) {
+        rowPid = Number(own);
+        for (const { rm } of byName.values()) rm.stats.bpftraceRowPid = rowPid;
+        const seen = deps.tracer?.();
+        if (seen !== undefined && seen !== rowPid) {
+          deps.log.info({ bpftracePid: seen, rowPid }, `bpftrace is pid ${seen} here and pid ${rowPid} in the rows (a pid namespace): its own rows are left out by ${rowPid}`);
+        }
+      }
       deps.onAttached?.(probes);
       return;
     }

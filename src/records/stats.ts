@@ -4,6 +4,11 @@ import type { CoverageState } from '../coverage/tracker.js';
 export interface MonitorStats {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'unavailable' | 'over_budget';
   bpftracePid: number | null;
+  /**
+   * bpftrace's pid as the rows carry it (printed by the script once attached). Inside a pid namespace bpftrace 0.17
+   * reports host pids, so this is its host pid while `bpftracePid` is the namespace's; elsewhere they are equal.
+   */
+  bpftraceRowPid: number | null;
   /** How its bpftrace runs the script: 'aot' (bpftrace-aotrt, compiled ahead of time) or 'jit' (bpftrace). */
   runtime: 'aot' | 'jit' | null;
   restarts: number;
@@ -34,6 +39,7 @@ export interface MonitorStats {
 export const newStats = (): MonitorStats => ({
   state: 'starting',
   bpftracePid: null,
+  bpftraceRowPid: null,
   runtime: null,
   restarts: 0,
   records: 0,
@@ -49,3 +55,17 @@ export const newStats = (): MonitorStats => ({
   coverage: null,
   lastError: null,
 });
+
+/** The counters among the stats: totals since `start`, which a reload must not reset (status and the exporter agree). */
+export const counterKeys = ['restarts', 'records', 'rows', 'parseErrors', 'lostEvents', 'saturatedIntervals', 'droppedUpdates', 'stalls', 'skippedTicks'] as const;
+export type Counters = Pick<MonitorStats, (typeof counterKeys)[number]>;
+
+export function countersOf(s: MonitorStats): Counters {
+  const { restarts, records, rows, parseErrors, lostEvents, saturatedIntervals, droppedUpdates, stalls, skippedTicks } = s;
+  return { restarts, records, rows, parseErrors, lostEvents, saturatedIntervals, droppedUpdates, stalls, skippedTicks };
+}
+
+/** A new session's stats start from the totals of the sessions before it. */
+export function carryCounters(into: MonitorStats, from: Counters): void {
+  for (const k of counterKeys) into[k] += from[k];
+}

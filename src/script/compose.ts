@@ -153,8 +153,9 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
     renderHeader({ file, parts, env, bpftraceVersion: ctx.bpftraceVersion, kernel: ctx.kernel, layout }),
     '',
     ...(proc.bt.configBlock ? [configBlock(ctx.runtime, proc.strlen), ''] : []),
-    '// BEGIN fires once every probe is attached: ebpfmon reports "attached" on this line, not before.',
-    `BEGIN { ${tracerPid} = pid; printf("${attachedMarker}\\n"); }`,
+    '// BEGIN fires once every probe is attached: ebpfmon reports "attached" on this line, not before. The pid is',
+    "// bpftrace's own as its rows carry it (the host's inside a pid namespace on 0.17): its own rows are left out.",
+    `BEGIN { ${tracerPid} = ${proc.bt.selfPid}; printf("${attachedMarker}\\t%d\\n", pid); }`,
     '',
   ];
   for (const { monitor, fragment, layout: own } of parts) {

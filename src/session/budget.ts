@@ -39,3 +39,27 @@ export function budgetOf(limits: readonly (number | undefined)[]): number | unde
   const set = limits.filter((l): l is number => l !== undefined);
   return set.length ? Math.min(...set) : undefined;
 }
+
+/** A bpftrace process's CPU so far, read at one moment of a monotonic clock (ms): a step of the wall clock cannot skew it. */
+export interface CostReading {
+  atMs: number;
+  /** bpftrace's own CPU time (user+system), seconds. */
+  userSeconds: number;
+  /** Run time of its BPF programs, ns. */
+  bpfNs: number;
+}
+
+/**
+ * The CPU shares a budget judges, from `base` to `cur`: null until the two span a whole interval (a tenth of it
+ * is left for timer jitter), and then `cur` is the next base. The first base is read once the process attached, so
+ * its start-up (compiling, loading and attaching, about a second of CPU) is never judged, and each verdict covers
+ * a whole interval, never the sliver between attaching and the next status tick.
+ */
+export function budgetWindow(base: CostReading, cur: CostReading, intervalMs: number): { kernelPercent: number; userPercent: number } | null {
+  const ms = cur.atMs - base.atMs;
+  if (ms < intervalMs * 0.9) return null;
+  return {
+    kernelPercent: Math.round(((cur.bpfNs - base.bpfNs) / (ms * 1e6)) * 100 * 1000) / 1000,
+    userPercent: Math.round(((cur.userSeconds - base.userSeconds) / (ms / 1000)) * 100 * 10) / 10,
+  };
+}

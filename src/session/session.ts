@@ -78,7 +78,11 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (ite
 export async function prepareSession(r: Runnable, opts: SessionOptions, extra: readonly Sink[], deps: SessionDeps): Promise<Session> {
   const { log } = deps;
   const { config } = r;
-  const clock = deps.clock ?? systemClock();
+  const clock =
+    deps.clock ??
+    systemClock({
+      onStep: (seconds) => log.warn({ seconds }, `wall clock stepped by ${seconds >= 0 ? '+' : ''}${seconds.toFixed(1)} s: rows are stamped with the new time from here`),
+    });
   const dir = opts.noFiles ? '' : await ensureDir(opts.outputDir ?? config.output.directory);
   const runnable = r.processes.flatMap((proc) => proc.monitors);
   const fileOpts = {
@@ -174,6 +178,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         if (!m) continue;
         m.stats.state = s.state;
         m.stats.bpftracePid = s.pid;
+        if (s.state !== 'running') m.stats.bpftraceRowPid = null;
         m.stats.runtime = s.runner.mode;
         if (s.reason) m.stats.lastError = s.reason;
         if (s.state !== 'restarting') continue;

@@ -30,8 +30,10 @@ export interface RunningCli {
   done: Promise<CliResult>;
 }
 
-export function startCli(args: readonly string[]): RunningCli {
-  const proc = execa('node', [cliPath, ...args], { reject: false, stdin: 'ignore', buffer: true });
+/** `prefix`: a command that runs the CLI, e.g. ['unshare', '--time', '--monotonic', '5', '--fork']. */
+export function startCli(args: readonly string[], opts: { prefix?: readonly string[] } = {}): RunningCli {
+  const [cmd, ...rest] = [...(opts.prefix ?? []), 'node', cliPath, ...args] as [string, ...string[]];
+  const proc = execa(cmd, rest, { reject: false, stdin: 'ignore', buffer: true });
   let stderr = '';
   const waiters: { msg: string; resolve: (v: Record<string, unknown>) => void }[] = [];
   const seen: Record<string, unknown>[] = [];

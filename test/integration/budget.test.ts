@@ -45,6 +45,14 @@ monitors:
   const r = await cli.done;
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stderr, /stopping syscall: over budget/);
+  // Judged after attach only, over whole intervals: two intervals of 1 s cannot end within 1.8 s of attaching.
+  const logged = (msg: RegExp): number => Date.parse((JSON.parse(r.stderr.split('\n').find((l) => msg.test(l)) ?? '{}') as { time?: string }).time ?? '');
+  const afterAttach = logged(/"msg":"stopping syscall: over budget/) - logged(/"monitors":"syscall".*"msg":"bpftrace attached its probes"/);
+  assert.ok(afterAttach >= 1800, `stopped ${afterAttach} ms after attach, for 2 intervals`);
+  // The rows end with a marker that says why (analyze counts it as a flagged interval, not a complete run).
+  const marker = (await readCsv(dir, 'syscall')).filter((row) => row['note']?.startsWith('stopped by its budget'));
+  assert.equal(marker.length, 1, 'one marker row');
+  assert.match(marker[0]!['note'] ?? '', /^stopped by its budget \(over budget: [\d.]+% of one CPU .* for 2 intervals\): nothing is counted after this point$/);
   assert.equal((await readCsv(dir, 'exec')).filter((row) => row['filename'] === prog).length, 1, 'exec still recorded');
   assert.ok((await readCsv(dir, 'syscall')).some((row) => row['comm'] === 'ebpfm_storm'), 'the storm was recorded before the stop');
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { afterExit, type ExitFacts } from '../../src/process/after-exit.js';
-import { budgetOf, judgeBudget } from '../../src/session/budget.js';
+import { budgetOf, budgetWindow, judgeBudget } from '../../src/session/budget.js';
 
 const base: ExitFacts = {
   stopping: false,
@@ -46,4 +46,13 @@ test('judgeBudget: within, over for a while, warn once, stop; nothing to judge w
   assert.deepEqual(judgeBudget({ ...s, kernelPercent: 5, overFor: 2, action: 'stop' }), { verdict: 'stop', overFor: 3, cost: 6 });
   assert.equal(budgetOf([undefined, 4, 2.5]), 2.5);
   assert.equal(budgetOf([undefined]), undefined);
+});
+
+test('budgetWindow: CPU from a reading after attach, judged only over whole intervals', () => {
+  // Attached at 10 s of the monotonic clock, after a second of start-up CPU: that second is in the base, never judged.
+  const attached = { atMs: 10_000, userSeconds: 1.1, bpfNs: 0 };
+  assert.equal(budgetWindow(attached, { atMs: 10_300, userSeconds: 1.2, bpfNs: 5e6 }, 1000), null, 'a sliver of an interval is not judged');
+  assert.deepEqual(budgetWindow(attached, { atMs: 11_000, userSeconds: 1.15, bpfNs: 20e6 }, 1000), { kernelPercent: 2, userPercent: 5 });
+  assert.deepEqual(budgetWindow(attached, { atMs: 10_950, userSeconds: 1.1, bpfNs: 0 }, 1000), { kernelPercent: 0, userPercent: 0 }, 'timer jitter: 95 % of an interval is one');
+  assert.deepEqual(budgetWindow(attached, { atMs: 12_000, userSeconds: 1.3, bpfNs: 0 }, 1000), { kernelPercent: 0, userPercent: 10 }, 'a late tick: the share over the span');
 });

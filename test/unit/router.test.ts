@@ -44,6 +44,18 @@ test('syscall: the rows of the bpftrace process that reads the maps are left out
   assert.equal(without.length, all.filter((r) => r['pid'] !== node).length);
 });
 
+test('syscall in a pid namespace: the tracer is found by the pid its script prints (the rows\' pid), not the one ebpfmon sees', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const all = route(syscall, opts, plannedFor('tracepoint'), syscallLines).rows;
+  const host = all.find((r) => r['comm'] === 'node')!['pid'] as number;
+  // ebpfmon sees its bpftrace as pid 7 of the namespace; the kernel's rows carry the host pid, which BEGIN prints.
+  const attached = JSON.stringify({ type: 'printf', data: `ebpfmon\tattached\t${host}\n` });
+  const { rows, rm } = route(syscall, opts, plannedFor('tracepoint'), [attached, ...syscallLines], 'x64', { tracer: 7 });
+  assert.equal(rows.filter((r) => r['pid'] === host).length, 0, 'its own rows left out');
+  assert.equal(rows.length, all.filter((r) => r['pid'] !== host).length);
+  assert.equal(rm.stats.bpftraceRowPid, host);
+});
+
 test('syscall: min_count drops small rows', () => {
   const opts = syscall.options.parse({ enabled: true, min_count: 50 });
   const { rows } = route(syscall, opts, plannedFor('tracepoint'), syscallLines);

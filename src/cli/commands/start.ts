@@ -16,7 +16,8 @@ import { enableBpfStats, processBpfCost, costRate, type BpfCost, type CostRate }
 import { createUsageSampler, processUsage, writeStatus, type ProcessUsage, type StatusDoc } from '../../daemon/status.js';
 import { makeRunnable, type Runnable } from '../../session/runnable.js';
 import { prepareSession, type Session } from '../../session/session.js';
-import { budgetOf, judgeBudget } from '../../session/budget.js';
+import { budgetOf, budgetWindow, judgeBudget, type CostReading } from '../../session/budget.js';
+import { carryCounters, countersOf, type Counters } from '../../records/stats.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
 import { runSteps } from '../../daemon/shutdown.js';
 
@@ -148,10 +149,14 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   const rows: Record<string, number> = {};
   const failed = new Set<string>();
   const outputs: OutputFileStats[] = [];
+  // Per monitor, the counters of the sessions closed so far: a reload's new session starts from them, so `status`,
+  // the log and the exporter count from `start` on, each with the same totals.
+  const totals = new Map<string, Counters>();
   const tally = (s: Session): void => {
     outputs.push(...s.outputs());
     for (const [n, m] of s.monitors) {
-      rows[n] = (rows[n] ?? 0) + m.stats.rows;
+      rows[n] = m.stats.rows;
+      totals.set(n, countersOf(m.stats));
       if (m.stats.state === 'failed') failed.add(n);
     }
   };
@@ -172,6 +177,8 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   // the budgets (runtime.self_stats), the missing-tick watchdog, then the status file (daemon mode).
   const sample = createUsageSampler();
   const overFor = new Map<number, number>();
+  // Per bpftrace pid: the reading the next budget window starts from (taken once it attached).
+  const budgetBase = new Map<number, CostReading>();
   const checkBudget = (r: Running, pid: number, names: string[], kernelPercent: number | null, user: number | null): void => {
     const rt = runnable.config.runtime;
     const served = [...r.session.monitors.values()].filter((m) => m.stats.bpftracePid === pid);
@@ -183,6 +190,8 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     const reason = `over budget: ${v.cost}% of one CPU (BPF ${kernelPercent}% + bpftrace ${user}%) > ${budget}% for ${v.overFor} intervals`;
     if (v.verdict === 'stop' && r.supervisor.halt(pid, reason)) {
       log.error({ monitors: names, bpftracePid: pid, cost: v.cost, budget }, `stopping ${names.join(', ')}: ${reason}`);
+      // The rows end here: a marker says why, so nobody (analyze included) reads the silence as an idle host.
+      for (const name of names) r.session.output.note(name, new Date().toISOString(), `stopped by its budget (${reason}): nothing is counted after this point`);
     } else if (v.overFor === rt.budget_intervals) {
       log.warn({ monitors: names, bpftracePid: pid, cost: v.cost, budget }, `${names.join(', ')}: ${reason}`);
     }
@@ -195,9 +204,20 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       const at = Date.now();
       const rate = costRate(costs.get(pid), cost, at);
       costs.set(pid, { cost, at, rate });
-      const names = [...r.session.monitors.values()].filter((m) => m.stats.bpftracePid === pid).map((m) => m.monitor.name);
+      const served = [...r.session.monitors.values()].filter((m) => m.stats.bpftracePid === pid);
+      const names = served.map((m) => m.monitor.name);
       log.debug({ bpftracePid: pid, monitors: names, programs: cost.programs, nsPerEvent: rate.nsPerEvent, cpuPercent: rate.cpuPercent, recursionMisses: cost.recursionMisses }, 'in-kernel cost of bpftrace programs');
-      checkBudget(r, pid, names, rate.cpuPercent, usage.get(pid)?.cpuPercent ?? null);
+      // The budget judges CPU after attach only, over whole intervals (budgetWindow).
+      const cpu = served.length && served.every((m) => m.stats.state === 'running') ? await processUsage(pid) : null;
+      if (!cpu) {
+        budgetBase.delete(pid);
+        continue;
+      }
+      const reading = { atMs: performance.now(), userSeconds: cpu.cpuSeconds, bpfNs: cost.runTimeNs };
+      const base = budgetBase.get(pid);
+      const w = base ? budgetWindow(base, reading, statusEvery) : null;
+      if (!base || w) budgetBase.set(pid, reading);
+      if (w) checkBudget(r, pid, names, w.kernelPercent, w.userPercent);
     }
   };
   /** No tick for two intervals from a running aggregate monitor: its bpftrace is stalled (stopped, starved). */
@@ -299,6 +319,10 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       const stoppedAt = new Date();
       await r.session.close();
       tally(r.session);
+      for (const [n, m] of next.session.monitors) {
+        const t = totals.get(n);
+        if (t) carryCounters(m.stats, t);
+      }
       runnable = next.runnable;
       running = null;
       const { running: now } = await launch(next.session);
