@@ -21,12 +21,12 @@ import { topCommand } from './commands/top.js';
 import { renderStatus, runStatus } from './commands/status.js';
 import { defaultPidFile } from '../daemon/pid-file.js';
 import { analyzeFormats, runAnalyze, type AnalyzeCommandOptions } from './commands/analyze.js';
+import { maxTimerSeconds, secondsOption } from './options.js';
 
-const positiveSeconds = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
-  return n;
-};
+/** --duration is waited in chunks (src/timers.ts): any length. */
+const positiveSeconds = secondsOption();
+/** A wait of one timer: at most 24.8 days. */
+const timerSeconds = secondsOption({ max: maxTimerSeconds });
 
 /** A path option given as "" (an unset shell variable) would mean the current directory: refused. */
 const nonEmptyPath = (what: string) => (v: string): string => {
@@ -87,7 +87,7 @@ is logged and the running one continues) and reopens the log file.`)
     .command('stop')
     .description('stop the ebpfmon daemon: SIGTERM, wait for its final interval and flushed files, SIGKILL after --timeout')
     .option('--pid-file <file>', 'pid file of the daemon', defaultPidFile)
-    .option('--timeout <seconds>', 'how long to wait before SIGKILL', positiveSeconds, 30)
+    .option('--timeout <seconds>', `how long to wait before SIGKILL (at most ${maxTimerSeconds})`, timerSeconds, 30)
     .addHelpText('after', `
 Examples:
   sudo ebpfmon stop
@@ -146,7 +146,7 @@ Examples:
     .option('-c, --config <file>', 'config file (monitor options can change which probes are needed)', nonEmptyPath('a config file path'))
     .option('--json', 'print the report as JSON')
     .option('--cost', `forecast the enabled monitors' in-kernel cost here: event rates measured now (kernel counters, else one count-only bpftrace probe) x ns per event x this host's calibration (cached in ${calibrationFile})`)
-    .option('--seconds <seconds>', `with --cost: how long to measure event rates (default ${defaultForecastSeconds})`, positiveSeconds)
+    .option('--seconds <seconds>', `with --cost: how long to measure event rates (default ${defaultForecastSeconds}, at most ${maxTimerSeconds})`, timerSeconds)
     .option('--recalibrate', 'with --cost: measure this host\'s calibration again even when one is cached')
     .addHelpText('after', `
 Examples:
