@@ -73,7 +73,11 @@ Examples:
   sudo ebpfmon start --scripts /etc/ebpfmon/scripts    run edited copies of generated scripts
 
 Signals: SIGINT/SIGTERM stop cleanly (the final interval is written); SIGHUP reloads the config (a bad one
-is logged and the running one continues) and reopens the log file.`)
+is logged and the running one continues) and reopens the log file.
+
+Filters in the config match in the kernel: a monitor's comm is the name of the thread making the event, exactly
+(not the process's name: threads a process named otherwise are left out); open.path_prefix is a literal prefix of
+the path as the process passed it, never resolved (a relative path or a symlink is not matched).`)
     .action(async (o: StartCommandOptions) => {
       const r = await startCommand(o, (log) => (state.log = log));
       if (r.stdout) out(r.stdout);
