@@ -18,8 +18,11 @@ export interface Capabilities {
   arch: string;
   /** `aotrt`: bpftrace-aotrt beside bpftrace (same package), which runs scripts compiled by `bpftrace --aot`. */
   bpftrace: { path: string | null; version: string | null; detail: string; aotrt?: string | null; features: BpftraceFeatures };
-  /** tracefs mount point in use, or null; `detail` says whether ebpfmon mounted it. */
-  tracefs: { path: string | null; detail: string };
+  /**
+   * tracefs mount point in use, or null; `detail` says whether ebpfmon mounted it. `denied`: its events could not be
+   * read for want of permission (not root), so a tracepoint that seems missing may exist.
+   */
+  tracefs: { path: string | null; detail: string; denied?: string };
   debugfs: Check;
   kprobes: Check;
   btf: Check;
@@ -188,6 +191,7 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     : { ok: false, detail: 'no kernel BTF (/sys/kernel/btf/vmlinux): struct access needs kernel headers' };
 
   const tracepoints = new Map<string, string[] | null>();
+  let tracefs = fs.tracefs;
   if (tracefsPath) {
     const eventsDir = path.join(tracefsPath, 'events');
     try {
@@ -200,8 +204,14 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
         }
         for (const ev of events) tracepoints.set(`${cat}:${ev}`, null);
       }
-    } catch {
-      // no events: every tracepoint is missing
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // Not root: tracefs is 0700. Every tracepoint would seem missing; say why instead.
+      if (code === 'EACCES' || code === 'EPERM') {
+        const denied = `cannot read ${eventsDir} (permission): run as root`;
+        tracefs = { path: null, detail: `mounted at ${tracefsPath}, but ${denied}`, denied };
+      }
+      // else no events: every tracepoint is missing
     }
   }
   const fieldCache = new Map<string, readonly string[] | null>();
@@ -237,9 +247,9 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     kernel: os.release(),
     arch: os.arch(),
     bpftrace,
-    tracefs: fs.tracefs,
+    tracefs,
     debugfs: fs.debugfs,
-    kprobes,
+    kprobes: tracefs.denied ? { ok: false, detail: `unknown: ${tracefs.denied}` } : kprobes,
     btf,
     tracepoint: readFields,
     symbols,

@@ -2,7 +2,21 @@
 // read what root wrote, a low file limit, a bpftrace that does not work. Each ends as one line saying what to do.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { chmod, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { kernelAvailable } from '../helpers/kernel.js';
+import { runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { cliPath } from '../helpers/paths.js';
+
+const oneLine = (s: string): void => {
+  assert.equal(s.trim().split('\n').length, 1, `expected one line, got:\n${s}`);
+  assert.doesNotMatch(s, /\n\s+at |unexpected failure/, 'no stack trace, no "unexpected failure"');
+};
+
+/** The CLI as user nobody (no groups, no capabilities), from a directory nobody may enter. */
+const asNobody = (args: readonly string[]) =>
+  execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', 'node', cliPath, ...args], { reject: false, cwd: '/', timeout: 60_000 });
 
 test('durations a timer cannot hold are refused in one line (check --cost --seconds 1e9 measured 1 ms)', async () => {
   for (const args of [['check', '--cost', '--seconds', '1e9'], ['stop', '--timeout', '2147484']]) {
@@ -18,4 +32,42 @@ test('durations a timer cannot hold are refused in one line (check --cost --seco
     assert.equal(r.exitCode, 2, bad);
     assert.match(r.stderr, /expected a positive number of seconds/, bad);
   }
+});
+
+test('not root: check, status, stop and analyze each say in one line what to do', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('nobody');
+  await chmod(dir, 0o755);
+  await mkdir(path.join(dir, 'run'), { mode: 0o755 });
+  const out = path.join(dir, 'out');
+  const pidFile = path.join(dir, 'run', 'ebpfmon.pid');
+  const config = await writeConfig(dir, `logging: {file: ${path.join(dir, 'ebpfmon.log')}}\nmonitors:\n  syscall: {enabled: true, interval: 1}\n`);
+  const started = await runCli(['start', '--daemon', '-c', config, '-o', out, '--pid-file', pidFile]);
+  assert.equal(started.exitCode, 0, started.stderr);
+  t.after(() => runCli(['stop', '--pid-file', pidFile, '--timeout', '20']));
+
+  // tracefs is 0700 here (Debian): every tracepoint seemed missing.
+  const check = await asNobody(['check']);
+  assert.equal(check.exitCode, 3, check.stderr);
+  assert.match(check.stdout, /syscall +unavailable +tracepoint: tracepoint raw_syscalls:sys_exit: cannot read \/sys\/kernel\/(debug\/)?tracing\/events \(permission\): run as root\n/);
+  assert.doesNotMatch(check.stdout, /does not exist/);
+
+  const status = await asNobody(['status', '--pid-file', pidFile]);
+  assert.equal(status.exitCode, 0, status.stderr);
+  oneLine(status.stdout);
+  assert.match(status.stdout, /^ebpfmon is running \(pid \d+\), cannot read .*ebpfmon\.status\.json \(permission\): run as root \(sudo ebpfmon status\)$/m);
+
+  const stop = await asNobody(['stop', '--pid-file', pidFile]);
+  assert.equal(stop.exitCode, 3, stop.stderr);
+  oneLine(stop.stderr);
+  assert.match(stop.stderr, /^ebpfmon: cannot signal ebpfmon \(pid \d+\): permission denied; run as root \(sudo ebpfmon stop\)$/m);
+
+  // The output directory is 0750 and root's.
+  const analyze = await asNobody(['analyze', out]);
+  assert.equal(analyze.exitCode, 3, analyze.stderr);
+  oneLine(analyze.stderr);
+  assert.match(analyze.stderr, /^ebpfmon: cannot read .*\/out \(permission\): run as root or as a user who may read it$/m);
+
+  const stopped = await runCli(['stop', '--pid-file', pidFile, '--timeout', '20']);
+  assert.equal(stopped.exitCode, 0, stopped.stderr);
 });
