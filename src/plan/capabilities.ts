@@ -73,6 +73,13 @@ async function bpftraceCheck(cmd: string): Promise<Capabilities['bpftrace']> {
     return { path: null, version: null, detail: `bpftrace not found (${cmd}); install it: apt-get install -y bpftrace`, features: assumedFeatures };
   }
   const r = await execa(found, ['--version'], { reject: false, timeout: 10_000 });
+  // Checked once here, so that a binary that is no bpftrace (runtime.bpftrace: /bin/false, whose --version names
+  // coreutils 9.1) fails at once in one line rather than after every restart's backoff.
+  if (r.exitCode !== 0 || !/\bbpftrace\b/i.test(r.stdout)) {
+    const said = (r.stderr || r.stdout).trim().split('\n')[0] ?? '';
+    const how = r.timedOut ? 'timed out' : r.exitCode === 0 ? 'did not name bpftrace' : `exited ${r.exitCode ?? r.signal ?? 'abnormally'}`;
+    return { path: found, version: null, detail: `${found} is not a working bpftrace: \`${found} --version\` ${how}${said ? ` (${said.slice(0, 80)})` : ''}; set runtime.bpftrace to bpftrace's path`, features: assumedFeatures };
+  }
   const parsed = parseVersion(r.stdout);
   if (!parsed) return { path: found, version: null, detail: `${found} --version printed no version: ${r.stderr || r.stdout}`, features: assumedFeatures };
   const version = formatVersion(parsed);
