@@ -1,6 +1,5 @@
-#!/usr/bin/env node
-// The entry point: builds the command line, runs one command, and is the only place that prints errors
-// and sets the exit code. Commands return values or throw typed errors; nothing below calls process.exit.
+// The command line (loaded by main.ts, the entry point): builds it, runs one command, and is the only place that
+// prints errors and sets the exit code. Commands return values or throw typed errors; nothing below calls process.exit.
 // Node runs with V8's default young generation (16 MB). A smaller one saved memory but cost CPU in garbage
 // collection; measured with the seven monitors this VM runs (footprint bench, supervisor peak RSS) and the
 // 1M-record replay (throughput bench, CPU seconds of 5 interleaved runs):
@@ -224,22 +223,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// `ebpfmon list | head`, `ebpfmon status --help | head`: the reader went away. The rest of the output has nowhere
-// to go and is dropped; without a listener Node would die with an unhandled 'error' and a stack trace. (start and
-// top add their own listener that also stops them.)
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') process.stderr.write(`ebpfmon: stdout: ${e.message}\n`);
-});
+/** Runs the command line of this process (main.ts calls it once the program is loaded). */
+export function run(): void {
+  // `ebpfmon list | head`, `ebpfmon status --help | head`: the reader went away. The rest of the output has nowhere
+  // to go and is dropped; without a listener Node would die with an unhandled 'error' and a stack trace. (start and
+  // top add their own listener that also stops them.)
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') process.stderr.write(`ebpfmon: stdout: ${e.message}\n`);
+  });
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-    // After a failure nothing should be left running; if something still holds the event loop (a child, a
-    // server), leave anyway once stderr had time to flush.
-    if (code !== Exit.ok) setTimeout(() => process.exit(code), 3000).unref();
-  },
-  (e: unknown) => {
-    process.stderr.write(`ebpfmon: ${describe(e)}\n`);
-    process.exitCode = Exit.runtime;
-  },
-);
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+      // After a failure nothing should be left running; if something still holds the event loop (a child, a
+      // server), leave anyway once stderr had time to flush.
+      if (code !== Exit.ok) setTimeout(() => process.exit(code), 3000).unref();
+    },
+    (e: unknown) => {
+      process.stderr.write(`ebpfmon: ${describe(e)}\n`);
+      process.exitCode = Exit.runtime;
+    },
+  );
+}

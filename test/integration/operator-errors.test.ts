@@ -71,3 +71,29 @@ test('not root: check, status, stop and analyze each say in one line what to do'
   const stopped = await runCli(['stop', '--pid-file', pidFile, '--timeout', '20']);
   assert.equal(stopped.exitCode, 0, stopped.stderr);
 });
+
+test('ulimit -n 128: --version, --help and list run (the module loader ran out of descriptors: a stack trace)', async () => {
+  for (const args of ['--version', '--help', 'list']) {
+    const r = await execa('bash', ['-c', `ulimit -n 128 && exec node ${cliPath} ${args}`], { reject: false, timeout: 30_000 });
+    assert.equal(r.exitCode, 0, `${args}: ${r.stderr}`);
+    assert.equal(r.stderr, '', args);
+  }
+  // Too few to load at all: one line that says what to do.
+  const r = await execa('bash', ['-c', `ulimit -n 40 && exec node ${cliPath} --version`], { reject: false, timeout: 30_000 });
+  assert.equal(r.exitCode, 1);
+  oneLine(r.stderr);
+  assert.match(r.stderr, /^ebpfmon: cannot load its modules: too many open files: raise the limit \(ulimit -n 1024\)$/);
+});
+
+test('runtime.bpftrace that is no bpftrace (/bin/false): start fails at once in one line, no restarts', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('false-bt');
+  const config = await writeConfig(dir, 'runtime: {bpftrace: /bin/false}\nmonitors:\n  syscall: {enabled: true}\n');
+  const t0 = Date.now();
+  const r = await runCli(['start', '-c', config, '-o', path.join(dir, 'out')], { timeoutMs: 60_000 });
+  assert.equal(r.exitCode, 3, r.stderr);
+  oneLine(r.stderr);
+  assert.match(r.stderr, /^ebpfmon: \/bin\/false is not a working bpftrace: `\/bin\/false --version` exited 1 .*set runtime\.bpftrace to bpftrace's path$/);
+  // Before: five restarts with backoff, 32 s, then "bpftrace failed; giving up".
+  assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+});

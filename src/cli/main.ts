@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The entry point: loads the command line (program.ts) and runs it. Node's module loader opens every file of an
+// import graph at once, and ebpfmon's is about 450 files (execa, zod, yaml and pino the most): under `ulimit -n 128`
+// the loader ran out of descriptors (EMFILE) and Node printed a stack trace before any of ebpfmon ran. So the large
+// packages are loaded one at a time first (each alone fits), then the rest; should loading fail anyway, one line.
+export {};
+
+try {
+  for (const pkg of ['execa', 'zod', 'yaml', 'pino']) await import(pkg);
+  const { run } = await import('./program.js');
+  run();
+} catch (e) {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code === 'EMFILE' ? 'too many open files: raise the limit (ulimit -n 1024)' : err.message;
+  process.stderr.write(`ebpfmon: cannot load its modules: ${why}\n`);
+  process.exitCode = 1;
+}
