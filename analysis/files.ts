@@ -1,6 +1,6 @@
-// Which files of a directory are monitor CSVs: <monitor>_<YYYYMMDDTHHMMSSZ>[-N].csv as ebpfmon writes them (rotated
-// files too, gzipped or not: .csv.gz), and the per-day parts preprocess_data.sh writes,
-// <monitor>_<YYYYMMDDTHHMMSSZ>[-N]_<YYYY-MM-DD>.csv.
+// Which files of a directory are monitor CSVs: <monitor>_<YYYYMMDDTHHMMSSZ>[_NNN].csv as ebpfmon writes them (rotated
+// files too, gzipped or not: .csv.gz; -N instead of _NNN before), and the per-day parts preprocess_data.sh writes,
+// <monitor>_<YYYYMMDDTHHMMSSZ>[_NNN]_<YYYY-MM-DD>.csv.
 //
 // What time a file can hold, to skip it when a window (--date, --since/--until) lies outside: from its name's time
 // (when it started) to its modification time (ebpfmon sets a closed file's to its last row's; gzip keeps it; a copy
@@ -24,7 +24,7 @@ export interface CsvFile {
   toMs: number;
 }
 
-const dayPartPattern = /^([a-z][a-z0-9_]*?)_(\d{8}T\d{6}Z(?:-[1-9]\d*)?)_(\d{4}-\d{2}-\d{2})\.csv$/;
+const dayPartPattern = /^([a-z][a-z0-9_]*?)_(\d{8}T\d{6}Z(?:_(?!000)\d{3}|-[1-9]\d*)?)_(\d{4}-\d{2}-\d{2})\.csv$/;
 
 /** A monitor CSV's name: an output file (`gz` when compressed) or a day part (`day` set); null for anything else. */
 export function parseCsvName(name: string, known: readonly string[]): { monitor: string; stamp: string; n: number; day: string | null; gz: boolean; stem: string } | null {
@@ -32,7 +32,7 @@ export function parseCsvName(name: string, known: readonly string[]): { monitor:
   if (out) return { monitor: out.monitor, stamp: out.stamp, n: out.n, day: null, gz: out.gz, stem: out.base.slice(0, -'.csv'.length) };
   const m = dayPartPattern.exec(name);
   if (!m || !known.includes(m[1]!)) return null;
-  const [stamp = '', n = '0'] = m[2]!.split('-');
+  const [stamp = '', n = '0'] = m[2]!.split(/[-_]/);
   return { monitor: m[1]!, stamp, n: Number(n), day: m[3]!, gz: false, stem: `${m[1]!}_${m[2]!}` };
 }
 

@@ -8,7 +8,7 @@
 #   --force     replace parts already in OUTDIR (otherwise the script stops rather than mix two runs)
 #
 # For files written before output rotation existed, or without output.rotate.daily (daily files already hold one
-# day each). Rotated names (<monitor>_<stamp>-N.csv) are split like the others; gzipped files (.csv.gz) are left alone.
+# day each). Rotated names (<monitor>_<stamp>_NNN.csv, or -N as earlier versions wrote) are split like the others; gzipped files (.csv.gz) are left alone.
 # Every part starts with the original's header. A file with no data rows gives no part (no empty files).
 # Rows that cannot be placed in a day (a repeated header, a damaged line) are left out and counted on stderr.
 # Quoted fields holding a newline stay whole. The originals are never changed unless --in-place is given.

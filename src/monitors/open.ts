@@ -14,7 +14,7 @@ import {
   baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, ratio, type Entry, type MonitorPlan, type Row,
   type TracepointNeed,
 } from './types.js';
-import { pathPattern, quote } from '../script/literals.js';
+import { dotDotSegment, normalizePathPrefix, pathPattern, quote } from '../script/literals.js';
 import { cgroupPart, del, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type Stmt } from '../script/ir.js';
 
 /** Longest prefix: bpftrace 0.17 refuses a string literal over 64 bytes (with its NUL), whatever BPFTRACE_STRLEN. */
@@ -26,10 +26,14 @@ export const openOptions = z.strictObject({
   min_count: minCount(),
   comm: commFilter(),
   ...cgroupOption,
+  // A literal prefix of the path as the process passed it to open (never resolved by the kernel): written the way
+  // paths usually are (`//`, `/./` collapsed), without `..`.
   path_prefix: z
     .string()
     .regex(pathPattern, { error: 'expected an absolute path prefix of letters, digits or _./+@%=,:~- characters' })
-    .max(MAX_PREFIX, { error: `expected at most ${MAX_PREFIX} characters (bpftrace 0.17's longest string literal)` })
+    .refine((p) => !dotDotSegment.test(p), { error: 'expected a prefix without ".." (it is compared as written, never resolved)' })
+    .transform(normalizePathPrefix)
+    .pipe(z.string().max(MAX_PREFIX, { error: `expected at most ${MAX_PREFIX} characters (bpftrace 0.17's longest string literal)` }))
     .optional(),
 });
 export type OpenOptions = z.infer<typeof openOptions>;

@@ -18,8 +18,11 @@ export interface Capabilities {
   arch: string;
   /** `aotrt`: bpftrace-aotrt beside bpftrace (same package), which runs scripts compiled by `bpftrace --aot`. */
   bpftrace: { path: string | null; version: string | null; detail: string; aotrt?: string | null; features: BpftraceFeatures };
-  /** tracefs mount point in use, or null; `detail` says whether ebpfmon mounted it. */
-  tracefs: { path: string | null; detail: string };
+  /**
+   * tracefs mount point in use, or null; `detail` says whether ebpfmon mounted it. `denied`: its events could not be
+   * read for want of permission (not root), so a tracepoint that seems missing may exist.
+   */
+  tracefs: { path: string | null; detail: string; denied?: string };
   debugfs: Check;
   kprobes: Check;
   btf: Check;
@@ -70,6 +73,13 @@ async function bpftraceCheck(cmd: string): Promise<Capabilities['bpftrace']> {
     return { path: null, version: null, detail: `bpftrace not found (${cmd}); install it: apt-get install -y bpftrace`, features: assumedFeatures };
   }
   const r = await execa(found, ['--version'], { reject: false, timeout: 10_000 });
+  // Checked once here, so that a binary that is no bpftrace (runtime.bpftrace: /bin/false, whose --version names
+  // coreutils 9.1) fails at once in one line rather than after every restart's backoff.
+  if (r.exitCode !== 0 || !/\bbpftrace\b/i.test(r.stdout)) {
+    const said = (r.stderr || r.stdout).trim().split('\n')[0] ?? '';
+    const how = r.timedOut ? 'timed out' : r.exitCode === 0 ? 'did not name bpftrace' : `exited ${r.exitCode ?? r.signal ?? 'abnormally'}`;
+    return { path: found, version: null, detail: `${found} is not a working bpftrace: \`${found} --version\` ${how}${said ? ` (${said.slice(0, 80)})` : ''}; set runtime.bpftrace to bpftrace's path`, features: assumedFeatures };
+  }
   const parsed = parseVersion(r.stdout);
   if (!parsed) return { path: found, version: null, detail: `${found} --version printed no version: ${r.stderr || r.stdout}`, features: assumedFeatures };
   const version = formatVersion(parsed);
@@ -188,6 +198,7 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     : { ok: false, detail: 'no kernel BTF (/sys/kernel/btf/vmlinux): struct access needs kernel headers' };
 
   const tracepoints = new Map<string, string[] | null>();
+  let tracefs = fs.tracefs;
   if (tracefsPath) {
     const eventsDir = path.join(tracefsPath, 'events');
     try {
@@ -200,8 +211,14 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
         }
         for (const ev of events) tracepoints.set(`${cat}:${ev}`, null);
       }
-    } catch {
-      // no events: every tracepoint is missing
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // Not root: tracefs is 0700. Every tracepoint would seem missing; say why instead.
+      if (code === 'EACCES' || code === 'EPERM') {
+        const denied = `cannot read ${eventsDir} (permission): run as root`;
+        tracefs = { path: null, detail: `mounted at ${tracefsPath}, but ${denied}`, denied };
+      }
+      // else no events: every tracepoint is missing
     }
   }
   const fieldCache = new Map<string, readonly string[] | null>();
@@ -237,9 +254,9 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     kernel: os.release(),
     arch: os.arch(),
     bpftrace,
-    tracefs: fs.tracefs,
+    tracefs,
     debugfs: fs.debugfs,
-    kprobes,
+    kprobes: tracefs.denied ? { ok: false, detail: `unknown: ${tracefs.denied}` } : kprobes,
     btf,
     tracepoint: readFields,
     symbols,

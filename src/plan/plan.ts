@@ -56,7 +56,9 @@ function checkNeed(need: ProbeNeed, caps: Capabilities): { ok: true; symbol?: st
     return { ok: false, why: `kernel function not found: ${need.symbols.join(' or ')} (not in available_filter_functions or kallsyms)` };
   }
   const fields = caps.tracepoint(need.category, need.event);
-  if (fields === null) return { ok: false, why: `tracepoint ${need.category}:${need.event} does not exist on this kernel` };
+  if (fields === null) {
+    return { ok: false, why: caps.tracefs.denied ? `tracepoint ${need.category}:${need.event}: ${caps.tracefs.denied}` : `tracepoint ${need.category}:${need.event} does not exist on this kernel` };
+  }
   const missing = need.fields.filter((f) => !fields.includes(f));
   if (missing.length) {
     return { ok: false, why: `tracepoint ${need.category}:${need.event} lacks field(s) ${missing.join(', ')} on this kernel` };

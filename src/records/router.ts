@@ -97,6 +97,23 @@ const combiners: Record<Agg, (a: number, b: number) => number> = {
 
 /** A tick whose arrival lags its kernel time by more than this (on top of one interval) comes from a stalled run. */
 export const lateTickSlackSeconds = 1;
+/** A tick more than this ahead of now, or this long before its run began, is no kernel time of this run. */
+export const tickSanitySlackSeconds = 60;
+
+/**
+ * Why a tick's kernel time cannot be this run's (an operator's script printing something else than `nsecs`), or null.
+ * Ticks of one monitor come from one interval probe: each later than the one before, none before the run began, none
+ * after now. Between them every interval is then shorter than the run: no row dated centuries ahead, no timer set
+ * for one.
+ */
+export function insaneTick(ns: bigint, at: { nowNs: bigint; startNs: bigint; lastNs: bigint | null }): string | null {
+  const slack = BigInt(tickSanitySlackSeconds * 1e9);
+  const s = (d: bigint): string => (Number(d) / 1e9).toFixed(1);
+  if (ns > at.nowNs + slack) return `${s(ns - at.nowNs)} s ahead of now`;
+  if (ns < at.startNs - slack) return `${s(at.startNs - ns)} s before this run began`;
+  if (at.lastNs !== null && ns <= at.lastNs) return `not after the tick before (${at.lastNs})`;
+  return null;
+}
 /** An on-time tick this many intervals after the one before follows ticks the kernel skipped. */
 const skippedTickFactor = 1.5;
 
@@ -116,6 +133,8 @@ export function createRouter(deps: RouterDeps): Router {
   /** bpftrace's pid as its rows carry it, from the script's attached line; else the pid ebpfmon sees. */
   let rowPid: number | undefined;
   const tracer = (): number | undefined => rowPid ?? deps.tracer?.();
+  /** When this run began (the router is made before its bpftrace starts): no tick of the run is earlier. */
+  const startNs = clock.monotonicNs();
 
   const problem = (slot: Slot | undefined, kind: string, message: string): void => {
     unrouted++;
@@ -289,6 +308,25 @@ export function createRouter(deps: RouterDeps): Router {
     slot.wasFull = full.length > 0 || dropped > 0;
   };
 
+  /**
+   * A tick's kernel time as printed, checked: one that cannot be this run's (see insaneTick; a script run with
+   * --scripts prints what its operator wrote) is counted as a parse error, warned about once, marked in the output,
+   * and the interval closes at the tick's arrival instead. No tick field (contract 1) is the arrival too, silently.
+   */
+  const tickNs = (slot: Slot, text: string): bigint => {
+    const now = clock.monotonicNs();
+    if (text === '') return now;
+    const ns = /^\d+$/.test(text) ? BigInt(text) : null;
+    const why = ns === null ? 'not a number' : insaneTick(ns, { nowNs: now, startNs, lastNs: slot.lastTickNs });
+    if (ns !== null && why === null) return ns;
+    const name = slot.rm.monitor.name;
+    // Never before the last tick: an interval of 0 s at worst (bio's throughput is then 0), never a negative one.
+    const arrival = slot.lastTickNs !== null && now < slot.lastTickNs ? slot.lastTickNs : now;
+    problem(slot, `tick:${name}`, `${name}: tick ${JSON.stringify(text.slice(0, 30))} is not a kernel time of this run (${why ?? ''}); the interval closes at its arrival (does the script print nsecs?)`);
+    deps.onNote(name, clock.wallTime(arrival), `tick ${JSON.stringify(text.slice(0, 30))} is not a kernel time of this run (${why ?? ''}): this interval closed at the tick's arrival`);
+    return arrival;
+  };
+
   /** Records lost on one CPU: counted, logged and marked. */
   const reportLost = (slot: Slot, cpu: string, lost: number): void => {
     const name = slot.rm.monitor.name;
@@ -385,7 +423,7 @@ export function createRouter(deps: RouterDeps): Router {
       return;
     }
     if (tag === 'tick' && slot.rm.monitor.mode === 'aggregate') {
-      onTick(slot, /^\d+$/.test(split[0] ?? '') ? BigInt(split[0]!) : clock.monotonicNs(), /^\d+$/.test(split[1] ?? '') ? BigInt(split[1]!) : null);
+      onTick(slot, tickNs(slot, split[0] ?? ''), /^\d+$/.test(split[1] ?? '') ? BigInt(split[1]!) : null);
       return;
     }
     if (tag === 'retired' && slot.rm.monitor.mode === 'aggregate') {

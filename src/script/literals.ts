@@ -10,6 +10,19 @@ export const kernelSymbolPattern = /^[A-Za-z_*][A-Za-z0-9_.*]{0,127}$/;
 /** A path prefix filter: printable, no quotes or backslashes. */
 export const pathPattern = /^\/[A-Za-z0-9_./+@%=,:~ -]{0,255}$/;
 
+/** A `..` segment: a prefix holding one would be compared as written, never resolved. */
+export const dotDotSegment = /(^|\/)\.\.(\/|$)/;
+
+/**
+ * A configured path prefix as a path is usually written: `//` and `/./` collapsed (`//tmp/./x` -> `/tmp/x`). A
+ * trailing `/.` stays: as a literal prefix it means names starting with a dot.
+ */
+export function normalizePathPrefix(prefix: string): string {
+  let p = prefix.replace(/\/{2,}/g, '/');
+  while (p.includes('/./')) p = p.replace('/./', '/');
+  return p;
+}
+
 /** A bpftrace string literal. Throws on characters a pattern should already have refused. */
 export function quote(s: string): string {
   if (/["\\\n\r\t\0]/.test(s) || /[^\x20-\x7e]/.test(s)) {

@@ -342,8 +342,18 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   const { host, port } = parseListen(opts.listen);
   const server: Server = createServer({ ...serverLimits.create }, (req, res) => {
     const url = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || url !== opts.path) {
-      res.writeHead(url === opts.path ? 405 : 404, { 'content-type': 'text/plain' }).end(`ebpfmon: metrics are at ${opts.path}\n`);
+    if (url !== opts.path) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`ebpfmon: metrics are at ${opts.path}\n`);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`ebpfmon: metrics are at ${opts.path} (GET)\n`);
+      return;
+    }
+    // HEAD (a health check, a probe of the path): GET's status and headers without the body, and no scrape: it does
+    // not close the scrape window the busiest comms are chosen in.
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { 'content-type': registry.contentType }).end();
       return;
     }
     scrape().then(

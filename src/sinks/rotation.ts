@@ -1,6 +1,8 @@
-// Output file names and rotation: `<monitor>_<YYYYMMDDTHHMMSSZ>[-N].<ext>[.gz]`, where the time is when the file
+// Output file names and rotation: `<monitor>_<YYYYMMDDTHHMMSSZ>[_NNN].<ext>[.gz]`, where the time is when the file
 // started (the run's start, or the first row of a rotated file's successor), so a file's name tells when its rows
-// begin and, with daily rotation, which UTC day holds all of them. The decisions are pure; compression is the one
+// begin and, with daily rotation, which UTC day holds all of them. Names sort in the order the files started by plain
+// byte order (`ls`, a shell glob under LC_ALL=C): `_001` sorts after `.csv`, where the `-1` of earlier versions
+// sorted before it (those names are still read). The decisions are pure; compression is the one
 // piece of I/O here: `<name>.gz` is written beside the file, synced, and only then is the file removed.
 import { constants } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
@@ -15,14 +17,17 @@ export const outputExtensions = ['csv', 'ndjson'] as const;
 /** `2026-11-25T02:44:13.123Z` -> `20261125T024413Z`: the second a file started. */
 export const outputStamp = (at: Date): string => at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
+/** Files one second can start: the suffix has three digits, so that byte order is creation order. */
+export const maxPerSecond = 1000;
+
 export const outputFileName = (monitor: string, startedAt: Date, extension: string, n = 0): string =>
-  `${monitor}_${outputStamp(startedAt)}${n ? `-${n}` : ''}.${extension}`;
+  `${monitor}_${outputStamp(startedAt)}${n ? `_${String(n).padStart(3, '0')}` : ''}.${extension}`;
 
 export interface OutputName {
   monitor: string;
   /** YYYYMMDDTHHMMSSZ */
   stamp: string;
-  /** The -N suffix (a second file started in the same second), 0 without one. */
+  /** The _NNN suffix (a second file started in the same second; -N before), 0 without one. */
   n: number;
   extension: string;
   gz: boolean;
@@ -30,7 +35,7 @@ export interface OutputName {
   base: string;
 }
 
-const restPattern = /^_(\d{8}T\d{6}Z)(?:-([1-9]\d{0,8}))?\.([a-z]+)(\.gz)?$/;
+const restPattern = /^_(\d{8}T\d{6}Z)(?:_((?!000)\d{3})|-([1-9]\d{0,8}))?\.([a-z]+)(\.gz)?$/;
 
 /**
  * An ebpfmon output file name of one of `monitors` with one of `extensions`, or null. The monitor is matched by
@@ -40,14 +45,14 @@ export function parseOutputName(name: string, monitors: readonly string[], exten
   for (const monitor of monitors) {
     if (!name.startsWith(`${monitor}_`)) continue;
     const m = restPattern.exec(name.slice(monitor.length));
-    if (!m || !extensions.includes(m[3]!)) continue;
-    const gz = m[4] !== undefined;
-    return { monitor, stamp: m[1]!, n: m[2] ? Number(m[2]) : 0, extension: m[3]!, gz, base: gz ? name.slice(0, -3) : name };
+    if (!m || !extensions.includes(m[4]!)) continue;
+    const gz = m[5] !== undefined;
+    return { monitor, stamp: m[1]!, n: Number(m[2] ?? m[3] ?? 0), extension: m[4]!, gz, base: gz ? name.slice(0, -3) : name };
   }
   return null;
 }
 
-/** Older first: by start time, then by suffix (`-2` after `-1` after none, which plain name order gets wrong). */
+/** Older first: by start time, then by suffix (none, then 1, 2 ...; an old `-N` name sorts wrong by bytes). */
 export const compareOutputNames = (a: OutputName, b: OutputName): number =>
   a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.n - b.n || (a.base < b.base ? -1 : a.base > b.base ? 1 : Number(a.gz) - Number(b.gz));
 
@@ -82,8 +87,9 @@ export function rotationDue(p: RotatePolicy, file: { bytes: number; day: string 
 }
 
 /**
- * A new file `<monitor>_<stamp>[-N].<ext>` that does not exist, nor its `.gz`: a second file in the same second
- * (a reload, fast rotation by size) gets -1, -2 ... Created by `create` (O_EXCL|O_NOFOLLOW, never over anything).
+ * A new file `<monitor>_<stamp>[_NNN].<ext>` that does not exist, nor its `.gz`: a second file in the same second
+ * (a reload, fast rotation by size) gets _001, _002 ... up to _999. Created by `create` (O_EXCL|O_NOFOLLOW, never over
+ * anything: past _999 the create fails).
  */
 export async function createNext<H>(
   dir: string,
@@ -95,7 +101,7 @@ export async function createNext<H>(
   const exists = (f: string): Promise<boolean> => lstat(f).then(() => true, () => false);
   for (let n = 0; ; n++) {
     const file = path.join(dir, outputFileName(monitor, startedAt, extension, n));
-    if (n < 1000 && ((await exists(file)) || (await exists(`${file}.gz`)))) continue;
+    if (n < maxPerSecond - 1 && ((await exists(file)) || (await exists(`${file}.gz`)))) continue;
     return { file, handle: await create(file) };
   }
 }

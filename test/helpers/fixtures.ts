@@ -21,6 +21,21 @@ export const fakeClock: Clock = {
   monotonicNs: () => 0n,
 };
 
+/**
+ * fakeClock whose monotonic now moves to each tick's kernel time as its line is fed: every tick arrives on time, as
+ * when the fixtures were captured (a tick ahead of now is not a kernel time of the run: the router replaces it).
+ */
+export function tickClock(base: Clock = fakeClock): { clock: Clock; feed(line: string): void } {
+  let now = 0n;
+  return {
+    clock: { now: base.now, wallTime: base.wallTime, monotonicNs: () => now },
+    feed(line) {
+      const m = /\\ttick\\t(\d+)/.exec(line);
+      if (m && BigInt(m[1]!) > now) now = BigInt(m[1]!);
+    },
+  };
+}
+
 export function plannedFor(variant: string, interval = 2, bt: BpftraceFeatures = assumedFeatures): MonitorPlan {
   return { variant, interval, symbols: {}, tracepointFields: {}, bt };
 }
@@ -59,18 +74,22 @@ export function route(
   const rm: RoutedMonitor = { monitor, opts, contract, interval: plan.interval, stats: newStats() };
   const rows: Row[] = [];
   const notes: string[] = [];
+  const ticks = tickClock();
   const router = createRouter({
     monitors: [rm],
     onRows: (_m, r) => rows.push(...r),
     onNote: (_m, ts, text) => notes.push(`${ts} ${text}`),
     log: silentLogger(),
-    clock: o.clock ?? fakeClock,
+    clock: o.clock ?? ticks.clock,
     arch,
     mapCapacity: o.mapCapacity ?? 16384,
     strlen: o.strlen ?? 64,
     tracer: () => o.tracer,
   });
-  for (const l of lines) router.line(l);
+  for (const l of lines) {
+    ticks.feed(l);
+    router.line(l);
+  }
   if (o.end) router.end();
   return { rows, rm, unrouted: router.unrouted, notes };
 }

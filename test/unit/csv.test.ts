@@ -44,7 +44,7 @@ test('never writes through a planted symlink or over an existing file', async ()
   const sink = await createCsvSink({ dir, columns: new Map([['exec', ['timestamp']]]), startedAt, bufferRows: 1, flushIntervalMs: 1000, onError: () => undefined });
   sink.write('exec', [{ timestamp: 't' }]);
   await sink.close();
-  assert.equal(sink.files.get('exec'), path.join(dir, 'exec_20261125T024413Z-1.csv'), 'a taken name gets a suffix');
+  assert.equal(sink.files.get('exec'), path.join(dir, 'exec_20261125T024413Z_001.csv'), 'a taken name gets a suffix');
   assert.equal(await readFile(victim, 'utf8'), 'precious');
 });
 

@@ -69,3 +69,21 @@ test('prometheus: a request whose headers never finish is dropped within seconds
   assert.ok(await closedWithin(half, 12_000), `still open after ${Date.now() - t0} ms`);
   t.after(() => p.close());
 });
+
+test('prometheus: HEAD is answered like GET without a body; other methods get 405 with Allow: GET, HEAD', async (t) => {
+  const p = await sink();
+  t.after(() => p.close());
+  const url = `http://${p.address}/metrics`;
+  const get = await fetch(url);
+  assert.equal(get.status, 200);
+  const head = await fetch(url, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-type'), get.headers.get('content-type'));
+  assert.equal(await head.text(), '');
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    const r = await fetch(url, { method });
+    assert.equal(r.status, 405, method);
+    assert.equal(r.headers.get('allow'), 'GET, HEAD', method);
+  }
+  assert.equal((await fetch(`http://${p.address}/other`, { method: 'HEAD' })).status, 404);
+});

@@ -171,5 +171,5 @@ test('compression: the .gz holds the file exactly, keeps its times; stopped midw
   // A new file never takes a name whose .gz exists.
   const next = await createNext(dir, 'exec', new Date('2026-11-29T00:00:00.000Z'), 'csv', (f) => createExclusive(f));
   await next.handle.close();
-  assert.equal(path.basename(next.file), 'exec_20261129T000000Z-1.csv');
+  assert.equal(path.basename(next.file), 'exec_20261129T000000Z_001.csv');
 });

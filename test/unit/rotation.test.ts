@@ -12,7 +12,9 @@ import { createCsvSink } from '../../src/sinks/csv.js';
 import { createNdjsonSink } from '../../src/sinks/ndjson.js';
 import { foldStats, type FileSinkOptions, type OutputFileStats } from '../../src/sinks/file-sink.js';
 import { createOutputRegistry } from '../../src/sinks/retention.js';
-import { compareOutputNames, parseOutputName, rotationDue, type OutputName } from '../../src/sinks/rotation.js';
+import { compareOutputNames, createNext, outputFileName, parseOutputName, rotationDue, type OutputName } from '../../src/sinks/rotation.js';
+import { createExclusive } from '../../src/sinks/safe-fs.js';
+import { parseCsvName } from '../../analysis/files.js';
 import type { Row } from '../../src/monitors/types.js';
 
 const made: string[] = [];
@@ -329,6 +331,34 @@ test('output names: own ones parse (monitor by name, -N, .gz), order by time the
     own(['exec_20261129T100000Z.csv', 'exec_20261129T100000Z-10.csv', 'exec_20261129T100000Z-2.csv.gz', 'exec_20261129T095959Z.csv']).map((p) => p.base),
     ['exec_20261129T095959Z.csv', 'exec_20261129T100000Z.csv', 'exec_20261129T100000Z-2.csv', 'exec_20261129T100000Z-10.csv'],
   );
+});
+
+test('output names sort by bytes in the order the files started: _001 after none, _010 after _009; old -N names still parse', async () => {
+  const at = new Date('2026-12-07T08:15:04.000Z');
+  const names = [0, 1, 2, 9, 10, 11, 999].map((n) => outputFileName('open', at, 'csv', n));
+  assert.deepEqual(names.slice(0, 3), ['open_20261207T081504Z.csv', 'open_20261207T081504Z_001.csv', 'open_20261207T081504Z_002.csv']);
+  const next = outputFileName('open', new Date('2026-12-07T08:15:05.000Z'), 'csv');
+  const all = [...names, `${names[1]!}.gz`, `${names[0]!}.gz`, next];
+  // Plain byte order (Array#sort on these ASCII names, as `LC_ALL=C ls`) is creation order, a .gz beside its file.
+  assert.deepEqual([...all].sort(), [names[0], `${names[0]!}.gz`, names[1], `${names[1]!}.gz`, ...names.slice(2), next]);
+  assert.deepEqual(own([...all].reverse()).map((p) => p.n), [0, 0, 1, 1, 2, 9, 10, 11, 999, 0]);
+  assert.deepEqual(parseOutputName('open_20261207T081504Z_012.csv.gz', ['open']), {
+    monitor: 'open', stamp: '20261207T081504Z', n: 12, extension: 'csv', gz: true, base: 'open_20261207T081504Z_012.csv',
+  });
+  assert.equal(parseOutputName('open_20261207T081504Z-1.csv', ['open'])?.n, 1, 'the names earlier versions wrote');
+  for (const bad of ['open_20261207T081504Z_000.csv', 'open_20261207T081504Z_1.csv', 'open_20261207T081504Z_0001.csv']) {
+    assert.equal(parseOutputName(bad, ['open']), null, bad);
+  }
+  // The analyzer reads them, and the day parts preprocess_data.sh splits them into.
+  assert.deepEqual(parseCsvName('open_20261207T081504Z_001_2026-12-07.csv', ['open']), { monitor: 'open', stamp: '20261207T081504Z', n: 1, day: '2026-12-07', gz: false, stem: 'open_20261207T081504Z_001' });
+  assert.equal(parseCsvName('open_20261207T081504Z_010.csv.gz', ['open'])?.n, 10);
+  // A fast rotation by size: the second file of the same second takes _001.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-names-'));
+  for (const expected of ['open_20261207T081504Z.csv', 'open_20261207T081504Z_001.csv', 'open_20261207T081504Z_002.csv']) {
+    const f = await createNext(dir, 'open', at, 'csv', (file) => createExclusive(file));
+    await f.handle.close();
+    assert.equal(path.basename(f.file), expected);
+  }
 });
 
 test('stats of a long run stay bounded: older files without losses are summed into one entry', () => {

@@ -1,7 +1,8 @@
 // The router and the exec/syscall parsers on real captured bpftrace 0.17 output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixtureLines, plannedFor, route } from '../helpers/fixtures.js';
+import { fakeClock, fixtureLines, plannedFor, route } from '../helpers/fixtures.js';
+import { insaneTick } from '../../src/records/router.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
 import { cutMarker } from '../../src/records/text.js';
@@ -157,4 +158,45 @@ test('END: the retired copy is kept when its flip never ticked (bpftrace dropped
   ]);
   assert.equal(sum(dropped.rows), 9);
   assert.equal(cleared.unrouted + dropped.unrouted, 0);
+});
+
+test('ticks that are no kernel time of the run (an edited script): counted, warned, marked; rows keep sane dates', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const s = 1_000_000_000;
+  // The run began at 100 s (monotonic) and "now" stays there: ticks at 98 and 99 s are on time.
+  const clock = { ...fakeClock, monotonicNs: () => BigInt(100 * s) };
+  const calls = (n: number): string => `{"type": "map", "data": {"@syscall_count": {"12,3,cat": ${n}}}}`;
+  const tick = (ns: string): string => `{"type": "printf", "data": "syscall\\ttick\\t${ns}\\n"}`;
+  const lines = [
+    calls(1), tick(String(98 * s)),
+    // 2^64 - 1: a negative number printed as %llu (rows dated 2611, "covers 18446742574 s" before)
+    calls(2), tick('18446744073709551615'),
+    // before the tick before
+    calls(3), tick(String(99 * s)),
+    // long before the run began (a relative time: nsecs - @start)
+    calls(4), tick('5000'),
+    calls(5), tick('soon'),
+  ];
+  const r = route(syscall, opts, plannedFor('tracepoint'), lines, 'x64', { clock });
+  assert.deepEqual(r.rows.map((x) => x['count']), [1, 2, 3, 4, 5], 'every interval still closes');
+  for (const row of r.rows) assert.match(String(row['timestamp']), /^2026-01-01T00:01:(38|40)\.000Z$/);
+  assert.equal(r.rm.stats.parseErrors, 4);
+  assert.equal(r.rm.stats.stalls, 0);
+  assert.equal(r.notes.length, 4);
+  assert.match(r.notes[0]!, /^2026-01-01T00:01:40\.000Z tick "18446744073709551615" is not a kernel time of this run \(18446743973\.7 s ahead of now\)/);
+  assert.match(r.notes[1]!, /not after the tick before/);
+  assert.match(r.notes[2]!, /s before this run began/);
+  assert.match(r.notes[3]!, /"soon" .*\(not a number\)/);
+  for (const n of r.notes) assert.doesNotMatch(n, /cover|stalled/);
+});
+
+test('insaneTick: ahead of now, before the run, not after the last; a minute of slack either way', () => {
+  const s = 1_000_000_000n;
+  const at = { nowNs: 1000n * s, startNs: 900n * s, lastNs: 950n * s };
+  assert.equal(insaneTick(999n * s, at), null);
+  assert.equal(insaneTick(1059n * s, at), null, 'within the slack ahead');
+  assert.match(insaneTick(1061n * s, at) ?? '', /61\.0 s ahead of now/);
+  assert.equal(insaneTick(960n * s, { ...at, lastNs: null }), null);
+  assert.match(insaneTick(839n * s, { ...at, lastNs: null }) ?? '', /61\.0 s before this run began/);
+  assert.match(insaneTick(950n * s, at) ?? '', /not after the tick before/);
 });

@@ -6,7 +6,7 @@ import type { Progress } from '../../../analysis/index.js';
 /** The analyzer is loaded only when `analyze` runs: `start` never pays for it. */
 const loadAnalysis = () => import('../../../analysis/index.js');
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
-import { UsageError } from '../../errors.js';
+import { EnvironmentError, UsageError } from '../../errors.js';
 import { terminalSafe } from '../../sinks/console.js';
 import { replaceFile, secureDirSync } from '../../sinks/safe-fs.js';
 
@@ -73,6 +73,13 @@ export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptio
   let report;
   try {
     report = await analyze({ dir: directory, monitor: o.monitor, window, top, onProgress: progress ? (p) => progress.update(p) : undefined });
+  } catch (e) {
+    // Output directories are 0750 and root's: another user may not list them.
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EACCES' || err.code === 'EPERM') {
+      throw new EnvironmentError(`cannot read ${err.path ?? directory} (permission): run as root or as a user who may read it`, { cause: e });
+    }
+    throw e;
   } finally {
     progress?.done();
   }

@@ -1,4 +1,5 @@
 // `ebpfmon status`: whether the daemon runs, since when, and per monitor its state and counters.
+import { access, constants } from 'node:fs/promises';
 import { readStatus, type StatusDoc } from '../../daemon/status.js';
 import { runningPid, statusFileFor } from '../../daemon/pid-file.js';
 
@@ -7,11 +8,20 @@ export interface StatusReport {
   pid: number | null;
   pidFile: string;
   status: StatusDoc | null;
+  /** Why the status file of a running daemon could not be read (its mode is 0600: another user than root). */
+  statusError?: string;
 }
 
 export async function runStatus(opts: { pidFile: string }): Promise<StatusReport> {
   const pid = await runningPid(opts.pidFile);
-  const status = pid === null ? null : await readStatus(statusFileFor(opts.pidFile));
+  const file = statusFileFor(opts.pidFile);
+  const status = pid === null ? null : await readStatus(file);
+  if (pid !== null && status === null) {
+    const code = await access(file, constants.R_OK).then(() => null, (e: NodeJS.ErrnoException) => e.code);
+    if (code === 'EACCES' || code === 'EPERM') {
+      return { running: true, pid, pidFile: opts.pidFile, status, statusError: `cannot read ${file} (permission): run as root (sudo ebpfmon status)` };
+    }
+  }
   return { running: pid !== null, pid, pidFile: opts.pidFile, status };
 }
 
@@ -21,7 +31,7 @@ const pct = (p: number | null): string => (p === null ? '-' : `${p.toFixed(1)}%`
 export function renderStatus(r: StatusReport): string {
   if (!r.running) return `ebpfmon is not running (pid file ${r.pidFile})`;
   const s = r.status;
-  if (!s) return `ebpfmon is running (pid ${String(r.pid)}), no status yet`;
+  if (!s) return `ebpfmon is running (pid ${String(r.pid)}), ${r.statusError ?? 'no status yet'}`;
   const lines = [
     `ebpfmon is running (pid ${s.pid}) since ${s.startedAt}; status of ${s.updatedAt}`,
     `  config ${s.configFile}; output ${s.outputDir}; supervisor CPU ${pct(s.supervisor.cpuPercent)}, RSS ${mb(s.supervisor.rssBytes)}`,

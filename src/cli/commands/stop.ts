@@ -4,6 +4,7 @@
 // whatever reused the pid, and that process is left alone.
 import { unlink } from 'node:fs/promises';
 import { inspectPidFile, recheck, releasePidFile, statusFileFor, type PidRecord } from '../../daemon/pid-file.js';
+import { EnvironmentError } from '../../errors.js';
 
 export interface StopResult {
   pid: number | null;
@@ -31,7 +32,10 @@ async function signalIfSame(rec: PidRecord, file: string, signal: NodeJS.Signals
     process.kill(rec.pid, signal);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return false;
+    // The daemon runs as root; another user may not signal it.
+    if (code === 'EPERM') throw new EnvironmentError(`cannot signal ebpfmon (pid ${rec.pid}): permission denied; run as root (sudo ebpfmon stop)`, { cause: e });
     throw e;
   }
 }

@@ -17,6 +17,8 @@ import { decodeKeys, press, type UiState } from '../../top/keys.js';
 import { drawScreen, drawSnapshot, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
 import { createTopSink } from '../../top/sink.js';
 import { openScreen, type Screen } from '../../top/terminal.js';
+import { setLongTimeout, type LongTimeout } from '../../timers.js';
+import { secondsOption } from '../options.js';
 
 export interface TopOptions {
   config?: string | undefined;
@@ -227,7 +229,7 @@ async function runView(
   } });
 
   let tick: NodeJS.Timeout | undefined;
-  let durationTimer: NodeJS.Timeout | undefined;
+  let durationTimer: LongTimeout | undefined;
   let supervisor: Supervisor | null = null;
   let why = '';
   const allEnded = 'every bpftrace process ended';
@@ -258,12 +260,12 @@ async function runView(
     redraw();
     // --duration counts from when the probes are attached, as in `start`.
     void Promise.race([supervisor.settled, quitting]).then(() => {
-      if (o.duration !== undefined && !stopping) durationTimer = setTimeout(() => quit('duration'), o.duration * 1000);
+      if (o.duration !== undefined && !stopping) durationTimer = setLongTimeout(() => quit('duration'), o.duration * 1000);
     });
     why = await Promise.race([quitting, supervisor.done.then(() => allEnded)]);
   } finally {
     clearInterval(tick);
-    clearTimeout(durationTimer);
+    durationTimer?.clear();
     clearTimeout(redrawTimer);
     const watchdog = setTimeout(() => {
       logs.release();
@@ -306,7 +308,7 @@ export function topCommand(state: { log?: Logger }): Command {
     .addOption(new Option('-s, --sort <key>', 'sort by this at start (keys s e o f c b)').choices(sortKeys).default('syscalls'))
     .option('--filter <text>', 'show only processes whose comm contains this at start (key /)')
     .option('-n, --lines <n>', 'processes per snapshot when stdout is not a terminal', positive('integer', true), 5)
-    .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached)', positive('number of seconds', false))
+    .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached; any length)', secondsOption())
     .addOption(new Option('--log-level <level>', 'log level (default warn; on a terminal, shown in the view and printed at exit)').choices(logLevels))
     .addHelpText('after', `
 Keys: s syscalls/s, e errors/s, o opens/s, f faults/s, c switches/s, b block I/O (reads+writes): sort.
