@@ -120,7 +120,7 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
   summary: 'File opens and failed opens per process and path',
   cost: {
     class: 'high',
-    note: 'every open(at) on the host: about 1.2 us in the kernel per open at exit (path copied, one count keyed by pid, outcome and up to 176 bytes of path, one by pid and comm) and 0.2 us at entry, and one row per process and path in each interval; build workload alone: +5.1 % wall (before the errors map was folded in)',
+    note: 'every open(at) on the host: about 1.2 us in the kernel per open at exit (path copied, one count keyed by pid, outcome and up to 176 bytes of path, one by pid, outcome and comm: the exact per-process totals) and 0.2 us at entry, and one row per process and path in each interval; build workload alone: +5.1 % wall (before the errors map was folded in)',
     // The build's exit 1,502 + entry 222 (with the separate errors map), less the 17 % that folding it in saved on
     // gcc compiles (2,180 -> 1,810 ns per open, entry and exit, 4 interleaved pairs).
     nsPerEvent: 1_450,

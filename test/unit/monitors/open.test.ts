@@ -140,6 +140,8 @@ test('one process with more distinct paths than the path map holds: exact totals
     assert.equal(mine.reduce((n, r) => n + Number(r['error_count']), 0), errors);
   }
   assert.deepEqual(notes, [], 'a full path map is folded, not an incomplete interval');
+  const foldedRow = rows.find((r) => r['folded'] === 1 && r['pid'] === 100)!;
+  assert.match(open.consoleLine(foldedRow as Parameters<typeof open.consoleLine>[0]), /count= {5}5 errors= {5}4 \(80\.0%\) \[other paths\] \(folded: paths not kept\)$/);
   assert.equal(rm.stats.saturatedIntervals, 0);
 
   // bpftrace 0.23+ reports each dropped update with its line: one of the path map's is folded detail; one of the
