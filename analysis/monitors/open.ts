@@ -1,4 +1,6 @@
 // open: rows of (pid, file) open counts per interval. Totals, error rate, top files, most failures, top processes.
+// A folded row (folded = 1: a process's opens whose paths the maps did not keep) counts in the totals and its
+// process, never as a file: it is no path (its filename "[other paths]" only says so), and its opens are no file's.
 import { Tally, ratio } from '../tally.js';
 import type { OpenRow } from '../../src/monitors/open.js';
 import { add, at, col, columnsOf, exactTotal, metric, optionalCount, orUnknown, wholeCount, positions, share, tableOf, type AnalyzerOf } from './common.js';
@@ -10,6 +12,7 @@ export function openAnalyzer(): AnalyzerOf<OpenRow> {
   const byComm = new Tally(2);
   const total = exactTotal();
   let errors = 0;
+  let folded = 0;
   return {
     monitor: 'open',
     title: 'File opens (open)',
@@ -17,16 +20,20 @@ export function openAnalyzer(): AnalyzerOf<OpenRow> {
     required: ['count'],
     series: { label: 'opens', unit: 'opens/s' },
     bind(h) {
-      const [iFile, iComm, iCount, iErr] = positions(h, c('filename', 'comm', 'count', 'error_count'));
+      // `folded` is absent from files written before it existed (which hold no folded rows).
+      const [iFile, iComm, iCount, iErr, iFolded] = positions(h, c('filename', 'comm', 'count', 'error_count', 'folded'));
       return (f) => {
         const count = wholeCount(f[iCount]);
         const errs = optionalCount(f[iErr]);
         if (Number.isNaN(count) || !(errs <= count) || !total.fits(count)) return NaN;
         total.add(count);
         errors += errs;
-        const a = byFile.get(orUnknown(f[iFile]));
-        add(a, 0, count);
-        add(a, 1, errs);
+        if (f[iFolded] === '1') folded += count;
+        else {
+          const a = byFile.get(orUnknown(f[iFile]));
+          add(a, 0, count);
+          add(a, 1, errs);
+        }
         const p = byComm.get(orUnknown(f[iComm]));
         add(p, 0, count);
         add(p, 1, errs);
@@ -53,6 +60,7 @@ export function openAnalyzer(): AnalyzerOf<OpenRow> {
           metric('errors', 'failed', 'int', errors),
           metric('error_rate', 'error rate', 'pct', ratio(errors, opens)),
           metric('files', 'distinct files', 'int', byFile.map.size),
+          metric('folded', 'opens whose paths were not kept (folded)', 'int', folded),
           metric('processes', 'commands', 'int', byComm.map.size),
         ],
         tables: [

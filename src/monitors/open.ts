@@ -3,7 +3,14 @@
 // the kernel has copied the path, so its page is resident and the name is never empty (reading at entry can fail).
 // Key layout: a map key may hold one free-text part, last, and a filename is free text. So the counts are keyed
 // [pid, failed, filename] (failed: 1 when the open returned an error), one map update per open whether it failed
-// or not, and the process name comes from a second map @open_comm[pid, comm] = count() (opens per pid and comm). A map with string values (@m[pid] = comm) would print {"123": "bash"}, which the JSON reader refuses.
+// or not, and the process name comes from a second map @open_comm[pid, failed, comm] = count() (opens per pid,
+// outcome and comm). A map with string values (@m[pid] = comm) would print {"123": "bash"}, which the JSON reader refuses.
+// Exact totals, folded detail: @open_comm has a key per process (and name and outcome), so it holds every process
+// whatever the paths; @open_count has one per process and path, and one process opening many distinct paths (grep -r,
+// find, a compiler's header search) fills it. Its updates beyond are dropped in the kernel, but @open_comm counted
+// them: each process's opens and failures that no path row shows (and those of rows under min_count) are written as
+// one row of that process with filename "[other paths]" and folded = 1. Per process, path rows + folded row = exact
+// totals; only a full @open_comm (more processes than it holds) loses counts, and that interval is marked.
 // Caveats: a row's comm is the name that made most of that pid's opens in the interval (threads with other names,
 // or an exec mid-interval, are folded into it). open carries paths, so it runs with long strings (pathStrlen:
 // str() keeps 175 bytes), a longer path is cut and marked so (see src/records/text.ts); path_prefix is at most
@@ -48,7 +55,15 @@ export interface OpenRow extends Row {
   error_rate: number;
   /** cgroup v2 id (option `cgroup`), replaced by its path before output; else null. */
   cgroup: string | null;
+  /**
+   * 1 on the row that holds this process's opens whose paths were not kept (the path map was full, or a path had
+   * fewer than min_count opens): its filename is `[other paths]`; 0 on a row of one path.
+   */
+  folded: number;
 }
+
+/** The filename of a process's folded row (folded = 1, which is what says so: a real relative path could read the same). */
+export const foldedPath = '[other paths]';
 
 // One map for opens and failed opens: a separate errors map cost a second update, hashing the pid and the whole
 // 176-byte path again, on every failed open, and a compile fails most of its opens (its header search).
@@ -56,11 +71,20 @@ const opens = resultMap(
   '@open_count',
   keyOf(pidPart(), int('failed', '$failed'), text('filename', '$f', { fromStr: true })),
   'count',
-  'opens completed, by process, outcome (failed: 1 when the open returned an error, ret < 0) and path',
+  'opens completed, by process, outcome (failed: 1 when the open returned an error, ret < 0) and path; when full, the rest is folded (from @open_comm) into a row "[other paths]"',
+  { folds: true },
 );
-/** Opens per process and comm (with the cgroup option, per process, cgroup and comm): names the rows. */
+/**
+ * Opens per process, outcome and comm (with the cgroup option, per process, cgroup, outcome and comm): each
+ * process's exact totals, and the name of its rows. Same update count as before it held the outcome: one per open.
+ */
 const commMap = (opts: { cgroup: boolean }) =>
-  resultMap('@open_comm', keyOf(pidPart(), ...cgroupPart(opts), text('comm', 'comm')), 'count', 'opens per process and comm: names the rows');
+  resultMap(
+    '@open_comm',
+    keyOf(pidPart(), ...cgroupPart(opts), int('failed', '$failed'), text('comm', 'comm')),
+    'count',
+    'opens per process, outcome and comm: exact per-process totals, and the rows\' comm',
+  );
 const fname = helperMap('@open_fname', ['tid'], 'args->filename', 'the filename pointer saved at entry, per thread');
 
 /** The syscalls this monitor traces; `optional` ones may be missing on some kernels or architectures. */
@@ -77,11 +101,19 @@ const planned = (plan: MonitorPlan): string[] =>
     .filter((s) => `syscalls:sys_enter_${s}` in plan.tracepointFields && `syscalls:sys_exit_${s}` in plan.tracepointFields);
 
 /** pid -> the comm (and cgroup) that made most of its opens (ties: the smaller name, so the choice is deterministic). */
-function commByPid(entries: readonly Entry<'pid' | 'cgroup' | 'comm'>[]): Map<string, { comm: string; cgroup: string | null }> {
-  const best = new Map<string, { comm: string; cgroup: string | null; n: number }>();
+function commByPid(entries: readonly Entry<'pid' | 'cgroup' | 'failed' | 'comm'>[]): Map<string, { comm: string; cgroup: string | null }> {
+  // A name's opens are two entries (succeeded, failed): added up first.
+  const byName = new Map<string, { pid: string; comm: string; cgroup: string | null; n: number }>();
   for (const { key, value } of entries) {
-    const cur = best.get(key.pid);
-    if (!cur || value > cur.n || (value === cur.n && key.comm < cur.comm)) best.set(key.pid, { comm: key.comm, cgroup: key.cgroup ?? null, n: value });
+    const id = `${key.pid}\0${key.cgroup ?? ''}\0${key.comm}`;
+    const cur = byName.get(id);
+    if (cur) cur.n += value;
+    else byName.set(id, { pid: key.pid, comm: key.comm, cgroup: key.cgroup ?? null, n: value });
+  }
+  const best = new Map<string, { comm: string; cgroup: string | null; n: number }>();
+  for (const e of byName.values()) {
+    const cur = best.get(e.pid);
+    if (!cur || e.n > cur.n || (e.n === cur.n && e.comm < cur.comm)) best.set(e.pid, e);
   }
   return new Map([...best].map(([pid, b]) => [pid, { comm: b.comm, cgroup: b.cgroup }]));
 }
@@ -92,7 +124,7 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
   summary: 'File opens and failed opens per process and path',
   cost: {
     class: 'high',
-    note: 'every open(at) on the host: about 1.2 us in the kernel per open at exit (path copied, one count keyed by pid, outcome and up to 176 bytes of path, one by pid and comm) and 0.2 us at entry, and one row per process and path in each interval; build workload alone: +5.1 % wall (before the errors map was folded in)',
+    note: 'every open(at) on the host: about 1.2 us in the kernel per open at exit (path copied, one count keyed by pid, outcome and up to 176 bytes of path, one by pid, outcome and comm: the exact per-process totals) and 0.2 us at entry, and one row per process and path in each interval; build workload alone: +5.1 % wall (before the errors map was folded in)',
     // The build's exit 1,502 + entry 222 (with the separate errors map), less the 17 % that folding it in saved on
     // gcc compiles (2,180 -> 1,810 ns per open, entry and exit, 4 interleaved pairs).
     nsPerEvent: 1_450,
@@ -138,23 +170,55 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];
-    const comms = commByPid(rec.entries(commMap(opts)));
+    const perProcess = rec.entries(commMap(opts));
+    const comms = commByPid(perProcess);
+    // Each process's exact totals (every comm and outcome of the pid).
+    const totals = new Map<string, { count: number; errors: number }>();
+    for (const { key, value } of perProcess) {
+      const t = totals.get(key.pid) ?? { count: 0, errors: 0 };
+      t.count += value;
+      if (key.failed !== '0') t.errors += value;
+      totals.set(key.pid, t);
+    }
     // A process and path: its opens that succeeded and those that failed, two entries, one row.
     const byPath = new Map<string, OpenRow>();
+    const newRow = (pid: string, filename: string, folded: number): OpenRow => {
+      const named = comms.get(pid);
+      return { timestamp: ctx.timestamp, pid: Number(pid), comm: named?.comm ?? '', filename, count: 0, error_count: 0, error_rate: 0, cgroup: named?.cgroup ?? null, folded };
+    };
     for (const { key, value } of rec.entries(opens)) {
       const id = `${key.pid}\0${key.filename}`;
       let row = byPath.get(id);
-      if (!row) {
-        const named = comms.get(key.pid);
-        row = { timestamp: ctx.timestamp, pid: Number(key.pid), comm: named?.comm ?? '', filename: key.filename, count: 0, error_count: 0, error_rate: 0, cgroup: named?.cgroup ?? null };
-        byPath.set(id, row);
-      }
+      if (!row) byPath.set(id, (row = newRow(key.pid, key.filename, 0)));
       row.count += value;
       if (key.failed !== '0') row.error_count += value;
     }
+    // Per process: what its path rows hold (all of them, and those kept: min_count or more opens).
+    const shown = new Map<string, { all: number; allErrors: number; kept: number; keptErrors: number }>();
     const rows: OpenRow[] = [];
     for (const row of byPath.values()) {
+      const pid = String(row.pid);
+      const s = shown.get(pid) ?? { all: 0, allErrors: 0, kept: 0, keptErrors: 0 };
+      s.all += row.count;
+      s.allErrors += row.error_count;
+      shown.set(pid, s);
       if (row.count < opts.min_count) continue;
+      s.kept += row.count;
+      s.keptErrors += row.error_count;
+      row.error_rate = ratio(row.error_count, row.count);
+      rows.push(row);
+    }
+    // The folded row: a process's total less its kept path rows. The two maps are updated by one probe and printed
+    // one after the other, so they agree but for an open in flight across the flip (microseconds): where the path
+    // rows hold more than the total, the path rows count.
+    for (const pid of new Set([...totals.keys(), ...shown.keys()])) {
+      const t = totals.get(pid) ?? { count: 0, errors: 0 };
+      const s = shown.get(pid) ?? { all: 0, allErrors: 0, kept: 0, keptErrors: 0 };
+      const count = Math.max(t.count, s.all) - s.kept;
+      if (count <= 0) continue;
+      const row = newRow(pid, foldedPath, 1);
+      row.count = count;
+      row.error_count = Math.min(count, Math.max(t.errors, s.allErrors) - s.keptErrors);
       row.error_rate = ratio(row.error_count, row.count);
       rows.push(row);
     }
@@ -163,11 +227,11 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid);
   },
   paths: true,
-  columns: ['timestamp', 'pid', 'comm', 'filename', 'count', 'error_count', 'error_rate', 'cgroup'],
+  columns: ['timestamp', 'pid', 'comm', 'filename', 'count', 'error_count', 'error_rate', 'cgroup', 'folded'],
   metrics: [
     { name: 'ebpfmon_opens_total', help: 'File opens, per command (the busiest of each scrape window; the rest in comm="other"; filenames are never labels).', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
     { name: 'ebpfmon_open_errors_total', help: 'Failed file opens, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'error_count' },
   ],
   consoleLine: (r) =>
-    `${r.timestamp}  open     pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} count=${String(r.count).padStart(6)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%) ${r.filename}`,
+    `${r.timestamp}  open     pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} count=${String(r.count).padStart(6)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%) ${r.folded ? `${foldedPath} (folded: paths not kept)` : r.filename}`,
 });

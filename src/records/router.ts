@@ -47,6 +47,8 @@ export interface RouterDeps {
   keyEscapes?: 'once' | 'twice';
   /** The monitor whose probe is at this line of the script (bpftrace's helper_error records name a line). */
   monitorAtLine?(line: number): string | undefined;
+  /** Whether this line of the script updates a map that folds (ResultMap.folds): an update dropped there loses detail only. */
+  foldedAtLine?(line: number): boolean;
 }
 
 export interface Router {
@@ -234,7 +236,8 @@ export function createRouter(deps: RouterDeps): Router {
       for (let i = 0; i < parts.length; i++) key[parts[i]!.name] = textOf(split[i]!, parts[i]!, true);
       pending.set(k, { id: k, key, value: v });
     }
-    if (keys.length >= deps.mapCapacity) slot.full.add(map.name);
+    // A map that folds (ResultMap.folds) may fill: the parser folds what did not fit, the totals are in another map.
+    if (keys.length >= deps.mapCapacity && !map.folds) slot.full.add(map.name);
   };
 
   /** Closes one interval of an aggregate monitor at its tick (kernel time `ns`, after flip `flip`). */
@@ -475,6 +478,8 @@ export function createRouter(deps: RouterDeps): Router {
           // count() of the one that lost the race (bpftrace 0.20+ inserts a new key with BPF_NOEXIST). Either way one
           // update was dropped: counted exactly, per monitor.
           if (rec.helper === 'map_update_elem' && (rec.retcode === -7 || rec.retcode === -17) && slot) {
+            // Dropped from a map that folds: the monitor's totals still hold it (its parser folds the difference).
+            if (rec.line !== null && deps.foldedAtLine?.(rec.line)) return;
             slot.dropped++;
             slot.rm.stats.droppedUpdates++;
             if (slot.rm.monitor.mode === 'event' && !warned.has(`dropped:${owner}`)) {

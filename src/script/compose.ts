@@ -140,6 +140,23 @@ export function sectionsOf(text: string): (line: number) => string | undefined {
   };
 }
 
+/**
+ * Which lines of a script (1-based) update a copy of a map that folds (ResultMap.folds): an update dropped there
+ * (bpftrace 0.20+ names the line of each in a helper_error record) loses detail, not a count. `copies` are the
+ * contracts' copy names; an update is `@copy[...] = ` on a line (renderUpdate writes one per line, as an operator's
+ * edited script keeps them).
+ */
+export function foldedLinesOf(text: string, copies: Iterable<readonly [string, ResultMap]>): (line: number) => boolean {
+  const names = [...copies].filter(([, m]) => m.folds).map(([c]) => c);
+  const lines = new Set<number>();
+  if (names.length) {
+    text.split('\n').forEach((l, i) => {
+      for (const m of l.matchAll(/(@[a-z][a-z0-9_]*)\[/g)) if (names.includes(m[1]!) && /\]\s*=[^=]/.test(l.slice(m.index))) lines.add(i + 1);
+    });
+  }
+  return (line) => lines.has(line);
+}
+
 export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const file = scriptFileName(proc.id);
   const { layout } = proc;

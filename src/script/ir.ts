@@ -67,11 +67,16 @@ export interface ResultMap<N extends string = string> {
   readonly key: Key<N>;
   readonly agg: Agg;
   readonly doc: string;
+  /**
+   * Detail under totals that another map of the monitor keeps exactly: when it fills, the monitor's parser folds what
+   * did not fit into a row that says so, so its being full (or an update it dropped) leaves the interval complete.
+   */
+  readonly folds?: true;
 }
 
-export const resultMap = <N extends string>(name: string, key: Key<N>, agg: Agg, doc: string): ResultMap<N> => {
+export const resultMap = <N extends string>(name: string, key: Key<N>, agg: Agg, doc: string, o: { folds?: boolean } = {}): ResultMap<N> => {
   if (!/^@[a-z][a-z0-9_]*$/.test(name)) throw new Error(`map name ${name}: expected @<monitor>_<what>`);
-  return { role: 'result', name, key, agg, doc };
+  return { role: 'result', name, key, agg, doc, ...(o.folds ? { folds: true as const } : {}) };
 };
 
 /** State a script keeps between probes (start times, saved pointers): never printed, cleared in END. */

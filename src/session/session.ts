@@ -6,7 +6,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { composeScript, contractOf, fragmentOf, sectionsOf, stopProbeAttach } from '../script/compose.js';
+import { composeScript, contractOf, foldedLinesOf, fragmentOf, sectionsOf, stopProbeAttach } from '../script/compose.js';
 import { createSupervisor, type ProcessSpec, type RunInfo, type StateReport, type Supervisor } from '../process/supervisor.js';
 import { spawnBpftrace, type SpawnBpftrace } from '../process/bpftrace.js';
 import { compileAot, jitRunner } from '../process/aot.js';
@@ -151,9 +151,12 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
     };
     /** Per process: the monitor each line of its script belongs to (bpftrace's helper_error records name a line). */
     const sections = new Map<string, (line: number) => string | undefined>();
+    /** Per process: whether a line of its script updates a map that folds (a dropped update there loses detail only). */
+    const folded = new Map<string, (line: number) => boolean>();
     const specOf = async (proc: RunnableProcess): Promise<ProcessSpec> => {
       const scriptFile = await writeScript(proc.file, proc.text);
       sections.set(proc.id, sectionsOf(proc.text));
+      folded.set(proc.id, foldedLinesOf(proc.text, proc.monitors.flatMap((pm) => [...(monitors.get(pm.monitor.name)?.contract.copies ?? [])])));
       return { id: proc.id, ...(await runnerFor(proc, scriptFile)), monitors: proc.monitors.map((pm) => pm.monitor.name), env: proc.env, benignStderr: bt.benignStderr };
     };
     // One compile per CPU at a time (shared_process: false has one process per monitor): each takes a CPU for
@@ -210,6 +213,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         textKeys: bt.textKeys,
         keyEscapes: bt.keyEscapes,
         monitorAtLine: sections.get(spec.id) ?? (() => spec.monitors[0]),
+        foldedAtLine: folded.get(spec.id) ?? (() => false),
       });
       return router;
     };

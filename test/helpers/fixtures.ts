@@ -68,7 +68,16 @@ export function route(
   plan: MonitorPlan,
   lines: readonly string[],
   arch = 'x64',
-  o: { mapCapacity?: number; strlen?: number; layout?: Layout; clock?: Clock; end?: boolean; tracer?: number } = {},
+  o: {
+    mapCapacity?: number;
+    strlen?: number;
+    layout?: Layout;
+    clock?: Clock;
+    end?: boolean;
+    tracer?: number;
+    /** What a script line is (bpftrace 0.23+'s helper_error records name one). */
+    lines?: { monitorAt(line: number): string | undefined; foldedAt?(line: number): boolean };
+  } = {},
 ): { rows: Row[]; rm: RoutedMonitor; unrouted: number; notes: string[] } {
   const contract = contractOf(monitor, monitor.generate(opts, plan), o.layout ?? fixtureLayout);
   const rm: RoutedMonitor = { monitor, opts, contract, interval: plan.interval, stats: newStats() };
@@ -85,6 +94,7 @@ export function route(
     mapCapacity: o.mapCapacity ?? 16384,
     strlen: o.strlen ?? 64,
     tracer: () => o.tracer,
+    ...(o.lines ? { monitorAtLine: o.lines.monitorAt, ...(o.lines.foldedAt ? { foldedAtLine: o.lines.foldedAt } : {}) } : {}),
   });
   for (const l of lines) {
     ticks.feed(l);

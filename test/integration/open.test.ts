@@ -4,6 +4,8 @@ import { assertCompiles } from '../helpers/bpftrace.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, runCli, startCli, tempDir, writeConfig } from '../helpers/cli.js';
@@ -56,6 +58,56 @@ test('N existing and M missing paths opened REP times each: exact count and erro
     assert.match(row['timestamp'] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.equal(Number(row['error_rate']), Number(row['error_count']) / Number(row['count']));
   }
+});
+
+/** perf stat's counts of the open syscalls' exits of one command (and of those that failed): the ground truth. */
+async function perfOpens(cmd: string, args: readonly string[]): Promise<{ opens: number; failed: number }> {
+  const tps = ['open', 'openat', 'openat2'].map((s) => `syscalls:sys_exit_${s}`).filter((tp) => existsSync(`/sys/kernel/tracing/events/${tp.replace(':', '/')}`) || existsSync(`/sys/kernel/debug/tracing/events/${tp.replace(':', '/')}`));
+  const events = [...tps.flatMap((tp) => ['-e', tp]), ...tps.flatMap((tp) => ['-e', tp, '--filter', 'ret < 0'])];
+  const r = await execa('perf', ['stat', '-x,', ...events, '--', cmd, ...args], { all: true });
+  const counts = (r.stderr.match(/^\d+,,syscalls:sys_exit_open\w*,/gm) ?? []).map((l) => Number(l.slice(0, l.indexOf(','))));
+  assert.equal(counts.length, tps.length * 2, r.stderr);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  return { opens: sum(counts.slice(0, tps.length)), failed: sum(counts.slice(tps.length)) };
+}
+
+test('one process opening 30,000 distinct missing paths: its opens and failures exact, the paths beyond the map in a folded row', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('open-many');
+  const target = await tempDir('open-many-files');
+  const comm = 'ebpfm_manyp';
+  const prog = await workload('opens', comm);
+  const PATHS = 30_000;
+  // 4,096 keys per map under both runtimes (bpftrace-aotrt's fixed size, bpftrace's by map_keys_max): one pid's
+  // 30,000 paths cannot fit, whatever shards there are.
+  const config = await writeConfig(dir, 'runtime: {map_keys_max: 4096}\nmonitors:\n  open: {enabled: true, interval: 1}\n');
+  const cli = startCli(['start', '-c', config, '-o', dir, '--duration', '5']);
+  await cli.waitForLog('monitors attached');
+  const truth = await perfOpens(prog, [target, '0', String(PATHS), '1']);
+  const r = await cli.done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(truth.failed, PATHS, 'the workload fails every open of a missing path (the loader fails none)');
+  const all = await readCsv(dir, 'open');
+  const rows = all.filter((row) => row['comm'] === comm);
+  assert.equal(new Set(rows.map((row) => row['pid'])).size, 1, 'one process');
+  const sum = (rs: readonly Record<string, string>[], col: string): number => rs.reduce((n, row) => n + Number(row[col]), 0);
+  // Per process: path rows + folded rows = exactly what perf counted.
+  assert.equal(sum(rows, 'count'), truth.opens, 'opens');
+  assert.equal(sum(rows, 'error_count'), truth.failed, 'failed opens');
+  const folded = rows.filter((row) => row['folded'] === '1');
+  const paths = rows.filter((row) => row['folded'] === '0');
+  assert.ok(folded.length >= 1, 'a folded row');
+  for (const row of folded) assert.equal(row['filename'], '[other paths]');
+  // The folded rows carry the exact remainder: what perf counted less the paths kept.
+  assert.equal(sum(folded, 'count'), truth.opens - sum(paths, 'count'));
+  assert.equal(sum(folded, 'error_count'), truth.failed - sum(paths, 'error_count'));
+  // The map holds 4,096 keys per interval, shared with the host's other processes.
+  const kept = new Map<string, number>();
+  for (const row of paths) if (row['filename']?.startsWith(`${target}/m`)) kept.set(row['timestamp'] ?? '', (kept.get(row['timestamp'] ?? '') ?? 0) + 1);
+  assert.ok([...kept.values()].every((n) => n <= 4096) && Math.max(...kept.values()) > 2000, `paths kept per interval: ${JSON.stringify([...kept])}`);
+  // The totals are complete: no interval is marked incomplete for the path map.
+  assert.deepEqual(all.filter((row) => row['note']?.startsWith('incomplete')), []);
+  assert.doesNotMatch(r.stderr, /counts of this interval are incomplete/);
 });
 
 test('comm and path_prefix options keep only the matching opens', async (t) => {

@@ -3,12 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { featuresOf, parseVersion, compareVersions, type BpftraceFeatures } from '../../src/bt/features.js';
-import { bpftraceEnv, configBlock, sectionsOf } from '../../src/script/compose.js';
+import { bpftraceEnv, configBlock, contractOf, foldedLinesOf, sectionsOf } from '../../src/script/compose.js';
 import { renderProbe } from '../../src/script/render.js';
 import { keyOf, pidPart, probe, resultMap, text, update, int } from '../../src/script/ir.js';
 import { parseLine } from '../../src/records/json-line.js';
 import { decodeByteArray, decodeText, unescapeJson } from '../../src/records/text.js';
 import { monitors } from '../../src/monitors/registry.js';
+import { open } from '../../src/monitors/open.js';
 import { plannedFor } from '../helpers/fixtures.js';
 
 const at = (v: string): BpftraceFeatures => featuresOf(parseVersion(v)!);
@@ -87,6 +88,25 @@ test('a script line belongs to the monitor whose section holds it', () => {
   assert.equal(at(1), undefined);
   assert.equal(at(3), 'syscall');
   assert.equal(at(7), 'open');
+});
+
+test('a script line that updates a copy of a folding map (open\'s path map) is told apart from the others', () => {
+  const m = open.generate(open.options.parse({}), plannedFor('tracepoint'));
+  const copies = contractOf(open, m, { double: true, shards: 2 }).copies;
+  const script = [
+    'tracepoint:syscalls:sys_exit_openat /@open_fname[tid]/ {',
+    '  $f = str(@open_fname[tid]);',
+    '  if ($open_gen) {',
+    '    if ($open_shard == 0) { @open_count_b_s0[pid, $failed, (uint8[176])$f] = count(); }',
+    '    else { @open_count_b_s1[pid, $failed, (uint8[176])$f] = count(); }',
+    '  } else {',
+    '    @open_comm_s0[pid, $failed, (uint8[16])comm] = count();',
+    '  }',
+    '  print(@open_count_s0);',
+    '}',
+  ].join('\n');
+  const folded = foldedLinesOf(script, copies);
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].filter(folded), [4, 5]);
 });
 
 test('bpftrace 0.23 reads __data_loc strings as "": exec and interrupt names come through raw tracepoints there', () => {

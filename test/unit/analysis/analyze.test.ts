@@ -100,7 +100,8 @@ test('open: totals, error rate, top files, most failures, processes', async () =
   const s = await section('open');
   assert.equal(s.range.interval_seconds, 5);
   assert.equal(s.range.covered_seconds, 10);
-  assert.deepEqual(s.totals, { opens: 20, errors: 5, error_rate: 0.25, files: 2, processes: 2 });
+  // A file written before the folded column: no folded row.
+  assert.deepEqual(s.totals, { opens: 20, errors: 5, error_rate: 0.25, files: 2, folded: 0, processes: 2 });
   assert.deepEqual(rows(s, 'top_files'), [
     { filename: '/etc/passwd', opens: 16, share: 0.8, errors: 1, error_rate: 0.0625 },
     { filename: '/nope', opens: 4, share: 0.2, errors: 4, error_rate: 1 },
@@ -113,6 +114,22 @@ test('open: totals, error rate, top files, most failures, processes', async () =
     { comm: 'cat', opens: 14, share: 0.7, errors: 4, error_rate: r6(4 / 14) },
     { comm: 'vim', opens: 6, share: 0.3, errors: 1, error_rate: r6(1 / 6) },
   ]);
+});
+
+test('open: a folded row counts in the totals and its process, never as a file (a real file named like it does)', async () => {
+  const dir = await writeFiles({
+    'open_20261125T020000Z.csv': [
+      'timestamp,pid,comm,filename,count,error_count,error_rate,cgroup,folded,note',
+      '2026-11-25T02:00:05.000Z,1,grep,[other paths],9000,8000,0.8889,,1,',
+      '2026-11-25T02:00:05.000Z,1,grep,/src/a.c,4,0,0,,0,',
+      '2026-11-25T02:00:05.000Z,2,evil,[other paths],3,0,0,,0,',
+    ].join('\n') + '\n',
+  });
+  const s = toJsonReport(await analyze({ dir })).sections['open'];
+  assert.ok(s);
+  assert.deepEqual(s.totals, { opens: 9007, errors: 8000, error_rate: r6(8000 / 9007), files: 2, folded: 9000, processes: 2 });
+  assert.deepEqual(rows(s, 'top_files').map((r) => [r['filename'], r['opens']]), [['/src/a.c', 4], ['[other paths]', 3]]);
+  assert.deepEqual(rows(s, 'top_processes').map((r) => [r['comm'], r['opens'], r['errors']]), [['grep', 9004, 8000], ['evil', 3, 0]]);
 });
 
 test('bio: by type, bytes, throughput, latency weighted by count, devices and processes', async () => {
