@@ -15,7 +15,7 @@ export function openAnalyzer(): AnalyzerOf<OpenRow> {
     title: 'File opens (open)',
     aggregate: true,
     required: ['count'],
-    series: { label: 'opens', unit: 'opens/s' },
+    series: { label: 'opens', unit: 'opens/s', card: true },
     bind(h) {
       const [iFile, iComm, iCount, iErr] = positions(h, c('filename', 'comm', 'count', 'error_count'));
       return (f) => {

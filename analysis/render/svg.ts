@@ -28,7 +28,8 @@ export function areaChart(s: Series, color: string, width = 560, height = 220): 
   const h = height - t - b;
   const pts = s.points;
   const t0 = Date.parse(pts[0]?.t ?? '');
-  const t1 = Date.parse(pts[pts.length - 1]?.t ?? '') + s.bucket_seconds * 1000;
+  const last = pts[pts.length - 1];
+  const t1 = Date.parse(last?.t ?? '') + (last?.seconds ?? s.bucket_seconds) * 1000;
   const hi = niceMax(Math.max(...pts.map((p) => p.rate)));
   const x = (ms: number): number => l + ((ms - t0) / Math.max(1, t1 - t0)) * w;
   const y = (v: number): number => t + h - (v / hi) * h;
@@ -58,7 +59,7 @@ export function areaChart(s: Series, color: string, width = 560, height = 220): 
   const line: string[] = [];
   pts.forEach((p, i) => {
     const a = Date.parse(p.t);
-    line.push(`${i ? 'L' : 'M'}${x(a).toFixed(1)},${y(p.rate).toFixed(1)}`, `L${x(a + s.bucket_seconds * 1000).toFixed(1)},${y(p.rate).toFixed(1)}`);
+    line.push(`${i ? 'L' : 'M'}${x(a).toFixed(1)},${y(p.rate).toFixed(1)}`, `L${x(a + p.seconds * 1000).toFixed(1)},${y(p.rate).toFixed(1)}`);
   });
   const path = line.join(' ');
   out.push(`<path d="${path} L${(l + w).toFixed(1)},${t + h} L${l},${t + h} Z" fill="${color}" fill-opacity="0.18" stroke="none"/>`);
