@@ -44,10 +44,11 @@ export function areaChart(s: Series, color: string, width = 560, height = 220): 
   const spanDays = (t1 - t0) / 86_400_000;
   const label = (ms: number): string => {
     const iso = new Date(ms).toISOString();
-    return spanDays > 1.5 ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
+    if (spanDays > 1.5) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+    return t1 - t0 < 360_000 ? iso.slice(11, 19) : iso.slice(11, 16);
   };
   // Time ticks at round UTC times: the smallest step giving at most six of them.
-  const steps = [60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((x) => x * 1000);
+  const steps = [1, 2, 5, 10, 15, 30, 60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((x) => x * 1000);
   const step = steps.find((st) => (t1 - t0) / st <= 6) ?? 2_592_000_000;
   for (let ms = Math.ceil(t0 / step) * step; ms <= t1; ms += step) {
     const px = x(ms);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze, renderHtml, renderJson, renderText, type Report } from '../../../analysis/index.js';
 import { writeFixtureDir, writeFiles } from './fixtures.js';
+import { fit } from '../../../analysis/render/format.js';
 
 let cached: Report | undefined;
 const report = async (): Promise<Report> => (cached ??= await analyze({ dir: await writeFixtureDir() }));
@@ -38,14 +39,16 @@ test('text: every line fits 80 columns, every section states its time range', as
   assert.match(text, /read {2,}io {2,}200 {2,}66\.7%/);
 });
 
-test('text: long paths are cut from the left so the file name stays visible', async () => {
+test('text: long paths are cut in the middle: the tree they are in and the file name stay visible', async () => {
   const long = `/very/long/directory/${'deep/'.repeat(20)}name-that-matters.so`;
   const dir = await writeFiles({
     'open_20261125T000000Z.csv': `timestamp,pid,comm,filename,count,error_count,error_rate,note\n2026-11-25T00:00:02.000Z,1,x,${long},3,0,0,\n`,
   });
   const text = renderText(await analyze({ dir }));
   for (const line of text.split('\n')) assert.ok([...line].length <= 80, line);
-  assert.match(text, /….*name-that-matters\.so/);
+  assert.match(text, / \/very\/long\/[a-z]*….*\/name-that-matters\.so /);
+  assert.equal(fit('/var/lib/postgresql/15/main/base/16384/2619', 24, 'path'), '/var/li…/base/16384/2619');
+  assert.equal(fit('kworker/u16:3-events_unbound', 16, 'text'), 'kworker/u16:3-e…');
 });
 
 test('json: parses back, same numbers as the report', async () => {
