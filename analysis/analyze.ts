@@ -12,6 +12,7 @@ import { checkHeader, cleanHeader, noteColumn, timestampColumn } from './header.
 import { timestampChecker } from './timestamp.js';
 import { Span, Timeline, coveredOf, detach, round } from './tally.js';
 import { coverageCounter, type CoverageCounter } from './coverage.js';
+import { diskNames, sysDevBlock } from './disk-names.js';
 import type { Window } from './window.js';
 
 export interface Progress {
@@ -32,6 +33,8 @@ export interface AnalyzeOptions {
   onProgress?: ((p: Progress) => void) | undefined;
   /** The analyzing machine's time: rows more than a day after it are damaged (tests set it). */
   now?: Date | undefined;
+  /** Where disk names are looked up (/sys/dev/block; tests set a directory of their own); null: none. */
+  sysDevBlock?: string | null | undefined;
 }
 
 export const defaultTop = 10;
@@ -70,7 +73,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const parser = opts.parser ?? 'fast';
   const isTimestamp = timestampChecker(opts.now);
   const states = new Map<string, MonitorState>();
-  for (const a of analyzers()) {
+  for (const a of analyzers({ diskName: diskNames(opts.sysDevBlock === undefined ? sysDevBlock : opts.sysDevBlock) })) {
     if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), timeline: new Timeline(), rows: 0, markers: 0, firstMarkers: [], coverage: coverageCounter(a.aggregate) });
   }
   const listed = await listCsvFiles(opts.dir, analyzedMonitors);

@@ -11,7 +11,8 @@ const W = 6;
 const c = columnsOf<BioRow>();
 const tally = (): Tally => new Tally(W, undefined, startValues);
 
-export function bioAnalyzer(): AnalyzerOf<BioRow> {
+/** `diskName` gives the kernel's name of a device written as MAJ:MIN (analysis/disk-names.ts), or null. */
+export function bioAnalyzer(diskName: (device: string) => string | null = () => null): AnalyzerOf<BioRow> {
   const byType = tally();
   const byDevice = tally();
   const byComm = tally();
@@ -93,7 +94,8 @@ export function bioAnalyzer(): AnalyzerOf<BioRow> {
         ],
         tables: [
           byTypeTable,
-          tableOf('top_devices', 'Top devices (by bytes)', [col('device', 'device', 'text'), ...cols], byDevice, top, (k, a) => ({ device: k, ...cells(a) }), BYTES),
+          // disk: the kernel's name (vda) where this machine knows the number, else the device as written.
+          tableOf('top_devices', 'Top devices (by bytes)', [col('disk', 'disk', 'text'), col('device', 'device', 'text'), ...cols], byDevice, top, (k, a) => ({ disk: diskName(k) ?? k, device: k, ...cells(a) }), BYTES),
           tableOf('top_processes', 'Top processes (comm, by bytes)', [col('comm', 'comm', 'text'), ...cols], byComm, top, (k, a) => ({ comm: k, ...cells(a) }), BYTES),
         ],
         bars: { table: 'top_processes', value: 'bytes' },

@@ -137,8 +137,8 @@ test('bio: by type, bytes, throughput, latency weighted by count, devices and pr
     { io_type: 'write', ios: 10, bytes: 1020480, avg_latency_us: 300, max_latency_us: 900, avg_bytes: 102048 },
   ]);
   assert.deepEqual(rows(s, 'top_devices'), [
-    { device: 'sda', ios: 5, bytes: 1000000, avg_latency_us: 400, max_latency_us: 900 },
-    { device: 'nvme0n1', ios: 15, bytes: 61440, avg_latency_us: 133.333, max_latency_us: 400 },
+    { disk: 'sda', device: 'sda', ios: 5, bytes: 1000000, avg_latency_us: 400, max_latency_us: 900 },
+    { disk: 'nvme0n1', device: 'nvme0n1', ios: 15, bytes: 61440, avg_latency_us: 133.333, max_latency_us: 400 },
   ]);
   assert.deepEqual(rows(s, 'top_processes').map((r) => [r['comm'], r['bytes']]), [
     ['dd', 1000000],

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze, renderText, toJsonReport } from '../../../analysis/index.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { writeFiles } from './fixtures.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -84,4 +86,20 @@ test('buckets follow the window: an hour at 2 s is 120 buckets of 30 s', async (
   assert.equal(s?.series?.bucket_seconds, 30);
   assert.equal(s?.series?.points.length, 120);
   assert.ok(s?.series?.points.every((p) => p.rate === 1));
+});
+
+test('bio: disks are shown by the kernel\'s name from /sys/dev/block/MAJ:MIN/uevent, beside the number; unknown ones by the number', async () => {
+  const dir = await writeFiles({ 'bio_20261125T100047Z.csv': bioCsv.replace(/,254:0,read,/g, ',8:99,read,') }, 'rates-disks');
+  const sys = path.join(dir, 'sys');
+  await mkdir(path.join(sys, '254:0'), { recursive: true });
+  await writeFile(path.join(sys, '254:0', 'uevent'), 'MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n');
+  const s = toJsonReport(await analyze({ dir, sysDevBlock: sys })).sections['bio'];
+  assert.deepEqual(s?.tables['top_devices']?.rows.map((r) => [r['disk'], r['device']]), [
+    ['vda', '254:0'],
+    ['8:99', '8:99'],
+  ]);
+  const none = toJsonReport(await analyze({ dir, sysDevBlock: null })).sections['bio'];
+  assert.equal(none?.tables['top_devices']?.rows[0]?.['disk'], '254:0');
+  const text = renderText(await analyze({ dir, sysDevBlock: sys }));
+  assert.match(text, /\n {2}vda {2,}254:0 /);
 });
