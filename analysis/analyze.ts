@@ -10,8 +10,9 @@ import { analyzedMonitors, analyzers, type MonitorAnalyzer } from './monitors/in
 import { gzipDamage, readCsvRecords, type CsvParser } from './read-csv.js';
 import { checkHeader, cleanHeader, noteColumn, timestampColumn } from './header.js';
 import { timestampChecker } from './timestamp.js';
-import { Minutes, Span, detach } from './tally.js';
+import { Span, Timeline, coveredOf, detach, round } from './tally.js';
 import { coverageCounter, type CoverageCounter } from './coverage.js';
+import { diskNames, sysDevBlock } from './disk-names.js';
 import type { Window } from './window.js';
 
 export interface Progress {
@@ -32,6 +33,8 @@ export interface AnalyzeOptions {
   onProgress?: ((p: Progress) => void) | undefined;
   /** The analyzing machine's time: rows more than a day after it are damaged (tests set it). */
   now?: Date | undefined;
+  /** Where disk names are looked up (/sys/dev/block; tests set a directory of their own); null: none. */
+  sysDevBlock?: string | null | undefined;
 }
 
 export const defaultTop = 10;
@@ -41,7 +44,7 @@ const damagedLinesKept = 5;
 interface MonitorState {
   analyzer: MonitorAnalyzer;
   span: Span;
-  minutes: Minutes;
+  timeline: Timeline;
   rows: number;
   markers: number;
   firstMarkers: Marker[];
@@ -70,8 +73,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const parser = opts.parser ?? 'fast';
   const isTimestamp = timestampChecker(opts.now);
   const states = new Map<string, MonitorState>();
-  for (const a of analyzers()) {
-    if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), minutes: new Minutes(), rows: 0, markers: 0, firstMarkers: [], coverage: coverageCounter(a.aggregate) });
+  for (const a of analyzers({ diskName: diskNames(opts.sysDevBlock === undefined ? sysDevBlock : opts.sysDevBlock) })) {
+    if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), timeline: new Timeline(), rows: 0, markers: 0, firstMarkers: [], coverage: coverageCounter(a.aggregate) });
   }
   const listed = await listCsvFiles(opts.dir, analyzedMonitors);
   // A file whose time (from its name's to its last row's) lies entirely outside the window is not read at all: with
@@ -105,7 +108,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     // After a header that is not this monitor's (another run appended to the file), rows are not ours until one is.
     let foreign = false;
     st.span.reset();
-    const { span, minutes } = st;
+    const { span, timeline } = st;
     const onRecord = (f: string[], line: number): void => {
       fr.empty = false;
       if (handle === null || f[0] === timestampColumn) {
@@ -154,7 +157,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       st.rows++;
       totalRows++;
       span.add(ts);
-      minutes.add(ts, v);
+      timeline.add(ts, v);
       st.coverage.row(ts);
     };
     const onBytes = (n: number): void => {
@@ -183,6 +186,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     const a = st.analyzer;
     const range = st.span.range(a.aggregate);
     const body = a.finish({ top, range });
+    const series = st.timeline.series(a.series.label, a.series.unit, coveredOf(range));
+    // The section's mean rate: the same total over the same covered seconds as its chart, so card and chart agree.
+    if (a.series.card) {
+      const total = series ? series.points.reduce((sum, p) => sum + p.total, 0) : 0;
+      const mean = series && range.covered_seconds > 0 ? round(total / range.covered_seconds, 6) : null;
+      body.totals.splice(1, 0, { key: 'rate', label: `mean ${a.series.unit}`, kind: 'rate', value: mean });
+    }
     sections.push({
       monitor: a.monitor,
       title: a.title,
@@ -192,7 +202,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       coverage: st.coverage.finish(),
       totals: body.totals,
       tables: body.tables,
-      series: st.minutes.series(a.series.label, a.series.unit),
+      series,
       bars: body.bars,
     });
   }

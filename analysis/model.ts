@@ -28,10 +28,12 @@ export interface Metric {
 }
 
 export interface SeriesPoint {
-  /** Start of the bucket, ISO 8601 UTC. */
+  /** Start of the bucket, ISO 8601 UTC. Buckets start at the covered time's start (see TimeRange). */
   t: string;
   total: number;
-  /** total / bucket_seconds */
+  /** The part of the bucket the rows cover: bucket_seconds, or less for a partial last bucket. */
+  seconds: number;
+  /** total / seconds */
   rate: number;
 }
 
@@ -47,9 +49,15 @@ export interface TimeRange {
   to: string | null;
   /** Seconds from the first to the last row. */
   span_seconds: number;
-  /** The shortest gap between two successive timestamps: the monitor's interval (null for event monitors). */
+  /**
+   * The monitor's configured interval, from the gaps between successive timestamps (the shortest gap seen at least
+   * twice, not a run's final partial interval); null for event monitors and with a single timestamp.
+   */
   interval_seconds: number | null;
-  /** span plus one interval: the time the rows cover, used for rates. */
+  /**
+   * The time the rows cover, which every rate of the section is divided by: from the first row's interval start
+   * (aggregate rows are stamped at their interval's end) to the last row's time, so span plus one interval.
+   */
   covered_seconds: number;
 }
 

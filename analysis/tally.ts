@@ -1,4 +1,4 @@
-// Bounded accumulators: keyed sums with a memory cap, minute buckets for rates, and the time range seen.
+// Bounded accumulators: keyed sums with a memory cap, a timeline of sums for rates, and the time range seen.
 import type { Series, TimeRange } from './model.js';
 
 /**
@@ -56,67 +56,169 @@ export class Tally {
   }
 }
 
-/** Per-minute sums keyed by the timestamp's first 16 characters (YYYY-MM-DDTHH:MM): no date parsing per row. */
-export class Minutes {
-  readonly map = new Map<string, number>();
-  private key = '\u0000';
+/** Sum keys coarsen through these resolutions (ms) as a timeline grows; every bucket size below is a multiple of its. */
+const resolutions = [1, 1000, 10_000, 60_000, 300_000, 3_600_000] as const;
+/** Distinct keys a timeline holds before it coarsens: a week of 2 s intervals fits at 10 s. */
+const timelineCap = 50_000;
+/** Chart bucket sizes (ms), smallest first: round for people, and never below the monitor's interval. */
+const bucketSizes = [100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 604_800_000];
+/** At most this many points per chart. */
+export const maxPoints = 120;
+
+/** The time the rows of a section cover, in ms: what every rate of the section is divided by. */
+export interface Covered {
+  startMs: number;
+  endMs: number;
+  /** The monitor's interval (aggregate rows are stamped at their interval's end), or null for an event monitor. */
+  intervalMs: number | null;
+}
+
+/** From a section's range: the first row's interval start (first - interval) to the last row's time. */
+export function coveredOf(range: TimeRange): Covered | null {
+  if (range.to === null || !(range.covered_seconds > 0)) return null;
+  const endMs = Date.parse(range.to);
+  return { startMs: endMs - Math.round(range.covered_seconds * 1000), endMs, intervalMs: range.interval_seconds === null ? null : Math.round(range.interval_seconds * 1000) };
+}
+
+/** The bucket size for a window: the smallest round size (a multiple of the interval, of at least it) giving at most maxPoints buckets. */
+export function bucketSize(windowMs: number, intervalMs: number | null, resolutionMs = 1): number {
+  const iv = intervalMs ?? 0;
+  // Events are charted in buckets of a second at least.
+  const fits = (ms: number): boolean => ms >= (intervalMs ?? 1000) && ms % resolutionMs === 0;
+  // Multiples of the interval, so every bucket holds whole intervals; the interval itself when it is not round.
+  const aligned = [...(iv > 0 ? [iv] : []), ...bucketSizes.filter((ms) => iv === 0 || ms % iv === 0)].filter(fits);
+  const any = bucketSizes.filter(fits);
+  for (const list of [aligned, any]) {
+    const found = list.find((ms) => Math.ceil(windowMs / ms) <= maxPoints);
+    if (found !== undefined) return found;
+  }
+  return Math.max(bucketSizes[bucketSizes.length - 1] ?? 0, resolutionMs);
+}
+
+/**
+ * Sums over time, keyed by the row's time at a resolution that starts at the millisecond and coarsens (1 s, 10 s,
+ * 1 min, 5 min, 1 h) when more than timelineCap keys are held, so memory stays bounded. Rows of one interval share a
+ * timestamp and events of one second a prefix: a timestamp is parsed once per change.
+ */
+export class Timeline {
+  readonly map = new Map<number, number>();
+  private level = 0;
+  private ts = '';
+  private key = NaN;
   private sum = 0;
 
+  get resolutionMs(): number {
+    return resolutions[this.level] ?? 1;
+  }
+
   add(timestamp: string, v: number): void {
-    if (timestamp.startsWith(this.key)) {
+    if (timestamp === this.ts) {
+      this.sum += v;
+      return;
+    }
+    const ms = Date.parse(timestamp);
+    const res = this.resolutionMs;
+    const key = Math.floor(ms / res) * res;
+    this.ts = detach(timestamp);
+    if (key === this.key) {
       this.sum += v;
       return;
     }
     this.commit();
-    this.key = detach(timestamp.slice(0, 16));
+    this.key = key;
     this.sum = v;
   }
 
   private commit(): void {
-    if (this.key !== '\u0000') this.map.set(this.key, (this.map.get(this.key) ?? 0) + this.sum);
+    if (Number.isFinite(this.key)) this.map.set(this.key, (this.map.get(this.key) ?? 0) + this.sum);
     this.sum = 0;
+    this.key = NaN;
+    while (this.map.size > timelineCap && this.level < resolutions.length - 1) this.coarsen();
   }
 
-  /** Re-bucketed to at most `maxPoints` buckets of a round size, empty buckets filled with 0. */
-  series(label: string, unit: string, maxPoints = 240): Series | null {
-    this.commit();
-    this.key = '\u0000';
-    if (!this.map.size) return null;
-    const minutes = [...this.map.entries()].map(([k, v]) => [Date.parse(`${k}:00.000Z`), v] as const).filter(([t]) => Number.isFinite(t));
-    if (!minutes.length) return null;
-    let first = Infinity;
-    let last = -Infinity;
-    for (const [t] of minutes) {
-      if (t < first) first = t;
-      if (t > last) last = t;
+  private coarsen(): void {
+    this.level++;
+    const res = this.resolutionMs;
+    const old = [...this.map.entries()];
+    this.map.clear();
+    for (const [k, v] of old) {
+      const key = Math.floor(k / res) * res;
+      this.map.set(key, (this.map.get(key) ?? 0) + v);
     }
-    const sizes = [60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800];
-    const span = last - first + 60_000;
-    const bucket = sizes.find((s) => span / (s * 1000) <= maxPoints) ?? 604800;
-    const ms = bucket * 1000;
-    const start = Math.floor(first / ms) * ms;
-    const n = Math.floor((last - start) / ms) + 1;
+    this.ts = '';
+  }
+
+  /**
+   * Buckets over the covered time, anchored at its start (so buckets of whole intervals hold whole intervals),
+   * empty ones 0. A row stamped at its interval's end counts in the bucket holding its interval's middle. Each
+   * point's rate is its total over the seconds of the bucket the rows cover: a partial first or last bucket is not
+   * divided by the bucket's nominal size.
+   */
+  series(label: string, unit: string, covered: Covered | null): Series | null {
+    this.commit();
+    this.ts = '';
+    if (!this.map.size || covered === null || !(covered.endMs > covered.startMs)) return null;
+    const { startMs, endMs } = covered;
+    const res = this.resolutionMs;
+    const size = bucketSize(endMs - startMs, covered.intervalMs, res);
+    const n = Math.max(1, Math.ceil((endMs - startMs) / size));
     const totals = new Array<number>(n).fill(0);
-    for (const [t, v] of minutes) {
-      const i = Math.floor((t - start) / ms);
+    // Rows stamped at their interval's end count at the interval's middle: the interval starts an interval earlier,
+    // or at the previous timestamp when that is later (a run's last, partial interval). Once coarsened, a key
+    // stands for [key, key + res): its middle, less half an interval.
+    const iv = covered.intervalMs ?? 0;
+    let prev = startMs;
+    for (const k of [...this.map.keys()].sort((a, b) => a - b)) {
+      const v = this.map.get(k) ?? 0;
+      const mid = res > 1 ? k + res / 2 - iv / 2 : (Math.max(prev, k - iv) + k) / 2;
+      prev = k;
+      const t = Math.min(endMs, Math.max(startMs, mid));
+      const i = Math.min(n - 1, Math.floor((t - startMs) / size));
       totals[i] = (totals[i] ?? 0) + v;
     }
     return {
       label,
       unit,
-      bucket_seconds: bucket,
-      points: totals.map((total, i) => ({ t: new Date(start + i * ms).toISOString(), total, rate: round(total / bucket, 6) })),
+      bucket_seconds: size / 1000,
+      points: totals.map((total, i) => {
+        const from = startMs + i * size;
+        const seconds = round((Math.min(endMs, from + size) - from) / 1000, 3);
+        return { t: new Date(from).toISOString(), total: round(total, 6), seconds, rate: round(total / seconds, 6) };
+      }),
     };
   }
 }
 
 /** Timestamps parsed per file to find the interval: it is the same all along, so a sample is enough. */
 const gapSample = 5000;
+/** Gaps are compared at this resolution (ms): ticks jitter by a millisecond or two. */
+const gapResolutionMs = 10;
 
 /**
- * First and last timestamp (compared as text: ISO 8601 UTC sorts like time), and the shortest gap between
- * successive distinct timestamps, the monitor's interval. min and max keep a row's string as it is: at most
- * two read chunks per monitor stay alive for it, which is bounded.
+ * The monitor's interval from the gaps between successive distinct timestamps of its files. Not the shortest gap:
+ * a run's last interval is cut short when it stops (its last gap, left out), and not the commonest either, since
+ * a quiet monitor writes no row in an idle interval (gaps of 2, 3... intervals). The shortest gap seen at least
+ * twice, then the commonest gap within 5 % of it; with no repeated gap, the commonest, then the shortest.
+ */
+export function intervalOf(gaps: ReadonlyMap<number, number>, lastGaps: ReadonlyMap<number, number>): number | null {
+  const pool = gaps.size ? gaps : lastGaps;
+  if (!pool.size) return null;
+  const repeated = [...pool.entries()].filter(([, n]) => n >= 2).map(([g]) => g);
+  if (repeated.length) {
+    const g = Math.min(...repeated);
+    let best = g;
+    for (const [h, n] of pool) if (Math.abs(h - g) <= g * 0.05 && (n > (pool.get(best) ?? 0) || (n === pool.get(best) && h < best))) best = h;
+    return best;
+  }
+  let best = -1;
+  for (const [h, n] of pool) if (best < 0 || n > (pool.get(best) ?? 0) || (n === pool.get(best) && h < best)) best = h;
+  return best;
+}
+
+/**
+ * First and last timestamp (compared as text: ISO 8601 UTC sorts like time), and the gaps between successive
+ * distinct timestamps, from which the monitor's interval. min and max keep a row's string as it is: at most two
+ * read chunks per monitor stay alive for it, which is bounded.
  */
 export class Span {
   private min: string | null = null;
@@ -124,7 +226,10 @@ export class Span {
   private prev = '';
   private prevMs = NaN;
   private sampled = 0;
-  private minGapMs = Infinity;
+  /** Gap (ms, at gapResolutionMs) -> times seen; a file's last gap waits in `pending` until another follows it. */
+  private readonly gaps = new Map<number, number>();
+  private readonly lastGaps = new Map<number, number>();
+  private pending: number | null = null;
 
   add(ts: string): void {
     if (ts === this.prev) return;
@@ -133,8 +238,11 @@ export class Span {
     if (this.sampled < gapSample) {
       this.sampled++;
       const ms = Date.parse(ts);
-      const gap = Math.abs(ms - this.prevMs);
-      if (gap > 0 && gap < this.minGapMs) this.minGapMs = gap;
+      const gap = Math.round(Math.abs(ms - this.prevMs) / gapResolutionMs) * gapResolutionMs;
+      if (gap > 0) {
+        if (this.pending !== null) bump(this.gaps, this.pending);
+        this.pending = gap;
+      }
       this.prevMs = ms;
     }
     this.prev = ts;
@@ -142,17 +250,21 @@ export class Span {
 
   /** A new file starts: its first timestamp must not be compared with the previous file's last. */
   reset(): void {
+    if (this.pending !== null) bump(this.lastGaps, this.pending);
+    this.pending = null;
     this.prev = '';
     this.prevMs = NaN;
     this.sampled = 0;
   }
 
   range(aggregate: boolean): TimeRange {
+    this.reset();
     const from = this.min === null ? NaN : Date.parse(this.min);
     const to = this.max === null ? NaN : Date.parse(this.max);
     const seen = Number.isFinite(from) && Number.isFinite(to);
     const span = seen ? (to - from) / 1000 : 0;
-    const interval = aggregate && Number.isFinite(this.minGapMs) ? this.minGapMs / 1000 : null;
+    const gap = aggregate ? intervalOf(this.gaps, this.lastGaps) : null;
+    const interval = gap === null ? null : gap / 1000;
     return {
       from: seen ? new Date(from).toISOString() : null,
       to: seen ? new Date(to).toISOString() : null,
@@ -162,6 +274,10 @@ export class Span {
     };
   }
 }
+
+const bump = (m: Map<number, number>, k: number): void => {
+  m.set(k, (m.get(k) ?? 0) + 1);
+};
 
 export function round(v: number, digits: number): number {
   const f = 10 ** digits;

@@ -1,5 +1,5 @@
 // bio: block I/O per (pid, device, type) and interval. I/O by type, bytes and throughput, latency, processes, devices.
-import { Tally, finiteOrNull, ratio, round } from '../tally.js';
+import { Tally, detach, finiteOrNull, ratio, round } from '../tally.js';
 import type { BioRow } from '../../src/monitors/bio.js';
 import { add, at, col, columnsOf, exactTotal, max, measure, metric, min, optionalCount, orUnknown, unreadable, wholeCount, positions, tableOf, type AnalyzerOf } from './common.js';
 import type { Table } from '../model.js';
@@ -11,12 +11,17 @@ const W = 6;
 const c = columnsOf<BioRow>();
 const tally = (): Tally => new Tally(W, undefined, startValues);
 
-export function bioAnalyzer(): AnalyzerOf<BioRow> {
+/** `diskName` gives the kernel's name of a device written as MAJ:MIN (analysis/disk-names.ts), or null. */
+export function bioAnalyzer(diskName: (device: string) => string | null = () => null): AnalyzerOf<BioRow> {
   const byType = tally();
   const byDevice = tally();
   const byComm = tally();
   const all = fresh();
+  // The peak interval: an interval's rows share its timestamp and each holds its bytes over the interval's measured
+  // length (throughput_mbps), so the interval's MB/s is their sum. Rows of one interval are written together.
   let peakMbps = -Infinity;
+  let intervalTs = '';
+  let intervalMbps = 0;
   const total = exactTotal();
   const totalBytes = exactTotal();
   return {
@@ -24,13 +29,13 @@ export function bioAnalyzer(): AnalyzerOf<BioRow> {
     title: 'Block I/O (bio)',
     aggregate: true,
     required: ['count'],
-    series: { label: 'bytes', unit: 'MB/s' },
+    series: { label: 'bytes', unit: 'MB/s', card: false },
     bind(h) {
       const [iType, iDev, iComm, iCount, iBytes, iAvg, iMin, iMax, iTp] = positions(
         h,
         c('io_type', 'device', 'comm', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us', 'max_latency_us', 'throughput_mbps'),
       );
-      return (f) => {
+      return (f, ts) => {
         const count = wholeCount(f[iCount]);
         const bytes = optionalCount(f[iBytes]);
         const avg = measure(f[iAvg]);
@@ -41,7 +46,14 @@ export function bioAnalyzer(): AnalyzerOf<BioRow> {
         if (!total.fits(count) || !totalBytes.fits(bytes)) return NaN;
         total.add(count);
         totalBytes.add(bytes);
-        if (tp !== null && tp > peakMbps) peakMbps = tp;
+        if (tp !== null) {
+          if (ts !== intervalTs) {
+            intervalTs = detach(ts);
+            intervalMbps = 0;
+          }
+          intervalMbps += tp;
+          if (intervalMbps > peakMbps) peakMbps = round(intervalMbps, 6);
+        }
         accumulate(byType.get(orUnknown(f[iType])), count, bytes, avg, mn, mx);
         accumulate(byDevice.get(orUnknown(f[iDev])), count, bytes, avg, mn, mx);
         accumulate(byComm.get(orUnknown(f[iComm])), count, bytes, avg, mn, mx);
@@ -82,7 +94,8 @@ export function bioAnalyzer(): AnalyzerOf<BioRow> {
         ],
         tables: [
           byTypeTable,
-          tableOf('top_devices', 'Top devices (by bytes)', [col('device', 'device', 'text'), ...cols], byDevice, top, (k, a) => ({ device: k, ...cells(a) }), BYTES),
+          // disk: the kernel's name (vda) where this machine knows the number, else the device as written.
+          tableOf('top_devices', 'Top devices (by bytes)', [col('disk', 'disk', 'text'), col('device', 'device', 'text'), ...cols], byDevice, top, (k, a) => ({ disk: diskName(k) ?? k, device: k, ...cells(a) }), BYTES),
           tableOf('top_processes', 'Top processes (comm, by bytes)', [col('comm', 'comm', 'text'), ...cols], byComm, top, (k, a) => ({ comm: k, ...cells(a) }), BYTES),
         ],
         bars: { table: 'top_processes', value: 'bytes' },

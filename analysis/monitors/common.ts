@@ -39,8 +39,11 @@ export interface MonitorAnalyzer<C extends string = string> {
   readonly aggregate: boolean;
   /** Columns (besides timestamp) without which a file is skipped. */
   readonly required: readonly C[];
-  /** What the rate-over-time chart counts, e.g. 'calls' per second. */
-  readonly series: { label: string; unit: string };
+  /**
+   * What the rate-over-time chart counts, e.g. 'calls' per second; `card`: the driver adds the mean rate as the
+   * second total (`rate`), unless the analyzer shows its own (bio's mean MB/s).
+   */
+  readonly series: { label: string; unit: string; card: boolean };
   /** Column positions come from each file's header; returns the row handler. */
   bind(header: readonly string[]): RowHandler;
   finish(ctx: FinishContext): SectionBody;

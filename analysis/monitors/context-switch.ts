@@ -16,7 +16,7 @@ export function contextSwitchAnalyzer(): AnalyzerOf<ContextSwitchRow> {
     title: 'Context switches (context_switch)',
     aggregate: true,
     required: ['switches'],
-    series: { label: 'switches', unit: 'switches/s' },
+    series: { label: 'switches', unit: 'switches/s', card: true },
     bind(h) {
       const [iComm, iCpu, iSw, iVol, iInvol] = positions(h, c('comm', 'cpu', 'switches', 'voluntary', 'involuntary'));
       return (f) => {

@@ -15,7 +15,7 @@ export function execAnalyzer(): AnalyzerOf<ExecRow> {
     title: 'Process executions (exec)',
     aggregate: false,
     required: [],
-    series: { label: 'executions', unit: 'exec/s' },
+    series: { label: 'executions', unit: 'exec/s', card: true },
     bind(h) {
       const [iFile, iComm, iUid] = positions(h, c('filename', 'comm', 'uid'));
       return (f) => {
@@ -27,7 +27,8 @@ export function execAnalyzer(): AnalyzerOf<ExecRow> {
       };
     },
     finish({ top, range }) {
-      const perMin = range.span_seconds > 0 ? Math.round((total / range.span_seconds) * 60 * 1000) / 1000 : null;
+      // Over the same covered time as the chart and the mean exec/s card.
+      const perMin = range.covered_seconds > 0 ? Math.round((total / range.covered_seconds) * 60 * 1000) / 1000 : null;
       const execs = col('executions', 'execs', 'int');
       const pct = col('share', 'share', 'pct');
       return {

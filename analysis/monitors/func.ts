@@ -22,7 +22,7 @@ export function funcAnalyzer(): AnalyzerOf<FuncRow> {
     title: 'Kernel function calls (func)',
     aggregate: true,
     required: ['count'],
-    series: { label: 'calls', unit: 'calls/s' },
+    series: { label: 'calls', unit: 'calls/s', card: true },
     bind(h) {
       const [iFn, iComm, iCount] = positions(h, c('function', 'comm', 'count'));
       return (f) => {

@@ -11,12 +11,17 @@ import { syscallAnalyzer } from './syscall.js';
 
 export type { MonitorAnalyzer } from './common.js';
 
+export interface AnalyzerOptions {
+  /** The kernel's name of a block device MAJ:MIN, or null (bio's device tables). */
+  diskName?: ((device: string) => string | null) | undefined;
+}
+
 /** Fresh analyzers (they hold the sums of one run). */
-export const analyzers = (): MonitorAnalyzer[] => [
+export const analyzers = (o: AnalyzerOptions = {}): MonitorAnalyzer[] => [
   execAnalyzer(),
   syscallAnalyzer(),
   openAnalyzer(),
-  bioAnalyzer(),
+  bioAnalyzer(o.diskName),
   funcAnalyzer(),
   interruptAnalyzer(),
   pageFaultAnalyzer(),

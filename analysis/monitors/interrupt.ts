@@ -23,7 +23,7 @@ export function interruptAnalyzer(): AnalyzerOf<InterruptRow> {
     title: 'Interrupts (interrupt)',
     aggregate: true,
     required: ['count'],
-    series: { label: 'interrupts', unit: 'irq/s' },
+    series: { label: 'interrupts', unit: 'irq/s', card: true },
     bind(h) {
       const [iType, iName, iCpu, iCount, iTotal, iAvg, iMax] = positions(h, c('type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us'));
       return (f) => {

@@ -18,7 +18,7 @@ export function openAnalyzer(): AnalyzerOf<OpenRow> {
     title: 'File opens (open)',
     aggregate: true,
     required: ['count'],
-    series: { label: 'opens', unit: 'opens/s' },
+    series: { label: 'opens', unit: 'opens/s', card: true },
     bind(h) {
       // `folded` is absent from files written before it existed (which hold no folded rows).
       const [iFile, iComm, iCount, iErr, iFolded] = positions(h, c('filename', 'comm', 'count', 'error_count', 'folded'));

@@ -22,7 +22,7 @@ export function pageFaultAnalyzer(): AnalyzerOf<PageFaultRow> {
     title: 'Page faults (page_fault)',
     aggregate: true,
     required: ['count'],
-    series: { label: 'faults', unit: 'faults/s' },
+    series: { label: 'faults', unit: 'faults/s', card: true },
     bind(h) {
       const [iType, iCpu, iNode, iComm, iCount, iAccess, iCause] = positions(h, c('fault_type', 'cpu', 'numa_node', 'comm', 'count', 'access', 'cause'));
       if (iAccess >= 0) hasAccess = true;

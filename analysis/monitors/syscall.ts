@@ -21,7 +21,7 @@ export function syscallAnalyzer(): AnalyzerOf<SyscallRow> {
     title: 'System calls (syscall)',
     aggregate: true,
     required: ['count'],
-    series: { label: 'calls', unit: 'calls/s' },
+    series: { label: 'calls', unit: 'calls/s', card: true },
     bind(h) {
       const [iName, iNr, iCat, iComm, iCount, iErr, iAvg, iMax] = positions(
         h,

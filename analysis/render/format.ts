@@ -61,11 +61,17 @@ export function duration(seconds: number): string {
 /** 2026-11-25T02:44:13.120Z -> 2026-11-25 02:44:13 */
 export const shortTime = (iso: string | null): string => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
 
-/** Cuts text to `width` characters: paths keep their end (…/lib/libc.so.6), other text its start. */
+/**
+ * Cuts text to `width` characters. A path is cut in the middle, keeping its start (which tree: /var/lib,
+ * /proc) and, with two thirds of the room, its end (the file name): /var/li…/base/16384/2619. Other text (a
+ * comm, a function, a device) keeps its start, where names differ: `kworker/u16:3` before `kworker/u16:…`.
+ */
 export function fit(text: string, width: number, kind: Kind): string {
   if (text.length <= width) return text;
   if (width <= 1) return text.slice(0, width);
-  return kind === 'path' ? `…${text.slice(text.length - width + 1)}` : `${text.slice(0, width - 1)}…`;
+  if (kind !== 'path') return `${text.slice(0, width - 1)}…`;
+  const head = Math.floor((width - 1) / 3);
+  return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`;
 }
 
 export const isNumeric = (kind: Kind): boolean => kind !== 'text' && kind !== 'path';

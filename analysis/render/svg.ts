@@ -28,7 +28,8 @@ export function areaChart(s: Series, color: string, width = 560, height = 220): 
   const h = height - t - b;
   const pts = s.points;
   const t0 = Date.parse(pts[0]?.t ?? '');
-  const t1 = Date.parse(pts[pts.length - 1]?.t ?? '') + s.bucket_seconds * 1000;
+  const last = pts[pts.length - 1];
+  const t1 = Date.parse(last?.t ?? '') + (last?.seconds ?? s.bucket_seconds) * 1000;
   const hi = niceMax(Math.max(...pts.map((p) => p.rate)));
   const x = (ms: number): number => l + ((ms - t0) / Math.max(1, t1 - t0)) * w;
   const y = (v: number): number => t + h - (v / hi) * h;
@@ -43,10 +44,11 @@ export function areaChart(s: Series, color: string, width = 560, height = 220): 
   const spanDays = (t1 - t0) / 86_400_000;
   const label = (ms: number): string => {
     const iso = new Date(ms).toISOString();
-    return spanDays > 1.5 ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
+    if (spanDays > 1.5) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+    return t1 - t0 < 360_000 ? iso.slice(11, 19) : iso.slice(11, 16);
   };
   // Time ticks at round UTC times: the smallest step giving at most six of them.
-  const steps = [60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((x) => x * 1000);
+  const steps = [1, 2, 5, 10, 15, 30, 60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((x) => x * 1000);
   const step = steps.find((st) => (t1 - t0) / st <= 6) ?? 2_592_000_000;
   for (let ms = Math.ceil(t0 / step) * step; ms <= t1; ms += step) {
     const px = x(ms);
@@ -58,7 +60,7 @@ export function areaChart(s: Series, color: string, width = 560, height = 220): 
   const line: string[] = [];
   pts.forEach((p, i) => {
     const a = Date.parse(p.t);
-    line.push(`${i ? 'L' : 'M'}${x(a).toFixed(1)},${y(p.rate).toFixed(1)}`, `L${x(a + s.bucket_seconds * 1000).toFixed(1)},${y(p.rate).toFixed(1)}`);
+    line.push(`${i ? 'L' : 'M'}${x(a).toFixed(1)},${y(p.rate).toFixed(1)}`, `L${x(a + p.seconds * 1000).toFixed(1)},${y(p.rate).toFixed(1)}`);
   });
   const path = line.join(' ');
   out.push(`<path d="${path} L${(l + w).toFixed(1)},${t + h} L${l},${t + h} Z" fill="${color}" fill-opacity="0.18" stroke="none"/>`);

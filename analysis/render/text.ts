@@ -60,10 +60,12 @@ export function sparkline(s: Series, width = 50): string[] {
   }
   const hi = Math.max(...vals);
   const line = vals.map((v) => (hi > 0 ? sparks[Math.min(7, Math.floor((v / hi) * 7.999))] : sparks[0])).join('');
-  const peak = pts.reduce((a, p) => (p.rate > a.rate ? p : a), pts[0] ?? { t: '', rate: 0, total: 0 });
-  const mean = pts.reduce((a, p) => a + p.total, 0) / Math.max(1, pts.length * s.bucket_seconds);
+  const peak = pts.reduce((a, p) => (p.rate > a.rate ? p : a), pts[0] ?? { t: '', rate: 0, total: 0, seconds: 0 });
+  // The section's mean rate: its total over the seconds its buckets cover (a partial bucket counts what it covers).
+  const covered = pts.reduce((a, p) => a + p.seconds, 0);
+  const mean = covered > 0 ? pts.reduce((a, p) => a + p.total, 0) / covered : 0;
   return [
-    `rate (${s.unit}, ${duration(s.bucket_seconds)} buckets)  peak ${decimal(peak.rate)} at ${shortTime(peak.t).slice(5, 16)}, mean ${decimal(mean)}`,
+    `rate (${s.unit}, ${duration(s.bucket_seconds)} buckets)  peak ${decimal(peak.rate)} at ${shortTime(peak.t).slice(5, s.bucket_seconds < 60 ? 19 : 16)}, mean ${decimal(mean)}`,
     `${indent}${line}`,
   ];
 }

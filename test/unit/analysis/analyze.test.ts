@@ -31,7 +31,7 @@ test('all eight monitors get a section, in order, with no damage', async () => {
 test('exec: totals, rate, top executables, processes and users', async () => {
   const s = await section('exec');
   assert.deepEqual(s.range, { from: '2026-11-25T01:00:00.000Z', to: '2026-11-25T01:02:00.000Z', span_seconds: 120, interval_seconds: null, covered_seconds: 120 });
-  assert.deepEqual(s.totals, { executions: 4, per_minute: 2, executables: 3, processes: 3, users: 2 });
+  assert.deepEqual(s.totals, { executions: 4, rate: r6(4 / 120), per_minute: 2, executables: 3, processes: 3, users: 2 });
   assert.deepEqual(rows(s, 'top_executables'), [
     { filename: '/usr/bin/ls', executions: 2, share: 0.5 },
     { filename: '/bin/sh', executions: 1, share: 0.25 },
@@ -42,10 +42,14 @@ test('exec: totals, rate, top executables, processes and users', async () => {
     { uid: 1000, executions: 3, share: 0.75 },
     { uid: 0, executions: 1, share: 0.25 },
   ]);
-  assert.deepEqual(s.series?.points.map((p) => [p.t, p.total]), [
-    ['2026-11-25T01:00:00.000Z', 2],
+  // 120 s of events in 1 s buckets (the smallest for events), anchored at the first one.
+  assert.equal(s.series?.bucket_seconds, 1);
+  assert.equal(s.series?.points.length, 120);
+  assert.deepEqual(s.series?.points.filter((p) => p.total > 0).map((p) => [p.t, p.total]), [
+    ['2026-11-25T01:00:00.000Z', 1],
+    ['2026-11-25T01:00:30.000Z', 1],
     ['2026-11-25T01:01:00.000Z', 1],
-    ['2026-11-25T01:02:00.000Z', 1],
+    ['2026-11-25T01:01:59.000Z', 1], // the last event, at the covered end, in the last bucket
   ]);
 });
 
@@ -56,6 +60,7 @@ test('syscall: calls, errors, categories, worst error rates, processes, latency,
   assert.deepEqual(s.markers, { total: 1, first: [{ timestamp: '2026-11-25T00:00:06.000Z', note: 'bpftrace restarted: counts of one interval lost' }] });
   assert.deepEqual(s.totals, {
     calls: 300,
+    rate: r6(300 / 70), // over 70 s covered: the first row's interval start (00:00:00) to the last row
     errors: 19,
     error_rate: r6(19 / 300),
     syscalls: 3,
@@ -85,15 +90,15 @@ test('syscall: calls, errors, categories, worst error rates, processes, latency,
     { syscall: 'read', calls: 200, avg_latency_us: 3.35, max_latency_us: 20 },
     { syscall: 'write', calls: 40, avg_latency_us: 1.5, max_latency_us: 7 },
   ]);
-  assert.deepEqual(s.series, {
-    label: 'calls',
-    unit: 'calls/s',
-    bucket_seconds: 60,
-    points: [
-      { t: '2026-11-25T00:00:00.000Z', total: 260, rate: r6(260 / 60) },
-      { t: '2026-11-25T00:01:00.000Z', total: 40, rate: r6(40 / 60) },
-    ],
-  });
+  // 70 s covered in 2 s buckets (the interval) from 00:00:00; each row counts in the bucket of its interval.
+  const points = s.series?.points ?? [];
+  assert.equal(s.series?.bucket_seconds, 2);
+  assert.equal(points.length, 35);
+  assert.deepEqual(points.filter((p) => p.total > 0), [
+    { t: '2026-11-25T00:00:00.000Z', total: 170, seconds: 2, rate: 85 },
+    { t: '2026-11-25T00:00:02.000Z', total: 90, seconds: 2, rate: 45 },
+    { t: '2026-11-25T00:01:08.000Z', total: 40, seconds: 2, rate: 20 },
+  ]);
 });
 
 test('open: totals, error rate, top files, most failures, processes', async () => {
@@ -101,7 +106,7 @@ test('open: totals, error rate, top files, most failures, processes', async () =
   assert.equal(s.range.interval_seconds, 5);
   assert.equal(s.range.covered_seconds, 10);
   // A file written before the folded column: no folded row.
-  assert.deepEqual(s.totals, { opens: 20, errors: 5, error_rate: 0.25, files: 2, folded: 0, processes: 2 });
+  assert.deepEqual(s.totals, { opens: 20, rate: 2, errors: 5, error_rate: 0.25, files: 2, folded: 0, processes: 2 });
   assert.deepEqual(rows(s, 'top_files'), [
     { filename: '/etc/passwd', opens: 16, share: 0.8, errors: 1, error_rate: 0.0625 },
     { filename: '/nope', opens: 4, share: 0.2, errors: 4, error_rate: 1 },
@@ -127,7 +132,8 @@ test('open: a folded row counts in the totals and its process, never as a file (
   });
   const s = toJsonReport(await analyze({ dir })).sections['open'];
   assert.ok(s);
-  assert.deepEqual(s.totals, { opens: 9007, errors: 8000, error_rate: r6(8000 / 9007), files: 2, folded: 9000, processes: 2 });
+  // One interval: no covered time known, so no rate.
+  assert.deepEqual(s.totals, { opens: 9007, rate: null, errors: 8000, error_rate: r6(8000 / 9007), files: 2, folded: 9000, processes: 2 });
   assert.deepEqual(rows(s, 'top_files').map((r) => [r['filename'], r['opens']]), [['/src/a.c', 4], ['[other paths]', 3]]);
   assert.deepEqual(rows(s, 'top_processes').map((r) => [r['comm'], r['opens'], r['errors']]), [['grep', 9004, 8000], ['evil', 3, 0]]);
 });
@@ -149,8 +155,8 @@ test('bio: by type, bytes, throughput, latency weighted by count, devices and pr
     { io_type: 'write', ios: 10, bytes: 1020480, avg_latency_us: 300, max_latency_us: 900, avg_bytes: 102048 },
   ]);
   assert.deepEqual(rows(s, 'top_devices'), [
-    { device: 'sda', ios: 5, bytes: 1000000, avg_latency_us: 400, max_latency_us: 900 },
-    { device: 'nvme0n1', ios: 15, bytes: 61440, avg_latency_us: 133.333, max_latency_us: 400 },
+    { disk: 'sda', device: 'sda', ios: 5, bytes: 1000000, avg_latency_us: 400, max_latency_us: 900 },
+    { disk: 'nvme0n1', device: 'nvme0n1', ios: 15, bytes: 61440, avg_latency_us: 133.333, max_latency_us: 400 },
   ]);
   assert.deepEqual(rows(s, 'top_processes').map((r) => [r['comm'], r['bytes']]), [
     ['dd', 1000000],
@@ -160,7 +166,7 @@ test('bio: by type, bytes, throughput, latency weighted by count, devices and pr
 
 test('func: calls per function and the process x function table', async () => {
   const s = await section('func');
-  assert.deepEqual(s.totals, { calls: 20, functions: 3, processes: 2 });
+  assert.deepEqual(s.totals, { calls: 20, rate: 5, functions: 3, processes: 2 });
   assert.deepEqual(rows(s, 'by_function'), [
     { function: 'vfs_read', calls: 13, share: 0.65 },
     { function: 'vfs_write', calls: 5, share: 0.25 },
@@ -175,13 +181,13 @@ test('func: calls per function and the process x function table', async () => {
 test('func without per_process (no pid, no comm): no cross table', async () => {
   const dir = await writeFiles({ 'func_20261125T000000Z.csv': 'timestamp,pid,comm,function,count,note\n2026-11-25T00:00:02.000Z,0,,vfs_read,7,\n2026-11-25T00:00:04.000Z,0,,vfs_read,3,\n' }, 'func');
   const s = toJsonReport(await analyze({ dir })).sections['func'];
-  assert.deepEqual(s?.totals, { calls: 10, functions: 1, processes: null });
+  assert.deepEqual(s?.totals, { calls: 10, rate: 2.5, functions: 1, processes: null });
   assert.deepEqual(Object.keys(s?.tables ?? {}), ['by_function']);
 });
 
 test('interrupt: by type and name, over CPUs, time in handlers', async () => {
   const s = await section('interrupt');
-  assert.deepEqual(s.totals, { interrupts: 550, hardirq: 200, softirq: 350, time_us: 475, cpu_share: r6(475 / 1e6 / 4 / 2), cpus: 2 });
+  assert.deepEqual(s.totals, { interrupts: 550, rate: 137.5, hardirq: 200, softirq: 350, time_us: 475, cpu_share: r6(475 / 1e6 / 4 / 2), cpus: 2 });
   assert.deepEqual(rows(s, 'by_type'), [
     { type: 'softirq', count: 350, share: r6(350 / 550), time_us: 175, avg_us: 0.5 },
     { type: 'hardirq', count: 200, share: r6(200 / 550), time_us: 300, avg_us: 1.5 },
@@ -200,7 +206,7 @@ test('interrupt: by type and name, over CPUs, time in handlers', async () => {
 test('page_fault: by type, over CPUs and NUMA nodes, top processes', async () => {
   const s = await section('page_fault');
   assert.equal(s.range.interval_seconds, null, 'one timestamp only: no interval seen');
-  assert.deepEqual(s.totals, { faults: 150, user: 130, kernel: 20, processes: 2, cpus: 3, numa_nodes: 2 });
+  assert.deepEqual(s.totals, { faults: 150, rate: null, user: 130, kernel: 20, processes: 2, cpus: 3, numa_nodes: 2 });
   assert.deepEqual(rows(s, 'by_type'), [
     { fault_type: 'user', faults: 130, share: r6(130 / 150) },
     { fault_type: 'kernel', faults: 20, share: r6(20 / 150) },
@@ -223,7 +229,7 @@ test('page_fault: by type, over CPUs and NUMA nodes, top processes', async () =>
 
 test('context_switch: top switchers, voluntary vs involuntary, CPUs', async () => {
   const s = await section('context_switch');
-  assert.deepEqual(s.totals, { switches: 170, voluntary: 115, involuntary: 55, voluntary_share: r6(115 / 170), processes: 2, cpus: 2 });
+  assert.deepEqual(s.totals, { switches: 170, rate: 42.5, voluntary: 115, involuntary: 55, voluntary_share: r6(115 / 170), processes: 2, cpus: 2 });
   assert.deepEqual(rows(s, 'top_switchers'), [
     { comm: 'postgres', switches: 120, share: r6(120 / 170), voluntary: 110, involuntary: 10, voluntary_share: r6(110 / 120) },
     { comm: 'stress', switches: 50, share: r6(50 / 170), voluntary: 5, involuntary: 45, voluntary_share: 0.1 },

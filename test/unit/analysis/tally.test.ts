@@ -1,7 +1,8 @@
-// The bounded accumulators: a key cap that keeps the biggest keys, and rate buckets of a round size.
+// The bounded accumulators: a key cap that keeps the biggest keys, a bounded timeline with buckets that follow the
+// window, and the interval from the gaps between timestamps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Minutes, Span, Tally } from '../../../analysis/tally.js';
+import { Span, Tally, Timeline, bucketSize, intervalOf } from '../../../analysis/tally.js';
 
 test('a tally over its key cap drops its smallest half and says it is approximate', () => {
   const t = new Tally(1, 10);
@@ -17,29 +18,51 @@ test('a tally over its key cap drops its smallest half and says it is approximat
   assert.equal(small.approximate, false);
 });
 
-test('minutes re-bucket to at most 240 points of a round size, empty buckets as 0', () => {
-  const m = new Minutes();
+test('a timeline buckets by the window, anchored at the covered start; a partial last bucket is divided by what it covers', () => {
+  const m = new Timeline();
   m.add('2026-11-25T00:00:10.000Z', 60);
   m.add('2026-11-25T00:00:50.000Z', 60);
   m.add('2026-11-25T00:05:00.000Z', 30);
-  const s = m.series('calls', 'calls/s');
-  assert.deepEqual(s?.points.map((p) => [p.t.slice(11, 16), p.total, p.rate]), [
-    ['00:00', 120, 2],
-    ['00:01', 0, 0],
-    ['00:02', 0, 0],
-    ['00:03', 0, 0],
-    ['00:04', 0, 0],
-    ['00:05', 30, 0.5],
-  ]);
-  const days = new Minutes();
-  for (let i = 0; i < 3 * 1440; i++) days.add(new Date(Date.parse('2026-11-20T00:00:00.000Z') + i * 60_000).toISOString(), 1);
-  const d = days.series('x', 'x/s');
-  assert.equal(d?.bucket_seconds, 1800);
-  assert.equal(d?.points.length, 144);
-  assert.ok(d?.points.every((p) => p.total === 30));
+  const covered = { startMs: Date.parse('2026-11-25T00:00:10.000Z'), endMs: Date.parse('2026-11-25T00:05:00.000Z'), intervalMs: null };
+  const s = m.series('calls', 'calls/s', covered);
+  assert.equal(s?.bucket_seconds, 5, '290 s in at most 120 points');
+  assert.equal(s?.points.length, 58);
+  assert.deepEqual(s?.points[0], { t: '2026-11-25T00:00:10.000Z', total: 60, seconds: 5, rate: 12 });
+  assert.deepEqual(s?.points.at(-1), { t: '2026-11-25T00:04:55.000Z', total: 30, seconds: 5, rate: 6 });
+  assert.equal(s?.points.reduce((a, p) => a + p.total, 0), 150);
 });
 
-test('span: range and interval from the shortest gap, per file', () => {
+test('a week of 1 s intervals: 2 h buckets, the timeline coarsened to stay bounded, totals exact', () => {
+  const start = Date.parse('2026-11-20T00:00:00.000Z');
+  const t = new Timeline();
+  for (let i = 1; i <= 7 * 86400; i++) t.add(new Date(start + i * 1000).toISOString(), 1);
+  assert.ok(t.map.size <= 50_000, `${t.map.size} keys`);
+  const s = t.series('x', 'x/s', { startMs: start, endMs: start + 7 * 86_400_000, intervalMs: 1000 });
+  assert.equal(s?.bucket_seconds, 7200);
+  assert.equal(s?.points.length, 84);
+  assert.equal(s?.points.reduce((a, p) => a + p.total, 0), 7 * 86400);
+  for (const p of s?.points.slice(1, -1) ?? []) assert.equal(p.rate, 1, p.t);
+});
+
+test('bucket sizes: multiples of the interval, round, at most 120 points', () => {
+  assert.equal(bucketSize(60_000, 2000), 2000);
+  assert.equal(bucketSize(3_600_000, 2000), 30_000);
+  assert.equal(bucketSize(3_600_000, 5000), 30_000);
+  assert.equal(bucketSize(30_000, 1500), 1500, 'an interval that is not round is its own bucket');
+  assert.equal(bucketSize(86_400_000, 2000), 900_000);
+  assert.equal(bucketSize(60_000, null), 1000);
+});
+
+test('the interval: the shortest gap seen twice, not the final partial one nor the gaps of idle intervals', () => {
+  const gaps = (e: [number, number][]): Map<number, number> => new Map(e);
+  assert.equal(intervalOf(gaps([[2000, 28], [720, 1]]), gaps([])), 2000);
+  assert.equal(intervalOf(gaps([[4000, 10], [6000, 12], [2000, 3]]), gaps([])), 2000, 'a quiet monitor: mostly multiples');
+  assert.equal(intervalOf(gaps([[1990, 2], [2000, 40], [2010, 3]]), gaps([])), 2000, 'jitter');
+  assert.equal(intervalOf(gaps([]), gaps([[720, 1]])), 720, 'only a last gap: that is all there is');
+  assert.equal(intervalOf(gaps([]), gaps([])), null);
+});
+
+test('span: range and interval from the gaps, per file', () => {
   const s = new Span();
   for (const t of ['2026-11-25T00:00:02.000Z', '2026-11-25T00:00:02.000Z', '2026-11-25T00:00:04.000Z', '2026-11-25T00:01:04.000Z']) s.add(t);
   s.reset();
