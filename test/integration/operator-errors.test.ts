@@ -79,7 +79,13 @@ test('ulimit -n 128: --version, --help and list run (the module loader ran out o
     assert.equal(r.stderr, '', args);
   }
   // Too few to load at all: one line that says what to do.
+  // (Node 20 runs out at 40; Node 24, sid's, loads in fewer: then it simply works.)
   const r = await execa('bash', ['-c', `ulimit -n 40 && exec node ${cliPath} --version`], { reject: false, timeout: 30_000 });
+  if (r.exitCode === 0) {
+    assert.match(r.stdout, /^\d+\.\d+\.\d+$/);
+    assert.equal(r.stderr, '');
+    return;
+  }
   assert.equal(r.exitCode, 1);
   oneLine(r.stderr);
   assert.match(r.stderr, /^ebpfmon: cannot load its modules: too many open files: raise the limit \(ulimit -n 1024\)$/);
