@@ -68,3 +68,33 @@ export function renderDiskBound(b: DiskBound, settings: DiskSettings, dir: strin
   ].join('; ');
   return `${head}\n  ${how} (output.rotate, output.retention; README "Files over weeks")`;
 }
+
+/**
+ * Mean bytes of one row of an event monitor (one row per event), measured on the development VM (README "Files over
+ * weeks": exec 39,248 bytes in 608 rows). Aggregate monitors are not here: their rows are the keys active in an
+ * interval (processes x syscalls, x paths ...), which an event rate does not tell.
+ */
+export const bytesPerEventRow: Readonly<Record<string, number>> = { exec: 65 };
+
+export interface DailyVolume {
+  monitor: string;
+  /** MiB a day before compression at the measured rate; null: not estimated (`why`). */
+  mbPerDay: number | null;
+  why?: string;
+}
+
+/** Per monitor: MiB a day at `eventsPerSecond` where one event is one row, else why not (pure). */
+export function dailyVolume(ms: readonly { monitor: string; eventsPerSecond: number | null }[]): DailyVolume[] {
+  return ms.map(({ monitor, eventsPerSecond }) => {
+    const bytes = bytesPerEventRow[monitor];
+    if (bytes === undefined) return { monitor, mbPerDay: null, why: 'rows are the keys active per interval, not events: see the measured figures in README "Files over weeks"' };
+    if (eventsPerSecond === null) return { monitor, mbPerDay: null, why: 'its event rate was not measured' };
+    return { monitor, mbPerDay: (eventsPerSecond * 86_400 * bytes) / 2 ** 20 };
+  });
+}
+
+export function renderDailyVolume(vs: readonly DailyVolume[]): string {
+  const lines = ['disk use per day at the rates measured (before compression):'];
+  for (const v of vs) lines.push(`  ${v.monitor.padEnd(15)} ${v.mbPerDay === null ? `not estimated: ${v.why ?? ''}` : `about ${mb(v.mbPerDay)} MiB/day`}`);
+  return lines.join('\n');
+}

@@ -2,7 +2,7 @@
 // unbounded, naming the setting that would bound it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diskBound, renderDiskBound, type DiskSettings } from '../../src/forecast/disk.js';
+import { bytesPerEventRow, dailyVolume, diskBound, renderDailyVolume, renderDiskBound, type DiskSettings } from '../../src/forecast/disk.js';
 import { parseConfig } from '../../src/config/load.js';
 
 const settings = (over: Partial<{ daily: boolean; max_file_mb: number | null; compress: boolean; max_age_days: number; max_total_mb: number; formats: string[] }> = {}): DiskSettings => ({
@@ -52,4 +52,16 @@ test("check's lines at the defaults, and with retention off", () => {
     'disk use of out: unbounded: retention is off (max_age_days: 0, max_total_mb: 0): no file is ever removed and the directory grows by every row written; set output.retention.max_total_mb (e.g. 2048) to cap it\n' +
       '  no rotation (one file per monitor and run); no age limit (output.rotate, output.retention; README "Files over weeks")',
   );
+});
+
+test('per day: an event monitor from its rate (one row per event), an aggregate one not, saying why', () => {
+  const vs = dailyVolume([
+    { monitor: 'exec', eventsPerSecond: 5 },
+    { monitor: 'exec', eventsPerSecond: null },
+    { monitor: 'syscall', eventsPerSecond: 50_000 },
+  ]);
+  assert.equal(vs[0]!.mbPerDay, (5 * 86_400 * bytesPerEventRow['exec']!) / 2 ** 20);
+  assert.deepEqual([vs[1]!.mbPerDay, vs[1]!.why], [null, 'its event rate was not measured']);
+  assert.equal(vs[2]!.mbPerDay, null);
+  assert.match(renderDailyVolume(vs), /exec +about 26\.8 MiB\/day\n.*\n +syscall +not estimated: rows are the keys active per interval/);
 });

@@ -12,7 +12,7 @@ import { version } from '../../version.js';
 import { costForecast } from '../../forecast/run.js';
 import { renderForecast, type Forecast } from '../../forecast/forecast.js';
 import { UsageError } from '../../errors.js';
-import { diskBound, renderDiskBound, type DiskBound, type DiskSettings } from '../../forecast/disk.js';
+import { dailyVolume, diskBound, renderDailyVolume, renderDiskBound, type DiskBound, type DiskSettings } from '../../forecast/disk.js';
 
 export interface CheckReport {
   ebpfmon: string;
@@ -156,6 +156,7 @@ export function renderCheck(r: CheckReport): string {
   }
   lines.push('', renderDiskBound(r.disk, r.disk.settings, r.disk.directory));
   if (r.forecast !== undefined) lines.push('', r.forecast ? renderForecast(r.forecast) : 'cost forecast: not made: this machine cannot run ebpfmon (see NO above)');
+  if (r.forecast) lines.push('', renderDailyVolume(dailyVolume(r.forecast.monitors)));
   lines.push('', r.runnable ? 'verdict: this machine can run ebpfmon' : 'verdict: this machine cannot run ebpfmon (see NO above)');
   return lines.join('\n');
 }
