@@ -95,6 +95,10 @@ export function dailyVolume(ms: readonly { monitor: string; eventsPerSecond: num
 
 export function renderDailyVolume(vs: readonly DailyVolume[]): string {
   const lines = ['disk use per day at the rates measured (before compression):'];
-  for (const v of vs) lines.push(`  ${v.monitor.padEnd(15)} ${v.mbPerDay === null ? `not estimated: ${v.why ?? ''}` : `about ${mb(v.mbPerDay)} MiB/day`}`);
+  for (const v of vs) if (v.mbPerDay !== null) lines.push(`  ${v.monitor.padEnd(15)} about ${mb(v.mbPerDay)} MiB/day`);
+  // The rest, one line per reason.
+  const why = new Map<string, string[]>();
+  for (const v of vs) if (v.mbPerDay === null) why.set(v.why ?? '', [...(why.get(v.why ?? '') ?? []), v.monitor]);
+  for (const [reason, ms] of why) lines.push(`  not estimated for ${ms.join(', ')}: ${reason}`);
   return lines.join('\n');
 }
