@@ -21,6 +21,11 @@ const monitorsSchema = z.strictObject(
 
 export const outputFormats = ['csv', 'ndjson'] as const;
 
+/** output.rotate's defaults: a new file every UTC day and at 256 MiB, the closed one gzipped. */
+export const defaultRotate = { daily: true, max_file_mb: 256, compress: true } as const;
+/** output.retention's defaults: rotated files kept 14 days, and all of ebpfmon's files in the directory under 2 GiB. */
+export const defaultRetention = { max_age_days: 14, max_total_mb: 2048 } as const;
+
 export const configSchema = z.strictObject({
   app: z
     .strictObject({
@@ -58,17 +63,20 @@ export const configSchema = z.strictObject({
         .union([z.enum(outputFormats), z.array(z.enum(outputFormats)).min(1)], { error: 'expected csv, ndjson, or a list of them' })
         .default('csv')
         .transform((f) => [...new Set(Array.isArray(f) ? f : [f])]),
+      // On by default: ebpfmon runs for months, and seven monitors write about 15 GiB a day on a quiet host
+      // (README "Files over weeks"). The output directory then holds at most max_total_mb plus the open files
+      // (one per monitor and format, each under max_file_mb): `ebpfmon check` prints that bound.
       rotate: z
         .strictObject({
-          daily: z.boolean({ error: 'expected true or false' }).default(false),
-          max_file_mb: wholeAtLeast(1).max(1_048_576, { error: 'expected at most 1048576 (1 TiB)' }).nullable().default(null),
-          compress: z.boolean({ error: 'expected true or false' }).default(false),
+          daily: z.boolean({ error: 'expected true or false' }).default(defaultRotate.daily),
+          max_file_mb: wholeAtLeast(1).max(1_048_576, { error: 'expected at most 1048576 (1 TiB)' }).nullable().default(defaultRotate.max_file_mb),
+          compress: z.boolean({ error: 'expected true or false' }).default(defaultRotate.compress),
         })
         .prefault({}),
       retention: z
         .strictObject({
-          max_age_days: nonNegative('a number of days >= 0 (0: keep all)').default(0),
-          max_total_mb: nonNegative('a number of MiB >= 0 (0: no limit)').default(0),
+          max_age_days: nonNegative('a number of days >= 0 (0: keep all)').default(defaultRetention.max_age_days),
+          max_total_mb: nonNegative('a number of MiB >= 0 (0: no limit)').default(defaultRetention.max_total_mb),
         })
         .prefault({}),
     })

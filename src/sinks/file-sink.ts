@@ -133,6 +133,8 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   const tasks = new Set<Promise<void>>();
   const stop = new AbortController();
   let closed = false;
+  /** Files rotated out because their path no longer leads to them: never queued for compression by that path. */
+  const renamedAway = new WeakSet<OutputFile>();
 
   const track = (p: Promise<void>): void => {
     const t = p.catch((e: unknown) => opts.onError(e)).finally(() => tasks.delete(t));
@@ -274,7 +276,8 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
     track(
       f.close().then(() => {
         closedOff(s, f.stats());
-        housekeep(f.stats().file);
+        // A file renamed away (logrotate) is not ours to compress: its old path may name logrotate's new file.
+        housekeep(renamedAway.has(f) ? null : f.stats().file);
       }),
     );
   };
@@ -283,6 +286,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
     const f = s.current;
     if (!f) return;
     s.current = null;
+    if (reason === 'renamed') renamedAway.add(f);
     s.retiring.add(f);
     opts.log?.info({ monitor: s.monitor, file: f.stats().file, reason, bytes: f.bytes }, 'output file rotated: the next rows go to a new file');
     track(f.flush(true).then(() => retire(s, f)));
@@ -362,13 +366,15 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       await Promise.all(
         [...streams.values()].map(async (s) => {
           const files = [...s.retiring, ...(s.current ? [s.current] : [])];
+          // Renamed away since the last reopen (logrotate without a signal yet): its path is not the file's any more.
+          if (rotate.compress) for (const f of files) if (await f.moved()) renamedAway.add(f);
           await Promise.all(files.map((f) => f.close()));
           s.retiring.clear();
           s.current = null;
           for (const f of files) {
             const st = f.stats();
             closedOff(s, st);
-            if (rotate.compress && st.rowsWritten > 0) registry.uncompressed.add(st.file);
+            if (rotate.compress && st.rowsWritten > 0 && !renamedAway.has(f)) registry.uncompressed.add(st.file);
           }
         }),
       );

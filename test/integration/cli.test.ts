@@ -100,6 +100,8 @@ test('check reports this machine: kprobes missing, exec on its tracepoint fallba
   assert.equal(report.monitors.find((m) => m.monitor === 'syscall')?.status, 'ready');
   const text = await runCli(['check']);
   assert.match(text.stdout, /verdict: this machine can run ebpfmon/);
+  // The packaged config's seven monitors: 2048 MiB of retention + 7 open files of up to 256 MiB.
+  assert.match(text.stdout, /\ndisk use of ebpfmon-output: at most 3,840 MiB \(retention\.max_total_mb 2,048 \+ 7 open files/);
   if (aotHere()) assert.match(text.stdout, /aot runtime ok {2}\/usr\/bin\/bpftrace-aotrt/);
   else assert.match(text.stdout, new RegExp(`aot runtime - +bpftrace ${bpftraceVersion().replaceAll('.', '\\.')} writes ahead-of-time output as a standalone executable`));
 });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig, parseMonitorList, selectedMonitors } from '../../src/config/load.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
+import { defaultRetention, defaultRotate } from '../../src/config/schema.js';
 import { repoRoot } from '../helpers/paths.js';
 import { problems } from '../helpers/config.js';
 
@@ -14,6 +15,29 @@ test('the documented default config is valid and enables exec and syscall', () =
   assert.ok(selectedMonitors(c).includes('exec'));
   assert.ok(selectedMonitors(c).includes('syscall'));
   assert.equal(c.monitors['syscall']?.interval, 2);
+});
+
+test('the packaged config rotates daily and at 256 MiB, gzipped, and keeps 14 days under 2 GiB', () => {
+  const c = parseConfig(readFileSync(path.join(repoRoot, 'config/monitor_config.yaml'), 'utf8'), 'default');
+  assert.deepEqual(c.output.rotate, { daily: true, max_file_mb: 256, compress: true });
+  assert.deepEqual(c.output.retention, { max_age_days: 14, max_total_mb: 2048 });
+  assert.deepEqual(c.output.rotate, { ...defaultRotate }, 'the packaged config writes out the schema defaults');
+  assert.deepEqual(c.output.retention, { ...defaultRetention });
+});
+
+test('a config without an output section (or with an empty one) gets rotation and retention on', () => {
+  for (const text of ['', 'monitors: {syscall: {enabled: true}}\n', 'output: {}\n', 'output: {rotate: {}, retention: {}}\n']) {
+    const c = parseConfig(text, 'test.yaml');
+    assert.deepEqual(c.output.rotate, { daily: true, max_file_mb: 256, compress: true }, JSON.stringify(text));
+    assert.deepEqual(c.output.retention, { max_age_days: 14, max_total_mb: 2048 }, JSON.stringify(text));
+  }
+  // Off only when asked: each one, explicitly.
+  const off = parseConfig('output:\n  rotate: {daily: false, max_file_mb: null, compress: false}\n  retention: {max_age_days: 0, max_total_mb: 0}\n', 'off.yaml');
+  assert.deepEqual(off.output.rotate, { daily: false, max_file_mb: null, compress: false });
+  assert.deepEqual(off.output.retention, { max_age_days: 0, max_total_mb: 0 });
+  // One key changed leaves the others at their defaults.
+  const age = parseConfig('output: {retention: {max_age_days: 0}}\n', 'age.yaml');
+  assert.deepEqual(age.output.retention, { max_age_days: 0, max_total_mb: 2048 });
 });
 
 test('an empty file gives the defaults', () => {

@@ -146,6 +146,9 @@ test("the ConfigMap's config is a valid ebpfmon config that serves metrics on th
   const config = parseConfig(text!, 'configmap');
   assert.equal(config.output.prometheus.enabled, true);
   assert.match(config.output.prometheus.listen, /:9464$/);
+  // The node's disk: rotated, gzipped and bounded by age and total size.
+  assert.deepEqual(config.output.rotate, { daily: true, max_file_mb: 256, compress: true });
+  assert.deepEqual(config.output.retention, { max_age_days: 14, max_total_mb: 2048 });
   const ds = parse(daemonSet, 'DaemonSet');
   assert.ok(ds.spec.template.spec.volumes.some((v) => 'configMap' in v && v.configMap.name === cm.metadata.name));
 });

@@ -267,6 +267,35 @@ test('SIGHUP after a logrotate rename (create): the renamed file keeps its rows,
   assert.deepEqual(await readdir(dir2), [path.basename(s2.files.get('exec')!)]);
 });
 
+test('with compress on, a file renamed away (logrotate create) is not compressed by its old path: the empty file logrotate made stays', async () => {
+  const dir = await tmp();
+  const clock = fakeClock('2026-11-29T10:00:00.000Z');
+  const { o, logs } = opts(dir, clock, { rotate: { daily: true, maxBytes: 256 * 2 ** 20, compress: true }, retention: { maxAgeMs: 14 * 86_400_000, maxTotalBytes: 2048 * 2 ** 20 } });
+  const sink = await createCsvSink(o);
+  const file = sink.files.get('exec')!;
+  const rows = (from: number, n: number): Row[] => Array.from({ length: n }, (_, k) => ({ timestamp: clock.iso(), pid: from + k, comm: 'x' }));
+  sink.write('exec', rows(0, 3));
+  await sink.flush();
+  await rename(file, `${file}.1`);
+  await writeFile(file, '', { mode: 0o640 }); // `create`
+  await sink.reopen();
+  clock.set('2026-11-29T10:00:05.000Z');
+  sink.write('exec', rows(3, 2));
+  await sink.flush();
+  // Renamed again, with no signal before the stop: closing must not queue the old path either.
+  const next = path.join(dir, 'exec_20261129T100005Z.csv');
+  await rename(next, `${next}.1`);
+  await writeFile(next, '', { mode: 0o640 });
+  await sink.close();
+  assert.equal((await stat(file)).size, 0, "logrotate's new empty file is left alone");
+  assert.equal((await stat(next)).size, 0);
+  assert.deepEqual(strictCsv(await readFile(`${file}.1`, 'utf8')).map((r) => r['pid']), ['0', '1', '2']);
+  assert.deepEqual(strictCsv(await readFile(`${next}.1`, 'utf8')).map((r) => r['pid']), ['3', '4']);
+  assert.ok(!(await readdir(dir)).some((n) => n.endsWith('.gz')), (await readdir(dir)).join(' '));
+  assert.ok(!logs.some((l) => l.startsWith('compressed a rotated output file')));
+  assert.deepEqual([...o.registry!.uncompressed], [], 'nothing queued for the next rotation');
+});
+
 test('copytruncate: the file cut to zero under us is written again from the start, header first, no hole of zero bytes', async () => {
   const dir = await tmp();
   const clock = fakeClock('2026-11-29T10:00:00.000Z');

@@ -12,6 +12,7 @@ import { version } from '../../version.js';
 import { costForecast } from '../../forecast/run.js';
 import { renderForecast, type Forecast } from '../../forecast/forecast.js';
 import { UsageError } from '../../errors.js';
+import { dailyVolume, diskBound, renderDailyVolume, renderDiskBound, type DiskBound, type DiskSettings } from '../../forecast/disk.js';
 
 export interface CheckReport {
   ebpfmon: string;
@@ -32,6 +33,8 @@ export interface CheckReport {
   maps: { keysPerMap: number; runtime: 'aot' | 'jit'; monitors: { monitor: string; shards: number; keys: number }[] };
   /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series and per_cpu). */
   prometheus: { enabled: boolean; listen: string; maxCommSeries: number; perCpu: boolean; totalSeries: number; budget: number; metrics: SeriesEstimate[] };
+  /** The most the output directory holds under output.rotate and output.retention (null bound: unbounded). */
+  disk: DiskBound & { directory: string; settings: DiskSettings };
   /** With --cost: the forecast of the enabled monitors' in-kernel cost (null: this machine cannot run ebpfmon). */
   forecast?: Forecast | null;
 }
@@ -98,6 +101,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
         metrics,
       };
     })(),
+    disk: (() => {
+      const settings: DiskSettings = { rotate: config.output.rotate, retention: config.output.retention, formats: config.output.format };
+      return { directory: config.output.directory, settings, ...diskBound(settings, selected.length) };
+    })(),
     ...(forecast === undefined ? {} : { forecast }),
   };
 }
@@ -147,7 +154,9 @@ export function renderCheck(r: CheckReport): string {
   for (const m of p.metrics) {
     lines.push(`  ${m.metric.padEnd(42)} ${String(m.series).padStart(9)}  = ${Object.entries(m.labels).map(([l, n]) => `${l} ${n}`).join(' x ') || '1'}`);
   }
+  lines.push('', renderDiskBound(r.disk, r.disk.settings, r.disk.directory));
   if (r.forecast !== undefined) lines.push('', r.forecast ? renderForecast(r.forecast) : 'cost forecast: not made: this machine cannot run ebpfmon (see NO above)');
+  if (r.forecast) lines.push('', renderDailyVolume(dailyVolume(r.forecast.monitors)));
   lines.push('', r.runnable ? 'verdict: this machine can run ebpfmon' : 'verdict: this machine cannot run ebpfmon (see NO above)');
   return lines.join('\n');
 }
