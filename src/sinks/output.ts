@@ -1,6 +1,7 @@
 // The output controller: fans rows out to every sink, and writes marker rows (restarts) to all of them.
 import type { Row } from '../monitors/types.js';
 import { noteColumn, type Sink } from './sink.js';
+import type { TimerApi } from '../timers.js';
 
 export interface Output {
   write(monitor: string, rows: readonly Row[]): void;
@@ -15,7 +16,10 @@ export interface Output {
 export const backlogHigh = 16 * 1024 * 1024;
 export const backlogLow = 4 * 1024 * 1024;
 
-export function createOutput(sinks: readonly Sink[]): Output {
+const nodeTimers: TimerApi = { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
+
+/** `timers` polls the sinks' backlog while throttled (every 20 ms); tests pass fakes. */
+export function createOutput(sinks: readonly Sink[], timers: TimerApi = nodeTimers): Output {
   let closed: Promise<void> | null = null;
   return {
     write(monitor, rows) {
@@ -35,7 +39,7 @@ export function createOutput(sinks: readonly Sink[]): Output {
       return new Promise<void>((resolve) => {
         const check = (): void => {
           if (backlog() < backlogLow) resolve();
-          else setTimeout(check, 20);
+          else timers.set(check, 20);
         };
         check();
       });

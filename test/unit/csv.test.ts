@@ -71,19 +71,29 @@ test('NDJSON: one object per row with the CSV field names; numbers stay numbers;
 });
 
 test('output backpressure: throttle() is null while sinks keep up, a promise until their backlog drains', async () => {
-  const { backlogHigh } = await import('../../src/sinks/output.js');
+  const { backlogHigh, backlogLow } = await import('../../src/sinks/output.js');
   let backlog = 0;
-  const out = createOutput([{ write: () => undefined, flush: () => Promise.resolve(), close: () => Promise.resolve(), backlog: () => backlog }]);
+  // The backlog is polled through these timers: the test fires each check itself.
+  const pending: (() => void)[] = [];
+  const timers = { set: (fn: () => void) => pending.push(fn), clear: () => undefined };
+  const out = createOutput([{ write: () => undefined, flush: () => Promise.resolve(), close: () => Promise.resolve(), backlog: () => backlog }], timers);
   assert.equal(out.throttle(), null);
   backlog = backlogHigh;
   const wait = out.throttle();
   assert.ok(wait);
   let resolved = false;
   void wait.then(() => (resolved = true));
-  await new Promise((r) => setTimeout(r, 60));
-  assert.equal(resolved, false, 'still above the low mark');
-  backlog = 0;
+  backlog = backlogLow; // below the high mark, not yet below the low one
+  for (let i = 0; i < 3; i++) {
+    assert.equal(pending.length, 1, 'one check pending');
+    pending.shift()!();
+    await Promise.resolve();
+    assert.equal(resolved, false, 'still at the low mark');
+  }
+  backlog = backlogLow - 1;
+  pending.shift()!();
   await wait;
+  assert.equal(pending.length, 0, 'no check left behind');
 });
 
 test('rows written without csv-stringify are byte for byte what csv-stringify writes', () => {

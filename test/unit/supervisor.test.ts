@@ -39,9 +39,16 @@ async function setup(env: Record<string, string>, names: string[], first?: Runne
   const spec: ProcessSpec = { id: 'main', runner: first ?? jit, ...(first ? { fallback: jit } : {}), monitors: names, env: procEnv };
   const rows: { monitor: string; rows: Row[] }[] = [];
   const gaps: string[] = [];
+  // Waiters on rows: resolved by the router's callback, so no test sleeps for them to arrive.
+  const waiters: { monitor: string; resolve: () => void }[] = [];
+  let spawns = 0;
   const sup = createSupervisor([spec], {
     log: silentLogger(),
-    spawn: spawnBpftrace,
+    // Counted here, not by the fake: one killed at the attach timeout before node started it never writes its line.
+    spawn: (s) => {
+      spawns++;
+      return spawnBpftrace(s);
+    },
     maxRestarts: 2,
     backoff: { baseMs: 50, maxMs: 100 },
     killAfterMs: 500,
@@ -49,7 +56,13 @@ async function setup(env: Record<string, string>, names: string[], first?: Runne
     onRun: (s, run) => {
       const router = createRouter({
         monitors: s.monitors.flatMap((n) => byName.get(n) ?? []),
-        onRows: (monitor, r) => rows.push({ monitor, rows: r }),
+        onRows: (monitor, r) => {
+          rows.push({ monitor, rows: r });
+          for (const w of waiters.filter((x) => x.monitor === monitor)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve();
+          }
+        },
         onNote: () => undefined,
         onAttached: (p) => run.attached(p),
         log: silentLogger(),
@@ -77,17 +90,18 @@ async function setup(env: Record<string, string>, names: string[], first?: Runne
       Promise.all(s.monitors.map(async (m) => ({ id: m, runner: jitRunner(fake, await write(m, [m]), 16384, false), monitors: [m], env: procEnv }))),
   });
   const starts = async (): Promise<string[]> => (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  return { sup, rows, gaps, rms, starts };
+  /** Resolves when the next rows of `monitor` arrive. */
+  const nextRows = (monitor: string): Promise<void> => new Promise((resolve) => waiters.push({ monitor, resolve }));
+  return { sup, rows, gaps, rms, starts, nextRows, spawned: () => spawns };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 test('clean run: attached, rows routed, SIGTERM gives the final interval and state stopped', async () => {
-  const { sup, rows, rms } = await setup({}, ['syscall', 'exec']);
+  const { sup, rows, rms, nextRows } = await setup({}, ['syscall', 'exec']);
+  const both = Promise.all([nextRows('syscall'), nextRows('exec')]);
   await sup.settled;
   assert.deepEqual(rms.map((m) => m.stats.state), ['running', 'running']);
   assert.ok(rms[0]!.stats.bpftracePid);
-  await sleep(350);
+  await both;
   const before = rows.length;
   await sup.stop();
   assert.ok(rows.length > before, 'the final interval printed at SIGTERM arrived');
@@ -109,11 +123,12 @@ test('a crash restarts with backoff, leaves a gap row per monitor, and gives up 
 });
 
 test('a shared process that cannot start is split: the good monitor runs, the bad one fails alone', async () => {
-  const { sup, rms, starts, rows } = await setup({ FAKE_BPFTRACE_FAIL: 'syscall' }, ['exec', 'syscall']);
+  const { sup, rms, starts, rows, nextRows } = await setup({ FAKE_BPFTRACE_FAIL: 'syscall' }, ['exec', 'syscall']);
+  const execRows = nextRows('exec');
   await sup.settled;
   const [execM, sysM] = rms;
   assert.equal(execM!.stats.state, 'running');
-  await sleep(250);
+  await execRows;
   assert.ok(rows.some((r) => r.monitor === 'exec'));
   await sup.stop();
   assert.equal(sysM!.stats.state, 'failed');
@@ -143,11 +158,11 @@ test('a bpftrace that ignores SIGTERM is killed after the delay', async () => {
 });
 
 test('a bpftrace that never attaches is stopped after the attach timeout and counted as a failed start', async () => {
-  const { sup, rms, starts } = await setup({ FAKE_BPFTRACE_NO_ATTACH: '1', ATTACH_TIMEOUT_MS: '300' }, ['syscall']);
+  const { sup, rms, spawned } = await setup({ FAKE_BPFTRACE_NO_ATTACH: '1', ATTACH_TIMEOUT_MS: '300' }, ['syscall']);
   await sup.settled;
   assert.equal(rms[0]!.stats.state, 'failed');
   assert.equal(rms[0]!.stats.lastError, 'bpftrace did not attach its probes within 0.3 s');
-  assert.equal((await starts()).length, 3);
+  assert.equal(spawned(), 3, 'first start + 2 restarts');
   await sup.stop();
 });
 
