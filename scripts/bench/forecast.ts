@@ -19,7 +19,7 @@ import { detectCapabilities } from '../../src/plan/capabilities.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { monitorNames } from '../../src/monitors/registry.js';
 import { calibrate, scaleOf } from '../../src/forecast/calibration.js';
-import { calibrationKey, forecastDuring } from '../../src/forecast/run.js';
+import { calibrationKey, forecastDuring, tracerOf } from '../../src/forecast/run.js';
 
 /** The target: |forecast - measured| <= max(30 % of measured, 0.5 points). */
 export const withinTarget = (forecast: number, measured: number): boolean => Math.abs(forecast - measured) <= Math.max(0.3 * measured, 0.5);
@@ -39,7 +39,7 @@ export async function runForecastBench(o: BenchOptions): Promise<BenchResult> {
     const key = calibrationKey(caps);
     if (!key || !caps.bpftrace.path) return skipped('forecast', title, 'bpftrace has no version', o.quick);
     // Measured again: the cached calibration may come from another hour of a VM whose speed changes by a third.
-    const calibration = await calibrate(key, { bpftrace: caps.bpftrace.path, recalibrate: true });
+    const calibration = await calibrate(key, { tracer: tracerOf(caps, caps.bpftrace.path), recalibrate: true });
     const host = { scale: scaleOf(calibration), cpus: os.availableParallelism() };
     const plan = buildPlan(cfg, monitorNames(), caps);
     const build = await prepareBuild(path.join(work, 'build'));

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { enableBpfStats, processBpfCost, type BpfCost } from '../process/bpf-stats.js';
-import { startShortProbe } from './probe.js';
+import { startShortProbe, type Tracer } from './probe.js';
 import { secureDirSync, writeFileAtomic } from '../sinks/safe-fs.js';
 import { RunFailure } from '../errors.js';
 
@@ -82,12 +82,12 @@ const runChild = (code: string): Promise<void> =>
  * Measures the floor: bpftrace with the bare count attached, then `rounds` getppid loops of `ms` each, with
  * kernel.bpf_stats_enabled=1 (put back after); the median of the rounds' ns per run.
  */
-export async function measureFloor(bpftrace: string, opts: { rounds?: number; ms?: number } = {}): Promise<number> {
+export async function measureFloor(tracer: Tracer, opts: { rounds?: number; ms?: number } = {}): Promise<number> {
   const rounds = opts.rounds ?? 3;
   const ms = opts.ms ?? 500;
   const stats = await enableBpfStats();
   try {
-    const probe = await startShortProbe(bpftrace, floorProbe, 'calibration');
+    const probe = await startShortProbe(tracer, floorProbe, 'calibration');
     try {
       const pid = probe.pid ?? -1;
       const sample = async (): Promise<BpfCost> => (await processBpfCost(pid)) ?? { programs: 0, runTimeNs: 0, runCount: 0, recursionMisses: 0 };
@@ -114,12 +114,12 @@ export async function measureFloor(bpftrace: string, opts: { rounds?: number; ms
 /** The calibration for this host: the cached one, or measured now (and cached) when missing, invalid or `recalibrate`. */
 export async function calibrate(
   key: CalibrationKey,
-  opts: { bpftrace: string; recalibrate?: boolean; file?: string; now?: () => Date },
+  opts: { tracer: Tracer; recalibrate?: boolean; file?: string; now?: () => Date },
 ): Promise<Calibration & { cached: boolean; file: string }> {
   const file = opts.file ?? calibrationFile;
   const cached = opts.recalibrate ? null : await readCalibration(key, file);
   if (cached) return { ...cached, cached: true, file };
-  const floorNs = await measureFloor(opts.bpftrace);
+  const floorNs = await measureFloor(opts.tracer);
   const c: Calibration = { ...key, floorNs, referenceNs: referenceFloorNs, measuredAt: (opts.now?.() ?? new Date()).toISOString() };
   await writeCalibration(c, file);
   return { ...c, cached: false, file };

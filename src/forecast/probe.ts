@@ -6,6 +6,13 @@ import { parseLine, type BpftraceRecord } from '../records/json-line.js';
 import { stopProbe } from '../script/compose.js';
 import { tracerPid } from '../script/ir.js';
 import { RunFailure } from '../errors.js';
+import type { BpftraceFeatures } from '../bt/features.js';
+
+/** The bpftrace a short probe runs: its path, and how BEGIN names its own pid on that version. */
+export interface Tracer {
+  path: string;
+  selfPid: BpftraceFeatures['selfPid'];
+}
 
 export interface ShortProbe {
   pid: number | undefined;
@@ -13,18 +20,22 @@ export interface ShortProbe {
   stop(): Promise<BpftraceExit>;
 }
 
+/** `text` with BEGIN storing bpftrace's own host pid and compose's stop probe, which compares it with the signal's target. */
+export const shortProbeScript = (tracer: Tracer, text: string): string =>
+  [`BEGIN { ${tracerPid} = ${tracer.selfPid}; }`, text, ...stopProbe()].join('\n');
+
 /**
  * Resolves once the probes are attached; a bpftrace that ends before that is a RunFailure naming `what`. `text` gets
- * BEGIN's pid and compose's stop probe: bpftrace 0.17 misses a SIGTERM that lands outside epoll_wait() and would then
+ * BEGIN's own pid (as the version names it: inside a pid namespace `pid` is not the host's from 0.22) and compose's stop probe: bpftrace 0.17 misses a SIGTERM that lands outside epoll_wait() and would then
  * run until killed.
  */
-export async function startShortProbe(bpftrace: string, text: string, what: string, onRecord: (r: BpftraceRecord) => void = () => undefined): Promise<ShortProbe> {
+export async function startShortProbe(tracer: Tracer, text: string, what: string, onRecord: (r: BpftraceRecord) => void = () => undefined): Promise<ShortProbe> {
   const stderr: string[] = [];
   let onAttached: () => void = () => undefined;
   const attached = new Promise<void>((r) => (onAttached = r));
   const run = spawnBpftrace({
-    command: bpftrace,
-    args: ['-f', 'json', '-e', [`BEGIN { ${tracerPid} = pid; }`, text, ...stopProbe()].join('\n')],
+    command: tracer.path,
+    args: ['-f', 'json', '-e', shortProbeScript(tracer, text)],
     env: {},
     onLine: (line) => {
       const r = parseLine(line);

@@ -2,7 +2,7 @@
 // else one count-only bpftrace process with one `@<monitor> = count()` per monitor on its main tracepoints.
 import { existsSync } from 'node:fs';
 import { readCounter, type KernelCounter, type Reading } from '../coverage/kernel-counters.js';
-import { startShortProbe } from './probe.js';
+import { startShortProbe, type Tracer } from './probe.js';
 
 /** A monitor whose rate comes from a count probe: its name (the map's) and the tracepoints present here. */
 export interface ProbeGroup {
@@ -53,14 +53,14 @@ export function countScript(groups: readonly ProbeGroup[]): string {
  * nothing: 0). Rates by monitor name (probes) and by counter.
  */
 export async function measureRates(opts: {
-  bpftrace: string;
+  tracer: Tracer;
   during: () => Promise<unknown>;
   counters: readonly KernelCounter[];
   probes: readonly ProbeGroup[];
 }): Promise<{ counters: Map<KernelCounter, number | null>; probes: Map<string, number> }> {
   if (!opts.probes.length) return { counters: await counterRates(opts.counters, opts.during), probes: new Map() };
   const counts = new Map<string, number>(opts.probes.map((g) => [g.monitor, 0]));
-  const probe = await startShortProbe(opts.bpftrace, countScript(opts.probes), 'cost forecast count probe', (r) => {
+  const probe = await startShortProbe(opts.tracer, countScript(opts.probes), 'cost forecast count probe', (r) => {
     if (r.type === 'map' && typeof r.value === 'number') counts.set(r.name.replace(/^@/, ''), r.value);
   });
   const t0 = performance.now();

@@ -9,6 +9,7 @@ import { findMonitor } from '../monitors/registry.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
 import { calibrate, readCalibration, scaleOf, calibrationFile, type CalibrationKey } from './calibration.js';
 import { counterRates, measureRates, waitSeconds, type ProbeGroup } from './rates.js';
+import type { Tracer } from './probe.js';
 import { excludes, forecastMonitor, overBudget, totalOf, type Forecast, type MonitorForecast, type RateSource } from './forecast.js';
 
 type AnyMonitor = Monitor<BaseOptions, Row>;
@@ -31,6 +32,9 @@ const counterOf = (m: AnyMonitor): KernelCounter | null => (m.cost.rate && 'coun
 
 const maxCpu = (config: Config, name: string): number | null => config.monitors[name]?.max_cpu_percent ?? null;
 
+/** The forecast's short probes run in bpftrace (never ahead of time), so the version's own-pid expression applies. */
+export const tracerOf = (caps: Capabilities, path: string): Tracer => ({ path, selfPid: caps.bpftrace.features.selfPid });
+
 export const calibrationKey = (caps: Capabilities): CalibrationKey | null =>
   caps.bpftrace.version === null ? null : { kernel: caps.kernel, bpftrace: caps.bpftrace.version };
 
@@ -45,7 +49,7 @@ export async function costForecast(opts: {
 }): Promise<Forecast> {
   const key = calibrationKey(opts.caps);
   if (!key || !opts.caps.bpftrace.path) throw new Error('cost forecast without bpftrace');
-  const calibration = await calibrate(key, { bpftrace: opts.caps.bpftrace.path, recalibrate: opts.recalibrate });
+  const calibration = await calibrate(key, { tracer: tracerOf(opts.caps, opts.caps.bpftrace.path), recalibrate: opts.recalibrate });
   const host = { scale: scaleOf(calibration), cpus: os.availableParallelism() };
   const monitors = await forecastDuring({ ...opts, host, during: waitSeconds(opts.seconds) });
   return { estimate: true, seconds: opts.seconds, cpus: host.cpus, calibration: { ...calibration, scale: host.scale }, monitors, total: totalOf(monitors, host.cpus), excludes };
@@ -66,7 +70,7 @@ export async function forecastDuring(opts: {
   const sources = new Map(ms.map((m) => [m.name, sourceOf(m, opts.verdicts.find((v) => v.monitor === m.name), caps)]));
   const counters = [...new Set([...sources.values()].flatMap((s) => (s.kind === 'counter' ? [s.counter] : [])))];
   const probes: ProbeGroup[] = [...sources].flatMap(([monitor, s]) => (s.kind === 'probe' ? [{ monitor, tracepoints: s.tracepoints }] : []));
-  const rates = await measureRates({ bpftrace: caps.bpftrace.path, during: opts.during, counters, probes });
+  const rates = await measureRates({ tracer: tracerOf(caps, caps.bpftrace.path), during: opts.during, counters, probes });
   return ms.map((m) => {
     const from = sources.get(m.name)!;
     const eventsPerSecond = from.kind === 'counter' ? (rates.counters.get(from.counter) ?? null) : from.kind === 'probe' ? (rates.probes.get(m.name) ?? 0) : null;

@@ -93,3 +93,12 @@ test('rendering: says it is an estimate, what it leaves out, one line per monito
   assert.match(text, /func +- +- +- +- % +not forecast \(kprobes\)/);
   assert.match(text, /total +0\.90 +0\.45 %/);
 });
+
+test("check --cost's short probes store bpftrace's host pid as the version names it (0.22+ inside a pid namespace: curtask->tgid)", async () => {
+  const { shortProbeScript } = await import('../../src/forecast/probe.js');
+  const { featuresOf, parseVersion } = await import('../../src/bt/features.js');
+  const begin = (v: string): string => shortProbeScript({ path: 'bpftrace', selfPid: featuresOf(parseVersion(v)!).selfPid }, 'x').split('\n')[0]!;
+  assert.match(begin('0.17.0'), /^BEGIN \{ @\S+ = pid; \}$/);
+  assert.match(begin('0.23.2'), /^BEGIN \{ @\S+ = curtask->tgid; \}$/);
+  assert.match(begin('0.27.1'), /^BEGIN \{ @\S+ = curtask->tgid; \}$/);
+});
