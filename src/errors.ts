@@ -1,7 +1,6 @@
 // Errors a user can cause. Each ends as one line on stderr and a non-zero exit code; only cli/main.ts prints them.
 
 export const Exit = { ok: 0, runtime: 1, usage: 2, environment: 3 } as const;
-export type ExitCode = (typeof Exit)[keyof typeof Exit];
 
 export class UserError extends Error {
   constructor(

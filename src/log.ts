@@ -118,7 +118,5 @@ export function openLog(opts: LoggerOptions): OpenLog {
   return { log: pino(options, stream), reopen: () => undefined };
 }
 
-export const createLogger = (opts: LoggerOptions): Logger => openLog(opts).log;
-
 /** A logger that drops everything, for tests and pure paths. */
 export const silentLogger = (): Logger => pino({ level: 'silent' });

@@ -47,20 +47,6 @@ export type PidFileState =
   | { state: 'stale'; pid: number; reason: string }
   | { state: 'running'; pid: number; record: PidRecord };
 
-/** Whether `pid` is a running process: a zombie (exited, not yet reaped by its parent or init) is not. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const state = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.state;
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 /** The text of an identity file. */
 export function formatIdentity(rec: { pid: number; identity: ProcIdentity }): string {

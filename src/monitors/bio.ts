@@ -63,26 +63,10 @@ export const ioTypes = ['other', 'read', 'write', 'discard', 'flush'] as const;
 export type IoType = (typeof ioTypes)[number];
 
 /**
- * rwbs -> I/O type, the rule the script applies (kernel blk_fill_rwbs): an optional leading F (PREFLUSH),
- * then the op letter R, W, D (discard, DE secure erase), F (flush) or N (none), then flags (F FUA, A ahead, S sync, M meta).
+ * rwbs -> I/O type, the kernel's blk_fill_rwbs rule: an optional leading F (PREFLUSH), then the op letter R, W, D
+ * (discard, DE secure erase), F (flush) or N (none), then flags (F FUA, A ahead, S sync, M meta). bpftrace 0.17
+ * cannot index a char[] field: strncmp on the first one or two bytes.
  */
-export function classifyRwbs(rwbs: string): IoType {
-  const op = rwbs[0] === 'F' && rwbs.length > 1 && 'RWD'.includes(rwbs[1]!) ? rwbs[1] : rwbs[0];
-  switch (op) {
-    case 'R':
-      return 'read';
-    case 'W':
-      return 'write';
-    case 'D':
-      return 'discard';
-    case 'F':
-      return 'flush';
-    default:
-      return 'other';
-  }
-}
-
-/** The same rule in bpftrace 0.17, which cannot index a char[] field: strncmp on the first one or two bytes. */
 function classifyScript(): Stmt[] {
   const is = (letter: string): string => `strncmp($rwbs, "${letter}", 1) == 0 || strncmp($rwbs, "F${letter}", 2) == 0`;
   // 0 other, 1 read, 2 write, 3 discard, 4 flush: the order of ioTypes.

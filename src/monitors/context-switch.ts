@@ -33,8 +33,6 @@ export interface ContextSwitchRow extends Row {
  */
 export const TASK_REPORT_MASK = 0xff;
 
-/** Whether a sched_switch with this prev_state was involuntary; the rule the script applies. */
-export const isInvoluntary = (prevState: number): boolean => (prevState & TASK_REPORT_MASK) === 0;
 
 /** Keyed [pid, cpu, comm] or, with the cgroup option, [pid, cpu, cgroup, comm]: comm (free text) last. */
 function mapsFor(opts: { cgroup: boolean }) {

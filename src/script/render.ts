@@ -17,7 +17,6 @@ export interface Layout {
   shards: number;
 }
 
-export const single: Layout = { double: false, shards: 1 };
 
 /** The kernel refuses a BPF program that uses more than 64 maps (MAX_USED_MAPS). */
 export const maxMapsPerProgram = 64;

@@ -5,7 +5,7 @@
 // best of 3: 96k -> 123k records/s). test/unit/csv.test.ts holds the two paths to the same bytes.
 import { stringify } from 'csv-stringify/sync';
 import type { Row } from '../monitors/types.js';
-import { createFileSink, outputFileName, type FileSink, type FileSinkOptions, type RowFormat } from './file-sink.js';
+import { createFileSink, type FileSink, type FileSinkOptions, type RowFormat } from './file-sink.js';
 
 const needsQuoting = /[",\r\n]/;
 const castNumber = { cast: { number: (n: number): string => String(n) } };
@@ -45,6 +45,5 @@ export const csvFormat: RowFormat = {
   },
 };
 
-export const csvFileName = (monitor: string, startedAt: Date, n = 0): string => outputFileName(monitor, startedAt, 'csv', n);
 
 export const createCsvSink = (opts: Omit<FileSinkOptions, 'format'>): Promise<FileSink> => createFileSink({ ...opts, format: csvFormat });

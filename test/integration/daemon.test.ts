@@ -6,7 +6,7 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, runCli, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
-import { isAlive as alive } from '../../src/daemon/pid-file.js';
+import { isAlive as alive } from '../helpers/process.js';
 import { run, workload } from '../helpers/workload.js';
 
 async function daemonSetup(name: string) {

@@ -9,7 +9,8 @@ import { chmod, lchown, mkdir, readFile, rename, stat, symlink, writeFile } from
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { runCli, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
-import { formatIdentity, identityFileFor, isAlive, procIdentity } from '../../src/daemon/pid-file.js';
+import { formatIdentity, identityFileFor, procIdentity } from '../../src/daemon/pid-file.js';
+import { isAlive } from '../helpers/process.js';
 import { writeFixtureDir } from '../unit/analysis/fixtures.js';
 
 const sysctl = '/proc/sys/kernel/bpf_stats_enabled';

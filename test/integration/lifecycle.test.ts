@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, sleep, startCli, tempDir, writeConfig } from '../helpers/cli.js';
-import { isAlive as alive } from '../../src/daemon/pid-file.js';
+import { isAlive as alive } from '../helpers/process.js';
 import { run, workload } from '../helpers/workload.js';
 
 test('SIGTERM in the middle of an interval: the partial interval is still written, exit 0', async (t) => {

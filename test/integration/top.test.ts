@@ -11,7 +11,7 @@ import { kernelAvailable } from '../helpers/kernel.js';
 import { sleep, tempDir } from '../helpers/cli.js';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 import { workload } from '../helpers/workload.js';
-import { isAlive } from '../../src/daemon/pid-file.js';
+import { isAlive } from '../helpers/process.js';
 
 const required = process.env['EBPFMON_REQUIRE_KERNEL'] === '1' || process.env['CI'] === 'true';
 

@@ -5,7 +5,10 @@ import { mkdtemp, readFile, stat, symlink, mkdir, writeFile } from 'node:fs/prom
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { createCsvSink, csvFileName, csvFormat } from '../../src/sinks/csv.js';
+import { createCsvSink, csvFormat } from '../../src/sinks/csv.js';
+import { outputFileName } from '../../src/sinks/rotation.js';
+
+const csvFileName = (monitor: string, startedAt: Date): string => outputFileName(monitor, startedAt, 'csv', 0);
 import type { Cell, Row } from '../../src/monitors/types.js';
 import { createOutput } from '../../src/sinks/output.js';
 import { createExclusive, ensureDir } from '../../src/sinks/safe-fs.js';

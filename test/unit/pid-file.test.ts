@@ -12,7 +12,6 @@ import {
   formatIdentity,
   identityFileFor,
   inspectPidFile,
-  isAlive,
   looksLikeEbpfmon,
   parseIdentity,
   parsePid,
@@ -22,6 +21,7 @@ import {
   staleReason,
   type ProcIdentity,
 } from '../../src/daemon/pid-file.js';
+import { isAlive } from '../helpers/process.js';
 import { runStop } from '../../src/cli/commands/stop.js';
 
 const tmp = () => mkdtemp(path.join(os.tmpdir(), 'ebpfmon-unit-pid-'));

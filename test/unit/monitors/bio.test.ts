@@ -1,7 +1,7 @@
 // The bio monitor: rows from real captured bpftrace 0.17 output, rwbs classification, options and the script.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bio, bioOptions, classifyRwbs, deviceName } from '../../../src/monitors/bio.js';
+import { bio, bioOptions, deviceName } from '../../../src/monitors/bio.js';
 import type { MonitorPlan, Row } from '../../../src/monitors/types.js';
 import { fixtureLines, intervalOf, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
@@ -58,17 +58,6 @@ test('bio: throughput uses the measured interval; an interval with no I/O gives 
   assert.deepEqual([rows[7]?.['comm'], rows[7]?.['io_type'], rows[7]?.['throughput_mbps']], ['dd', 'read', 8.389]);
   assert.equal(rows[7]?.['timestamp'], '2026-01-01T01:27:41.237Z');
   assert.equal(route(erased, bioOptions.parse({ enabled: true }), plannedFor('tracepoint'), [tick]).rows.length, 0);
-});
-
-test('bio: rwbs -> io_type, a leading F (preflush) before the op letter skipped', () => {
-  const cases: Record<string, string> = {
-    R: 'read', RA: 'read', RS: 'read', RM: 'read', FR: 'read',
-    W: 'write', WS: 'write', WFS: 'write', FWS: 'write', WM: 'write', WSM: 'write',
-    D: 'discard', DS: 'discard', DE: 'discard', FD: 'discard',
-    F: 'flush', FF: 'flush', FS: 'flush',
-    N: 'other', '': 'other', X: 'other',
-  };
-  for (const [rwbs, type] of Object.entries(cases)) assert.equal(classifyRwbs(rwbs), type, `rwbs ${rwbs}`);
 });
 
 test('bio: dev_t from the block tracepoints (major << 20 | minor) -> major:minor', () => {

@@ -1,7 +1,7 @@
 // The context_switch monitor: rows from real captured bpftrace 0.17 output, prev_state rule, options and script.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contextSwitch, contextSwitchOptions, isInvoluntary } from '../../../src/monitors/context-switch.js';
+import { contextSwitch, contextSwitchOptions } from '../../../src/monitors/context-switch.js';
 import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
 
 const erased = contextSwitch;
@@ -45,11 +45,6 @@ test('context_switch: min_switches drops small rows; a tick alone gives none', (
   assert.equal(route(erased, contextSwitchOptions.parse({ enabled: true }), plannedFor('tracepoint'), tick).rows.length, 0);
 });
 
-test('context_switch: prev_state without a task-state bit (R, or R+ when preempted) is involuntary', () => {
-  assert.equal(isInvoluntary(0), true, 'R: runnable, e.g. sched_yield');
-  assert.equal(isInvoluntary(0x100), true, 'R+: preempted (TASK_REPORT_MAX)');
-  for (const s of [0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x102]) assert.equal(isInvoluntary(s), false, `state ${s}`);
-});
 
 test('context_switch: bad option values are refused with a message', () => {
   const issue = (o: Record<string, unknown>): string | undefined => contextSwitchOptions.safeParse({ enabled: true, ...o }).error?.issues[0]?.message;
