@@ -1,5 +1,5 @@
 // zod issues -> one `path: message` line each, at most a screenful. Issues stay data until here.
-import type { z } from 'zod';
+import { z } from 'zod';
 
 const pathOf = (path: readonly PropertyKey[]): string => (path.length ? path.map(String).join('.') : '(top level)');
 
@@ -48,24 +48,25 @@ export function shown(input: unknown): string {
   return out.length > maxShown ? out.slice(0, maxShown - 3) + '...' : out;
 }
 
+/** The schema inside defaults, optionals and nullables (zod's public unwrap()). */
+function unwrap(n: z.ZodType): z.ZodType {
+  for (let i = 0; i < 10; i++) {
+    if (n instanceof z.ZodDefault || n instanceof z.ZodPrefault || n instanceof z.ZodOptional || n instanceof z.ZodNullable) n = n.unwrap() as z.ZodType;
+    else return n;
+  }
+  return n;
+}
+
 /** The keys an object schema accepts at `path`, looking through defaults and optionals. */
 export function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let node: unknown = schema;
-  const unwrap = (n: unknown): unknown => {
-    for (let i = 0; i < 10; i++) {
-      const def = (n as { _zod?: { def?: { innerType?: unknown } } })._zod?.def;
-      if (def?.innerType === undefined) return n;
-      n = def.innerType;
-    }
-    return n;
-  };
+  let node: z.ZodType | undefined = schema;
   for (const part of path) {
-    const shape = (unwrap(node) as { _zod?: { def?: { shape?: Record<string, unknown> } } })._zod?.def?.shape;
-    node = shape?.[String(part)];
+    const inner = unwrap(node);
+    node = inner instanceof z.ZodObject ? (inner.shape as Record<string, z.ZodType>)[String(part)] : undefined;
     if (node === undefined) return [];
   }
-  const shape = (unwrap(node) as { _zod?: { def?: { shape?: Record<string, unknown> } } })._zod?.def?.shape;
-  return shape ? Object.keys(shape) : [];
+  const inner = unwrap(node);
+  return inner instanceof z.ZodObject ? Object.keys(inner.shape) : [];
 }
 
 /**

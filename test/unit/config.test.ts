@@ -64,6 +64,8 @@ test('a wrong type names the path, the expectation and the value', () => {
 test('unknown keys are errors, with the likely intended key', () => {
   assert.deepEqual(problems('monitors:\n  sycall:\n    enabled: true\n'), ['monitors.sycall: unknown key (did you mean "syscall"?)']);
   assert.deepEqual(problems('outptu: {}\n'), ['outptu: unknown key (did you mean "output"?)']);
+  // Through defaults and optionals (zod's public unwrap): nested sections have their keys suggested too.
+  assert.deepEqual(problems('output:\n  rotate: {dayly: true}\n'), ['output.rotate.dayly: unknown key (did you mean "daily"?)']);
   const [p] = problems('monitors:\n  syscall:\n    zzz: 1\n');
   assert.match(p ?? '', /^monitors\.syscall\.zzz: unknown key \(expected one of: enabled, max_cpu_percent, interval, min_count, comm, latency, cgroup\)$/);
 });
