@@ -80,8 +80,7 @@ interface Slot {
   /** Updates the kernel refused this interval: a full map, or a key created on two CPUs at once (helper_error records). */
   dropped: number;
   lastTickNs: bigint | null;
-  /** Ticks that arrived late are merged here until one arrives on time: their maps span the whole stall. */
-  stall: { fromNs: bigint | null; ticks: number } | null;
+  stall: Stall | null;
   /** Whether the last interval was reported incomplete (the warning is logged once per change). */
   wasFull: boolean;
   /** The double buffer's flip the last tick followed (null before the first). */
@@ -118,6 +117,39 @@ export function insaneTick(ns: bigint, at: { nowNs: bigint; startNs: bigint; las
 }
 /** An on-time tick this many intervals after the one before follows ticks the kernel skipped. */
 const skippedTickFactor = 1.5;
+
+/** Ticks that arrived late, merged until one arrives on time: their maps span the whole stall. */
+export interface Stall {
+  fromNs: bigint | null;
+  ticks: number;
+}
+
+/**
+ * What a tick of kernel time `ns`, read at `nowNs`, closes:
+ * - `late`: printed long after it fired (bpftrace stopped, starved, or blocked on a full pipe): the copies printed
+ *   now were written over several intervals; merged into the stall until a tick arrives on time;
+ * - `stalled`: the on-time tick that ends a stall: its rows hold the stall's whole span;
+ * - `skipped`: on time, yet more than an interval after the tick before: the kernel skipped the timer probe (a
+ *   perf-event BPF program does not run on a CPU where another BPF program runs, bpf_prog_active, so a timer firing
+ *   inside one of the monitors' own probes is dropped; on a busy host a few times an hour). Nothing is lost: the
+ *   maps were not flipped, so the rows hold the whole span;
+ * - `on-time`: one interval (or the first, counted as one).
+ * `seconds` is the span the rows cover; `fromNs` where it began (null: the first tick).
+ */
+export type TickVerdict =
+  | { kind: 'late' }
+  | { kind: 'stalled'; fromNs: bigint | null; seconds: number; intervals: number }
+  | { kind: 'skipped'; fromNs: bigint; seconds: number; skipped: number }
+  | { kind: 'on-time'; seconds: number };
+
+export function classifyTick(ns: bigint, at: { nowNs: bigint; interval: number; lastTickNs: bigint | null; stall: Stall | null }): TickVerdict {
+  if (Number(at.nowNs - ns) / 1e9 > at.interval + lateTickSlackSeconds) return { kind: 'late' };
+  const from = at.stall ? at.stall.fromNs : at.lastTickNs;
+  const seconds = from === null ? at.interval : Number(ns - from) / 1e9;
+  if (at.stall) return { kind: 'stalled', fromNs: from, seconds, intervals: at.stall.ticks + 1 };
+  if (from !== null && seconds > at.interval * skippedTickFactor) return { kind: 'skipped', fromNs: from, seconds, skipped: Math.round(seconds / at.interval) - 1 };
+  return { kind: 'on-time', seconds };
+}
 
 export function createRouter(deps: RouterDeps): Router {
   const { log, clock } = deps;
@@ -246,33 +278,27 @@ export function createRouter(deps: RouterDeps): Router {
     slot.skipRetired = false;
     if (flip !== null) slot.lastFlip = flip;
     const name = rm.monitor.name;
-    const lagSeconds = Number(clock.monotonicNs() - ns) / 1e9;
-    if (lagSeconds > rm.interval + lateTickSlackSeconds) {
-      // Printed long after it fired: bpftrace was stalled (stopped, starved, or blocked on a full pipe) and the
-      // copies it prints now were written over several intervals. Merge until a tick arrives on time.
+    const verdict = classifyTick(ns, { nowNs: clock.monotonicNs(), interval: rm.interval, lastTickNs: slot.lastTickNs, stall: slot.stall });
+    if (verdict.kind === 'late') {
       slot.stall ??= { fromNs: slot.lastTickNs, ticks: 0 };
       slot.stall.ticks++;
       slot.lastTickNs = ns;
       return;
     }
-    const stalled = slot.stall !== null;
-    const from = slot.stall ? slot.stall.fromNs : slot.lastTickNs;
-    const seconds = from === null ? rm.interval : Number(ns - from) / 1e9;
+    const stalled = verdict.kind === 'stalled';
+    const { seconds } = verdict;
     const timestamp = clock.wallTime(ns);
-    if (slot.stall) {
+    if (verdict.kind === 'stalled') {
       rm.stats.stalls++;
-      const text = `bpftrace stalled: this interval's rows cover ${seconds.toFixed(1)} s${from === null ? '' : ` from ${clock.wallTime(from)}`} (${slot.stall.ticks + 1} intervals), not ${rm.interval} s; counts are totals for that span`;
-      log.warn({ monitor: name, seconds, intervals: slot.stall.ticks + 1 }, text);
+      const from = verdict.fromNs;
+      const text = `bpftrace stalled: this interval's rows cover ${seconds.toFixed(1)} s${from === null ? '' : ` from ${clock.wallTime(from)}`} (${verdict.intervals} intervals), not ${rm.interval} s; counts are totals for that span`;
+      log.warn({ monitor: name, seconds, intervals: verdict.intervals }, text);
       deps.onNote(name, timestamp, text);
       slot.stall = null;
-    } else if (from !== null && seconds > rm.interval * skippedTickFactor) {
-      // On time, yet more than an interval after the last tick: the kernel skipped the timer probe. A perf-event BPF
-      // program does not run on a CPU where another BPF program is running (bpf_prog_active), so a timer that fires
-      // inside one of the monitors' own probes is dropped; on a busy host a few times an hour. Nothing is lost: the
-      // maps were not flipped, so this interval's rows hold the whole span.
+    } else if (verdict.kind === 'skipped') {
       rm.stats.skippedTicks++;
-      const skipped = Math.round(seconds / rm.interval) - 1;
-      const text = `the kernel skipped ${skipped} tick${skipped === 1 ? '' : 's'} of the interval timer: this interval's rows cover ${seconds.toFixed(1)} s from ${clock.wallTime(from)}, not ${rm.interval} s; counts are totals for that span`;
+      const { skipped } = verdict;
+      const text = `the kernel skipped ${skipped} tick${skipped === 1 ? '' : 's'} of the interval timer: this interval's rows cover ${seconds.toFixed(1)} s from ${clock.wallTime(verdict.fromNs)}, not ${rm.interval} s; counts are totals for that span`;
       log.info({ monitor: name, seconds, skipped }, text);
       deps.onNote(name, timestamp, text);
     }
