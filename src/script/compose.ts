@@ -54,13 +54,17 @@ export interface OutputContract {
 /** The sequence counters of a fragment's numbered printf records. */
 const countersOf = (f: Fragment): [string, PrintfDecl][] => f.events.flatMap((e) => (e.sequence ? [[e.sequence.counter.name, e] as [string, PrintfDecl]] : []));
 
+/** A monitor's printf records: its events, and an aggregate monitor's tick and END's retired marker. */
+const printfsOf = (monitor: Monitor<BaseOptions, Row>, fragment: Fragment): readonly PrintfDecl[] =>
+  monitor.mode === 'aggregate' ? [...fragment.events, tickDecl, retiredDecl] : fragment.events;
+
 export function contractOf(monitor: Monitor<BaseOptions, Row>, fragment: Fragment, layout: Layout): OutputContract {
   const copies = new Map<string, ResultMap>();
   const own = monitorLayout(fragment, layout);
   for (const m of fragment.results) for (const c of copiesOf(m, own)) copies.set(c.name, m);
   return {
     results: fragment.results,
-    printfs: monitor.mode === 'aggregate' ? [...fragment.events, tickDecl, retiredDecl] : fragment.events,
+    printfs: printfsOf(monitor, fragment),
     copies,
     counters: new Map(countersOf(fragment)),
   };
@@ -162,7 +166,7 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const { layout } = proc;
   const parts = proc.monitors.map((p) => {
     const fragment = fragmentOf(p);
-    return { monitor: p.monitor, plan: p.plan, fragment, layout: monitorLayout(fragment, proc.layout) };
+    return { monitor: p.monitor, plan: p.plan, fragment, printfs: printfsOf(p.monitor, fragment), layout: monitorLayout(fragment, proc.layout) };
   });
   const env = bpftraceEnv(ctx.runtime, proc.strlen, proc.bt);
   const keys: KeyText = { text: proc.bt.textKeys, strlen: proc.strlen };

@@ -7,7 +7,8 @@ import { contractVersion, version } from '../version.js';
 
 export interface HeaderInput {
   file: string;
-  parts: readonly { monitor: Monitor<BaseOptions, Row>; plan: MonitorPlan; fragment: Fragment; layout: Layout }[];
+  /** printfs: every printf record of the monitor as the router expects it (events, tick, retired). */
+  parts: readonly { monitor: Monitor<BaseOptions, Row>; plan: MonitorPlan; fragment: Fragment; printfs: readonly PrintfDecl[]; layout: Layout }[];
   bpftraceVersion: string | null;
   kernel: string;
   env: Readonly<Record<string, string>>;
@@ -33,7 +34,7 @@ export function renderHeader(h: HeaderInput): string {
     `${contractMarker} ${contractVersion} monitors=${names.join(',')}`,
     '// Output contract (ebpfmon\'s parser relies on these names; keep them if you edit):',
   ];
-  for (const { monitor, plan, fragment, layout } of h.parts) {
+  for (const { monitor, plan, fragment, printfs, layout } of h.parts) {
     const sharded = layout.shards > 1 && fragment.results.some((m) => m.key.parts.some((p) => p.shard));
     lines.push(`//  ${monitor.name} (${monitor.mode}, variant ${plan.variant}${sharded ? `, per-process maps in ${layout.shards} shards` : ''}):`);
     for (const m of fragment.results) {
@@ -41,8 +42,7 @@ export function renderHeader(h: HeaderInput): string {
       lines.push(`//   ${m.name}${key}  ${m.agg}()  ${m.doc}; printed, then cleared, every ${plan.interval} s`);
     }
     for (const m of fragment.helpers) lines.push(`//   ${m.name}[${m.keys.join(', ')}]  ${m.value}  helper: ${m.doc}; never printed`);
-    for (const p of fragment.events) lines.push(printfLine(monitor.name, p));
-    if (monitor.mode === 'aggregate') lines.push(`//   printf "${monitor.name}\\ttick\\t<nsecs>"  closes one interval (sent even when the maps are empty)`);
+    for (const p of printfs) lines.push(printfLine(monitor.name, p));
   }
   if (h.layout.double) {
     lines.push(
@@ -57,7 +57,7 @@ export function renderHeader(h: HeaderInput): string {
     );
   }
   lines.push(
-    '//  BEGIN printf "ebpfmon\\tattached"  every probe is attached (ebpfmon waits for it)',
+    '//  BEGIN printf "ebpfmon\\tattached\\t<pid>"  every probe is attached (ebpfmon waits for it); pid: bpftrace\'s own, as its rows carry it',
     '// Map keys arrive joined by "," in one JSON string; a free-text part (comm, filename) is always last.',
     '// A printf record has at most one free-text field, always last.',
   );
