@@ -35,7 +35,7 @@ interface CommandInfo {
   aliases: readonly string[];
   usage: string;
   description: string;
-  args: readonly { name: string; required: boolean; description: string; kind: ValueKind }[];
+  args: readonly { name: string; required: boolean; variadic: boolean; description: string; kind: ValueKind }[];
   options: readonly OptionInfo[];
   /** Text the command prints after its options in --help (examples, signals, exit codes). */
   after: string;
@@ -78,9 +78,10 @@ function commandInfo(cmd: Command, help: Help, commandNames: readonly string[] =
     args: cmd.registeredArguments.map((a: Argument) => ({
       name: a.name(),
       required: a.required,
+      variadic: a.variadic,
       description: a.description,
       // `help [command]` takes a command's name.
-      kind: a.name() === 'command' && commandNames.length ? { kind: 'words', words: commandNames } : kindOf(a.name(), a.argChoices),
+      kind: cmd.name() === 'help' && commandNames.length ? { kind: 'words', words: commandNames } : kindOf(a.name(), a.argChoices),
     })),
     options: help.visibleOptions(cmd).map((o) => optionInfo(o, help)),
     after: afterHelp(cmd),
@@ -133,7 +134,7 @@ export function manPage(p = describeProgram()): string {
   for (const c of p.commands) {
     L.push(`.SS "${roff(c.name)}${c.aliases.length ? ` (alias: ${roff(c.aliases.join(', '))})` : ''}"`);
     L.push(`\\fBebpfmon ${roff(c.name)}\\fR ${roff(c.usage)}`, '.PP', roff(c.description));
-    for (const a of c.args) L.push('.TP', `\\fI${roff(a.name)}\\fR${a.required ? '' : ' (optional)'}`, roff(a.description));
+    for (const a of c.args) L.push('.TP', `\\fI${roff(a.name)}\\fR${a.variadic ? '...' : ''}${a.required ? '' : ' (optional)'}`, roff(a.description ?? ''));
     // -h, --help of every command is said once, under OPTIONS.
     for (const o of c.options.filter((x) => x.long !== '--help')) L.push('.TP', flagsOf(o), roff(o.help));
     L.push(...preformatted(c.after));
@@ -257,7 +258,8 @@ export function zshCompletion(p = describeProgram()): string {
     L.push(`        ${[c.name, ...c.aliases].join('|')})`);
     const specs = [
       ...c.options.flatMap(zshOption),
-      ...c.args.map((a, i) => `'${i + 1}:${a.required ? '' : ':'}${zshMessage(a.name)}:${zshAction(a.kind)}'`),
+      // A variadic argument takes every word from its position on.
+      ...c.args.map((a, i) => (a.variadic ? `'*:${zshMessage(a.name)}:${zshAction(a.kind)}'` : `'${i + 1}:${a.required ? '' : ':'}${zshMessage(a.name)}:${zshAction(a.kind)}'`)),
     ];
     if (specs.length === 0) {
       L.push('          ret=0 ;;');

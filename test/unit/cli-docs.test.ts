@@ -4,9 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describeProgram, generated, outputs } from '../../scripts/gen-cli-docs.js';
+import { Command, Option } from 'commander';
+import { bashCompletion, describeProgram, generated, manPage, outputs, zshCompletion } from '../../scripts/gen-cli-docs.js';
 import { repoRoot } from '../helpers/paths.js';
 
 test('the committed man page and completions are what scripts/gen-cli-docs.ts generates from the program (npm run docs)', () => {
@@ -73,4 +75,32 @@ test('the bash completion completes commands, options, choices and paths', () =>
   assert.deepEqual(complete(['ebpfmon', 'analyze', 'confi']), ['config'], 'analyze [dir]: directories');
   assert.deepEqual(complete(['ebpfmon', 'help', 'an']), ['analyze']);
   assert.deepEqual(complete(['ebpfmon', 'start', '--duration', '']), [], 'free text: nothing offered');
+});
+
+test('a command the generator has not seen (variadic argument, short and long options, choices, an alias) gives valid output', () => {
+  const program = new Command('ebpfmon').description('test: a program').version('9.9.9', '-V, --version', 'print the version');
+  program
+    .command('run')
+    .alias('exec-run')
+    .description("run a command under the monitors: it's [traced] until it exits")
+    .argument('<command...>', 'the command and its arguments')
+    .option('-p, --pid <pid>', 'only this process')
+    .option('--comm <name>', 'only threads named this')
+    .addOption(new Option('--mode <mode>', 'how').choices(['a', 'b']).default('a'))
+    .option('--out <dir>', 'where')
+    .addHelpText('after', '\nExamples:\n  .starts with a dot\n  back\\slash');
+  const p = describeProgram(program);
+  const dir = mkdtempSync(path.join(tmpdir(), 'ebpfmon-cli-docs-'));
+  const files = { man: manPage(p), bash: bashCompletion(p), zsh: zshCompletion(p) };
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  const groff = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-P-cbou', path.join(dir, 'man')], { encoding: 'utf8' });
+  assert.equal(groff.stderr, '');
+  assert.match(groff.stdout, /\.starts with a dot\n\s+back\\slash/, 'a leading dot and a backslash print as written');
+  assert.match(groff.stdout, /-p, --pid pid/);
+  for (const shell of ['bash', 'zsh']) assert.equal(spawnSync(shell, ['-n', path.join(dir, shell)]).status, 0, shell);
+  assert.match(files.zsh, /'\*:command: '/, 'a variadic argument takes the remaining words');
+  assert.match(files.zsh, /'--mode=\[how\]:mode:\(a b\)'/);
+  assert.ok(files.zsh.includes(`'run:run a command under the monitors: it'\\''s [traced] until it exits'`), "a quote in a command's description closes and reopens the quoting");
+  assert.match(files.bash, /^ {4}run\|exec-run\)$/m);
+  assert.match(files.bash, /--out\) COMPREPLY=\(\$\(compgen -d/);
 });
