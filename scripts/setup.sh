@@ -48,6 +48,8 @@ if [[ ${1:-} == test ]]; then
   want debootstrap debootstrap "builds the Debian 13 and sid systems whose bpftrace versions the tests also run"
   want qemu-system-x86_64 qemu-system-x86 "boots Debian kernels that have kprobes (func, exec's kprobe variant)"
   want zstd zstd "compresses the kernels' initramfs"
+  want groff groff-base "renders the man page docs/ebpfmon.8 in the tests"
+  want zsh zsh "checks the zsh completion docs/completion/_ebpfmon in the tests"
 fi
 if ((${#need[@]})); then
   apt-get update -qq

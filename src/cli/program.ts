@@ -63,7 +63,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 3 this machine canno
     .option('--prometheus <host:port>', 'serve Prometheus metrics there (default from output.prometheus; loopback unless you say otherwise)')
     .option('--daemon', `detach and run in the background; logs go to logging.file (default ${defaultDaemonLog})`)
     .option('--pid-file <file>', `pid file; the status file sits next to it (default with --daemon: ${defaultPidFile})`, nonEmptyPath('a pid file path'))
-    .addOption(new Option('--log-level <level>', 'log level').choices(logLevels.filter((l) => l !== 'silent')))
+    .addOption(new Option('--log-level <level>', 'log level (default: logging.level of the config; silent: no log, errors still end in one line on stderr)').choices(logLevels))
     .addHelpText('after', `
 Examples:
   sudo ebpfmon start                         monitors enabled in the config, CSV under output.directory

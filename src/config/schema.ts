@@ -64,7 +64,7 @@ export const configSchema = z.strictObject({
         .default('csv')
         .transform((f) => [...new Set(Array.isArray(f) ? f : [f])]),
       // On by default: ebpfmon runs for months, and seven monitors write about 15 GiB a day on a quiet host
-      // (README "Files over weeks"). The output directory then holds at most max_total_mb plus the open files
+      // (docs/operations.md "Files over weeks"). The output directory then holds at most max_total_mb plus the open files
       // (one per monitor and format, each under max_file_mb): `ebpfmon check` prints that bound.
       rotate: z
         .strictObject({

@@ -66,11 +66,11 @@ export function renderDiskBound(b: DiskBound, settings: DiskSettings, dir: strin
       : 'no rotation (one file per monitor and run)',
     retention.max_age_days > 0 ? `removed after ${mb(retention.max_age_days)} days` : 'no age limit',
   ].join('; ');
-  return `${head}\n  ${how} (output.rotate, output.retention; README "Files over weeks")`;
+  return `${head}\n  ${how} (output.rotate, output.retention; docs/operations.md "Files over weeks")`;
 }
 
 /**
- * Mean bytes of one row of an event monitor (one row per event), measured on the development VM (README "Files over
+ * Mean bytes of one row of an event monitor (one row per event), measured on the development VM (docs/operations.md "Files over
  * weeks": exec 39,248 bytes in 608 rows). Aggregate monitors are not here: their rows are the keys active in an
  * interval (processes x syscalls, x paths ...), which an event rate does not tell.
  */
@@ -87,7 +87,7 @@ export interface DailyVolume {
 export function dailyVolume(ms: readonly { monitor: string; eventsPerSecond: number | null }[]): DailyVolume[] {
   return ms.map(({ monitor, eventsPerSecond }) => {
     const bytes = bytesPerEventRow[monitor];
-    if (bytes === undefined) return { monitor, mbPerDay: null, why: 'rows are the keys active per interval, not events: see the measured figures in README "Files over weeks"' };
+    if (bytes === undefined) return { monitor, mbPerDay: null, why: 'rows are the keys active per interval, not events: see the measured figures in docs/operations.md "Files over weeks"' };
     if (eventsPerSecond === null) return { monitor, mbPerDay: null, why: 'its event rate was not measured' };
     return { monitor, mbPerDay: (eventsPerSecond * 86_400 * bytes) / 2 ** 20 };
   });

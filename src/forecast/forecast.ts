@@ -38,7 +38,7 @@ export interface Forecast {
 
 export const excludes =
   'in-kernel BPF time only: not the user-space cost of bpftrace printing and clearing its maps nor of ebpfmon parsing and writing rows ' +
-  '(on the build workload about as much again: README "Where the cost lands"), nor the tracepoints\' own cost (syscall tracepoints slow every syscall)';
+  '(on the build workload about as much again: docs/performance.md "Where the cost lands"), nor the tracepoints\' own cost (syscall tracepoints slow every syscall)';
 
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
 

@@ -91,7 +91,7 @@ export type Mode = 'event' | 'aggregate';
 /**
  * A Prometheus counter fed from this monitor's rows: each row adds `value` (or 1) to the series of its labels.
  * Counters accumulate across intervals although the kernel maps are cleared, so rate() works.
- * Series stay bounded (README "Prometheus exporter"; the worst case is estimated by src/plan/series.ts):
+ * Series stay bounded (docs/exporter.md "Prometheus exporter"; the worst case is estimated by src/plan/series.ts):
  * - pid is never a label;
  * - `comm` and `cgroup` make a per-process metric: only the output.prometheus.max_comm_series busiest commands of
  *   each scrape window keep a series of their own, the rest add to comm="other";
@@ -205,7 +205,7 @@ export interface Cost {
   class: 'low' | 'medium' | 'high' | 'varies';
   note: string;
   /**
-   * In-kernel ns per event of this monitor's programs on the reference VM (bpf_stats, build workload: README "Where
+   * In-kernel ns per event of this monitor's programs on the reference VM (bpf_stats, build workload: docs/performance.md "Where
    * the cost lands"), the figure `check --cost` scales to this host; null: not forecast (e.g. kprobes missing there).
    */
   nsPerEvent: number | null;
@@ -229,7 +229,7 @@ export interface Coverage<O> {
    * the counter also counts what no tracepoint sees (or the other way round), as the caveat says.
    */
   expect: number;
-  /** What the comparison can and cannot see (shown by `list` and in the README). */
+  /** What the comparison can and cannot see (shown by `list` and in docs/integrity.md). */
   caveat: string;
   /** `devices`: for block requests, the devices ("major:minor") the total covers. */
   total(rec: IntervalRecord, opts: O): { value: number; devices?: readonly string[] } | null;

@@ -3,7 +3,7 @@
 // \uffffffc3\uffffffa9, which a JSON parser reads as U+FFFF followed by the text "ffc3". The escape is reversible:
 // U+FFFF never comes out of bpftrace otherwise (it would itself arrive as three escaped bytes).
 // Names are bytes, not text: a process or file name need not be valid UTF-8. The output is UTF-8 with one escape,
-// documented in the README: a byte that is not part of valid UTF-8 becomes \xNN (two hex digits), and a backslash
+// documented in docs/monitors.md ("Names and text"): a byte that is not part of valid UTF-8 becomes \xNN (two hex digits), and a backslash
 // becomes \\, so the original bytes can always be recovered.
 
 const hex = (b: number): string => `\\x${b.toString(16).padStart(2, '0')}`;

@@ -1,5 +1,5 @@
 // Hostile local users: a stale pid file naming someone else's process, symlinks planted where ebpfmon writes
-// as root, and idle connections to the exporter. Each case failed before the hardening (see the README's
+// as root, and idle connections to the exporter. Each case failed before the hardening (see docs/operations.md's
 // Security section).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

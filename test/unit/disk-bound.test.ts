@@ -44,13 +44,13 @@ test("check's lines at the defaults, and with retention off", () => {
   assert.equal(
     renderDiskBound(diskBound(s, 2), s, 'out'),
     'disk use of out: at most 2,560 MiB (retention.max_total_mb 2,048 + 2 open files (2 monitors x 1 format) x rotate.max_file_mb 256)\n' +
-      '  rotate daily and at 256 MiB, gzipped; removed after 14 days (output.rotate, output.retention; README "Files over weeks")',
+      '  rotate daily and at 256 MiB, gzipped; removed after 14 days (output.rotate, output.retention; docs/operations.md "Files over weeks")',
   );
   const off = settings({ daily: false, max_file_mb: null, compress: false, max_age_days: 0, max_total_mb: 0 });
   assert.equal(
     renderDiskBound(diskBound(off, 2), off, 'out'),
     'disk use of out: unbounded: retention is off (max_age_days: 0, max_total_mb: 0): no file is ever removed and the directory grows by every row written; set output.retention.max_total_mb (e.g. 2048) to cap it\n' +
-      '  no rotation (one file per monitor and run); no age limit (output.rotate, output.retention; README "Files over weeks")',
+      '  no rotation (one file per monitor and run); no age limit (output.rotate, output.retention; docs/operations.md "Files over weeks")',
   );
 });
 
@@ -68,6 +68,6 @@ test('per day: an event monitor from its rate (one row per event), an aggregate 
     'disk use per day at the rates measured (before compression):\n' +
       '  exec            about 26.8 MiB/day\n' +
       '  not estimated for exec: its event rate was not measured\n' +
-      '  not estimated for syscall: rows are the keys active per interval, not events: see the measured figures in README "Files over weeks"',
+      '  not estimated for syscall: rows are the keys active per interval, not events: see the measured figures in docs/operations.md "Files over weeks"',
   );
 });

@@ -8,7 +8,7 @@ import { parseLine } from '../../src/records/json-line.js';
 /** What bpftrace 0.17 prints for these bytes inside a JSON string (a signed char per byte >= 0x80). */
 const bpftraceJson = (bytes: Buffer): string => [...bytes].map((b) => (b >= 0x80 ? `\\uffffff${b.toString(16)}` : b === 0x5c ? '\\\\' : String.fromCharCode(b))).join('');
 
-/** The inverse of the escape, as the README documents it. */
+/** The inverse of the escape, as docs/monitors.md ("Names and text") documents it. */
 function unescape(s: string): Buffer {
   const out: Buffer[] = [];
   for (const m of s.matchAll(/\\\\|\\x([0-9a-f]{2})|[^\\]+|\\/g)) {

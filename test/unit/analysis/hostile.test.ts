@@ -259,16 +259,16 @@ test('analyze --out follows the path rule of -o: a directory symlink another use
   assert.match(await readFile(path.join(etc, 'report.txt'), 'utf8'), /calls: 5/);
 });
 
-test('cells starting with =, +, -, @ stay byte-exact data: written as they are, read back as they are; the README says how to open them safely', async () => {
+test('cells starting with =, +, -, @ stay byte-exact data: written as they are, read back as they are; the documentation says how to open them safely', async () => {
   const names = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", '-2+3', '@SUM(A1)'];
   const columns = ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename', 'note'];
   const text = csvFormat.header(columns) + csvFormat.rows(columns, names.map((n, i) => ({ timestamp: `2026-11-25T01:00:0${i}.000Z`, uid: 0, pid: i, ppid: 1, comm: n, filename: `/bin/${n}`, note: '' })));
   for (const n of names) assert.ok(text.includes(`,${n.includes('"') || n.includes(',') ? `"${n.replace(/"/g, '""')}"` : n},`), `${n} written as it is (no ' prefix, no tab)`);
   const j = toJsonReport(await analyze({ dir: await writeFiles({ 'exec_20261125T010000Z.csv': text }, 'formula') }));
   assert.deepEqual(j.sections['exec']?.tables['top_processes']?.rows.map((r) => r['comm']).sort(), [...names].sort());
-  const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
-  const section = readme.slice(readme.indexOf('#### The analyzer and damaged or hostile files'));
-  assert.ok(section.startsWith('#### The analyzer'), 'the README has the section');
+  const doc = readFileSync(new URL('../../../../docs/integrity.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('### The analyzer and damaged or hostile files'));
+  assert.ok(section.startsWith('### The analyzer'), 'docs/integrity.md has the section');
   assert.match(section, /The CSV is data, byte-exact\..*`=`, `\+`, `-` or `@`/s);
   assert.match(section, /import dialog and set every column's type to Text/);
 });
