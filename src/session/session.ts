@@ -181,6 +181,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         if (!m) continue;
         m.stats.state = s.state;
         m.stats.bpftracePid = s.pid;
+        m.stats.bpftraceProcess = spec.id;
         if (s.state !== 'running') m.stats.bpftraceRowPid = null;
         m.stats.runtime = s.runner.mode;
         if (s.reason) m.stats.lastError = s.reason;

@@ -61,7 +61,12 @@ test('prometheus: counters rise by the workload between two scrapes; health metr
   assert.equal(sample(second, 'ebpfmon_process_syscall_errors_total', { comm: 'ebpfm_prom' }), sum(second, 'ebpfmon_syscall_errors_total'));
   assert.equal(sample(second, 'ebpfmon_exec_total', { comm: 'ebpfm_prom' }), 2);
   assert.equal(sample(second, 'ebpfmon_monitor_up', { monitor: 'syscall' }), 1);
-  assert.ok(sample(second, 'ebpfmon_bpftrace_rss_bytes', { monitor: 'syscall' }) > 10e6);
+  // syscall and exec share bpftrace process "main": its memory is one series, not one per monitor.
+  assert.ok(sample(second, 'ebpfmon_bpftrace_rss_bytes', { process: 'main' }) > 10e6);
+  assert.equal(second.split('\n').filter((l) => l.startsWith('ebpfmon_bpftrace_rss_bytes{')).length, 1);
+  assert.equal(sample(second, 'ebpfmon_monitor_process', { monitor: 'exec', process: 'main' }), 1);
+  assert.match(second, /^ebpfmon_build_info\{version="[^"]+",bpftrace_version="\d+\.\d+\.\d+",node_version="\d+\.\d+\.\d+"\} 1$/m);
+  assert.ok(sample(second, 'process_resident_memory_bytes', {}) > 10e6 || /^process_resident_memory_bytes \d+/m.test(second));
   assert.ok(sample(second, 'ebpfmon_rows_total', { monitor: 'syscall' }) > 0);
   assert.doesNotMatch(second, /\bpid="/, 'pid is never a label');
   const promtool = await execa('promtool', ['check', 'metrics'], { input: second, reject: false });

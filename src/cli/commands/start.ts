@@ -20,6 +20,7 @@ import { budgetOf, budgetWindow, judgeBudget, type CostReading } from '../../ses
 import { carryCounters, countersOf, type Counters } from '../../records/stats.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
 import { runSteps } from '../../daemon/shutdown.js';
+import { version } from '../../version.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -91,6 +92,7 @@ async function startExporter(
   log: Logger,
   current: () => Running | null,
   costs: ReadonlyMap<number, { cost: BpfCost }>,
+  bpftraceVersion: string | null,
 ): Promise<PrometheusSink | null> {
   const conf = config.output.prometheus;
   if (!conf.enabled && !opts.prometheus) return null;
@@ -107,8 +109,10 @@ async function startExporter(
         monitor,
         stats: m.stats,
         bpf: m.stats.bpftracePid === null ? null : (costs.get(m.stats.bpftracePid)?.cost ?? null),
+        process: m.stats.bpftraceProcess,
       })),
     usage: processUsage,
+    buildInfo: { version, bpftraceVersion },
   });
   log.info({ address: exporter.address, path: conf.path }, 'prometheus exporter listening');
   return exporter;
@@ -139,7 +143,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     return null;
   }) : null;
   if (bpfStats && !bpfStats.wasEnabled) log.info('BPF run-time statistics enabled (kernel.bpf_stats_enabled=1); restored at exit');
-  const exporter = await startExporter(runnable.config, opts, log, () => running, costs).catch(async (e: unknown) => {
+  const exporter = await startExporter(runnable.config, opts, log, () => running, costs, runnable.caps.bpftrace.version).catch(async (e: unknown) => {
     await bpfStats?.restore();
     throw e;
   });
