@@ -92,6 +92,7 @@ export function labelBounds(config: Config, machine: Machine): Readonly<Record<s
     kind: 2,
     io_type: ioTypes.length,
     device: machine.blockDevices,
+    devno: 1, // a function of device
     // Hard interrupts: one series per handler (type is its IRQ number, devices its name: a function of the handler).
     type: machine.irqHandlers,
     devices: 1,

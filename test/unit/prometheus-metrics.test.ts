@@ -190,3 +190,13 @@ test('ebpfmon_build_info, and the supervisor\'s own process metrics read at scra
   const off = await sink(t, [], { processMetrics: false });
   assert.doesNotMatch(await off.scrape(), /^process_/m);
 });
+
+test('bio: device is the kernel\'s name (node_exporter\'s label), devno the MAJ:MIN', async (t) => {
+  const p = await sink(t, [['bio', specsOf('bio')]]);
+  const row: Row = { timestamp: 't', pid: 1, comm: 'dd', device: '254:0', disk: 'vda', io_type: 'write', count: 3, total_bytes: 12288, avg_latency_us: 150, min_latency_us: 100, max_latency_us: 200, throughput_mbps: 0, latency_buckets: '250:3', cgroup: null };
+  p.write('bio', [row]);
+  const s = samples(await p.scrape());
+  assert.equal(s.get('ebpfmon_bio_requests_total{device="vda",devno="254:0",io_type="write"}'), 3);
+  assert.equal(s.get('ebpfmon_bio_bytes_total{device="vda",devno="254:0",io_type="write"}'), 12288);
+  assert.equal(s.get('ebpfmon_bio_latency_seconds_count{device="vda",devno="254:0",io_type="write"}'), 3);
+});
