@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, sleep, startCli, tempDir, writeConfig, type RunningCli } from '../helpers/cli.js';
@@ -61,10 +61,11 @@ test('prometheus: counters rise by the workload between two scrapes; health metr
   assert.equal(sample(second, 'ebpfmon_process_syscall_errors_total', { comm: 'ebpfm_prom' }), sum(second, 'ebpfmon_syscall_errors_total'));
   assert.equal(sample(second, 'ebpfmon_exec_total', { comm: 'ebpfm_prom' }), 2);
   assert.equal(sample(second, 'ebpfmon_monitor_up', { monitor: 'syscall' }), 1);
-  // syscall and exec share bpftrace process "main": its memory is one series, not one per monitor.
+  // One memory series per bpftrace process (syscall runs in "main", exec in "paths"), not one per monitor.
   assert.ok(sample(second, 'ebpfmon_bpftrace_rss_bytes', { process: 'main' }) > 10e6);
-  assert.equal(second.split('\n').filter((l) => l.startsWith('ebpfmon_bpftrace_rss_bytes{')).length, 1);
-  assert.equal(sample(second, 'ebpfmon_monitor_process', { monitor: 'exec', process: 'main' }), 1);
+  assert.equal(sample(second, 'ebpfmon_monitor_process', { monitor: 'syscall', process: 'main' }), 1);
+  const processes = new Set([...second.matchAll(/^ebpfmon_monitor_process\{[^}]*process="([^"]+)"/gm)].map((m) => m[1]));
+  assert.equal(second.split('\n').filter((l) => l.startsWith('ebpfmon_bpftrace_rss_bytes{')).length, processes.size);
   assert.match(second, /^ebpfmon_build_info\{version="[^"]+",bpftrace_version="\d+\.\d+\.\d+",node_version="\d+\.\d+\.\d+"\} 1$/m);
   assert.ok(sample(second, 'process_resident_memory_bytes', {}) > 10e6 || /^process_resident_memory_bytes \d+/m.test(second));
   assert.ok(sample(second, 'ebpfmon_rows_total', { monitor: 'syscall' }) > 0);
@@ -111,12 +112,15 @@ test('prometheus: the bio latency histogram matches the buckets in the CSV and l
   assert.equal((await cli.done).exitCode, 0);
   const rows = (await readCsv(dir, 'bio')).filter((r) => r['io_type'] === 'write' && r['latency_buckets']);
   assert.ok(rows.length > 0, 'write completions with buckets');
-  const device = rows[0]!['device']!;
+  const devno = rows[0]!['device']!;
+  // The label is the kernel's name (node_exporter's device label), the number beside it.
+  const device = path.basename(await realpath(`/sys/dev/block/${devno}`));
+  assert.equal(rows[0]!['disk'], device);
   // Every completion scraped is in the CSV; the CSV may hold a few more from after the scrape.
-  const csvCount = rows.filter((r) => r['device'] === device).flatMap((r) => r['latency_buckets']!.split(' ')).reduce((n, p) => n + Number(p.split(':')[1]), 0);
-  const count = sample(text, 'ebpfmon_bio_latency_seconds_count', { device, io_type: 'write' });
+  const csvCount = rows.filter((r) => r['device'] === devno).flatMap((r) => r['latency_buckets']!.split(' ')).reduce((n, p) => n + Number(p.split(':')[1]), 0);
+  const count = sample(text, 'ebpfmon_bio_latency_seconds_count', { device, devno, io_type: 'write' });
   assert.ok(count >= 64 && count <= csvCount, `histogram count ${count}, CSV ${csvCount}`);
-  const buckets = text.split('\n').filter((l) => l.startsWith(`ebpfmon_bio_latency_seconds_bucket{device="${device}",io_type="write"`));
+  const buckets = text.split('\n').filter((l) => l.startsWith(`ebpfmon_bio_latency_seconds_bucket{device="${device}",devno="${devno}",io_type="write"`));
   assert.equal(buckets.length, 15);
   const values = buckets.map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
   assert.deepEqual(values, [...values].sort((a, b) => a - b), 'cumulative');
