@@ -3,7 +3,8 @@
 // cleared each interval, so rate() works. Series stay bounded (src/plan/series.ts estimates them): pid is never a
 // label; a per-process metric (comm, cgroup) shows the max_comm_series busiest commands of each scrape window and
 // adds the rest to comm="other" (counted); the cpu label only with per_cpu.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { MetricSpec, Row } from '../monitors/types.js';
@@ -12,6 +13,7 @@ import type { BpfCost } from '../process/bpf-stats.js';
 import type { Sink } from './sink.js';
 import { UsageError } from '../errors.js';
 import { selectShown, type Shown } from './busiest.js';
+import { basicAuth, type WebConfig } from './web-config.js';
 
 export interface HealthSnapshot {
   monitor: string;
@@ -46,6 +48,8 @@ export interface PrometheusOptions {
   buildInfo?: BuildInfo;
   /** The supervisor's own process_* and nodejs_* metrics (default on). */
   processMetrics?: boolean;
+  /** TLS and basic auth (--web.config.file); none: plain HTTP, no authentication. */
+  web?: WebConfig;
 }
 
 /**
@@ -74,6 +78,7 @@ function collectProcessMetrics(registry: Registry): void {
 
 export type PrometheusSink = Sink & {
   address: string;
+  scheme: 'http' | 'https';
   /** What a scrape answers: health refreshed, the scrape window closed (as GET on the metrics path does). */
   scrape(): Promise<string>;
 };
@@ -258,7 +263,7 @@ export const serverLimits = {
  * Stops listening, closes idle connections at once and every other one after `graceMs`: server.close()
  * alone waits for each connection to end, and a connection that never sends a request is never idle to Node.
  */
-export function closeServer(server: Server, graceMs: number): Promise<void> {
+export function closeServer(server: Server | TlsServer, graceMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     server.close(() => {
@@ -401,7 +406,12 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   };
 
   const { host, port } = parseListen(opts.listen);
-  const server: Server = createServer({ ...serverLimits.create }, (req, res) => {
+  const authorized = opts.web?.users.size ? basicAuth(opts.web.users) : null;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (authorized && !authorized(req.headers.authorization)) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="ebpfmon", charset="UTF-8"' }).end('ebpfmon: unauthorized\n');
+      return;
+    }
     const url = (req.url ?? '/').split('?')[0];
     if (url !== opts.path) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`ebpfmon: metrics are at ${opts.path}\n`);
@@ -421,7 +431,12 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (e: unknown) => res.writeHead(500).end(String(e)),
     );
-  });
+  };
+  const tls = opts.web?.tls;
+  // TLS 1.2 at least, as exporter-toolkit's default.
+  const server: Server | TlsServer = tls
+    ? createTlsServer({ ...serverLimits.create, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler)
+    : createServer({ ...serverLimits.create }, handler);
   server.headersTimeout = serverLimits.headersTimeoutMs;
   server.requestTimeout = serverLimits.requestTimeoutMs;
   server.keepAliveTimeout = serverLimits.keepAliveTimeoutMs;
@@ -439,6 +454,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
 
   return {
     address,
+    scheme: tls ? 'https' : 'http',
     scrape,
     write(monitor, rows) {
       for (const spec of opts.metrics.get(monitor) ?? []) {

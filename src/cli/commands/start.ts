@@ -32,6 +32,8 @@ export interface StartOptions {
   scripts?: string | undefined;
   /** Serve Prometheus metrics on this host:port (overrides output.prometheus). */
   prometheus?: string | undefined;
+  /** TLS and basic auth of the exporter (overrides output.prometheus.web_config_file). */
+  webConfigFile?: string | undefined;
 }
 
 export interface StartSignals {
@@ -98,7 +100,10 @@ async function startExporter(
   if (!conf.enabled && !opts.prometheus) return null;
   // Loaded only when asked for: prom-client costs about 10 MB of memory.
   const { createPrometheusSink } = await import('../../sinks/prometheus.js');
+  const webFile = opts.webConfigFile ?? conf.web_config_file;
+  const web = webFile ? await (await import('../../sinks/web-config.js')).loadWebConfig(webFile) : undefined;
   const exporter = await createPrometheusSink({
+    ...(web ? { web } : {}),
     listen: opts.prometheus ?? conf.listen,
     path: conf.path,
     maxCommSeries: conf.max_comm_series,
@@ -114,7 +119,7 @@ async function startExporter(
     usage: processUsage,
     buildInfo: { version, bpftraceVersion },
   });
-  log.info({ address: exporter.address, path: conf.path }, 'prometheus exporter listening');
+  log.info({ address: exporter.address, path: conf.path, scheme: exporter.scheme, basicAuth: (web?.users.size ?? 0) > 0 }, 'prometheus exporter listening');
   return exporter;
 }
 
