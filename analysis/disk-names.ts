@@ -9,7 +9,7 @@ export const sysDevBlock = '/sys/dev/block';
 /** MAJ:MIN as ebpfmon writes it. */
 const devNumber = /^\d{1,7}:\d{1,7}$/;
 /** A name the kernel would give: no path, no control or space characters. */
-const plausibleName = /^[A-Za-z0-9][A-Za-z0-9._+:!-]{0,63}$/;
+export const plausibleName = /^[A-Za-z0-9][A-Za-z0-9._+:!-]{0,63}$/;
 
 /** A lookup with a cache (one read per device); `root` null resolves nothing. */
 export function diskNames(root: string | null = sysDevBlock): (device: string) => string | null {

@@ -3,6 +3,7 @@ import { Tally, detach, finiteOrNull, ratio, round } from '../tally.js';
 import type { BioRow } from '../../src/monitors/bio.js';
 import { add, at, col, columnsOf, exactTotal, max, measure, metric, min, optionalCount, orUnknown, unreadable, wholeCount, positions, tableOf, type AnalyzerOf } from './common.js';
 import type { Table } from '../model.js';
+import { plausibleName } from '../disk-names.js';
 
 // Sums per key: ios, bytes, latency-weighted ios (avg * count), ios with a latency, then max and min latency.
 const [IOS, BYTES, LATSUM, LATN, LATMAX, LATMIN] = [0, 1, 2, 3, 4, 5] as const;
@@ -11,8 +12,16 @@ const W = 6;
 const c = columnsOf<BioRow>();
 const tally = (): Tally => new Tally(W, undefined, startValues);
 
-/** `diskName` gives the kernel's name of a device written as MAJ:MIN (analysis/disk-names.ts), or null. */
+/** Disk names kept from the files' `disk` column (a host has far fewer disks). */
+const maxFileNames = 4096;
+
+/**
+ * `diskName` gives the kernel's name of a device written as MAJ:MIN (analysis/disk-names.ts), or null. The name the
+ * file itself holds (its `disk` column, written since ebpfmon resolved names on the monitored host) comes first:
+ * it is that host's; the analyzing machine's is the fallback for files without it.
+ */
 export function bioAnalyzer(diskName: (device: string) => string | null = () => null): AnalyzerOf<BioRow> {
+  const fileNames = new Map<string, string>();
   const byType = tally();
   const byDevice = tally();
   const byComm = tally();
@@ -31,9 +40,9 @@ export function bioAnalyzer(diskName: (device: string) => string | null = () => 
     required: ['count'],
     series: { label: 'bytes', unit: 'MB/s', card: false },
     bind(h) {
-      const [iType, iDev, iComm, iCount, iBytes, iAvg, iMin, iMax, iTp] = positions(
+      const [iType, iDev, iComm, iCount, iBytes, iAvg, iMin, iMax, iTp, iDisk] = positions(
         h,
-        c('io_type', 'device', 'comm', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us', 'max_latency_us', 'throughput_mbps'),
+        c('io_type', 'device', 'comm', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us', 'max_latency_us', 'throughput_mbps', 'disk'),
       );
       return (f, ts) => {
         const count = wholeCount(f[iCount]);
@@ -55,7 +64,11 @@ export function bioAnalyzer(diskName: (device: string) => string | null = () => 
           if (intervalMbps > peakMbps) peakMbps = round(intervalMbps, 6);
         }
         accumulate(byType.get(orUnknown(f[iType])), count, bytes, avg, mn, mx);
-        accumulate(byDevice.get(orUnknown(f[iDev])), count, bytes, avg, mn, mx);
+        const dev = orUnknown(f[iDev]);
+        accumulate(byDevice.get(dev), count, bytes, avg, mn, mx);
+        // The last name seen wins: a number given to another disk after a hot-plug names the newer one.
+        const disk = iDisk < 0 ? undefined : f[iDisk];
+        if (disk && disk !== dev && plausibleName.test(disk) && fileNames.get(dev) !== disk && (fileNames.has(dev) || fileNames.size < maxFileNames)) fileNames.set(detach(dev), detach(disk));
         accumulate(byComm.get(orUnknown(f[iComm])), count, bytes, avg, mn, mx);
         accumulate(all, count, bytes, avg, mn, mx);
         return bytes / 1e6;
@@ -94,8 +107,8 @@ export function bioAnalyzer(diskName: (device: string) => string | null = () => 
         ],
         tables: [
           byTypeTable,
-          // disk: the kernel's name (vda) where this machine knows the number, else the device as written.
-          tableOf('top_devices', 'Top devices (by bytes)', [col('disk', 'disk', 'text'), col('device', 'device', 'text'), ...cols], byDevice, top, (k, a) => ({ disk: diskName(k) ?? k, device: k, ...cells(a) }), BYTES),
+          // disk: the kernel's name (vda) the file gives, else the one this machine gives the number, else the number.
+          tableOf('top_devices', 'Top devices (by bytes)', [col('disk', 'disk', 'text'), col('device', 'device', 'text'), ...cols], byDevice, top, (k, a) => ({ disk: fileNames.get(k) ?? diskName(k) ?? k, device: k, ...cells(a) }), BYTES),
           tableOf('top_processes', 'Top processes (comm, by bytes)', [col('comm', 'comm', 'text'), ...cols], byComm, top, (k, a) => ({ comm: k, ...cells(a) }), BYTES),
         ],
         bars: { table: 'top_processes', value: 'bytes' },

@@ -61,6 +61,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 3 this machine canno
     .option('--console', 'also print rows on stdout (default when a single monitor runs)')
     .option('--scripts <path>', 'run these operator-edited scripts (a directory of .bt files written by generate --out, or one file) instead of generating', nonEmptyPath('a directory or a .bt file'))
     .option('--prometheus <host:port>', 'serve Prometheus metrics there (default from output.prometheus; loopback unless you say otherwise)')
+    .option('--web.config.file <path>', "TLS and basic auth for the exporter, in Prometheus exporter-toolkit's format (default: output.prometheus.web_config_file)", nonEmptyPath('a web config file path'))
     .option('--daemon', `detach and run in the background; logs go to logging.file (default ${defaultDaemonLog})`)
     .option('--pid-file <file>', `pid file; the status file sits next to it (default with --daemon: ${defaultPidFile})`, nonEmptyPath('a pid file path'))
     .addOption(new Option('--log-level <level>', 'log level (default: logging.level of the config; silent: no log, errors still end in one line on stderr)').choices(logLevels))
@@ -77,8 +78,9 @@ is logged and the running one continues) and reopens the log file.
 Filters in the config match in the kernel: a monitor's comm is the name of the thread making the event, exactly
 (not the process's name: threads a process named otherwise are left out); open.path_prefix is a literal prefix of
 the path as the process passed it, never resolved (a relative path or a symlink is not matched).`)
-    .action(async (o: StartCommandOptions) => {
-      const r = await startCommand(o, (log) => (state.log = log));
+    .action(async (o: StartCommandOptions & { 'web.config.file'?: string }) => {
+      const { 'web.config.file': webConfigFile, ...rest } = o;
+      const r = await startCommand({ ...rest, ...(webConfigFile ? { webConfigFile } : {}) }, (log) => (state.log = log));
       if (r.stdout) out(r.stdout);
       if (r.stderr) process.stderr.write(`ebpfmon: ${r.stderr}\n`);
       if (r.failed) process.exitCode = Exit.runtime;

@@ -57,6 +57,8 @@ export const configSchema = z.strictObject({
           max_comm_series: wholeAtLeast(1).default(200),
           /** Also a cpu label on interrupts, softirqs and page faults: series x CPUs (off: summed over CPUs). */
           per_cpu: z.boolean({ error: 'expected true or false' }).default(false),
+          /** TLS and basic auth, in Prometheus exporter-toolkit's web config format (--web.config.file overrides it). */
+          web_config_file: z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' }).optional(),
         })
         .prefault({}),
       format: z

@@ -28,7 +28,10 @@ export interface BioRow extends Row {
   timestamp: string;
   pid: number;
   comm: string;
+  /** The whole disk's MAJ:MIN, as the kernel's block tracepoints give it. */
   device: string;
+  /** The kernel's name of the device (vda, nvme0n1), set from /sys/dev/block before output (src/rows/disk.ts); MAJ:MIN when it has none. */
+  disk: string | null;
   io_type: IoType;
   count: number;
   total_bytes: number;
@@ -214,6 +217,7 @@ export const bio = defineMonitor<BioOptions, BioRow>({
         pid: Number(key.pid),
         comm: key.comm,
         device: deviceName(Number(key.dev)),
+        disk: null,
         io_type: ioTypes[Number(key.op)] ?? 'other',
         count,
         total_bytes: bytes,
@@ -239,20 +243,21 @@ export const bio = defineMonitor<BioOptions, BioRow>({
     },
   },
   columns: [
-    'timestamp', 'pid', 'comm', 'device', 'io_type', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us',
+    'timestamp', 'pid', 'comm', 'device', 'disk', 'io_type', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us',
     'max_latency_us', 'throughput_mbps', 'latency_buckets', 'cgroup',
   ],
+  // device is the kernel's name, as node_exporter's (node_disk_* join on it); devno the MAJ:MIN, a function of it.
   metrics: [
-    { name: 'ebpfmon_bio_requests_total', help: 'Block I/O requests per device and type.', labels: { device: 'device', io_type: 'io_type' }, value: 'count' },
-    { name: 'ebpfmon_bio_bytes_total', help: 'Block I/O bytes per device and type.', labels: { device: 'device', io_type: 'io_type' }, value: 'total_bytes' },
+    { name: 'ebpfmon_bio_requests_total', help: 'Block I/O requests per device and type.', labels: { device: 'disk', devno: 'device', io_type: 'io_type' }, value: 'count' },
+    { name: 'ebpfmon_bio_bytes_total', help: 'Block I/O bytes per device and type.', labels: { device: 'disk', devno: 'device', io_type: 'io_type' }, value: 'total_bytes' },
     {
       name: 'ebpfmon_bio_latency_seconds',
       help: 'Issue-to-completion latency of block requests per device and type.',
-      labels: { device: 'device', io_type: 'io_type' },
+      labels: { device: 'disk', devno: 'device', io_type: 'io_type' },
       histogram: { column: 'latency_buckets', bounds: latencyBoundsUs, meanColumn: 'avg_latency_us' },
       scale: 1e-6,
     },
   ],
   consoleLine: (r) =>
-    `${r.timestamp}  bio      pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.device.padEnd(8)} ${r.io_type.padEnd(7)} count=${String(r.count).padStart(6)} bytes=${String(r.total_bytes).padStart(11)} avg=${r.avg_latency_us?.toFixed(1) ?? '-'}us max=${r.max_latency_us?.toFixed(1) ?? '-'}us ${r.throughput_mbps.toFixed(2)} MB/s`,
+    `${r.timestamp}  bio      pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${(r.disk ?? r.device).padEnd(8)} ${r.io_type.padEnd(7)} count=${String(r.count).padStart(6)} bytes=${String(r.total_bytes).padStart(11)} avg=${r.avg_latency_us?.toFixed(1) ?? '-'}us max=${r.max_latency_us?.toFixed(1) ?? '-'}us ${r.throughput_mbps.toFixed(2)} MB/s`,
 });

@@ -26,10 +26,17 @@ export const seriesBudget = 10_000;
 
 /**
  * Series of ebpfmon's own health per monitor: monitor_up, 7 monitor_state values, restarts, lost events, parse
- * errors, rows, incomplete intervals, dropped map updates, stalls, skipped ticks, stalled, bpftrace CPU and RSS, BPF run time, runs and
- * misses.
+ * errors, rows, incomplete intervals, dropped map updates, stalls, skipped ticks, stalled, coverage, monitor_process.
  */
-export const healthSeriesPerMonitor = 22;
+export const healthSeriesPerMonitor = 18;
+/** Series per bpftrace process: its CPU and RSS, BPF run time, runs and misses. A process serves one monitor or more. */
+export const healthSeriesPerProcess = 5;
+/**
+ * Series that do not grow with the config: ebpfmon_build_info and the supervisor's process_* and nodejs_* metrics
+ * (104 measured with every monitor but func running: heap spaces x 3, and nodejs_gc_duration_seconds, 9 series for
+ * each of the four kinds of GC once seen).
+ */
+export const selfSeries = 130;
 
 export interface SeriesEstimate {
   metric: string;
@@ -86,6 +93,7 @@ export function labelBounds(config: Config, machine: Machine): Readonly<Record<s
     kind: 2,
     io_type: ioTypes.length,
     device: machine.blockDevices,
+    devno: 1, // a function of device
     // Hard interrupts: one series per handler (type is its IRQ number, devices its name: a function of the handler).
     type: machine.irqHandlers,
     devices: 1,
@@ -135,7 +143,8 @@ export function estimateSeries(config: Config, monitors: readonly Monitor<BaseOp
       metric: 'ebpfmon health (monitor_*, folded, ...)',
       monitor: '-',
       labels: { monitor: monitors.length },
-      series: healthSeriesPerMonitor * monitors.length + perProcess,
+      // At most one process per monitor (each runs alone once isolated).
+      series: (healthSeriesPerMonitor + healthSeriesPerProcess) * monitors.length + perProcess + selfSeries,
     });
   }
   return out;

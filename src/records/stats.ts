@@ -4,6 +4,8 @@ import type { CoverageState } from '../coverage/tracker.js';
 export interface MonitorStats {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'unavailable' | 'over_budget';
   bpftracePid: number | null;
+  /** The bpftrace process serving the monitor ("main", "paths", or the monitor's name once isolated). */
+  bpftraceProcess: string | null;
   /**
    * bpftrace's pid as the rows carry it (printed by the script once attached). Inside a pid namespace bpftrace 0.17
    * reports host pids, so this is its host pid while `bpftracePid` is the namespace's; elsewhere they are equal.
@@ -39,6 +41,7 @@ export interface MonitorStats {
 export const newStats = (): MonitorStats => ({
   state: 'starting',
   bpftracePid: null,
+  bpftraceProcess: null,
   bpftraceRowPid: null,
   runtime: null,
   restarts: 0,

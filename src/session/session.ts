@@ -15,6 +15,7 @@ import { newStats } from '../records/stats.js';
 import { createRouter, type RoutedMonitor } from '../records/router.js';
 import { systemClock, type Clock } from '../rows/clock.js';
 import { createCgroupResolver } from '../rows/cgroup.js';
+import { createDiskResolver } from '../rows/disk.js';
 import { ensureDir } from '../sinks/safe-fs.js';
 import { createCsvSink } from '../sinks/csv.js';
 import { fileSinkPolicy, type OutputFileStats } from '../sinks/file-sink.js';
@@ -174,6 +175,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
 
     const coverage = createMonitorCoverage(monitors, (name, text) => output.note(name, clock.now(), text), log, clock.monotonicNs);
     const cgroups = createCgroupResolver();
+    const disks = createDiskResolver();
     const note = (monitor: string, timestamp: string, text: string): void => output.note(monitor, timestamp, text);
     const onState = (spec: ProcessSpec, s: StateReport): void => {
       for (const name of spec.monitors) {
@@ -181,6 +183,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         if (!m) continue;
         m.stats.state = s.state;
         m.stats.bpftracePid = s.pid;
+        m.stats.bpftraceProcess = spec.id;
         if (s.state !== 'running') m.stats.bpftraceRowPid = null;
         m.stats.runtime = s.runner.mode;
         if (s.reason) m.stats.lastError = s.reason;
@@ -200,7 +203,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
     const onRun = (spec: ProcessSpec, run: RunInfo): { line(l: string): void; end(): void } => {
       const router = createRouter({
         monitors: spec.monitors.flatMap((n) => monitors.get(n) ?? []),
-        onRows: (m, rows) => output.write(m, cgroups.enrich(rows)),
+        onRows: (m, rows) => output.write(m, disks.enrich(cgroups.enrich(rows))),
         onNote: note,
         onAttached: (probes) => run.attached(probes),
         onInterval: coverage.onInterval,

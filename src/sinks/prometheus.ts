@@ -3,7 +3,9 @@
 // cleared each interval, so rate() works. Series stay bounded (src/plan/series.ts estimates them): pid is never a
 // label; a per-process metric (comm, cgroup) shows the max_comm_series busiest commands of each scrape window and
 // adds the rest to comm="other" (counted); the cpu label only with per_cpu.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { MetricSpec, Row } from '../monitors/types.js';
 import type { MonitorStats } from '../records/stats.js';
@@ -11,12 +13,22 @@ import type { BpfCost } from '../process/bpf-stats.js';
 import type { Sink } from './sink.js';
 import { UsageError } from '../errors.js';
 import { selectShown, type Shown } from './busiest.js';
+import { basicAuth, type WebConfig } from './web-config.js';
 
 export interface HealthSnapshot {
   monitor: string;
   stats: MonitorStats;
   /** In-kernel cost of its bpftrace's programs, when runtime.self_stats is on. */
   bpf: BpfCost | null;
+  /** The bpftrace process serving it ("main", "paths", or the monitor's name once isolated); null before it runs. */
+  process?: string | null;
+}
+
+/** What ebpfmon_build_info says. */
+export interface BuildInfo {
+  version: string;
+  /** bpftrace --version of this host; "unknown" when it could not be read. */
+  bpftraceVersion: string | null;
 }
 
 export interface PrometheusOptions {
@@ -32,10 +44,41 @@ export interface PrometheusOptions {
   health(): readonly HealthSnapshot[];
   /** CPU seconds and RSS of a process, read at each scrape. */
   usage(pid: number): Promise<{ cpuSeconds: number; rssBytes: number } | null>;
+  /** ebpfmon_build_info's labels; without it, ebpfmon's version and bpftrace_version="unknown". */
+  buildInfo?: BuildInfo;
+  /** The supervisor's own process_* and nodejs_* metrics (default on). */
+  processMetrics?: boolean;
+  /** TLS and basic auth (--web.config.file); none: plain HTTP, no authentication. */
+  web?: WebConfig;
+}
+
+/**
+ * prom-client's default metrics that are read at scrape time (or on a GC event), registered one by one: the set
+ * collectDefaultMetrics registers also starts perf_hooks.monitorEventLoopDelay, a timer that wakes the process
+ * every 10 ms for nodejs_eventloop_lag_*. Those and the handle/request/resource counts (Node internals) are left out.
+ */
+export const processCollectors = [
+  'processCpuTotal',
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
+  'gc',
+] as const;
+type Collector = (registry: Registry, config: Record<string, unknown>) => void;
+const requireCjs = createRequire(import.meta.url);
+/** Registers the supervisor's own process metrics on `registry`. */
+function collectProcessMetrics(registry: Registry): void {
+  // prom-client has no `exports` map: its lib/ files are its published layout (package.json `files`).
+  for (const name of processCollectors) (requireCjs(`prom-client/lib/metrics/${name}.js`) as Collector)(registry, {});
 }
 
 export type PrometheusSink = Sink & {
   address: string;
+  scheme: 'http' | 'https';
   /** What a scrape answers: health refreshed, the scrape window closed (as GET on the metrics path does). */
   scrape(): Promise<string>;
 };
@@ -220,7 +263,7 @@ export const serverLimits = {
  * Stops listening, closes idle connections at once and every other one after `graceMs`: server.close()
  * alone waits for each connection to end, and a connection that never sends a request is never idle to Node.
  */
-export function closeServer(server: Server, graceMs: number): Promise<void> {
+export function closeServer(server: Server | TlsServer, graceMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     server.close(() => {
@@ -284,19 +327,33 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   });
   const dropped = totalsCounter(registry, 'ebpfmon_dropped_updates_total', 'Map updates the kernel refused because the map was full, as bpftrace reported each one (bpftrace 0.23+; older versions only mark the interval).', ['monitor']);
   const stalled = new Gauge({ name: 'ebpfmon_monitor_stalled', help: '1 while no interval closed for two intervals (bpftrace stalled), else 0.', labelNames: ['monitor'], registers: [registry] });
-  const cpu = totalsCounter(registry, 'ebpfmon_bpftrace_cpu_seconds_total', 'CPU time (user+system) of the bpftrace process serving the monitor.', ['monitor']);
-  const rss = new Gauge({ name: 'ebpfmon_bpftrace_rss_bytes', help: 'Resident memory of the bpftrace process serving the monitor.', labelNames: ['monitor'], registers: [registry] });
-  const bpfSeconds = totalsCounter(registry, 'ebpfmon_bpf_run_seconds_total', 'Kernel time spent in the BPF programs of the bpftrace process serving the monitor (runtime.self_stats).', ['monitor']);
-  const bpfRuns = totalsCounter(registry, 'ebpfmon_bpf_runs_total', 'Runs of the BPF programs of the bpftrace process serving the monitor (runtime.self_stats).', ['monitor']);
-  const bpfMisses = totalsCounter(registry, 'ebpfmon_bpf_recursion_misses_total', 'Program runs the kernel skipped (another BPF program was running on that CPU): missed events.', ['monitor']);
+  // One series per bpftrace process (several monitors share one): summing them over monitors would count it again
+  // for each. ebpfmon_monitor_process says which monitors a process serves.
+  const cpu = totalsCounter(registry, 'ebpfmon_bpftrace_cpu_seconds_total', 'CPU time (user+system) of a bpftrace process.', ['process']);
+  const rss = new Gauge({ name: 'ebpfmon_bpftrace_rss_bytes', help: 'Resident memory of a bpftrace process.', labelNames: ['process'], registers: [registry] });
+  const bpfSeconds = totalsCounter(registry, 'ebpfmon_bpf_run_seconds_total', 'Kernel time spent in the BPF programs of a bpftrace process (only with runtime.self_stats).', ['process']);
+  const bpfRuns = totalsCounter(registry, 'ebpfmon_bpf_runs_total', 'Runs of the BPF programs of a bpftrace process (only with runtime.self_stats).', ['process']);
+  const bpfMisses = totalsCounter(registry, 'ebpfmon_bpf_recursion_misses_total', 'Program runs the kernel skipped in a bpftrace process (another BPF program was running on that CPU): missed events (only with runtime.self_stats).', ['process']);
+  const monitorProcess = new Gauge({ name: 'ebpfmon_monitor_process', help: 'The bpftrace process serving the monitor: 1 for the current one.', labelNames: ['monitor', 'process'], registers: [registry] });
+  const build = opts.buildInfo ?? { version: 'unknown', bpftraceVersion: null };
+  new Gauge({
+    name: 'ebpfmon_build_info',
+    help: 'Always 1: the versions of ebpfmon, the bpftrace it runs and Node.js.',
+    labelNames: ['version', 'bpftrace_version', 'node_version'],
+    registers: [registry],
+  }).set({ version: build.version, bpftrace_version: build.bpftraceVersion ?? 'unknown', node_version: process.versions.node }, 1);
+  if (opts.processMetrics ?? true) collectProcessMetrics(registry);
   const states = ['starting', 'running', 'restarting', 'failed', 'stopped', 'unavailable', 'over_budget'] as const;
 
   const refreshHealth = async (): Promise<void> => {
-    for (const { monitor, stats, bpf } of opts.health()) {
-      if (bpf) {
-        bpfSeconds({ monitor }, bpf.runTimeNs / 1e9);
-        bpfRuns({ monitor }, bpf.runCount);
-        bpfMisses({ monitor }, bpf.recursionMisses);
+    /** Each bpftrace process once, by pid: the first monitor that names it gives its process label. */
+    const processes = new Map<number, { process: string; bpf: BpfCost | null }>();
+    monitorProcess.reset();
+    for (const { monitor, stats, bpf, process: proc } of opts.health()) {
+      const name = proc ?? monitor;
+      if (stats.bpftracePid !== null) {
+        monitorProcess.set({ monitor, process: name }, 1);
+        if (!processes.has(stats.bpftracePid)) processes.set(stats.bpftracePid, { process: name, bpf });
       }
       up.set({ monitor }, stats.state === 'running' ? 1 : 0);
       for (const st of states) state.set({ monitor, state: st }, st === stats.state ? 1 : 0);
@@ -310,10 +367,19 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       skippedTicks({ monitor }, stats.skippedTicks);
       stalled.set({ monitor }, stats.stalled ? 1 : 0);
       if (stats.coverage?.ratio !== null && stats.coverage !== null) coverage.set({ monitor, basis: stats.coverage.basis }, stats.coverage.ratio);
-      const u = stats.bpftracePid === null ? null : await opts.usage(stats.bpftracePid);
+    }
+    // A process that ended (a reload, an isolated monitor) leaves no stale RSS behind.
+    rss.reset();
+    for (const [pid, { process: proc, bpf }] of processes) {
+      if (bpf) {
+        bpfSeconds({ process: proc }, bpf.runTimeNs / 1e9);
+        bpfRuns({ process: proc }, bpf.runCount);
+        bpfMisses({ process: proc }, bpf.recursionMisses);
+      }
+      const u = await opts.usage(pid);
       if (u) {
-        cpu({ monitor }, u.cpuSeconds);
-        rss.set({ monitor }, u.rssBytes);
+        cpu({ process: proc }, u.cpuSeconds);
+        rss.set({ process: proc }, u.rssBytes);
       }
     }
   };
@@ -340,7 +406,12 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   };
 
   const { host, port } = parseListen(opts.listen);
-  const server: Server = createServer({ ...serverLimits.create }, (req, res) => {
+  const authorized = opts.web?.users.size ? basicAuth(opts.web.users) : null;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (authorized && !authorized(req.headers.authorization)) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="ebpfmon", charset="UTF-8"' }).end('ebpfmon: unauthorized\n');
+      return;
+    }
     const url = (req.url ?? '/').split('?')[0];
     if (url !== opts.path) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`ebpfmon: metrics are at ${opts.path}\n`);
@@ -360,7 +431,12 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (e: unknown) => res.writeHead(500).end(String(e)),
     );
-  });
+  };
+  const tls = opts.web?.tls;
+  // TLS 1.2 at least, as exporter-toolkit's default.
+  const server: Server | TlsServer = tls
+    ? createTlsServer({ ...serverLimits.create, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler)
+    : createServer({ ...serverLimits.create }, handler);
   server.headersTimeout = serverLimits.headersTimeoutMs;
   server.requestTimeout = serverLimits.requestTimeoutMs;
   server.keepAliveTimeout = serverLimits.keepAliveTimeoutMs;
@@ -378,6 +454,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
 
   return {
     address,
+    scheme: tls ? 'https' : 'http',
     scrape,
     write(monitor, rows) {
       for (const spec of opts.metrics.get(monitor) ?? []) {

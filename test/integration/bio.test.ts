@@ -67,6 +67,10 @@ test('64 MiB written and read back by dd with O_DIRECT are counted exactly, on t
   // 1 MiB per request at most (a request may be split, e.g. at the device's segment limit).
   assert.ok(sum('write', 'count') >= 64 && sum('read', 'count') >= 64, summary);
   assert.deepEqual(new Set(rows.map((row) => row['device'])), new Set([scratch.disk]), summary);
+  // disk: the kernel's name of that number, the name /sys/block (and node_exporter's device label) uses.
+  const diskName = path.basename(await realpath(`/sys/dev/block/${scratch.disk}`));
+  assert.ok(existsSync(`/sys/block/${diskName}`), diskName);
+  assert.deepEqual(new Set(rows.map((row) => row['disk'])), new Set([diskName]), summary);
   assert.deepEqual(new Set(rows.map((row) => row['io_type'])), new Set(['write', 'read']), summary);
   assert.equal(new Set(rows.filter((row) => row['io_type'] === 'write').map((row) => row['pid'])).size, 1, 'one dd process wrote');
   // Latency needs the completion, which the kernel may skip (see bio.ts); most are seen.

@@ -3,10 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
-import { readCsv, sleep, startCli, tempDir, writeConfig, type RunningCli } from '../helpers/cli.js';
+import { readCsv, runCli, sleep, startCli, tempDir, writeConfig, type RunningCli } from '../helpers/cli.js';
 import { run, uniqueTrue, workload } from '../helpers/workload.js';
 
 async function scrape(address: string): Promise<string> {
@@ -61,7 +62,13 @@ test('prometheus: counters rise by the workload between two scrapes; health metr
   assert.equal(sample(second, 'ebpfmon_process_syscall_errors_total', { comm: 'ebpfm_prom' }), sum(second, 'ebpfmon_syscall_errors_total'));
   assert.equal(sample(second, 'ebpfmon_exec_total', { comm: 'ebpfm_prom' }), 2);
   assert.equal(sample(second, 'ebpfmon_monitor_up', { monitor: 'syscall' }), 1);
-  assert.ok(sample(second, 'ebpfmon_bpftrace_rss_bytes', { monitor: 'syscall' }) > 10e6);
+  // One memory series per bpftrace process (syscall runs in "main", exec in "paths"), not one per monitor.
+  assert.ok(sample(second, 'ebpfmon_bpftrace_rss_bytes', { process: 'main' }) > 10e6);
+  assert.equal(sample(second, 'ebpfmon_monitor_process', { monitor: 'syscall', process: 'main' }), 1);
+  const processes = new Set([...second.matchAll(/^ebpfmon_monitor_process\{[^}]*process="([^"]+)"/gm)].map((m) => m[1]));
+  assert.equal(second.split('\n').filter((l) => l.startsWith('ebpfmon_bpftrace_rss_bytes{')).length, processes.size);
+  assert.match(second, /^ebpfmon_build_info\{version="[^"]+",bpftrace_version="\d+\.\d+\.\d+",node_version="\d+\.\d+\.\d+"\} 1$/m);
+  assert.ok(sample(second, 'process_resident_memory_bytes', {}) > 10e6 || /^process_resident_memory_bytes \d+/m.test(second));
   assert.ok(sample(second, 'ebpfmon_rows_total', { monitor: 'syscall' }) > 0);
   assert.doesNotMatch(second, /\bpid="/, 'pid is never a label');
   const promtool = await execa('promtool', ['check', 'metrics'], { input: second, reject: false });
@@ -106,12 +113,15 @@ test('prometheus: the bio latency histogram matches the buckets in the CSV and l
   assert.equal((await cli.done).exitCode, 0);
   const rows = (await readCsv(dir, 'bio')).filter((r) => r['io_type'] === 'write' && r['latency_buckets']);
   assert.ok(rows.length > 0, 'write completions with buckets');
-  const device = rows[0]!['device']!;
+  const devno = rows[0]!['device']!;
+  // The label is the kernel's name (node_exporter's device label), the number beside it.
+  const device = path.basename(await realpath(`/sys/dev/block/${devno}`));
+  assert.equal(rows[0]!['disk'], device);
   // Every completion scraped is in the CSV; the CSV may hold a few more from after the scrape.
-  const csvCount = rows.filter((r) => r['device'] === device).flatMap((r) => r['latency_buckets']!.split(' ')).reduce((n, p) => n + Number(p.split(':')[1]), 0);
-  const count = sample(text, 'ebpfmon_bio_latency_seconds_count', { device, io_type: 'write' });
+  const csvCount = rows.filter((r) => r['device'] === devno).flatMap((r) => r['latency_buckets']!.split(' ')).reduce((n, p) => n + Number(p.split(':')[1]), 0);
+  const count = sample(text, 'ebpfmon_bio_latency_seconds_count', { device, devno, io_type: 'write' });
   assert.ok(count >= 64 && count <= csvCount, `histogram count ${count}, CSV ${csvCount}`);
-  const buckets = text.split('\n').filter((l) => l.startsWith(`ebpfmon_bio_latency_seconds_bucket{device="${device}",io_type="write"`));
+  const buckets = text.split('\n').filter((l) => l.startsWith(`ebpfmon_bio_latency_seconds_bucket{device="${device}",devno="${devno}",io_type="write"`));
   assert.equal(buckets.length, 15);
   const values = buckets.map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
   assert.deepEqual(values, [...values].sort((a, b) => a - b), 'cumulative');
@@ -148,4 +158,48 @@ test('prometheus: interrupt labels are those of /proc/interrupts (as node_export
   assert.ok(sample(text, 'ebpfmon_context_switches_total', { kind: 'voluntary' }) > 0);
   const promtool = await execa('promtool', ['check', 'metrics'], { input: text, reject: false });
   assert.equal(promtool.exitCode, 0, `${promtool.stdout}${promtool.stderr}`);
+});
+
+test('prometheus: --web.config.file serves over TLS (self-signed, openssl) with basic auth: 401 without credentials, metrics with them', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('promtls');
+  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+  // crypt_blowfish's published vector: user prom, password U*U.
+  await writeFile(path.join(dir, 'web.yml'), "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  prom: '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'\n");
+  const config = await writeConfig(dir, 'monitors:\n  exec: {enabled: true}\n');
+  const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--web.config.file', path.join(dir, 'web.yml'), '--duration', '30']);
+  const rec = await cli.waitForLog('prometheus exporter listening');
+  await cli.waitForLog('monitors attached');
+  assert.equal(rec['scheme'], 'https');
+  const ca = await readFile(path.join(dir, 'cert.pem'));
+  const get = (auth?: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest(`https://${String(rec['address'])}/metrics`, { ca, headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {} }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  assert.equal((await get()).status, 401);
+  assert.equal((await get('prom:wrong')).status, 401);
+  const ok = await get('prom:U*U');
+  assert.equal(ok.status, 200);
+  assert.match(ok.body, /^ebpfmon_monitor_up\{monitor="exec"\} 1$/m);
+  // Plain HTTP on the TLS port gets no metrics.
+  await assert.rejects(fetch(`http://${String(rec['address'])}/metrics`).then(async (r) => { if (r.status === 200 && (await r.text()).includes('ebpfmon_')) throw new Error('metrics over plain HTTP'); throw new Error('refused'); }));
+  cli.proc.kill('SIGTERM');
+  assert.equal((await cli.done).exitCode, 0);
+});
+
+test('prometheus: a web config with an unknown key stops start with one clear line', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('promwebbad');
+  await writeFile(path.join(dir, 'web.yml'), 'http_server_config: {http2: false}\n');
+  const config = await writeConfig(dir, 'monitors:\n  exec: {enabled: true}\n');
+  const r = await runCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--web.config.file', path.join(dir, 'web.yml'), '--duration', '5']);
+  assert.notEqual(r.exitCode, 0);
+  assert.match(r.stderr, /web config .*web\.yml: http_server_config: not supported by ebpfmon/);
 });

@@ -35,7 +35,7 @@ test('self_stats: status shows runs, ns per event and CPU share of the BPF progr
   assert.ok(bpf.nsPerEvent > 0 && bpf.nsPerEvent < 100000, `ns/event ${bpf.nsPerEvent}`);
   assert.ok(bpf.cpuPercent >= 0);
   const metrics = await (await fetch(`http://${String(exporter['address'])}/metrics`)).text();
-  assert.match(metrics, /^ebpfmon_bpf_runs_total\{monitor="syscall"\} [1-9]\d*/m);
+  assert.match(metrics, /^ebpfmon_bpf_runs_total\{process="main"\} [1-9]\d*/m);
   assert.match(cli.stderrText(), /in-kernel cost of bpftrace programs/);
   cli.proc.kill('SIGTERM');
   assert.equal((await cli.done).exitCode, 0);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectShown } from '../../src/sinks/busiest.js';
 import { createPrometheusSink, type HealthSnapshot, type PrometheusOptions } from '../../src/sinks/prometheus.js';
-import { healthSeriesPerMonitor } from '../../src/plan/series.js';
+import { healthSeriesPerMonitor, healthSeriesPerProcess, selfSeries } from '../../src/plan/series.js';
 import { monitors } from '../../src/monitors/registry.js';
 import type { MetricSpec, Row } from '../../src/monitors/types.js';
 import { newStats } from '../../src/records/stats.js';
@@ -137,10 +137,66 @@ test('func without per_process: no per-process series (its rows carry no comm)',
   assert.equal(of(s, 'ebpfmon_process_function_calls_total').size, 0);
 });
 
-test('a monitor adds healthSeriesPerMonitor health series, as the estimate counts', async (t) => {
-  const health: HealthSnapshot[] = [{ monitor: 'exec', stats: { ...newStats(), state: 'running', bpftracePid: 1, skippedTicks: 3 }, bpf: { programs: 1, runTimeNs: 1, runCount: 1, recursionMisses: 0 } }];
+test('a monitor adds healthSeriesPerMonitor health series, a bpftrace process healthSeriesPerProcess, as the estimate counts', async (t) => {
+  const health: HealthSnapshot[] = [{ monitor: 'exec', stats: { ...newStats(), state: 'running', bpftracePid: 1, skippedTicks: 3 }, bpf: { programs: 1, runTimeNs: 1, runCount: 1, recursionMisses: 0 }, process: 'main' }];
   const p = await sink(t, [], { health: () => health, usage: () => Promise.resolve({ cpuSeconds: 1, rssBytes: 1 }) });
   const s = samples(await p.scrape());
   assert.equal([...s.keys()].filter((k) => k.includes('monitor="exec"')).length, healthSeriesPerMonitor);
+  assert.equal([...s.keys()].filter((k) => k.includes('process="main"') && !k.includes('monitor=')).length, healthSeriesPerProcess);
   assert.equal(s.get('ebpfmon_skipped_ticks_total{monitor="exec"}'), 3);
+});
+
+test('bpftrace CPU, memory and BPF cost: one series per bpftrace process, not one per monitor it serves', async (t) => {
+  const cost = { programs: 3, runTimeNs: 2e9, runCount: 50, recursionMisses: 1 };
+  const running = (pid: number) => ({ ...newStats(), state: 'running' as const, bpftracePid: pid });
+  // Three monitors in "main" (pid 10), one in "paths" (pid 20): as a session reports them.
+  const health: HealthSnapshot[] = [
+    { monitor: 'syscall', stats: running(10), bpf: cost, process: 'main' },
+    { monitor: 'exec', stats: running(10), bpf: cost, process: 'main' },
+    { monitor: 'bio', stats: running(10), bpf: cost, process: 'main' },
+    { monitor: 'open', stats: running(20), bpf: null, process: 'paths' },
+  ];
+  const usage = (pid: number) => Promise.resolve({ cpuSeconds: pid === 10 ? 4 : 1, rssBytes: pid === 10 ? 20e6 : 8.8e6 });
+  const p = await sink(t, [], { health: () => health, usage });
+  const s = samples(await p.scrape());
+  assert.deepEqual(Object.fromEntries(of(s, 'ebpfmon_bpftrace_rss_bytes')), { 'ebpfmon_bpftrace_rss_bytes{process="main"}': 20e6, 'ebpfmon_bpftrace_rss_bytes{process="paths"}': 8.8e6 });
+  // sum() is the memory bpftrace really holds.
+  assert.equal([...of(s, 'ebpfmon_bpftrace_rss_bytes').values()].reduce((a, b) => a + b, 0), 28.8e6);
+  assert.deepEqual(Object.fromEntries(of(s, 'ebpfmon_bpftrace_cpu_seconds_total')), { 'ebpfmon_bpftrace_cpu_seconds_total{process="main"}': 4, 'ebpfmon_bpftrace_cpu_seconds_total{process="paths"}': 1 });
+  assert.deepEqual(Object.fromEntries(of(s, 'ebpfmon_bpf_run_seconds_total')), { 'ebpfmon_bpf_run_seconds_total{process="main"}': 2 });
+  assert.equal(of(s, 'ebpfmon_monitor_process').size, 4);
+  assert.equal(s.get('ebpfmon_monitor_process{monitor="bio",process="main"}'), 1);
+  assert.equal(s.get('ebpfmon_monitor_process{monitor="open",process="paths"}'), 1);
+  // bio isolated into its own process (pid 30): main's figures stay main's; no stale series of the old mapping.
+  health[2] = { monitor: 'bio', stats: running(30), bpf: null, process: 'bio' };
+  const after = samples(await p.scrape());
+  assert.equal(of(after, 'ebpfmon_bpftrace_rss_bytes').size, 3);
+  assert.equal(after.get('ebpfmon_monitor_process{monitor="bio",process="main"}'), undefined);
+  assert.equal(after.get('ebpfmon_monitor_process{monitor="bio",process="bio"}'), 1);
+});
+
+test('ebpfmon_build_info, and the supervisor\'s own process metrics read at scrape time (no event-loop timer)', async (t) => {
+  const p = await sink(t, [], { buildInfo: { version: '1.2.3', bpftraceVersion: '0.17.0' } });
+  const text = await p.scrape();
+  const s = samples(text);
+  assert.equal(s.get(`ebpfmon_build_info{bpftrace_version="0.17.0",node_version="${process.versions.node}",version="1.2.3"}`), 1);
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'process_open_fds', 'nodejs_heap_size_used_bytes']) {
+    assert.ok(of(s, name).size === 1 || s.has(`${name}{}`), `${name} is served`);
+  }
+  assert.ok((s.get('process_resident_memory_bytes{}') ?? 0) > 10e6);
+  // collectDefaultMetrics' event-loop lag histogram samples every 10 ms (a timer that keeps waking the process).
+  assert.doesNotMatch(text, /nodejs_eventloop_lag/);
+  assert.ok([...s.keys()].filter((k) => !k.startsWith('ebpfmon_')).length <= selfSeries - 1);
+  const off = await sink(t, [], { processMetrics: false });
+  assert.doesNotMatch(await off.scrape(), /^process_/m);
+});
+
+test('bio: device is the kernel\'s name (node_exporter\'s label), devno the MAJ:MIN', async (t) => {
+  const p = await sink(t, [['bio', specsOf('bio')]]);
+  const row: Row = { timestamp: 't', pid: 1, comm: 'dd', device: '254:0', disk: 'vda', io_type: 'write', count: 3, total_bytes: 12288, avg_latency_us: 150, min_latency_us: 100, max_latency_us: 200, throughput_mbps: 0, latency_buckets: '250:3', cgroup: null };
+  p.write('bio', [row]);
+  const s = samples(await p.scrape());
+  assert.equal(s.get('ebpfmon_bio_requests_total{device="vda",devno="254:0",io_type="write"}'), 3);
+  assert.equal(s.get('ebpfmon_bio_bytes_total{device="vda",devno="254:0",io_type="write"}'), 12288);
+  assert.equal(s.get('ebpfmon_bio_latency_seconds_count{device="vda",devno="254:0",io_type="write"}'), 3);
 });

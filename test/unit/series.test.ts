@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig, selectedMonitors } from '../../src/config/load.js';
 import { monitors } from '../../src/monitors/registry.js';
-import { describeMachine, estimateSeries, healthSeriesPerMonitor, seriesBudget, totalSeries, type Machine } from '../../src/plan/series.js';
+import { describeMachine, estimateSeries, healthSeriesPerMonitor, healthSeriesPerProcess, selfSeries, seriesBudget, totalSeries, type Machine } from '../../src/plan/series.js';
 import { perProcessLabels } from '../../src/sinks/prometheus.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -41,9 +41,10 @@ test('the estimate: syscalls without comm, per-command totals at the cap + other
   assert.deepEqual(by('ebpfmon_page_faults_total')?.labels, { mode: 2, access: 3, cause: 2, numa_node: 2 });
   assert.equal(by('ebpfmon_bio_latency_seconds')?.series, 24 * 5 * 17);
   assert.ok(!est.some((e) => 'cpu' in e.labels));
-  // Health: healthSeriesPerMonitor series per monitor, plus one folded counter per per-process metric.
+  // Health: healthSeriesPerMonitor series per monitor and healthSeriesPerProcess per bpftrace process (at most one
+  // per monitor), one folded counter per per-process metric, and the supervisor's own.
   const perProcess = est.filter((e) => 'comm' in e.labels).length;
-  assert.equal(est.at(-1)?.series, healthSeriesPerMonitor * enabled().length + perProcess);
+  assert.equal(est.at(-1)?.series, (healthSeriesPerMonitor + healthSeriesPerProcess) * enabled().length + perProcess + selfSeries);
 });
 
 test('raising the caps is a knowing choice: per_cpu and max_comm_series multiply what they cover', () => {

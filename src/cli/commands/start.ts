@@ -20,6 +20,7 @@ import { budgetOf, budgetWindow, judgeBudget, type CostReading } from '../../ses
 import { carryCounters, countersOf, type Counters } from '../../records/stats.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
 import { runSteps } from '../../daemon/shutdown.js';
+import { version } from '../../version.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -31,6 +32,8 @@ export interface StartOptions {
   scripts?: string | undefined;
   /** Serve Prometheus metrics on this host:port (overrides output.prometheus). */
   prometheus?: string | undefined;
+  /** TLS and basic auth of the exporter (overrides output.prometheus.web_config_file). */
+  webConfigFile?: string | undefined;
 }
 
 export interface StartSignals {
@@ -91,12 +94,16 @@ async function startExporter(
   log: Logger,
   current: () => Running | null,
   costs: ReadonlyMap<number, { cost: BpfCost }>,
+  bpftraceVersion: string | null,
 ): Promise<PrometheusSink | null> {
   const conf = config.output.prometheus;
   if (!conf.enabled && !opts.prometheus) return null;
   // Loaded only when asked for: prom-client costs about 10 MB of memory.
   const { createPrometheusSink } = await import('../../sinks/prometheus.js');
+  const webFile = opts.webConfigFile ?? conf.web_config_file;
+  const web = webFile ? await (await import('../../sinks/web-config.js')).loadWebConfig(webFile) : undefined;
   const exporter = await createPrometheusSink({
+    ...(web ? { web } : {}),
     listen: opts.prometheus ?? conf.listen,
     path: conf.path,
     maxCommSeries: conf.max_comm_series,
@@ -107,10 +114,12 @@ async function startExporter(
         monitor,
         stats: m.stats,
         bpf: m.stats.bpftracePid === null ? null : (costs.get(m.stats.bpftracePid)?.cost ?? null),
+        process: m.stats.bpftraceProcess,
       })),
     usage: processUsage,
+    buildInfo: { version, bpftraceVersion },
   });
-  log.info({ address: exporter.address, path: conf.path }, 'prometheus exporter listening');
+  log.info({ address: exporter.address, path: conf.path, scheme: exporter.scheme, basicAuth: (web?.users.size ?? 0) > 0 }, 'prometheus exporter listening');
   return exporter;
 }
 
@@ -139,7 +148,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
     return null;
   }) : null;
   if (bpfStats && !bpfStats.wasEnabled) log.info('BPF run-time statistics enabled (kernel.bpf_stats_enabled=1); restored at exit');
-  const exporter = await startExporter(runnable.config, opts, log, () => running, costs).catch(async (e: unknown) => {
+  const exporter = await startExporter(runnable.config, opts, log, () => running, costs, runnable.caps.bpftrace.version).catch(async (e: unknown) => {
     await bpfStats?.restore();
     throw e;
   });

@@ -103,3 +103,24 @@ test('bio: disks are shown by the kernel\'s name from /sys/dev/block/MAJ:MIN/uev
   const text = renderText(await analyze({ dir, sysDevBlock: sys }));
   assert.match(text, /\n {2}vda {2,}254:0 /);
 });
+
+test('bio: a file\'s own disk column (the monitored host\'s names) comes before this machine\'s; files without it still read', async () => {
+  // The monitored host called 254:0 "sdz"; this machine calls it vda. 8:99 has a name only in the file; 9:1 has a
+  // MAJ:MIN in the column (ebpfmon found no name) and one that is no kernel name is ignored.
+  const withDisk = bioCsv
+    .replace('timestamp,pid,comm,device,io_type,', 'timestamp,pid,comm,device,disk,io_type,')
+    .replace(/,254:0,(read|write),/g, ',254:0,sdz,$1,')
+    .replace(/(\n[^\n]*),254:0,sdz,read,/, '$1,8:99,nvme0n1,read,');
+  const extra = ['timestamp,pid,comm,device,disk,io_type,count,total_bytes,avg_latency_us,min_latency_us,max_latency_us,throughput_mbps,note', `${bioCsv.split('\n')[1]!.split(',')[0]!},3,c,9:1,9:1,read,1,10,,,,0,`, `${bioCsv.split('\n')[1]!.split(',')[0]!},3,c,9:2,../etc,read,1,5,,,,0,`].join('\n') + '\n';
+  const dir = await writeFiles({ 'bio_20261125T100047Z.csv': withDisk, 'bio_20261125T100048Z.csv': extra }, 'rates-disk-column');
+  const sys = path.join(dir, 'sys');
+  await mkdir(path.join(sys, '254:0'), { recursive: true });
+  await writeFile(path.join(sys, '254:0', 'uevent'), 'MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n');
+  const s = toJsonReport(await analyze({ dir, sysDevBlock: sys })).sections['bio'];
+  assert.deepEqual(s?.tables['top_devices']?.rows.map((r) => [r['disk'], r['device']]), [
+    ['sdz', '254:0'],
+    ['nvme0n1', '8:99'],
+    ['9:1', '9:1'],
+    ['9:2', '9:2'],
+  ]);
+});

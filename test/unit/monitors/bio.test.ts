@@ -27,7 +27,7 @@ test('bio: one row per process, device and I/O type, with bytes, latency (us) an
   assert.equal(unrouted, 0);
   assert.equal(rm.stats.parseErrors, 0);
   const row = (pid: number, comm: string, io_type: string, count: number, total_bytes: number, lat: [number, number, number] | null, throughput_mbps: number, latency_buckets: string | null): Row => ({
-    timestamp: ts, pid, comm, device: '254:0', io_type, count, total_bytes,
+    timestamp: ts, pid, comm, device: '254:0', disk: null, io_type, count, total_bytes,
     avg_latency_us: lat?.[0] ?? null, min_latency_us: lat?.[1] ?? null, max_latency_us: lat?.[2] ?? null, throughput_mbps,
     latency_buckets, cgroup: null,
   });
