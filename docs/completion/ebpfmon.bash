@@ -16,10 +16,11 @@ _ebpfmon() {
         -o|--output-dir) COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --scripts) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --prometheus) COMPREPLY=(); return ;;
+        --web.config.file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --pid-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --log-level) COMPREPLY=($(compgen -W 'fatal error warn info debug trace silent' -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W '-c --config -m --monitors -d --duration -o --output-dir --console --scripts --prometheus --daemon --pid-file --log-level -h --help' -- "$cur")) ;;
+      COMPREPLY=($(compgen -W '-c --config -m --monitors -d --duration -o --output-dir --console --scripts --prometheus --web.config.file --daemon --pid-file --log-level -h --help' -- "$cur")) ;;
     top)
       case "$prev" in
         -c|--config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
