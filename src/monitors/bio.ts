@@ -256,7 +256,7 @@ export const bio = defineMonitor<BioOptions, BioRow>({
   },
   columns: [
     'timestamp', 'pid', 'comm', 'device', 'io_type', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us',
-    'max_latency_us', 'throughput_mbps', 'latency_buckets', 'cgroup',
+    'max_latency_us', 'throughput_mbps', 'latency_buckets', 'cgroup', 'pod_uid', 'container_id',
   ],
   metrics: [
     { name: 'ebpfmon_bio_requests_total', help: 'Block I/O requests per device and type.', labels: { device: 'device', io_type: 'io_type' }, value: 'count' },
