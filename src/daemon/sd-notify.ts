@@ -23,7 +23,7 @@ const runProgram: RunProgram = (file, args, env) =>
   });
 
 /** systemd-notify's arguments for these fields: VARIABLE=VALUE words, values on one line. */
-export function notifyArgs(fields: Readonly<Record<string, string>>): string[] {
+function notifyArgs(fields: Readonly<Record<string, string>>): string[] {
   return Object.entries(fields).map(([k, v]) => `${k}=${v.replace(/\s+/g, ' ')}`);
 }
 
