@@ -244,7 +244,7 @@ export const bio = defineMonitor<BioOptions, BioRow>({
   },
   columns: [
     'timestamp', 'pid', 'comm', 'device', 'disk', 'io_type', 'count', 'total_bytes', 'avg_latency_us', 'min_latency_us',
-    'max_latency_us', 'throughput_mbps', 'latency_buckets', 'cgroup',
+    'max_latency_us', 'throughput_mbps', 'latency_buckets', 'cgroup', 'pod_uid', 'container_id',
   ],
   // device is the kernel's name, as node_exporter's (node_disk_* join on it); devno the MAJ:MIN, a function of it.
   metrics: [

@@ -108,7 +108,7 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
       return { value: switches + rec.entries(idle).reduce((n, e) => n + e.value, 0) };
     },
   },
-  columns: ['timestamp', 'pid', 'comm', 'cpu', 'switches', 'voluntary', 'involuntary', 'cgroup'],
+  columns: ['timestamp', 'pid', 'comm', 'cpu', 'switches', 'voluntary', 'involuntary', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [
     // Summed over comm (other included), compare with node_exporter's node_context_switches_total.
     { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, fixed: { kind: 'voluntary' }, value: 'voluntary' },

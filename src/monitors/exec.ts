@@ -178,7 +178,7 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
     ];
   },
   paths: true,
-  columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename', 'cgroup'],
+  columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [{ name: 'ebpfmon_exec_total', help: 'Successful process executions, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' } }],
   consoleLine: (r) =>
     `${r.timestamp}  exec     uid=${String(r.uid).padEnd(5)} pid=${String(r.pid).padEnd(7)} ppid=${String(r.ppid ?? '-').padEnd(7)} ${r.comm.padEnd(15)} ${r.filename}`,

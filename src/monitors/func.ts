@@ -119,7 +119,7 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
     }
     return rows.sort((a, b) => b.count - a.count || a.function.localeCompare(b.function) || a.pid - b.pid);
   },
-  columns: ['timestamp', 'pid', 'comm', 'function', 'count', 'cgroup'],
+  columns: ['timestamp', 'pid', 'comm', 'function', 'count', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [
     { name: 'ebpfmon_function_calls_total', help: 'Calls of configured kernel functions, per function (all processes).', labels: { function: 'function' }, value: 'count' },
     // With per_process only (rows without a comm feed no per-process metric).

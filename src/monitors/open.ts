@@ -227,7 +227,7 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
     return rows.sort((a, b) => b.count - a.count || a.pid - b.pid);
   },
   paths: true,
-  columns: ['timestamp', 'pid', 'comm', 'filename', 'count', 'error_count', 'error_rate', 'cgroup', 'folded'],
+  columns: ['timestamp', 'pid', 'comm', 'filename', 'count', 'error_count', 'error_rate', 'cgroup', 'pod_uid', 'container_id', 'folded'],
   metrics: [
     { name: 'ebpfmon_opens_total', help: 'File opens, per command (the busiest of each scrape window; the rest in comm="other"; filenames are never labels).', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
     { name: 'ebpfmon_open_errors_total', help: 'Failed file opens, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'error_count' },

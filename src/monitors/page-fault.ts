@@ -125,7 +125,7 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
       '/proc/vmstat pgfault counts faults handled by handle_mm_fault, including those get_user_pages takes with no #PF (which no exceptions tracepoint sees); the tracepoints also see faults fixed before handle_mm_fault (spurious, vmalloc, bad addresses): close to 1, not exactly 1. Not compared with a comm filter',
     total: (rec, opts) => (opts.comm ? null : { value: rec.entries(countMap(opts)).reduce((n, e) => n + e.value, 0) }),
   },
-  columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause', 'cgroup'],
+  columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [
     // All processes: compare with node_exporter's node_vmstat_pgfault. Per command in total, capped.
     { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), access, cause and NUMA node (all processes).', labels: { mode: 'fault_type', access: 'access', cause: 'cause', numa_node: 'numa_node', cpu: 'cpu' }, value: 'count' },

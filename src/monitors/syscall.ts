@@ -127,7 +127,7 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   },
   columns: [
     'timestamp', 'pid', 'comm', 'syscall_nr', 'syscall', 'category', 'count', 'error_count', 'error_rate',
-    'avg_latency_us', 'max_latency_us', 'cgroup',
+    'avg_latency_us', 'max_latency_us', 'cgroup', 'pod_uid', 'container_id',
   ],
   metrics: [
     // Per syscall for the whole host, per command in total: comm x syscall would be (cap + 1) x ~360 series.

@@ -159,6 +159,14 @@ export const cgroupOption = {
   cgroup: z.boolean({ error: 'expected true or false' }).default(false),
 };
 
+/**
+ * The columns a monitor with the cgroup option writes after `cgroup`: the pod and container the cgroup path names
+ * (src/rows/cgroup.ts containerOf), filled in when rows are written (the parsers leave them out); empty when the
+ * option is off or the path is no container's. Added after the first files: older files lack them
+ * (analysis/header.ts accepts that). Only a row type with a `cgroup` cell may list them (defineMonitor).
+ */
+export type ContainerColumn = 'pod_uid' | 'container_id';
+
 export interface BaseOptions {
   enabled: boolean;
   max_cpu_percent?: number | undefined;
@@ -245,7 +253,9 @@ export const pathStrlen = 176;
 export const defaultStrlen = 64;
 
 /** Identity, for type inference in monitor files. */
-export const defineMonitor = <O extends BaseOptions, R extends Row>(m: Monitor<O, R> & { columns: readonly ColumnOf<R>[] }): Monitor<O, R> => m;
+export const defineMonitor = <O extends BaseOptions, R extends Row>(
+  m: Monitor<O, R> & { columns: readonly (ColumnOf<R> | (R extends { cgroup: unknown } ? ContainerColumn : never))[] },
+): Monitor<O, R> => m;
 
 /**
  * The named columns of a row type, without `Row`'s string index: `ColumnOf<ContextSwitchRow>` is 'timestamp' |

@@ -12,11 +12,15 @@ import { cgroup2Root } from '../../src/rows/cgroup.js';
 test('cgroup: rows and metric labels carry the cgroup path of the process', async (t) => {
   if (!kernelAvailable(t)) return;
   const root = cgroup2Root();
-  const name = `ebpfmon-test-${process.pid}`;
+  // Shaped as kubelet's cgroupfs driver makes a container's: pod_uid and container_id come from the path.
+  const podUid = '7f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+  const containerId = `${process.pid.toString(16).padStart(8, '0')}${'c0ffee42'.repeat(7)}`;
+  const top = `ebpfmon-test-${process.pid}`;
+  const name = `${top}/pod${podUid}/${containerId}`;
   const cg = path.join(root, name);
-  await mkdir(cg);
+  await mkdir(cg, { recursive: true });
   t.after(async () => {
-    await rmdir(cg).catch(() => undefined);
+    for (const d of [name, `${top}/pod${podUid}`, top]) await rmdir(path.join(root, d)).catch(() => undefined);
   });
   const dir = await tempDir('cgroup');
   const prog = await workload('syscalls', 'ebpfm_cgrp');
@@ -40,6 +44,7 @@ test('cgroup: rows and metric labels carry the cgroup path of the process', asyn
   assert.equal(rows.length, 1);
   assert.equal(rows[0]?.['cgroup'], `/${name}`);
   assert.equal(rows[0]?.['count'], '123');
+  assert.deepEqual([rows[0]?.['pod_uid'], rows[0]?.['container_id']], [podUid, containerId], 'pod and container from the cgroup path');
   const opens = (await readCsv(dir, 'open')).filter((row) => row['comm'] === 'ebpfm_cgop' && row['filename']?.startsWith(files));
   assert.equal(opens.length, 10);
   for (const row of opens) assert.equal(row['cgroup'], `/${name}`);

@@ -63,7 +63,7 @@ test('disk full during a run (tmpfs): whole rows only, a marker row counts the l
     const file = path.join(dir, files[0]!);
     assert.equal(dropping['file'], file);
     const text = await readFile(file, 'utf8');
-    assert.ok(text.startsWith('timestamp,pid,comm,syscall_nr,syscall,category,count,error_count,error_rate,avg_latency_us,max_latency_us,cgroup,note\n'), 'the header is there');
+    assert.ok(text.startsWith('timestamp,pid,comm,syscall_nr,syscall,category,count,error_count,error_rate,avg_latency_us,max_latency_us,cgroup,pod_uid,container_id,note\n'), 'the header is there');
     // Strict RFC 4180: a cut or fused row would fail here (wrong field count, stray quote).
     const rows = parse(text, { columns: true, relax_quotes: false, relax_column_count: false }) as Record<string, string>[];
     const data = rows.filter((row) => !row['note']);

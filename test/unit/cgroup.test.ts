@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createCgroupResolver } from '../../src/rows/cgroup.js';
+import { containerOf, createCgroupResolver } from '../../src/rows/cgroup.js';
 
 test('cgroup ids resolve to paths by directory inode; unknown ids stay visible; rescans are rate-limited', async () => {
   const root = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-cg-'));
@@ -19,5 +19,56 @@ test('cgroup ids resolve to paths by directory inode; unknown ids stay visible; 
   t = 1500;
   assert.equal(r.resolve(late), '/late.scope');
   const rows = r.enrich([{ cgroup: ino, pid: 1 }, { cgroup: null, pid: 2 }]);
-  assert.deepEqual(rows, [{ cgroup: '/system.slice/ssh.service', pid: 1 }, { cgroup: null, pid: 2 }]);
+  assert.deepEqual(rows, [{ cgroup: '/system.slice/ssh.service', pod_uid: null, container_id: null, pid: 1 }, { cgroup: null, pid: 2 }]);
+});
+
+test('containerOf: pod UID and container id from the cgroup paths kubelet, containerd, CRI-O, Docker and Podman make', () => {
+  const id = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
+  const other = 'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff';
+  const uid = '7f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+  const uidSd = uid.replace(/-/g, '_');
+  const cases: [string, string | null, string | null][] = [
+    // systemd cgroup driver: QoS slices, the pod's slice with underscores, the runtime's scope
+    [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uidSd}.slice/cri-containerd-${id}.scope`, uid, id],
+    [`/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uidSd}.slice/crio-${id}.scope`, uid, id],
+    [`/kubepods.slice/kubepods-pod${uidSd}.slice/cri-containerd-${id}.scope`, uid, id], // Guaranteed: no QoS slice
+    [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uidSd}.slice/docker-${id}.scope`, uid, id], // cri-dockerd
+    // cgroupfs driver
+    [`/kubepods/burstable/pod${uid}/${id}`, uid, id],
+    [`/kubepods/pod${uid}/${id}`, uid, id],
+    // a process in the pod's cgroup but no container's, and CRI-O's conmon beside the container
+    [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uidSd}.slice`, uid, null],
+    [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uidSd}.slice/crio-conmon-${id}.scope`, uid, null],
+    // Docker and Podman without Kubernetes
+    [`/system.slice/docker-${id}.scope`, null, id],
+    [`/docker/${id}`, null, id],
+    [`/machine.slice/libpod-${id}.scope`, null, id],
+    [`/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${id}.scope`, null, id],
+    [`/machine.slice/libpod-conmon-${id}.scope`, null, null],
+    // the outermost container: a cgroup made inside a container (its own systemd, Docker in Docker) stays its
+    [`/machine.slice/libpod-${id}.scope/container/init.scope`, null, id],
+    [`/system.slice/docker-${id}.scope/docker/${other}`, null, id],
+    // not containers
+    ['/system.slice/ssh.service', null, null],
+    ['/', null, null],
+    ['cgroup:12345', null, null],
+    [`/system.slice/docker-${id.slice(1)}.scope`, null, null], // 63 hex digits
+    [`/system.slice/docker-${id.toUpperCase()}.scope`, null, null],
+    [`/kubepods/burstable/pod${uid}x/${id}`, null, id],
+  ];
+  for (const [p, pod, container] of cases) assert.deepEqual(containerOf(p), { pod_uid: pod, container_id: container }, p);
+});
+
+test('enrich fills pod_uid and container_id where there is a cgroup cell, and leaves rows without one alone', async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-cg-'));
+  const id = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
+  const dir = `kubepods/burstable/pod7f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b/${id}`;
+  await mkdir(path.join(root, dir), { recursive: true });
+  const ino = String((await stat(path.join(root, dir), { bigint: true })).ino);
+  const r = createCgroupResolver(root, () => 0);
+  assert.deepEqual(r.enrich([{ cgroup: ino, pid: 1 }, { cgroup: null, pid: 2 }, { pid: 3 }]), [
+    { cgroup: `/${dir}`, pod_uid: '7f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b', container_id: id, pid: 1 },
+    { cgroup: null, pid: 2 },
+    { pid: 3 },
+  ]);
 });

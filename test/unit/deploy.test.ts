@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { parseConfig } from '../../src/config/load.js';
+import { monitors } from '../../src/monitors/registry.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -36,7 +37,12 @@ const container = z.strictObject({
   image: z.string().min(1),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
   args: z.array(z.string()),
-  securityContext: z.strictObject({ privileged: z.boolean(), readOnlyRootFilesystem: z.boolean() }),
+  securityContext: z.strictObject({
+    privileged: z.boolean(),
+    allowPrivilegeEscalation: z.boolean(),
+    readOnlyRootFilesystem: z.boolean(),
+    capabilities: z.strictObject({ drop: z.array(z.string().regex(/^[A-Z_]+$/)), add: z.array(z.string().regex(/^[A-Z_]+$/)) }),
+  }),
   ports: z.array(z.strictObject({ name: portName, containerPort: z.number().int().min(1).max(65535), protocol: z.enum(['TCP', 'UDP', 'SCTP']) })),
   resources: z.strictObject({
     requests: z.strictObject({ cpu: quantity, memory: quantity }),
@@ -69,6 +75,8 @@ const daemonSet = z.strictObject({
       metadata: z.strictObject({ labels: labelMap, annotations: z.record(z.string(), z.string()).optional() }),
       spec: z.strictObject({
         hostPID: z.boolean(),
+        automountServiceAccountToken: z.boolean(),
+        priorityClassName: dnsSubdomain,
         terminationGracePeriodSeconds: z.number().int().min(0),
         tolerations: z.array(z.strictObject({ operator: z.enum(['Exists', 'Equal']), key: z.string().optional(), effect: z.string().optional() })),
         containers: z.array(container).min(1),
@@ -108,25 +116,28 @@ test('the manifest passes the schema: three documents, the fields Kubernetes req
   assert.equal(c.image, `ebpfmon:${version}`, 'the image built from this version (Dockerfile comment)');
 });
 
-test('the DaemonSet has what bpftrace needs on the host', () => {
+test('the DaemonSet has what bpftrace needs on the host, and no more', () => {
   const ds = parse(daemonSet, 'DaemonSet');
   const pod = ds.spec.template.spec;
   const c = pod.containers[0]!;
-  // pids and comms of the host's processes, and setpriv's parent-death signal.
+  // pids and comms of the host's processes, and setpriv's parent-death signal (README: host pid namespace on 0.22+).
   assert.equal(pod.hostPID, true);
-  // CAP_BPF, CAP_PERFMON (CAP_SYS_ADMIN before 5.8, and to mount tracefs), CAP_SYS_RESOURCE: privileged is portable.
-  assert.equal(c.securityContext.privileged, true);
+  assert.equal(pod.automountServiceAccountToken, false, 'no API token: ebpfmon never calls the API server');
+  assert.equal(pod.priorityClassName, 'system-node-critical');
+  // Measured (docs/pending/deploy.md): bpftrace 0.23 attaches every monitor with CAP_BPF and CAP_PERFMON alone.
+  assert.equal(c.securityContext.privileged, false);
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'], add: ['BPF', 'PERFMON'] });
   const mounts = new Map(c.volumeMounts.map((m) => [m.mountPath, m]));
   const hostPath = (name: string): string | undefined => {
     const v = pod.volumes.find((x) => x.name === name);
     return v && 'hostPath' in v ? v.hostPath.path : undefined;
   };
-  for (const p of ['/sys/kernel/tracing', '/sys/kernel/debug', '/sys/fs/bpf']) {
-    const m = mounts.get(p);
-    assert.ok(m, `${p} mounted`);
-    assert.equal(hostPath(m.name), p, `${p} is the host's`);
-    assert.notEqual(m.readOnly, true, `${p} writable (kprobe_events)`);
-  }
+  // tracefs: tracepoint formats, only read (kprobes attach through perf_event_open, no kprobe_events write).
+  const tracing = mounts.get('/sys/kernel/tracing');
+  assert.ok(tracing && hostPath(tracing.name) === '/sys/kernel/tracing' && tracing.readOnly === true);
+  // Nothing pins BPF objects: no bpffs; no debugfs (tracefs has its own mount since 4.1).
+  assert.deepEqual(pod.volumes.map((v) => ('hostPath' in v ? v.hostPath.path : null)).filter((p) => p?.startsWith('/sys')), ['/sys/kernel/tracing']);
   // A read-only root needs writable places for what ebpfmon writes: scripts in /tmp, output in /var/lib/ebpfmon.
   assert.equal(c.securityContext.readOnlyRootFilesystem, true);
   for (const p of ['/tmp', '/var/lib/ebpfmon']) assert.ok(mounts.has(p) && mounts.get(p)?.readOnly !== true, p);
@@ -139,18 +150,32 @@ test('the DaemonSet has what bpftrace needs on the host', () => {
   assert.ok(!c.args.includes('--daemon'));
 });
 
-test("the ConfigMap's config is a valid ebpfmon config that serves metrics on the pod's port", () => {
+/** The metric names the Grafana dashboard queries. */
+const dashboardMetrics = (): Set<string> =>
+  new Set([...readFileSync(path.join(repoRoot, 'config/deploy/grafana-dashboard.json'), 'utf8').matchAll(/\b(ebpfmon_[a-z_]+?)(?:_bucket|_sum|_count)?\{/g)].map((m) => m[1]!));
+
+test("the ConfigMap's config is the image's, serves metrics on the pod's port, and feeds every dashboard panel", () => {
   const cm = parse(configMap, 'ConfigMap');
   const text = cm.data['monitor_config.yaml'];
-  assert.equal(typeof text, 'string');
+  assert.equal(text, readFileSync(path.join(repoRoot, 'config/deploy/monitor_config.yaml'), 'utf8'), 'the same text as config/deploy/monitor_config.yaml');
   const config = parseConfig(text!, 'configmap');
   assert.equal(config.output.prometheus.enabled, true);
-  assert.match(config.output.prometheus.listen, /:9464$/);
+  assert.equal(config.output.prometheus.listen, '0.0.0.0:9464', "the container's addresses: a published port reaches it");
   // The node's disk: rotated, gzipped and bounded by age and total size.
   assert.deepEqual(config.output.rotate, { daily: true, max_file_mb: 256, compress: true });
   assert.deepEqual(config.output.retention, { max_age_days: 14, max_total_mb: 2048 });
   const ds = parse(daemonSet, 'DaemonSet');
   assert.ok(ds.spec.template.spec.volumes.some((v) => 'configMap' in v && v.configMap.name === cm.metadata.name));
+  // Each metric on the dashboard comes from an enabled monitor (its metrics list), self_stats, or ebpfmon's health.
+  const enabled = monitors.filter((m) => (config.monitors as Record<string, { enabled: boolean } | undefined>)[m.name]?.enabled);
+  const served = new Set(enabled.flatMap((m) => (m.metrics ?? []).map((x) => x.name)));
+  const wanted = dashboardMetrics();
+  assert.ok(wanted.size > 15, `the dashboard's metrics were found: ${[...wanted].join(' ')}`);
+  for (const name of wanted) {
+    if (/^ebpfmon_bpf_run_seconds/.test(name)) assert.equal(config.runtime.self_stats, true, name);
+    else if (/^ebpfmon_(monitor_up|monitor_restarts|monitor_process|build_info|bpftrace_|coverage|incomplete|lost_events|skipped_ticks|stalls)/.test(name)) continue;
+    else assert.ok(served.has(name), `${name}: from an enabled monitor`);
+  }
 });
 
 // ---- Dockerfile ------------------------------------------------------------------------------------------------------
@@ -177,7 +202,7 @@ function instructions(text: string): { op: string; args: string }[] {
 const debianPackages: Record<string, string> = {
   nodejs: 'runs ebpfmon (build and runtime)',
   npm: 'npm ci and the build (build stage only)',
-  bpftrace: 'the tracer (0.17 in Debian 12, the version ebpfmon targets)',
+  bpftrace: 'the tracer (0.23 in Debian 13)',
   'util-linux': "setpriv: bpftrace dies with ebpfmon; mount for tracefs",
   'ca-certificates': 'TLS to the npm registry',
 };
@@ -253,7 +278,12 @@ test('the Dockerfile builds from the repository with only Debian packages and th
         assert.fail(`${op} ${args}: not an instruction this image uses (ADD can fetch URLs; ARG can redirect)`);
     }
   }
-  assert.equal(debian, 'bookworm', 'Debian 12: bpftrace 0.17, the version ebpfmon targets');
+  assert.equal(debian, 'trixie', "Debian 13: nodejs 20 (package.json's engines), bpftrace 0.23");
+  // The default command's config is in the image, and the example in the comment runs it and publishes its port.
+  assert.ok(ins.some((i) => i.op === 'COPY' && i.args === 'config/deploy/monitor_config.yaml /etc/ebpfmon/monitor_config.yaml'));
+  assert.ok(ins.some((i) => i.op === 'CMD' && i.args.includes('"/etc/ebpfmon/monitor_config.yaml"')));
+  assert.match(text, /^#\s+docker run [^\n]*\\\n#[^\n]* -p 127\.0\.0\.1:9464:9464 ebpfmon:/m);
+  assert.match(text, /--cap-add=BPF --cap-add=PERFMON/);
   assert.ok(ins.some((i) => i.op === 'RUN' && /apt-get install[^&]*\bbpftrace\b/.test(i.args)));
   assert.ok(ins.some((i) => i.op === 'ENTRYPOINT' && i.args === '["ebpfmon"]'));
   assert.doesNotMatch(text, /--daemon/);

@@ -34,7 +34,7 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
 const service = parseUnit(unitText).get('Service') ?? new Map<string, string[]>();
 
 /** [Service] keys that say how the service runs, not what it may do. */
-const running = ['Type', 'ExecStart', 'ExecReload', 'Restart', 'RestartSec', 'TimeoutStopSec', 'KillMode', 'StateDirectory', 'StateDirectoryMode', 'WorkingDirectory', 'UMask'];
+const running = ['Type', 'NotifyAccess', 'TimeoutStartSec', 'ExecStart', 'ExecReload', 'Restart', 'RestartSec', 'RestartPreventExitStatus', 'TimeoutStopSec', 'KillMode', 'StateDirectory', 'StateDirectoryMode', 'WorkingDirectory', 'UMask'];
 
 /** Every hardening option the unit may hold: its value, and why bpftrace still runs (what it leaves open, and why). */
 const tolerated: Record<string, { value: string; why: string }> = {
@@ -61,6 +61,9 @@ const tolerated: Record<string, { value: string; why: string }> = {
   RestrictRealtime: { value: 'yes', why: 'neither ebpfmon nor bpftrace asks for realtime scheduling' },
   RestrictSUIDSGID: { value: 'yes', why: 'no set-uid file is created' },
   LockPersonality: { value: 'yes', why: 'bpftrace runs in the default personality' },
+  ProtectControlGroups: { value: 'yes', why: 'cgroupfs is only read: the cgroup option maps cgroup ids to paths by walking it; nothing writes it' },
+  RestrictNamespaces: { value: 'yes', why: 'ebpfmon, setpriv and bpftrace create no namespace; bpf() needs the initial user namespace anyway' },
+  SystemCallArchitectures: { value: 'native', why: 'node, setpriv and bpftrace are native x86-64 (or arm64) programs; no 32-bit calls' },
   RestrictAddressFamilies: {
     value: 'AF_UNIX AF_INET AF_INET6',
     why: 'bpftrace opens no socket (bpf() and perf_event_open() are not sockets); AF_INET/AF_INET6 for the Prometheus exporter, AF_UNIX for user name lookups',
@@ -107,6 +110,10 @@ test('every [Service] option is known here: how it runs, or hardening bpftrace t
   assert.deepEqual([...caps].sort(), Object.keys(capabilities).sort());
   assert.equal(service.get('ExecStart')?.[0]?.split(' ')[0], '/usr/local/bin/ebpfmon');
   assert.doesNotMatch(service.get('ExecStart')?.[0] ?? '', /--daemon/, 'systemd supervises a foreground process');
+  // Started means attached: ebpfmon sends READY=1 (src/daemon/sd-notify.ts), through a child process.
+  assert.deepEqual([service.get('Type'), service.get('NotifyAccess')], [['notify'], ['all']]);
+  // Bad config (2) and an unusable host (3) are not healed by a restart every 5 s.
+  assert.deepEqual(service.get('RestartPreventExitStatus'), ['2 3']);
 });
 
 test('the documentation (docs/operations.md) names every option the unit holds and every one it leaves out', () => {
@@ -142,6 +149,18 @@ test('systemd-analyze verify accepts the unit (ExecStart pointed at the built CL
   // And the original, with its real ExecStart, fails only for the missing /usr/local/bin/ebpfmon.
   writeFileSync(file, unitText);
   assert.match(analyze(['verify', '--man=no', file]).output, /\/usr\/local\/bin\/ebpfmon is not executable|No such file/);
+});
+
+test('systemd-analyze security: the exposure of the installed unit stays at 4.8 or below (5.7 before notify and the last hardening)', (t) => {
+  if (!toolAvailable(t, 'systemd-analyze', 'systemd')) return;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ebpfmon-unit-security-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'ebpfmon.service');
+  writeFileSync(file, unitText.replace(/^ExecStart=\/usr\/local\/bin\/ebpfmon /m, `ExecStart=${process.execPath} ${cliPath} `));
+  const r = analyze(['security', '--offline=true', '--no-pager', file]);
+  const m = /Overall exposure level for ebpfmon\.service: (\d+\.\d)/.exec(r.output);
+  assert.ok(m, r.output);
+  assert.ok(Number(m[1]) <= 4.8, `exposure ${m[1]}`);
 });
 
 test("systemd knows every capability in the bounding set; @system-service lacks bpf() and perf_event_open()", (t) => {

@@ -11,6 +11,7 @@ import { runStart, type StartOptions, type StartSignals } from './start.js';
 import { lostRowsLine } from '../../sinks/file-sink.js';
 import { claimPidFile, defaultPidFile, releasePidFile, releasePidFileSync, runningPid, statusFileFor } from '../../daemon/pid-file.js';
 import { detach, isDaemonChild, tellParent } from '../../daemon/detach.js';
+import { createSdNotifier } from '../../daemon/sd-notify.js';
 
 export interface StartCommandOptions extends StartOptions {
   logLevel?: LevelWithSilent;
@@ -65,6 +66,8 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
       if (replacedStale) log.warn({ pidFile, stalePid: replacedStale.pid, reason: replacedStale.reason }, 'replaced a stale pid file (it named a process that is not ebpfmon)');
     }
     const statusFile = pidFile ? statusFileFor(pidFile) : undefined;
+    // Under systemd with Type=notify: readiness once the probes are attached (config/ebpfmon.service).
+    const systemd = child ? null : createSdNotifier(log);
     try {
       const summary = await runStart(o, {
         log,
@@ -72,6 +75,7 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
         statusFile,
         reopenLog: reopen,
         onStopping: () => {
+          void systemd?.notify({ STOPPING: '1', STATUS: 'stopping: waiting for the final interval' });
           // Last resort: bpftrace gets SIGKILL 10 s after SIGTERM; if shutdown still hangs, leave with an error.
           // Synchronously: process.exit() does not wait for promises. (kernel.bpf_stats_enabled is put back by
           // an exit handler of bpf-stats.ts.)
@@ -84,7 +88,11 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
             process.exit(1);
           }, shutdownWatchdogMs).unref();
         },
+        onReloading: () => void systemd?.notify({ RELOADING: '1', MONOTONIC_USEC: String(process.hrtime.bigint() / 1000n), STATUS: 'reloading the configuration' }),
+        onReloaded: ({ applied }) => void systemd?.notify({ READY: '1', STATUS: applied ? 'configuration reloaded' : 'reload refused: the running configuration continues (see the log)' }),
         onReady: (r) => {
+          // No READY=1 when nothing attached: ebpfmon exits non-zero and systemd reports the start as failed.
+          if (r.attached.length) void systemd?.notify({ READY: '1', STATUS: `attached: ${r.attached.join(', ')}${r.failed.length ? `; failed: ${r.failed.map((f) => f.monitor).join(', ')}` : ''}` });
           if (!child) return;
           if (!r.attached.length) {
             tellParent({ type: 'failed', exitCode: 1, message: `no monitor could start: ${r.failed.map((f) => `${f.monitor}: ${f.reason}`).join('; ') || 'stopped'}` });

@@ -64,6 +64,9 @@ export interface StartDeps {
   reopenLog?(): void;
   /** Called when shutdown begins (signal, --duration, or every process ended). */
   onStopping?(): void;
+  /** Called when a SIGHUP reload begins, and when it ended (applied or refused: the monitors run again). */
+  onReloading?(): void;
+  onReloaded?(r: { applied: boolean }): void;
 }
 
 export interface StartSummary {
@@ -315,6 +318,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       // Output files renamed by logrotate are left to it now, before the (slower) reload.
       await r.session.reopen();
       log.info('SIGHUP: reloading the configuration');
+      deps.onReloading?.();
       // The new session is prepared while the old one runs: a config, directory or compile that fails leaves it be.
       let next: { runnable: Runnable; session: Session };
       try {
@@ -322,6 +326,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
         next = { runnable: nr, session: await prepareSession(nr, opts, extra, { log, ...(deps.spawn ? { spawn: deps.spawn } : {}) }) };
       } catch (e) {
         log.error({ reason: describe(e) }, `reload refused: ${describe(e)}; the running configuration continues`);
+        deps.onReloaded?.({ applied: false });
         continue;
       }
       logVerdicts(log, next.runnable.verdicts);
@@ -341,6 +346,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
         if (m.stats.state === 'running') now.session.output.note(name, new Date().toISOString(), `configuration reloaded: events from ${stoppedAt.toISOString()} to now (${gap} s) were not counted`);
       }
       log.info({ config: runnable.configFile, gapSeconds: Number(gap) }, 'configuration reloaded');
+      deps.onReloaded?.({ applied: true });
     }
   } finally {
     clearInterval(statusTimer);

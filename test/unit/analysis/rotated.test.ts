@@ -128,7 +128,7 @@ test('a compression cut short (a .gz beside its file) and old -N names: nothing 
   // A second run started in the same second (-1), and its per-day parts next to it: the file wins over its parts.
   const f = 'func_20261125T000000Z.csv';
   const header = `${columnsOf('func').join(',')},note`;
-  const line = (n: number): string => `2026-11-25T00:00:0${n}.000Z,1,sh,vfs_read,${n},,`;
+  const line = (n: number): string => `2026-11-25T00:00:0${n}.000Z,1,sh,vfs_read,${n},,,,`; // cgroup, pod_uid, container_id, note
   const old = await writeFiles({ [f]: `${header}\n${line(1)}\n`, 'func_20261125T000000Z-1.csv': `${header}\n${line(2)}\n`, 'func_20261125T000000Z-1_2026-11-25.csv': `${header}\n${line(2)}\n` }, 'rot-old');
   await copyFile(path.join(old, f), path.join(old, 'func_20261125T000000Z_2026-11-25.csv'));
   const r = await report(old);
