@@ -1,11 +1,6 @@
 // The command line (loaded by main.ts, the entry point): builds it, runs one command, and is the only place that
 // prints errors and sets the exit code. Commands return values or throw typed errors; nothing below calls process.exit.
-// Node runs with V8's default young generation (16 MB). A smaller one saved memory but cost CPU in garbage
-// collection; measured with the seven monitors this VM runs (footprint bench, supervisor peak RSS) and the
-// 1M-record replay (throughput bench, CPU seconds of 5 interleaved runs):
-//   --max-semi-space-size=4:  77-78 MB, CPU min 7.4 s, median 8.0 s
-//   default (16):             84-86 MB, CPU min 6.1 s, median 7.2 s
-// (Before the pipeline allocated less, the gap was 80 vs 94 MB, and 2 MB cost a third of the throughput.)
+// V8's young generation: see main.ts.
 // Each command's code is loaded by its action (import()), not here: `start` should not carry the analyzer, the
 // forecast, the top view or prom-client (measured in docs: every module costs resident memory for the whole run).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
