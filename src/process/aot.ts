@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runCommand } from './run.js';
 import { secureDirSync } from '../sinks/safe-fs.js';
 import { errorSummary, exitOf } from './bpftrace.js';
 import { spawnEnv } from './bpftrace.js';
@@ -121,13 +121,7 @@ export async function compileAot(c: AotCompile): Promise<{ runner: Runner; cache
       // not cached (or not safely): compile
     }
   }
-  const r = await execa(c.bpftrace, ['--aot', c.out, c.script], {
-    reject: false,
-    stdin: 'ignore',
-    env: spawnEnv(c.env, process.env),
-    extendEnv: true,
-    timeout: c.timeoutMs,
-  });
+  const r = await runCommand(c.bpftrace, ['--aot', c.out, c.script], { env: spawnEnv(c.env, process.env), timeoutMs: c.timeoutMs });
   if (r.exitCode === 0 && !r.failed) {
     if (cached) {
       try {
