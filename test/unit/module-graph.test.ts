@@ -32,6 +32,7 @@ const notForStart: readonly [string, RegExp][] = [
   ['the top view', /\/src\/(top\/(model|keys|draw|sink|terminal)|cli\/commands\/top)\.js$/],
   ['other commands', /\/src\/cli\/commands\/(check|analyze|generate|status|stop|list)\.js$/],
   ['prom-client', /\/node_modules\/prom-client\//],
+  ['execa (node:child_process does)', /\/node_modules\/execa\//],
   ['the Prometheus sink', /\/src\/sinks\/prometheus\.js$/],
 ];
 
