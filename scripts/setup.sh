@@ -69,7 +69,7 @@ npm run build --silent
 case "${1:-}" in
   start)
     shift
-    exec node dist/src/cli/main.js start "$@"
+    exec node --max-semi-space-size=2 dist/src/cli/main.js start "$@"
     ;;
   test)
     export EBPFMON_REQUIRE_KERNEL=1

@@ -225,10 +225,14 @@ export async function benchConfig(dir: string, outDir: string, extra = ''): Prom
   return file;
 }
 
-/** Starts `ebpfmon start -c CONFIG ARGS...` and follows its JSON log on stderr. */
-export function startEbpfmon(config: string, args: readonly string[]): RunningEbpfmon {
+/** Starts `ebpfmon start -c CONFIG ARGS...` and follows its JSON log on stderr. `node`: more node flags (e.g. a
+ * preload) and environment for the supervisor. */
+export function startEbpfmon(config: string, args: readonly string[], node: { flags?: readonly string[]; env?: Readonly<Record<string, string>> } = {}): RunningEbpfmon {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...cliNodeFlags, cliPath, 'start', '-c', config, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...cliNodeFlags, ...(node.flags ?? []), cliPath, 'start', '-c', config, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...node.env },
+  });
   const logs: LogRecord[] = [];
   let err = '';
   let partial = '';

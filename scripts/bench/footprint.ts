@@ -7,8 +7,14 @@
 // Before the workload, an idle window: the CPU the supervisor and its bpftrace processes use while the host does
 // (almost) nothing, from /proc/<pid>/stat over the window (the issue's "at most 1 % of one CPU on an idle host").
 // Targets: <= 150 MB total RSS, <= 3 s to attached, <= 1 % of one CPU idle.
-import { rm } from 'node:fs/promises';
+// Breakdown (issue #26): at the end of the idle window (about 20 s after attaching at --quick), each process's RSS
+// and the supervisor's own view (footprint-probe.ts, preloaded: heapTotal, heapUsed, external, arrayBuffers, V8's
+// spaces); then one more start with the probe's module hook, for the number of modules start loads (that run's RSS
+// is not reported: the hook's thread costs memory).
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ProbeReport } from './footprint-probe.js';
 import {
   benchConfig, bpftracePids, commOf, cpuSecondsOf, compile, foreignBpftrace, haveBpftrace, isMain, isRoot, loadAvg, mainOf, median, round, runnableMonitors,
   runText, rssKb, scratchDir, skipped, sleep, startEbpfmon, type BenchOptions, type BenchResult,
@@ -29,6 +35,37 @@ interface Run {
   /** % of one CPU of the supervisor and of its bpftrace processes over the idle window. */
   idleSupervisorPct: number;
   idleBpftracePct: number;
+  /** At the end of the idle window: RSS of the supervisor and of each bpftrace (MiB), and the supervisor's heap. */
+  idle: { supervisorMb: number; bpftraceMb: number[]; heap: ProbeReport | null };
+}
+
+const probePath = new URL('./footprint-probe.js', import.meta.url);
+
+/** Asks the preloaded probe of `pid` for its report (SIGUSR2) and waits for the file, up to 10 s. */
+async function probeReport(pid: number, file: string): Promise<ProbeReport | null> {
+  await rm(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text) return JSON.parse(text) as ProbeReport;
+    await sleep(100);
+  }
+  return null;
+}
+
+/** Modules by package (node_modules/<pkg>), ebpfmon's by folder (src/<dir>), node: builtins together. */
+export function modulesByOrigin(urls: readonly string[]): [string, number][] {
+  const by = new Map<string, number>();
+  for (const u of urls) {
+    const key = u.startsWith('node:')
+      ? 'node:'
+      : u.includes('/node_modules/')
+        ? (/\/node_modules\/((@[^/]+\/)?[^/]+)/.exec(u)?.[1] ?? '?')
+        : (/\/dist\/(src\/[^/]+|analysis|[^/]+)/.exec(u)?.[1]?.replace(/\.js$/, '') ?? '?');
+    by.set(key, (by.get(key) ?? 0) + 1);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]);
 }
 
 const mb = (kb: number): number => round(kb / 1024, 1);
@@ -48,7 +85,8 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
     const runs: Run[] = [];
     for (let i = 0; i < runsWanted; i++) {
       const config = await benchConfig(work, path.join(work, `out-${label}-${i}`), `runtime:\n  aot: ${aot}`);
-      const mon = startEbpfmon(config, ['-m', runnable.join(',')]);
+      const probeOut = path.join(work, `probe-${label}-${i}.json`);
+      const mon = startEbpfmon(config, ['-m', runnable.join(',')], { flags: ['--import', pathToFileURL(probePath.pathname).href], env: { EBPFMON_FOOTPRINT_OUT: probeOut } });
       let stopMs = 0;
       try {
         const { ms } = await mon.attached;
@@ -66,6 +104,11 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
         const idleS = (performance.now() - idle0.at) / 1000;
         const idleSupervisorPct = round((((await cpuSecondsOf([mon.pid])) - idle0.sup) / idleS) * 100, 2);
         const idleBpftracePct = round((((await cpuSecondsOf(pids)) - idle0.bt) / idleS) * 100, 2);
+        const idle = {
+          supervisorMb: mb((await rssKb(mon.pid)).rss),
+          bpftraceMb: await Promise.all(pids.map(async (p) => mb((await rssKb(p)).rss))),
+          heap: await probeReport(mon.pid, probeOut),
+        };
         let sampling = true;
         const sampler = (async () => {
           while (sampling) {
@@ -91,7 +134,7 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
         await sleep(4500);
         sampling = false;
         await sampler;
-        runs.push({ attachMs: ms, stopMs: 0, runtimes, bpftraceProcesses: pids.length, peakSupervisorMb: mb(sup), peakBpftraceMb: mb(bt), peakTotalMb: mb(total), peakAnonMb: mb(parts.anon), peakFileMb: mb(parts.file), idleSupervisorPct, idleBpftracePct });
+        runs.push({ attachMs: ms, stopMs: 0, runtimes, bpftraceProcesses: pids.length, peakSupervisorMb: mb(sup), peakBpftraceMb: mb(bt), peakTotalMb: mb(total), peakAnonMb: mb(parts.anon), peakFileMb: mb(parts.file), idleSupervisorPct, idleBpftracePct, idle });
       } finally {
         stopMs = (await mon.stop()).ms;
       }
@@ -100,11 +143,28 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
     }
     return runs;
   };
+  /** One more start, with the module hook: what start loads. */
+  const moduleCount = async (): Promise<string[]> => {
+    const config = await benchConfig(work, path.join(work, 'out-modules'), 'runtime:\n  aot: true');
+    const probeOut = path.join(work, 'probe-modules.json');
+    const mon = startEbpfmon(config, ['-m', runnable.join(',')], {
+      flags: ['--import', pathToFileURL(probePath.pathname).href],
+      env: { EBPFMON_FOOTPRINT_OUT: probeOut, EBPFMON_FOOTPRINT_MODULES: '1' },
+    });
+    try {
+      await mon.attached;
+      return (await probeReport(mon.pid, probeOut))?.modules ?? [];
+    } finally {
+      await mon.stop();
+    }
+  };
   let aot: Run[];
   let jit: Run[];
+  let modules: string[];
   try {
     aot = await measure('aot', true);
     jit = await measure('jit', false);
+    modules = await moduleCount();
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -127,6 +187,27 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
     seconds: (Date.now() - started) / 1000,
     quick: o.quick,
     tables: [
+      {
+        title: `Breakdown at the end of the idle window (${idleSeconds + 5} s after attaching), runtime.aot: true (MiB)`,
+        columns: ['run', 'supervisor RSS', 'bpftrace RSS each', 'total', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'new space', 'old space', 'code space'],
+        rows: aot.map((r, i) => {
+          const m = r.idle.heap?.memory;
+          const space = (n: string): number | null => {
+            const sp = r.idle.heap?.spaces.find((x) => x.name === n);
+            return sp ? round(sp.sizeKb / 1024, 1) : null;
+          };
+          const heapMb = (x: number | undefined): number | null => (x === undefined ? null : round(x / 2 ** 20, 1));
+          return [
+            i + 1, r.idle.supervisorMb, r.idle.bpftraceMb.join(' + '), round(r.idle.supervisorMb + r.idle.bpftraceMb.reduce((a, b) => a + b, 0), 1),
+            heapMb(m?.heapTotal), heapMb(m?.heapUsed), heapMb(m?.external), heapMb(m?.arrayBuffers), space('new_space'), space('old_space'), space('code_space'),
+          ];
+        }),
+      },
+      {
+        title: `Modules start loads: ${modules.length} (ES modules resolved, plus CommonJS files)`,
+        columns: ['from', 'modules'],
+        rows: modulesByOrigin(modules),
+      },
       table(`ebpfmon start -m ${runnable.join(',')} (shared process; default runtime.aot: true)`, aot),
       table('the same with runtime.aot: false (bpftrace compiles and runs the script, as before ahead-of-time runs)', jit),
     ],
@@ -144,7 +225,7 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
       'start to attached: spawn of `node dist/src/cli/main.js start` to its log line, including Node start-up, config, capability checks and bpftrace compile/attach',
       `load average at the end: ${loadAvg()}; other bpftrace processes at the start: ${foreign} (they compete for the CPU bpftrace compiles on)`,
     ],
-    raw: { aot, jit, monitors: runnable },
+    raw: { aot, jit, monitors: runnable, modules },
   };
 }
 

@@ -1,12 +1,17 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// V8's young generation is 2 MB per semi-space here (default 16): measured with the seven monitors at defaults
+// (docs/pending/memory.md), supervisor RSS 20 s after attaching 98-101 -> 82-84 MB; CPU of the 1M-record replay
+// (throughput bench, one run each on a loaded host) 8.7 -> 9.4 s (1 MB: 10.2 s). Flags must be given at start
+// (v8.setFlagsFromString after start does not resize the heap: measured); `env -S` is coreutils >= 8.30. The
+// daemon child inherits them (process.execArgv); setup.sh passes them itself.
 // The entry point: loads the command line (program.ts) and runs it. Node's module loader opens every file of an
-// import graph at once, and ebpfmon's is about 450 files (execa, zod, yaml and pino the most): under `ulimit -n 128`
+// import graph at once, and ebpfmon's is about 450 files (zod, yaml and pino the most): under `ulimit -n 128`
 // the loader ran out of descriptors (EMFILE) and Node printed a stack trace before any of ebpfmon ran. So the large
 // packages are loaded one at a time first (each alone fits), then the rest; should loading fail anyway, one line.
 export {};
 
 try {
-  for (const pkg of ['execa', 'zod', 'yaml', 'pino']) await import(pkg);
+  for (const pkg of ['zod', 'yaml', 'pino']) await import(pkg);
   const { run } = await import('./program.js');
   run();
 } catch (e) {

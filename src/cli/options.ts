@@ -17,3 +17,12 @@ export const secondsOption = (opts: { max?: number } = {}) => (v: string): numbe
   }
   return n;
 };
+
+/** `check --cost`: how long event rates are measured without --seconds. */
+export const defaultForecastSeconds = 5;
+
+/** `analyze --format`. */
+export const analyzeFormats = ['text', 'json', 'html'] as const;
+
+/** `start --daemon` logs here unless logging.file says otherwise. */
+export const defaultDaemonLog = '/var/log/ebpfmon.log';

@@ -1,26 +1,19 @@
 // The command line (loaded by main.ts, the entry point): builds it, runs one command, and is the only place that
 // prints errors and sets the exit code. Commands return values or throw typed errors; nothing below calls process.exit.
-// Node runs with V8's default young generation (16 MB). A smaller one saved memory but cost CPU in garbage
-// collection; measured with the seven monitors this VM runs (footprint bench, supervisor peak RSS) and the
-// 1M-record replay (throughput bench, CPU seconds of 5 interleaved runs):
-//   --max-semi-space-size=4:  77-78 MB, CPU min 7.4 s, median 8.0 s
-//   default (16):             84-86 MB, CPU min 6.1 s, median 7.2 s
-// (Before the pipeline allocated less, the gap was 80 vs 94 MB, and 2 MB cost a third of the throughput.)
+// V8's young generation: see main.ts.
+// Each command's code is loaded by its action (import()), not here: `start` should not carry the analyzer, the
+// forecast, the top view or prom-client (measured in docs: every module costs resident memory for the whole run).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { logLevels, type Logger } from '../log.js';
 import { describe, Exit, isUserError } from '../errors.js';
 import { version } from '../version.js';
-import { listMonitors } from './commands/list.js';
-import { defaultForecastSeconds, renderCheck, runCheck, type CheckOptions } from './commands/check.js';
-import { calibrationFile } from '../forecast/calibration.js';
-import { runGenerate } from './commands/generate.js';
-import { defaultDaemonLog, startCommand, type StartCommandOptions } from './commands/start-action.js';
-import { runStop } from './commands/stop.js';
-import { topCommand } from './commands/top.js';
-import { renderStatus, runStatus } from './commands/status.js';
+import type { CheckOptions } from './commands/check.js';
+import { calibrationFile } from '../forecast/calibration-file.js';
+import type { StartCommandOptions } from './commands/start-action.js';
+import { topCommand } from './commands/top-command.js';
 import { defaultPidFile } from '../daemon/pid-file.js';
-import { analyzeFormats, runAnalyze, type AnalyzeCommandOptions } from './commands/analyze.js';
-import { maxTimerSeconds, secondsOption } from './options.js';
+import type { AnalyzeCommandOptions } from './commands/analyze.js';
+import { analyzeFormats, defaultDaemonLog, defaultForecastSeconds, maxTimerSeconds, secondsOption } from './options.js';
 
 /** --duration is waited in chunks (src/timers.ts): any length. */
 const positiveSeconds = secondsOption();
@@ -79,6 +72,7 @@ Filters in the config match in the kernel: a monitor's comm is the name of the t
 (not the process's name: threads a process named otherwise are left out); open.path_prefix is a literal prefix of
 the path as the process passed it, never resolved (a relative path or a symlink is not matched).`)
     .action(async (o: StartCommandOptions & { 'web.config.file'?: string }) => {
+      const { startCommand } = await import('./commands/start-action.js');
       const { 'web.config.file': webConfigFile, ...rest } = o;
       const r = await startCommand({ ...rest, ...(webConfigFile ? { webConfigFile } : {}) }, (log) => (state.log = log));
       if (r.stdout) out(r.stdout);
@@ -100,6 +94,7 @@ Examples:
 
 Exit codes: 0 stopped, 1 nothing was running.`)
     .action(async (o: { pidFile: string; timeout: number }) => {
+      const { runStop } = await import('./commands/stop.js');
       const r = await runStop(o);
       if (r.outcome === 'not-running') {
         process.stderr.write(`ebpfmon: ${r.message}\n`);
@@ -120,6 +115,7 @@ Examples:
 
 Exit codes: 0 running, 1 not running.`)
     .action(async (o: { pidFile: string; json?: boolean }) => {
+      const { renderStatus, runStatus } = await import('./commands/status.js');
       const r = await runStatus(o);
       out(o.json ? JSON.stringify(r, null, 2) : renderStatus(r));
       if (!r.running) process.exitCode = Exit.runtime;
@@ -140,6 +136,7 @@ Examples:
   sudo ebpfmon generate --out ./scripts           write ebpfmon-main.bt; run it with: bpftrace -f json ./scripts/ebpfmon-main.bt
   ebpfmon generate --no-detect -m exec            the kprobe variant, as on a kernel with kprobes`)
     .action(async (o: { config?: string; monitors?: string; out?: string; force?: boolean; detect: boolean }) => {
+      const { runGenerate } = await import('./commands/generate.js');
       const r = await runGenerate(o);
       for (const n of r.notes) process.stderr.write(`ebpfmon: ${n}\n`);
       out(r.stdout);
@@ -159,6 +156,7 @@ Examples:
   sudo ebpfmon check --json | jq '.monitors[] | select(.status == "unavailable")'
   sudo ebpfmon check --cost --seconds 10     what the enabled monitors would cost on this host now`)
     .action(async (o: CheckOptions & { json?: boolean }) => {
+      const { renderCheck, runCheck } = await import('./commands/check.js');
       const r = await runCheck(o);
       out(o.json ? JSON.stringify(r, null, 2) : renderCheck(r));
       if (!r.runnable) process.exitCode = Exit.environment;
@@ -182,6 +180,7 @@ Examples:
   ebpfmon analyze /var/tmp/run1 --date 2026-11-25 --format html --out report.html
   ebpfmon analyze /var/tmp/run1 --since 2026-11-25T08:00 --until 2026-11-25T12:00 --format json`)
     .action(async (dir: string | undefined, o: AnalyzeCommandOptions) => {
+      const { runAnalyze } = await import('./commands/analyze.js');
       const r = await runAnalyze(dir, o);
       for (const w of r.warnings) process.stderr.write(`ebpfmon: ${w}\n`);
       if (r.stdout !== null) process.stdout.write(r.stdout);
@@ -194,7 +193,8 @@ Examples:
     .addHelpText('after', `
 Example:
   ebpfmon list`)
-    .action(() => {
+    .action(async () => {
+      const { listMonitors } = await import('./commands/list.js');
       out(listMonitors());
     });
 

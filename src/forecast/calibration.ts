@@ -9,6 +9,7 @@ import { enableBpfStats, processBpfCost, type BpfCost } from '../process/bpf-sta
 import { startShortProbe, type Tracer } from './probe.js';
 import { secureDirSync, writeFileAtomic } from '../sinks/safe-fs.js';
 import { RunFailure } from '../errors.js';
+import { calibrationDir, calibrationFile } from './calibration-file.js';
 
 /**
  * ns per run of `tracepoint:raw_syscalls:sys_exit { @n = count(); }` on the reference VM (2-core AMD EPYC, Linux
@@ -19,8 +20,7 @@ import { RunFailure } from '../errors.js';
  */
 export const referenceFloorNs = 84;
 
-export const calibrationDir = '/var/cache/ebpfmon';
-export const calibrationFile = path.join(calibrationDir, 'calibration.json');
+export { calibrationDir, calibrationFile };
 
 /** What a calibration is valid for: the floor moves with the kernel and with bpftrace's code generation. */
 export interface CalibrationKey {

@@ -4,7 +4,7 @@ import { access, constants, readFile, readdir, realpath, stat } from 'node:fs/pr
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runCommand } from '../process/run.js';
 import { assumedFeatures, compareVersions, featuresOf, formatVersion, minimumVersion, parseVersion, type BpftraceFeatures } from '../bt/features.js';
 
 export interface Check {
@@ -72,7 +72,7 @@ async function bpftraceCheck(cmd: string): Promise<Capabilities['bpftrace']> {
   if (!found) {
     return { path: null, version: null, detail: `bpftrace not found (${cmd}); install it: apt-get install -y bpftrace`, features: assumedFeatures };
   }
-  const r = await execa(found, ['--version'], { reject: false, timeout: 10_000 });
+  const r = await runCommand(found, ['--version'], { timeoutMs: 10_000 });
   // Checked once here, so that a binary that is no bpftrace (runtime.bpftrace: /bin/false, whose --version names
   // coreutils 9.1) fails at once in one line rather than after every restart's backoff.
   if (r.exitCode !== 0 || !/\bbpftrace\b/i.test(r.stdout)) {
@@ -109,7 +109,7 @@ async function isMountpoint(dir: string, fstype: string): Promise<boolean> {
 async function ensureFs(mount: boolean, isRoot: boolean): Promise<{ tracefs: Capabilities['tracefs']; debugfs: Check }> {
   const mountFs = async (type: string, dir: string): Promise<string | null> => {
     if (!mount || !isRoot) return null;
-    const r = await execa('mount', ['-t', type, type, dir], { reject: false, timeout: 10_000 });
+    const r = await runCommand('mount', ['-t', type, type, dir], { timeoutMs: 10_000 });
     return r.exitCode === 0 ? null : r.stderr.trim() || `mount exited ${String(r.exitCode)}`;
   };
   let debugfs: Check;

@@ -1,8 +1,8 @@
 // Spawn one bpftrace, hand its stdout to `onLine` line by line, its stderr to `onStderr`, resolve with how it ended.
-// It runs for weeks: nothing is buffered (execa `buffer: false`), and failure is a value, not an exception.
+// It runs for weeks: nothing is buffered, and failure is a value, not an exception.
 import { forEachLine } from './lines.js';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 export interface BpftraceSpawn {
   /** bpftrace executable. */
@@ -53,7 +53,7 @@ export function spawnEnv(ours: Readonly<Record<string, string>>, inherited: Node
   return env;
 }
 
-/** How an execa run of bpftrace ended; a run that never started (ENOENT, EACCES) has only a spawn error. */
+/** How a run of bpftrace ended; a run that never started (ENOENT, EACCES) has only a spawn error. */
 export function exitOf(r: { failed: boolean; exitCode?: number | undefined; signal?: string | undefined; cause?: unknown; message?: string }): BpftraceExit {
   const spawnError = r.failed && r.exitCode === undefined && !r.signal ? ((r.cause instanceof Error ? r.cause.message : r.message) ?? null) : null;
   return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, spawnError };
@@ -82,8 +82,8 @@ export function errorSummary(stderr: readonly string[], exit: BpftraceExit): str
 const spawnFds = 8;
 
 /**
- * Whether `spawnFds` descriptors are free now: without them Node's spawn fails with EMFILE in a way execa cannot
- * report (its error event fires with no listener, and the process dies with a stack trace). The check and the
+ * Whether `spawnFds` descriptors are free now: without them Node's spawn fails with EMFILE (execa, used before, could not
+ * report it: its error event fired with no listener, and the process died with a stack trace). The check and the
  * spawn run in one synchronous stretch, so nothing of ours can take the descriptors in between.
  */
 function descriptorsFree(): string | null {
@@ -111,30 +111,41 @@ export const spawnBpftrace: SpawnBpftrace = (s) => {
   const [file, args] = setprivPath
     ? [setprivPath, ['--pdeathsig', 'KILL', '--', s.command, ...s.args]]
     : [s.command, [...s.args]];
-  const sub = execa(file, args, {
-    buffer: false,
-    reject: false,
-    stdin: 'ignore',
-    // Own process group: Ctrl-C reaches ebpfmon only, which then stops bpftrace in order.
-    detached: true,
-    cleanup: true,
-    env: spawnEnv(s.env, process.env),
-    extendEnv: true,
-    forceKillAfterDelay: s.killAfterMs,
+  // Own process group: Ctrl-C reaches ebpfmon only, which then stops bpftrace in order.
+  const sub = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...spawnEnv(s.env, process.env) } });
+  let spawnError: Error | undefined;
+  sub.on('error', (e) => {
+    spawnError = e;
   });
+  // Should ebpfmon exit without stopping it (setpriv's parent-death signal covers a SIGKILL of ebpfmon).
+  const cleanup = (): void => {
+    sub.kill('SIGKILL');
+  };
+  process.on('exit', cleanup);
+  let forceKill: NodeJS.Timeout | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    sub.on('close', (code, signal) => {
+      process.off('exit', cleanup);
+      clearTimeout(forceKill);
+      resolve({ code, signal });
+    }),
+  );
   const pipe = (stream: NodeJS.ReadableStream | null, cb: (l: string) => void, throttle?: () => Promise<void> | null): Promise<unknown> =>
     stream ? forEachLine(stream, cb, throttle) : Promise.resolve();
   const outDone = pipe(sub.stdout, s.onLine, s.throttle);
   const errDone = pipe(sub.stderr, s.onStderr);
   const done = (async (): Promise<BpftraceExit> => {
-    const r = await sub;
+    const { code, signal } = await exited;
     await Promise.all([outDone, errDone]);
-    return exitOf(r);
+    // A spawn that failed closes with the negative errno as its code: it never exited.
+    return exitOf({ failed: spawnError !== undefined || code !== 0, exitCode: spawnError ? undefined : (code ?? undefined), signal: signal ?? undefined, cause: spawnError });
   })();
   return {
     pid: sub.pid,
     stop: () => {
+      if (sub.exitCode !== null || sub.signalCode !== null || sub.pid === undefined) return;
       sub.kill('SIGTERM');
+      forceKill ??= setTimeout(() => sub.kill('SIGKILL'), s.killAfterMs);
     },
     done,
   };

@@ -1,6 +1,8 @@
 // cgroup v2 ids (bpftrace's `cgroup` builtin: the inode number of the cgroup's directory) -> cgroup paths such
 // as /system.slice/ssh.service or /kubepods.slice/.../cri-containerd-<id>.scope, with a cache. A miss rescans
 // the hierarchy, at most once a second; an id that stays unknown (the cgroup is gone) is shown as cgroup:<id>.
+// The cache is bounded: a rescan forgets the cgroups that are gone and were not asked for in the last `retainMs`
+// (it grew with every container and session scope a host ever had: weeks of churn on a busy node).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Row } from '../monitors/types.js';
@@ -26,12 +28,17 @@ export function cgroup2Root(): string {
   }
 }
 
-export function createCgroupResolver(root = cgroup2Root(), now: () => number = Date.now): CgroupResolver {
-  const cache = new Map<string, string>();
+/** How long a cgroup that is gone stays resolvable after it was last asked for: rows arrive an interval late. */
+export const cgroupRetainMs = 10 * 60_000;
+
+export function createCgroupResolver(root = cgroup2Root(), now: () => number = Date.now, retainMs = cgroupRetainMs): CgroupResolver & { size(): number } {
+  /** id -> path, and when it was last found by a scan or asked for. */
+  const cache = new Map<string, { path: string; at: number }>();
   let lastScan = -Infinity;
 
   const scan = (): void => {
     lastScan = now();
+    const at = lastScan;
     const walk = (dir: string, depth: number): void => {
       let st;
       try {
@@ -40,7 +47,7 @@ export function createCgroupResolver(root = cgroup2Root(), now: () => number = D
         return;
       }
       const rel = path.relative(root, dir);
-      cache.set(String(st.ino), rel ? `/${rel}` : '/');
+      cache.set(String(st.ino), { path: rel ? `/${rel}` : '/', at });
       if (depth > 32) return;
       let entries;
       try {
@@ -51,17 +58,23 @@ export function createCgroupResolver(root = cgroup2Root(), now: () => number = D
       for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name), depth + 1);
     };
     walk(root, 0);
+    for (const [id, e] of cache) if (at - e.at > retainMs) cache.delete(id);
   };
 
   const resolve = (id: string): string => {
-    const hit = cache.get(id);
-    if (hit) return hit;
-    if (now() - lastScan >= 1000) scan();
-    return cache.get(id) ?? `cgroup:${id}`;
+    let hit = cache.get(id);
+    if (!hit && now() - lastScan >= 1000) {
+      scan();
+      hit = cache.get(id);
+    }
+    if (!hit) return `cgroup:${id}`;
+    hit.at = now();
+    return hit.path;
   };
 
   return {
     resolve,
+    size: () => cache.size,
     enrich(rows) {
       for (const r of rows) {
         const v = r['cgroup'];

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { composeScript, contractOf, foldedLinesOf, fragmentOf, sectionsOf, stopProbeAttach } from '../script/compose.js';
 import { createSupervisor, type ProcessSpec, type RunInfo, type StateReport, type Supervisor } from '../process/supervisor.js';
 import { spawnBpftrace, type SpawnBpftrace } from '../process/bpftrace.js';
-import { compileAot, jitRunner } from '../process/aot.js';
+import { aotCacheDir, compileAot, jitRunner } from '../process/aot.js';
 import { defaultBackoff } from '../process/backoff.js';
 import { newStats } from '../records/stats.js';
 import { createRouter, type RoutedMonitor } from '../records/router.js';
@@ -36,6 +36,8 @@ export interface SessionOptions {
   console?: boolean | undefined;
   /** No output files at all (`ebpfmon top`): rows go only to the extra sinks. */
   noFiles?: boolean;
+  /** Where compiled scripts are cached (default aotCacheDir); null: no cache. */
+  aotCacheDir?: string | null;
 }
 
 export interface SessionDeps {
@@ -143,11 +145,16 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         log.info({ process: proc.id }, `the script has no ${stopProbeAttach} stop probe (edited out): bpftrace runs it, not bpftrace-aotrt`);
         return { runner: jit };
       }
-      const c = await compileAot({ bpftrace, aotrt, script: scriptFile, out: path.join(workDir, `ebpfmon-${proc.id}.aot`), env: proc.env, timeoutMs: config.runtime.attach_timeout * 1000 });
+      const version = r.caps.bpftrace.version;
+      const c = await compileAot({
+        bpftrace, aotrt, script: scriptFile, out: path.join(workDir, `ebpfmon-${proc.id}.aot`), env: proc.env, timeoutMs: config.runtime.attach_timeout * 1000,
+        ...(version && opts.aotCacheDir !== null ? { cache: { dir: opts.aotCacheDir ?? aotCacheDir, version, kernel: r.caps.kernel } } : {}),
+      });
       if ('refused' in c) {
         log.info({ process: proc.id, reason: c.refused }, 'bpftrace cannot compile this script ahead of time; bpftrace runs it (about 95 MB more memory)');
         return { runner: jit };
       }
+      log.debug({ process: proc.id, cached: c.cached }, c.cached ? 'compiled script taken from the cache' : 'script compiled ahead of time');
       return { runner: c.runner, fallback: jit };
     };
     /** Per process: the monitor each line of its script belongs to (bpftrace's helper_error records name a line). */

@@ -3,9 +3,9 @@
 import type { Cell, Row } from '../monitors/types.js';
 import { noteColumn } from '../sinks/sink.js';
 
-/** What the view can sort by; each has a key press (keys.ts) and a column (draw.ts). */
-export const sortKeys = ['syscalls', 'errors', 'opens', 'faults', 'switches', 'bio'] as const;
-export type SortKey = (typeof sortKeys)[number];
+import { sortKeys, type SortKey } from './sort-keys.js';
+
+export { sortKeys, type SortKey };
 
 /** Counts a process gets from one interval of a monitor. */
 export const metrics = ['syscalls', 'errors', 'opens', 'openFailures', 'faults', 'switches', 'bioBytes'] as const;

@@ -7,10 +7,11 @@ import type { Progress } from '../../../analysis/index.js';
 const loadAnalysis = () => import('../../../analysis/index.js');
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { EnvironmentError, UsageError } from '../../errors.js';
+import { analyzeFormats } from '../options.js';
 import { terminalSafe } from '../../sinks/console.js';
 import { replaceFile, secureDirSync } from '../../sinks/safe-fs.js';
 
-export const analyzeFormats = ['text', 'json', 'html'] as const;
+export { analyzeFormats };
 export type AnalyzeFormat = (typeof analyzeFormats)[number];
 
 export interface AnalyzeCommandOptions {

@@ -12,6 +12,7 @@ import { version } from '../../version.js';
 import { costForecast } from '../../forecast/run.js';
 import { renderForecast, type Forecast } from '../../forecast/forecast.js';
 import { UsageError } from '../../errors.js';
+import { defaultForecastSeconds } from '../options.js';
 import { dailyVolume, diskBound, renderDailyVolume, renderDiskBound, type DiskBound, type DiskSettings } from '../../forecast/disk.js';
 
 export interface CheckReport {
@@ -48,7 +49,7 @@ export interface CheckOptions {
 }
 
 /** Seconds `check --cost` measures event rates when --seconds does not say. */
-export const defaultForecastSeconds = 5;
+export { defaultForecastSeconds };
 
 export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
   if (!opts.cost && (opts.seconds !== undefined || opts.recalibrate)) throw new UsageError('--seconds and --recalibrate go with --cost (e.g. ebpfmon check --cost --seconds 10)');

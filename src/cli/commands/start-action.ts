@@ -12,6 +12,7 @@ import { lostRowsLine } from '../../sinks/file-sink.js';
 import { claimPidFile, defaultPidFile, releasePidFile, releasePidFileSync, runningPid, statusFileFor } from '../../daemon/pid-file.js';
 import { detach, isDaemonChild, tellParent } from '../../daemon/detach.js';
 import { createSdNotifier } from '../../daemon/sd-notify.js';
+import { defaultDaemonLog } from '../options.js';
 
 export interface StartCommandOptions extends StartOptions {
   logLevel?: LevelWithSilent;
@@ -20,7 +21,7 @@ export interface StartCommandOptions extends StartOptions {
 }
 
 const shutdownWatchdogMs = 60_000;
-export const defaultDaemonLog = '/var/log/ebpfmon.log';
+export { defaultDaemonLog };
 const cliPath = fileURLToPath(new URL('../main.js', import.meta.url));
 
 /** SIGINT/SIGTERM resolve `stop` once (a second one is logged); SIGHUP calls the reload handler. */

@@ -2,7 +2,6 @@
 // losing the final interval. SIGHUP reloads the config: the new session is prepared first (config, plan,
 // directories, files, compiles); if anything fails it is logged and the running session continues.
 import type { Logger } from '../../log.js';
-import { warnOverBudget } from '../../forecast/run.js';
 import { describe } from '../../errors.js';
 import type { Supervisor } from '../../process/supervisor.js';
 import type { SpawnBpftrace } from '../../process/bpftrace.js';
@@ -132,9 +131,13 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
   logVerdicts(log, runnable.verdicts);
   if (runnable.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(runnable.caps.tracefs.detail);
   // Before anything attaches: monitors whose cost forecast is above their max_cpu_percent (cached calibration only).
-  await warnOverBudget(log, { config: runnable.config, caps: runnable.caps, monitors: runnable.processes.flatMap((p) => p.monitors.map((m) => m.monitor)) }).catch((e: unknown) =>
-    log.debug({ err: describe(e) }, 'no cost forecast at start'),
-  );
+  // The forecast code is loaded only when a monitor has a budget (it is the check command's, and costs memory).
+  const startMonitors = runnable.processes.flatMap((p) => p.monitors.map((m) => m.monitor));
+  if (startMonitors.some((m) => runnable.config.monitors[m.name]?.max_cpu_percent != null)) {
+    await import('../../forecast/run.js')
+      .then(({ warnOverBudget }) => warnOverBudget(log, { config: runnable.config, caps: runnable.caps, monitors: startMonitors }))
+      .catch((e: unknown) => log.debug({ err: describe(e) }, 'no cost forecast at start'));
+  }
   const startedAt = new Date().toISOString();
   // Everything started below is stopped in the finally block, whatever fails on the way: a leftover bpftrace,
   // timer or HTTP server would keep the process alive after an error.

@@ -3,22 +3,20 @@
 // on the alternate screen of a terminal, or as plain snapshots when stdout is a pipe. The model, the keys and the
 // drawing are pure (src/top/); this file wires them to the session, the clock and the terminal.
 import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino, stdTimeFunctions, type LevelWithSilent } from 'pino';
-import { logLevels, openLog, prettyLine, type Logger } from '../../log.js';
+import { openLog, prettyLine, type Logger } from '../../log.js';
 import { RunFailure } from '../../errors.js';
 import { makeRunnable } from '../../session/runnable.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
 import { bpfStatsSysctl, costRate, processBpfCost, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
 import { createUsageSampler, type ProcessUsage } from '../../daemon/status.js';
-import { createTopState, snapshot, sortKeys, type MonitorClock, type SortKey } from '../../top/model.js';
+import { createTopState, snapshot, type MonitorClock, type SortKey } from '../../top/model.js';
 import { decodeKeys, press, type UiState } from '../../top/keys.js';
 import { drawScreen, drawSnapshot, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
 import { createTopSink } from '../../top/sink.js';
 import { openScreen, type Screen } from '../../top/terminal.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
-import { secondsOption } from '../options.js';
 
 export interface TopOptions {
   config?: string | undefined;
@@ -287,37 +285,4 @@ async function runView(
     const failed = [...(session?.monitors.values() ?? [])].map((m) => `${m.monitor.name}: ${m.stats.lastError ?? m.stats.state}`);
     throw new RunFailure(`every bpftrace process ended: ${failed.join('; ')}`);
   }
-}
-
-const positive = (what: string, integer: boolean) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`expected a positive ${what}`);
-  return n;
-};
-
-/** The `top` command, for main.ts to add. */
-export function topCommand(state: { log?: Logger }): Command {
-  return new Command('top')
-    .description('a live view of the busiest processes across the monitors (syscalls, opens, faults, switches, block I/O), with coverage and cost; no output files')
-    .option('-c, --config <file>', 'config file (default: /etc/ebpfmon/monitor_config.yaml if present, else the packaged default)', (v: string) => {
-      // "" (an unset shell variable) would mean the current directory: refused, as `start` does.
-      if (v === '') throw new InvalidArgumentError('expected a config file path, not an empty string');
-      return v;
-    })
-    .option('-m, --monitors <list>', 'comma-separated monitors to run, replacing the ones the config enables')
-    .addOption(new Option('-s, --sort <key>', 'sort by this at start (keys s e o f c b)').choices(sortKeys).default('syscalls'))
-    .option('--filter <text>', 'show only processes whose comm contains this at start (key /)')
-    .option('-n, --lines <n>', 'processes per snapshot when stdout is not a terminal', positive('integer', true), 5)
-    .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached; any length)', secondsOption())
-    .addOption(new Option('--log-level <level>', 'log level (default warn; on a terminal, shown in the view and printed at exit)').choices(logLevels))
-    .addHelpText('after', `
-Keys: s syscalls/s, e errors/s, o opens/s, f faults/s, c switches/s, b block I/O (reads+writes): sort.
-  / filter by comm (Enter keeps it, Esc clears it).  q or Ctrl-C: quit (bpftrace stops, nothing stays attached).
-
-Examples:
-  sudo ebpfmon top                           the live view (runs beside a daemon: its own bpftrace, no files)
-  sudo ebpfmon top --sort faults --filter postgres
-  sudo ebpfmon top | head -20                plain snapshots, a few lines per interval, when stdout is a pipe
-  sudo ebpfmon top -m syscall,open -n 10 --duration 30 > top.txt`)
-    .action((o: TopOptions) => runTop(o, { setLog: (l) => (state.log = l) }));
 }
