@@ -12,9 +12,10 @@ import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
 import { bpfStatsSysctl, costRate, processBpfCost, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
 import { createUsageSampler, type ProcessUsage } from '../../daemon/status.js';
-import { createTopState, snapshot, sortKeys, type MonitorClock, type SortKey } from '../../top/model.js';
-import { decodeKeys, press, type UiState } from '../../top/keys.js';
-import { drawScreen, drawSnapshot, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
+import { createTopState, snapshot, sortKeys, withUsage, type MonitorClock, type SortKey, type Usage } from '../../top/model.js';
+import { decodeKeys, initialUi, press, type UiState } from '../../top/keys.js';
+import { bodyRows, drawScreen, drawSnapshot, visibleProcesses, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
+import { createProcSampler } from '../../top/proc.js';
 import { createTopSink } from '../../top/sink.js';
 import { openScreen, type Screen } from '../../top/terminal.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
@@ -28,6 +29,8 @@ export interface TopOptions {
   /** Processes per snapshot when stdout is not a terminal. */
   lines?: number | undefined;
   duration?: number | undefined;
+  /** Seconds between redraws; default the shortest monitor interval, at most 2. */
+  delay?: number | undefined;
   logLevel?: LevelWithSilent | undefined;
 }
 
@@ -105,13 +108,12 @@ async function runView(
 ): Promise<void> {
   const { stdin, stdout, tty, logs } = io;
   const { log } = logs;
-  // Everything that can refuse to run (config, root, bpftrace, tracefs) is checked before the terminal changes.
-  const runnable = await makeRunnable({ config: o.config, monitors: o.monitors }, log);
-  const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
-  const refreshMs = Math.max(1, Math.min(...intervals, 2)) * 1000;
-
   const state = createTopState();
-  let ui: UiState = { sort: o.sort ?? 'syscalls', filter: o.filter ?? '', editing: null };
+  let ui: UiState = initialUi({ sort: o.sort ?? 'syscalls', filter: o.filter ?? '', delay: o.delay ?? 2 });
+  /** What the view says before the session exists; null once it does. */
+  let starting: string | null = 'checking the config, bpftrace and tracefs';
+  /** The refresh is the delay (+/- change it); exec/s is counted over it. */
+  const refreshMs = (): number => ui.delay * 1000;
   let session: Session | null = null;
   let screen: Screen | null = null;
   let lastPrint = 0;
@@ -138,11 +140,15 @@ async function runView(
   // The bpftrace processes' CPU (and, when kernel.bpf_stats_enabled is on, their BPF programs' run time), sampled
   // once per refresh.
   const sample = createUsageSampler();
+  // Every listed process's CPU and RSS, from /proc, sampled once per refresh like htop.
+  const sampleProcs = createProcSampler();
+  let procUsage: ReadonlyMap<number, Usage> = new Map();
   const usage = new Map<number, ProcessUsage>();
   const costs = new Map<number, { cost: BpfCost; at: number; rate: CostRate }>();
   let bpfStats = false;
   const measure = async (s: Session): Promise<void> => {
     s.sampleEventCoverage();
+    procUsage = await sampleProcs(snapshot(state, clocks(), Date.now(), refreshMs()).processes.map((p) => p.pid), Date.now());
     bpfStats = (await readFile(bpfStatsSysctl, 'utf8').catch(() => '0')).trim() !== '0';
     const pids = new Set([...s.monitors.values()].flatMap((m) => (m.stats.bpftracePid === null ? [] : [m.stats.bpftracePid])));
     for (const pid of [...usage.keys()]) if (!pids.has(pid)) usage.delete(pid);
@@ -158,11 +164,12 @@ async function runView(
     }
   };
 
-  const frame = (): Frame => {
-    const all = session ? [...session.monitors.values()] : [];
-    const clocks: MonitorClock[] = all
+  const clocks = (): MonitorClock[] =>
+    [...(session?.monitors.values() ?? [])]
       .filter((m) => m.stats.state === 'running')
       .map((m) => ({ name: m.monitor.name, mode: m.monitor.mode, interval: m.interval, lastTickAt: m.stats.lastTickAt }));
+  const frame = (): Frame => {
+    const all = session ? [...session.monitors.values()] : [];
     const monitors: MonitorLine[] = all.map((m) => ({
       name: m.monitor.name,
       state: m.stats.state,
@@ -190,12 +197,15 @@ async function runView(
       });
     }
     const now = Date.now();
+    const snap = snapshot(state, clocks(), now, refreshMs());
     return {
-      snapshot: snapshot(state, clocks, now, refreshMs),
+      snapshot: { ...snap, processes: withUsage(snap.processes, procUsage) },
       ui,
       time: hhmmss(new Date(now)),
-      refreshSeconds: refreshMs / 1000,
+      refreshSeconds: ui.delay,
       monitors,
+      waiting: all.filter((m) => m.stats.state !== 'running' || (m.monitor.mode === 'aggregate' && m.stats.lastTickAt === null)).map((m) => m.monitor.name),
+      starting,
       costs: [...byPid.values()],
       bpfStats,
       message: logs.last(),
@@ -209,7 +219,7 @@ async function runView(
   const print = (force: boolean): void => {
     if (outClosed || stopping) return;
     const now = Date.now();
-    if (now - lastPrint < (force ? refreshMs * 1.5 : refreshMs / 2)) return;
+    if (now - lastPrint < (force ? refreshMs() * 1.5 : refreshMs() / 2)) return;
     const f = frame();
     if (!f.snapshot.ready) return;
     lastPrint = now;
@@ -223,12 +233,24 @@ async function runView(
       else print(false);
     }, redrawDelayMs);
   };
+  // Each refresh: the clock, coverage, cost and /proc move on even in an interval without rows. A new delay takes
+  // effect at once.
+  const schedule = (s: Session, now: boolean): void => {
+    clearTimeout(tick);
+    const run = (): void => {
+      tick = setTimeout(run, refreshMs());
+      void measure(s).then(() => (tty ? redraw() : print(true)));
+    };
+    if (now) run();
+    else tick = setTimeout(run, refreshMs());
+  };
   const sink = createTopSink(state, { onRows, stalls: (monitor) => {
     const stats = session?.monitors.get(monitor)?.stats;
     return stats ? stats.stalls + stats.skippedTicks : 0;
   } });
 
   let tick: NodeJS.Timeout | undefined;
+  let session0: Session | null = null;
   let durationTimer: LongTimeout | undefined;
   let supervisor: Supervisor | null = null;
   let why = '';
@@ -239,24 +261,34 @@ async function runView(
         stdin,
         stdout,
         onKeys: (chunk) => {
+          const delay = ui.delay;
           for (const key of decodeKeys(chunk)) {
-            const r = press(ui, key);
+            // PgUp/PgDn move by the rows on screen; the selection stays within the rows shown.
+            const f = frame();
+            const r = press(ui, key, { page: screen ? bodyRows(f, screen.size()) : 1, count: visibleProcesses(f).length });
             ui = r.state;
             if (r.quit) quit(key.kind === 'interrupt' ? 'Ctrl-C' : 'q');
           }
+          if (ui.delay !== delay && session0) schedule(session0, true);
           redraw();
         },
         onResize: redraw,
       });
+      // A frame at once: the header and what is being done, before the config is even read.
       redraw();
     }
+    // Everything that can refuse to run (config, root, bpftrace, tracefs) is checked before bpftrace starts; on a
+    // terminal the view is already up, and the error is printed once the terminal is restored.
+    const runnable = await makeRunnable({ config: o.config, monitors: o.monitors }, log);
+    const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
+    if (o.delay === undefined) ui = { ...ui, delay: Math.max(1, Math.min(...intervals, 2)) };
+    starting = 'starting bpftrace';
+    redraw();
     session = await prepareSession(runnable, { noFiles: true, console: false }, [sink], { log });
+    starting = null;
     supervisor = session.start();
-    const s = session;
-    // Each refresh: the clock, coverage and cost move on even in an interval without rows.
-    tick = setInterval(() => {
-      void measure(s).then(() => (tty ? redraw() : print(true)));
-    }, refreshMs);
+    session0 = session;
+    schedule(session, false);
     redraw();
     // --duration counts from when the probes are attached, as in `start`.
     void Promise.race([supervisor.settled, quitting]).then(() => {
@@ -264,7 +296,7 @@ async function runView(
     });
     why = await Promise.race([quitting, supervisor.done.then(() => allEnded)]);
   } finally {
-    clearInterval(tick);
+    clearTimeout(tick);
     durationTimer?.clear();
     clearTimeout(redrawTimer);
     const watchdog = setTimeout(() => {
@@ -289,6 +321,13 @@ async function runView(
   }
 }
 
+/** --delay: seconds, as `watch -n` and `top -d` take them (htop's -d counts tenths; ours is --duration). */
+function delayOption(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0.1 || n > 60) throw new InvalidArgumentError('expected seconds between 0.1 and 60 (e.g. 0.5, 2)');
+  return n;
+}
+
 const positive = (what: string, integer: boolean) => (v: string): number => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`expected a positive ${what}`);
@@ -305,18 +344,23 @@ export function topCommand(state: { log?: Logger }): Command {
       return v;
     })
     .option('-m, --monitors <list>', 'comma-separated monitors to run, replacing the ones the config enables')
-    .addOption(new Option('-s, --sort <key>', 'sort by this at start (keys s e o f c b)').choices(sortKeys).default('syscalls'))
+    .addOption(new Option('-s, --sort <key>', 'sort by this at start (keys P M T s e o f c b)').choices(sortKeys).default('syscalls'))
     .option('--filter <text>', 'show only processes whose comm contains this at start (key /)')
     .option('-n, --lines <n>', 'processes per snapshot when stdout is not a terminal', positive('integer', true), 5)
-    .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached; any length)', secondsOption())
+    .option('-d, --duration <seconds>', "stop after this many seconds (counted from when the probes are attached; any length). Not htop's -d: the refresh is --delay", secondsOption())
+    .option('--delay <seconds>', 'seconds between refreshes, 0.1 to 60 (htop -d 15 is --delay 1.5; default: the shortest monitor interval, at most 2; keys + -)', delayOption)
     .addOption(new Option('--log-level <level>', 'log level (default warn; on a terminal, shown in the view and printed at exit)').choices(logLevels))
     .addHelpText('after', `
-Keys: s syscalls/s, e errors/s, o opens/s, f faults/s, c switches/s, b block I/O (reads+writes): sort.
-  / filter by comm (Enter keeps it, Esc clears it).  q or Ctrl-C: quit (bpftrace stops, nothing stays attached).
+Keys (F1, ? or h in the view lists them): P CPU%, M memory, T CPU time, s syscalls/s, e errors/s, o opens/s,
+  f faults/s, c switches/s, b block I/O: sort. F6 or > < the next/previous column, I inverts the sort.
+  Up/Down, PgUp/PgDn, Home/End scroll. + - refresh less/more often. / filter by comm (Enter keeps it, Esc clears it).
+  q or Ctrl-C: quit (bpftrace stops, nothing stays attached).
+-d is --duration here, as in \`ebpfmon start\`; htop's -d (the delay, in tenths of a second) is --delay, in seconds.
 
 Examples:
   sudo ebpfmon top                           the live view (runs beside a daemon: its own bpftrace, no files)
   sudo ebpfmon top --sort faults --filter postgres
+  sudo ebpfmon top --delay 0.5                refresh twice a second (CPU% and the clock; rates move per interval)
   sudo ebpfmon top | head -20                plain snapshots, a few lines per interval, when stdout is a pipe
   sudo ebpfmon top -m syscall,open -n 10 --duration 30 > top.txt`)
     .action((o: TopOptions) => runTop(o, { setLog: (l) => (state.log = l) }));
