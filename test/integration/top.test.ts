@@ -124,10 +124,21 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
   try {
     await term.type(`stty -g > ${dir}/stty.before; node ${cliPath} top; echo "top-exit=$?"`);
     await term.keys('Enter');
+    const launched = Date.now();
     top = await topPid(term);
     await until('the alternate screen', async () => (await term.flag('alternate_on')) === '1', 30_000, shown);
+    // A frame at once: the header and the key hint while the config is read and bpftrace starts, rows not yet there.
+    const firstFrame = await until('the first frame', async () => {
+      const s = await term.screen();
+      return /^ebpfmon top /.test(s[0] ?? '') ? s : null;
+    }, 30_000, shown);
+    const frameMs = Date.now() - launched;
+    assert.equal(rowsOf(firstFrame).length, 0, firstFrame.join('\n'));
+    assert.match(firstFrame.join('\n'), /checking the config|starting bpftrace|attaching/);
+    assert.match(firstFrame.join('\n'), /q quit/);
     // Compiling and attaching takes seconds (more on a loaded machine); then the table has rows.
     await until('the first rows', async () => rowsOf(await term.screen()).length > 0, 120_000, shown);
+    t.diagnostic(`first frame ${frameMs} ms after Enter; first rows ${Date.now() - launched} ms`);
     const bpftrace = children(top).filter((c) => c.comm === 'bpftrace' || c.comm === 'bpftrace-aotrt');
     assert.ok(bpftrace.length > 0, `bpftrace runs under ebpfmon top (children: ${JSON.stringify(children(top))})`);
 
@@ -201,6 +212,14 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
       return /filter: -/.test(s[1] ?? '') ? s : null;
     }, 5000, shown);
     assert.ok(rowsOf(all).some((r) => !r.comm.startsWith('ebpfm_top')), `other processes are back:\n${all.join('\n')}`);
+    // End: the selection goes to the last row, the range shown ends there; Home comes back to the first.
+    await term.keys('End');
+    await until('the last rows', async () => {
+      const m = /rows (\d+)-(\d+) of (\d+)/.exec((await term.screen())[1] ?? '');
+      return m && m[2] === m[3] ? m : null;
+    }, 5000, shown);
+    await term.keys('Home');
+    await until('the first rows again', async () => /rows 1-\d+ of \d+/.test((await term.screen())[1] ?? ''), 5000, shown);
 
     // The readings against what the busy loop really did: its calls over its lifetime.
     const { calls, perSecond: average } = await callsPerSecond(a);
