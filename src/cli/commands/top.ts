@@ -143,12 +143,21 @@ async function runView(
   // Every listed process's CPU and RSS, from /proc, sampled once per refresh like htop.
   const sampleProcs = createProcSampler();
   let procUsage: ReadonlyMap<number, Usage> = new Map();
+  let procSampledAt = 0;
+  /** /proc for the processes listed now; again within half a refresh only for pids not sampled yet. */
+  const sampleUsage = async (): Promise<void> => {
+    const now = Date.now();
+    const pids = snapshot(state, clocks(), now, refreshMs()).processes.map((p) => p.pid);
+    if (now - procSampledAt < refreshMs() / 2 && pids.every((pid) => procUsage.has(pid))) return;
+    procSampledAt = now;
+    procUsage = await sampleProcs(pids, now);
+  };
   const usage = new Map<number, ProcessUsage>();
   const costs = new Map<number, { cost: BpfCost; at: number; rate: CostRate }>();
   let bpfStats = false;
   const measure = async (s: Session): Promise<void> => {
     s.sampleEventCoverage();
-    procUsage = await sampleProcs(snapshot(state, clocks(), Date.now(), refreshMs()).processes.map((p) => p.pid), Date.now());
+    await sampleUsage();
     bpfStats = (await readFile(bpfStatsSysctl, 'utf8').catch(() => '0')).trim() !== '0';
     const pids = new Set([...s.monitors.values()].flatMap((m) => (m.stats.bpftracePid === null ? [] : [m.stats.bpftracePid])));
     for (const pid of [...usage.keys()]) if (!pids.has(pid)) usage.delete(pid);
@@ -230,7 +239,8 @@ async function runView(
     redrawTimer = setTimeout(() => {
       redrawTimer = undefined;
       if (tty) redraw();
-      else print(false);
+      // A snapshot shows RSS and CPU time from its first line on (CPU% needs a second sample).
+      else void sampleUsage().then(() => print(false));
     }, redrawDelayMs);
   };
   // Each refresh: the clock, coverage, cost and /proc move on even in an interval without rows. A new delay takes
