@@ -25,13 +25,14 @@ _ebpfmon() {
       case "$prev" in
         -c|--config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         -m|--monitors) COMPREPLY=(); return ;;
-        -s|--sort) COMPREPLY=($(compgen -W 'syscalls errors opens faults switches bio' -- "$cur")); return ;;
+        -s|--sort) COMPREPLY=($(compgen -W 'cpu mem time syscalls errors opens faults switches bio' -- "$cur")); return ;;
         --filter) COMPREPLY=(); return ;;
         -n|--lines) COMPREPLY=(); return ;;
         -d|--duration) COMPREPLY=(); return ;;
+        --delay) COMPREPLY=(); return ;;
         --log-level) COMPREPLY=($(compgen -W 'fatal error warn info debug trace silent' -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W '-c --config -m --monitors -s --sort --filter -n --lines -d --duration --log-level -h --help' -- "$cur")) ;;
+      COMPREPLY=($(compgen -W '-c --config -m --monitors -s --sort --filter -n --lines -d --duration --delay --log-level -h --help' -- "$cur")) ;;
     stop)
       case "$prev" in
         --pid-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;

@@ -26,11 +26,24 @@ export function readingAt(before: Point, after: Point, ns: bigint): Reading {
   return new Map([...after.reading].map(([k, v]) => [k, b instanceof Map ? lerp(b.get(k) ?? v, v) : v]));
 }
 
-/** The counter at kernel time `ns` from readings in time order: between the last before it and the first after it. */
-export function valueAt(points: readonly Point[], ns: bigint): Reading {
+/**
+ * Readings later than this after a tick do not place the counter at the tick: the interpolation spreads whatever
+ * happened between the tick and the reading over the whole span between readings, and a burst there (bpftrace
+ * compiling a script, a process starting) moves the tick's value by that burst. One tick placed too high made the
+ * next interval's kernel count too low: page_fault showed 102.8 % of the kernel's count (109.6 % once in `top`) in the
+ * first intervals of a run, while its rows counted exactly to the tick. Measured here: the reading due at the tick
+ * lands 1-37 ms after it on a loaded 2-core host; the line's arrival 6-173 ms after it.
+ */
+export const tickReadingLagMs = 100;
+
+/**
+ * The counter at tick `ns`, or null when no reading came within `maxLagMs` after it (or none before it): then the
+ * value at the tick is a guess, and so is every interval that starts or ends there.
+ */
+export function valueAtTick(points: readonly Point[], ns: bigint, maxLagMs = tickReadingLagMs): Reading | null {
   const after = points.findIndex((p) => p.at >= ns);
-  if (after === -1) return points[points.length - 1]!.reading;
-  if (after === 0) return points[0]!.reading;
+  if (after <= 0) return null;
+  if (Number(points[after]!.at - ns) / 1e6 > maxLagMs) return null;
   return readingAt(points[after - 1]!, points[after]!, ns);
 }
 
@@ -96,12 +109,14 @@ export function createMonitorCoverage(
     const latest = take(name, counter);
     if (latest === null) return null;
     const points = readings.get(name) ?? [latest];
-    const now = tickNs === null ? latest.reading : valueAt(points, tickNs);
+    const now = tickNs === null ? latest.reading : valueAtTick(points, tickNs);
     const before = atLastTick.get(name);
     // The first tick has no reading before it (the counter is first read as its line arrives, up to hundreds of ms
     // late: measured 1.036 of the kernel's count for the next interval): it is not a baseline. From the second tick
-    // on, a reading was taken as the tick was due.
-    if (tickNs === null || points[0]!.at <= tickNs) atLastTick.set(name, now);
+    // on, a reading was taken as the tick was due; one taken too late leaves the tick unknown (valueAtTick), and
+    // both intervals it bounds are not compared.
+    if (now === null) atLastTick.delete(name);
+    else if (tickNs === null || points[0]!.at <= tickNs) atLastTick.set(name, now);
     if (tickNs !== null && !stopping) {
       // Ticks come every interval (kernel timer): read the counter again as the next one is due (Node's timer
       // fires a few ms late), so the reading at the tick is interpolated over milliseconds, not over the whole
@@ -113,7 +128,7 @@ export function createMonitorCoverage(
       clearTimeout(timers.get(name));
       timers.set(name, setTimeout(() => take(name, counter), Math.max(0, dueMs)).unref());
     }
-    if (before === undefined) return null;
+    if (before === undefined || now === null) return null;
     if (typeof now === 'number' && typeof before === 'number') return now - before;
     if (now instanceof Map && before instanceof Map) return (devices ?? []).reduce((n, d) => n + (now.get(d) ?? 0) - (before.get(d) ?? now.get(d) ?? 0), 0);
     return null;

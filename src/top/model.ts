@@ -152,6 +152,26 @@ export interface ProcessRates {
   switches: number | null;
   /** Block I/O in MB/s (10^6 bytes). */
   bio: number | null;
+  /** From /proc/PID/stat and status (withUsage): CPU % of one CPU over the last refresh, RSS bytes, CPU seconds. */
+  cpu: number | null;
+  mem: number | null;
+  time: number | null;
+}
+
+/** What /proc said of a process at the last refresh (src/top/proc.ts). */
+export interface Usage {
+  /** null before a second sample. */
+  cpuPercent: number | null;
+  rssBytes: number;
+  cpuSeconds: number;
+}
+
+/** The processes with their CPU and memory where /proc had them; null where it did not (yet). */
+export function withUsage(list: readonly ProcessRates[], usage: ReadonlyMap<number, Usage>): ProcessRates[] {
+  return list.map((p) => {
+    const u = usage.get(p.pid);
+    return { ...p, cpu: u?.cpuPercent ?? null, mem: u?.rssBytes ?? null, time: u?.cpuSeconds ?? null };
+  });
 }
 
 export interface Snapshot {
@@ -170,7 +190,8 @@ export interface Snapshot {
  * interval closed with no rows (lastTickAt later than the batch), or two intervals passed without one, it is zero.
  */
 export function snapshot(state: TopState, monitors: readonly MonitorClock[], now: number, windowMs: number): Snapshot {
-  const running = new Set(monitors.map((m) => m.name));
+  // A monitor counts once it closed an interval: before that its column is unknown, not zero.
+  const running = new Set(monitors.filter((m) => m.mode === 'event' || m.lastTickAt !== null || state.batches.has(m.name)).map((m) => m.name));
   const byPid = new Map<number, { comms: Map<string, number>; rates: Partial<Record<Metric, number>> }>();
   const totals: Partial<Record<TotalMetric, number>> = {};
   const aggregate = monitors.filter((m) => m.mode === 'aggregate');
@@ -202,6 +223,9 @@ export function snapshot(state: TopState, monitors: readonly MonitorClock[], now
     faults: rate(p.rates, 'faults'),
     switches: rate(p.rates, 'switches'),
     bio: rate(p.rates, 'bioBytes', 1e-6),
+    cpu: null,
+    mem: null,
+    time: null,
   }));
   const execTimes = state.events.get('exec') ?? [];
   const execs = execTimes.filter((t) => t > now - windowMs && t <= now).length / (windowMs / 1000);
@@ -229,9 +253,13 @@ function heaviest(comms: ReadonlyMap<string, number>): string {
   return best;
 }
 
-/** Busiest first by `key`; ties by syscalls, then by pid. A copy: the input is left as it was. */
-export function sortProcesses(list: readonly ProcessRates[], key: SortKey): ProcessRates[] {
-  return [...list].sort((a, b) => (b[key] ?? 0) - (a[key] ?? 0) || (b.syscalls ?? 0) - (a.syscalls ?? 0) || a.pid - b.pid);
+/**
+ * Busiest first by `key` (smallest first when `reverse`, htop's I); ties by syscalls, then by pid. Unknown values
+ * sort as 0. A copy: the input is left as it was.
+ */
+export function sortProcesses(list: readonly ProcessRates[], key: SortKey, reverse = false): ProcessRates[] {
+  const dir = reverse ? -1 : 1;
+  return [...list].sort((a, b) => dir * ((b[key] ?? 0) - (a[key] ?? 0) || (b.syscalls ?? 0) - (a.syscalls ?? 0)) || a.pid - b.pid);
 }
 
 /** The processes whose comm contains `text` (any case); all of them for an empty text. */

@@ -56,6 +56,7 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
 interface ViewRow {
   pid: number;
   comm: string;
+  cpu: number | null;
   syscalls: number | null;
   errors: number | null;
   opens: number | null;
@@ -70,19 +71,24 @@ const rate = (s: string): number | null => {
   return Number(m[1]) * (m[2] === 'k' ? 1e3 : m[2] === 'M' ? 1e6 : 1);
 };
 function rowsOf(lines: readonly string[]): ViewRow[] {
-  const header = lines.findIndex((l) => /^ +PID COMM +SYSCALLS\/s/.test(l));
+  const header = lines.findIndex((l) => /^ +PID COMM +CPU%/.test(l));
   if (header < 0) return [];
+  // Right-aligned columns: each cell ends where its title ends (the columns shown depend on the width).
+  const h = lines[header]!;
+  const end = (title: string): number => h.indexOf(title) + title.length;
+  const cell = (l: string, title: string, before: string): string => l.slice(end(before), end(title));
   const out: ViewRow[] = [];
   for (const l of lines.slice(header + 1)) {
     if (!/^ +\d+ /.test(l)) break;
     out.push({
       pid: Number(l.slice(0, 8)),
       comm: l.slice(9, 25).trim(),
-      syscalls: rate(l.slice(25, 36)),
-      errors: rate(l.slice(36, 45)),
-      opens: rate(l.slice(45, 54)),
-      faults: rate(l.slice(63, 72)),
-      switches: rate(l.slice(72, 81)),
+      cpu: rate(l.slice(25, end('CPU%'))),
+      syscalls: rate(cell(l, 'SYSCALLS/s', 'TIME+')),
+      errors: rate(cell(l, 'ERRORS/s', 'SYSCALLS/s')),
+      opens: rate(cell(l, 'OPENS/s', 'ERRORS/s')),
+      faults: rate(cell(l, 'FAULTS/s', 'FAILED/s')),
+      switches: rate(cell(l, 'SWITCH/s', 'FAULTS/s')),
     });
   }
   return out;
@@ -118,10 +124,21 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
   try {
     await term.type(`stty -g > ${dir}/stty.before; node ${cliPath} top; echo "top-exit=$?"`);
     await term.keys('Enter');
+    const launched = Date.now();
     top = await topPid(term);
     await until('the alternate screen', async () => (await term.flag('alternate_on')) === '1', 30_000, shown);
+    // A frame at once: the header and the key hint while the config is read and bpftrace starts, rows not yet there.
+    const firstFrame = await until('the first frame', async () => {
+      const s = await term.screen();
+      return /^ebpfmon top /.test(s[0] ?? '') ? s : null;
+    }, 30_000, shown);
+    const frameMs = Date.now() - launched;
+    assert.equal(rowsOf(firstFrame).length, 0, firstFrame.join('\n'));
+    assert.match(firstFrame.join('\n'), /checking the config|starting bpftrace|attaching/);
+    assert.match(firstFrame.join('\n'), /q quit/);
     // Compiling and attaching takes seconds (more on a loaded machine); then the table has rows.
     await until('the first rows', async () => rowsOf(await term.screen()).length > 0, 120_000, shown);
+    t.diagnostic(`first frame ${frameMs} ms after Enter; first rows ${Date.now() - launched} ms`);
     const bpftrace = children(top).filter((c) => c.comm === 'bpftrace' || c.comm === 'bpftrace-aotrt');
     assert.ok(bpftrace.length > 0, `bpftrace runs under ebpfmon top (children: ${JSON.stringify(children(top))})`);
 
@@ -129,6 +146,7 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
     // close(). Each prints how many calls it made over how long, the truth the view's readings are held against.
     // Each rests 2 ms after every 1024 calls: two loops spinning on both CPUs kept the interval timer landing inside
     // a BPF program (the kernel then skips it), and the view went empty for want of ticks (1 CI run in 4).
+    const startedAt = Date.now();
     const a = execa(busy, ['ok', '90000', '2000']);
     const b = execa(failing, ['err', '90000', '2000']);
     workers.push(a, b);
@@ -162,6 +180,18 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
       if (mine) readings.push(mine);
       await sleep(1000);
     }
+    // CPU% from /proc against the loop's own average so far (utime+stime over its lifetime), within a factor of 3
+    // as the rates above: the load of a shared machine moves it from one refresh to the next.
+    const cpu = await until('CPU% of ebpfm_top', async () => rowsOf(await term.screen()).find((x) => x.comm === 'ebpfm_top')?.cpu, 10_000, shown);
+    const ticks = readFileSync(`/proc/${a.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const lifetime = ((Number(ticks[11]) + Number(ticks[12])) / 100 / ((Date.now() - startedAt) / 1000)) * 100;
+    t.diagnostic(`ebpfm_top: CPU ${cpu}% in the view; ${lifetime.toFixed(1)}% on average since it started`);
+    assert.ok(cpu > lifetime / 3 && cpu < lifetime * 3 + 1, `CPU% of the busy loop: ${cpu} in the view, ${lifetime.toFixed(1)} on average`);
+    // ? opens the help over the view; any key closes it.
+    await term.type('?');
+    await until('the help', async () => (await shown()).includes('ebpfmon top: keys'), 5000, shown);
+    await term.type('x');
+    await until('the help closed', async () => /^sort: syscalls\/s/.test((await term.screen())[1] ?? ''), 5000, shown);
     // e: sorted by errors/s, the process whose calls all fail comes first, with as many errors as calls.
     await term.keys('e');
     const byErrors = await until('the sort by errors', async () => {
@@ -182,6 +212,14 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
       return /filter: -/.test(s[1] ?? '') ? s : null;
     }, 5000, shown);
     assert.ok(rowsOf(all).some((r) => !r.comm.startsWith('ebpfm_top')), `other processes are back:\n${all.join('\n')}`);
+    // End: the selection goes to the last row, the range shown ends there; Home comes back to the first.
+    await term.keys('End');
+    await until('the last rows', async () => {
+      const m = /rows (\d+)-(\d+) of (\d+)/.exec((await term.screen())[1] ?? '');
+      return m && m[2] === m[3] ? m : null;
+    }, 5000, shown);
+    await term.keys('Home');
+    await until('the first rows again', async () => /rows 1-\d+ of \d+/.test((await term.screen())[1] ?? ''), 5000, shown);
 
     // The readings against what the busy loop really did: its calls over its lifetime.
     const { calls, perSecond: average } = await callsPerSecond(a);
@@ -223,7 +261,7 @@ test('top through a pipe: plain snapshots, no escapes; `| head -20` stops it cle
   assert.equal(lines.length, 20);
   assert.equal(r.stdout.includes('\x1b'), false, 'no escape sequences');
   assert.match(lines[0]!, /^\d\d:\d\d:\d\d {2}\d+ processes, sorted by syscalls\/s {2}exec\/s /);
-  assert.match(lines[1]!, /^ +PID COMM +SYSCALLS\/s ERRORS\/s +OPENS\/s/);
+  assert.match(lines[1]!, /^ +PID COMM +CPU% +RSS +TIME\+ SYSCALLS\/s ERRORS\/s +OPENS\/s/);
   const snapshots = lines.filter((l) => /processes, sorted by/.test(l)).length;
   assert.ok(snapshots >= 2, r.stdout);
   assert.ok(lines.some((l) => /^coverage syscall /.test(l)));

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockRequests, contextSwitches, interrupts, pageFaults } from '../../src/coverage/kernel-counters.js';
 import { createCoverageTracker } from '../../src/coverage/tracker.js';
-import { readingAt, valueAt } from '../../src/coverage/monitor-coverage.js';
+import { readingAt, tickReadingLagMs, valueAtTick } from '../../src/coverage/monitor-coverage.js';
 
 test('kernel counters: ctxt, pgfault, device IRQs plus softirqs, requests completed per device', () => {
   assert.equal(contextSwitches('cpu  1 2 3\nctxt 15258920\nbtime 1\n'), 15258920);
@@ -50,7 +50,7 @@ test('the counter at an interval\'s tick: interpolated between the readings arou
   assert.deepEqual(dev, new Map([['8:0', 150], ['8:16', 50]]));
 });
 
-test('the counter at a tick from recent readings: the two around it; before the first or after the last, that reading', () => {
+test('the counter at a tick from recent readings: the two around it; none before it, or none soon after it, is unknown', () => {
   const points = [
     { at: 0n, reading: 0 },
     { at: 2_000_000_000n, reading: 2000 },
@@ -58,10 +58,28 @@ test('the counter at a tick from recent readings: the two around it; before the 
     { at: 4_003_000_000n, reading: 4300 },
     { at: 4_100_000_000n, reading: 4400 },
   ];
-  assert.ok(Math.abs((valueAt(points, 4_000_000_000n) as number) - (2000 + (2300 * 2000) / 2003)) < 1e-6);
-  assert.ok(Math.abs((valueAt(points, 4_050_000_000n) as number) - (4300 + (100 * 47) / 97)) < 1e-6);
-  assert.equal(valueAt(points, 5_000_000_000n), 4400);
-  assert.equal(valueAt(points, -1n), 0);
+  assert.ok(Math.abs((valueAtTick(points, 4_000_000_000n) as number) - (2000 + (2300 * 2000) / 2003)) < 1e-6);
+  assert.ok(Math.abs((valueAtTick(points, 4_050_000_000n) as number) - (4300 + (100 * 47) / 97)) < 1e-6);
+  assert.equal(valueAtTick(points, 5_000_000_000n), null, 'no reading after it');
+  assert.equal(valueAtTick(points, -1n), null, 'no reading before it');
+});
+
+test('the counter at a tick is unknown when the reading after it came late: a burst in between would move it', () => {
+  // 2-s ticks at 2 s and 4 s; 10k faults/s, then a burst of 40k faults in the 300 ms after the 4-s tick.
+  const late = [
+    { at: 2_000_000_000n, reading: 20_000 },
+    { at: 4_300_000_000n, reading: 80_000 },
+  ];
+  // Interpolated, the tick would read 20000 + 60000 * 2/2.3 = 72174 where the kernel had 40000: the next interval's
+  // kernel count would be short by 32k and its coverage far above 100 %.
+  assert.equal(valueAtTick(late, 4_000_000_000n), null);
+  const prompt = [
+    { at: 2_000_000_000n, reading: 20_000 },
+    { at: 4_000_000_000n + BigInt(tickReadingLagMs - 1) * 1_000_000n, reading: 40_990 },
+  ];
+  assert.ok(Math.abs((valueAtTick(prompt, 4_000_000_000n) as number) - (20_000 + (20_990 * 2000) / (2000 + tickReadingLagMs - 1))) < 1e-6);
+  assert.equal(valueAtTick([{ at: 4_050_000_000n, reading: 1 }], 4_000_000_000n), null, 'no reading before the tick');
+  assert.equal(valueAtTick(prompt, 9_000_000_000n), null, 'no reading after the tick');
 });
 
 test('tracker against a count: no verdict until enough intervals are compared; then the whole window judges', () => {

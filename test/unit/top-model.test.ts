@@ -1,7 +1,7 @@
 // The model of `ebpfmon top`: rows of one interval become per-process rates; sorting and filtering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTopState, filterProcesses, ingest, snapshot, sortKeys, sortProcesses, type MonitorClock, type ProcessRates } from '../../src/top/model.js';
+import { createTopState, filterProcesses, ingest, snapshot, sortKeys, sortProcesses, withUsage, type MonitorClock, type ProcessRates } from '../../src/top/model.js';
 import type { Row } from '../../src/monitors/types.js';
 
 const ts1 = '2026-01-01T00:00:02.000Z';
@@ -22,8 +22,8 @@ test('top model: the rows of an interval are summed per process and divided by t
   // Reads and writes move data; the discard of a truncate does not.
   ingest(s, 'bio', [bio('write', 3_000_000), bio('read', 1_000_000), bio('discard', 3_000_000), bio('flush', 0)], 1000);
   const snap = snapshot(s, all(1000), 1500, 2000);
-  assert.deepEqual(byPid(snap.processes, 10), { pid: 10, comm: 'web', syscalls: 200, errors: 10, opens: 4, openFailures: 1, faults: 20, switches: 0, bio: 0 });
-  assert.deepEqual(byPid(snap.processes, 11), { pid: 11, comm: 'db', syscalls: 25, errors: 0, opens: 0, openFailures: 0, faults: 0, switches: 3, bio: 2 });
+  assert.deepEqual(byPid(snap.processes, 10), { pid: 10, comm: 'web', syscalls: 200, errors: 10, opens: 4, openFailures: 1, faults: 20, switches: 0, bio: 0, cpu: null, mem: null, time: null });
+  assert.deepEqual(byPid(snap.processes, 11), { pid: 11, comm: 'db', syscalls: 25, errors: 0, opens: 0, openFailures: 0, faults: 0, switches: 3, bio: 2, cpu: null, mem: null, time: null });
   assert.equal(snap.ready, true);
 });
 
@@ -31,7 +31,7 @@ test('top model: a monitor that is not running gives null columns, not zeros', (
   const s = createTopState();
   ingest(s, 'syscall', [sys(10, 'web', 10)], 1000);
   const snap = snapshot(s, [clock('syscall', 1000)], 1000, 2000);
-  assert.deepEqual(byPid(snap.processes, 10), { pid: 10, comm: 'web', syscalls: 5, errors: 0, opens: null, openFailures: null, faults: null, switches: null, bio: null });
+  assert.deepEqual(byPid(snap.processes, 10), { pid: 10, comm: 'web', syscalls: 5, errors: 0, opens: null, openFailures: null, faults: null, switches: null, bio: null, cpu: null, mem: null, time: null });
   assert.deepEqual(snap.totals, { execs: null, hardirqs: null, softirqs: null });
 });
 
@@ -84,7 +84,7 @@ test('top model: ready once every aggregate monitor closed an interval, or two i
   assert.equal(snapshot(createTopState(), [{ name: 'exec', mode: 'event', interval: 2, lastTickAt: null }], 0, 2000).ready, true);
 });
 
-const p = (pid: number, comm: string, v: Partial<ProcessRates>): ProcessRates => ({ pid, comm, syscalls: 0, errors: 0, opens: 0, openFailures: 0, faults: 0, switches: 0, bio: 0, ...v });
+const p = (pid: number, comm: string, v: Partial<ProcessRates>): ProcessRates => ({ pid, comm, syscalls: 0, errors: 0, opens: 0, openFailures: 0, faults: 0, switches: 0, bio: 0, cpu: null, mem: null, time: null, ...v });
 const list = [
   p(3, 'nginx', { syscalls: 100, faults: 5, bio: 0.5 }),
   p(1, 'postgres', { syscalls: 10, opens: 40, errors: 9, switches: 3 }),
@@ -118,4 +118,22 @@ test('top model: after a stall the rows cover the time since the previous interv
   // The next one on time: one interval again.
   ingest(s, 'syscall', [sys(10, 'web', 100, 0, '2026-01-01T00:00:10.000Z')], 9000, 1);
   assert.equal(byPid(snapshot(s, [clock('syscall', 9000)], 9000, 2000).processes, 10)?.syscalls, 50);
+});
+
+test('top model: I inverts the order (smallest first), ties still by pid; CPU and RSS join by pid, null where /proc had none', () => {
+  assert.deepEqual(sortProcesses(list, 'syscalls', true).map((x) => x.pid), [1, 2, 3]);
+  assert.deepEqual(sortProcesses(list, 'faults', true).map((x) => x.pid), [1, 3, 2]);
+  const usage = new Map([[3, { cpuPercent: 12.5, rssBytes: 4096, cpuSeconds: 7 }], [1, { cpuPercent: null, rssBytes: 8192, cpuSeconds: 1 }]]);
+  const joined = withUsage(list, usage);
+  assert.deepEqual(joined.map((x) => [x.pid, x.cpu, x.mem, x.time]), [[3, 12.5, 4096, 7], [1, null, 8192, 1], [2, null, null, null]]);
+  assert.deepEqual(sortProcesses(joined, 'cpu').map((x) => x.pid), [3, 2, 1]);
+  assert.deepEqual(sortProcesses(joined, 'mem').map((x) => x.pid), [1, 3, 2]);
+});
+
+test('top model: a running monitor that has not closed an interval yet gives null columns, not zeros', () => {
+  const s = createTopState();
+  ingest(s, 'syscall', [{ timestamp: '2026-01-01T00:00:02.000Z', pid: 5, comm: 'a', syscall: 'read', count: 4, error_count: 0, error_rate: 0, cgroup: null }], 1000);
+  const snap = snapshot(s, [clock('syscall', 1000), clock('page_fault', null)], 1100, 2000);
+  assert.equal(snap.processes[0]?.syscalls, 2);
+  assert.equal(snap.processes[0]?.faults, null);
 });

@@ -11,9 +11,10 @@ import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
 import { bpfStatsSysctl, costRate, processBpfCost, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
 import { createUsageSampler, type ProcessUsage } from '../../daemon/status.js';
-import { createTopState, snapshot, type MonitorClock, type SortKey } from '../../top/model.js';
-import { decodeKeys, press, type UiState } from '../../top/keys.js';
-import { drawScreen, drawSnapshot, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
+import { createTopState, snapshot, withUsage, type MonitorClock, type SortKey, type Usage } from '../../top/model.js';
+import { decodeKeys, initialUi, press, type UiState } from '../../top/keys.js';
+import { bodyRows, drawScreen, drawSnapshot, visibleProcesses, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
+import { createProcSampler } from '../../top/proc.js';
 import { createTopSink } from '../../top/sink.js';
 import { openScreen, type Screen } from '../../top/terminal.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
@@ -26,6 +27,8 @@ export interface TopOptions {
   /** Processes per snapshot when stdout is not a terminal. */
   lines?: number | undefined;
   duration?: number | undefined;
+  /** Seconds between redraws; default the shortest monitor interval, at most 2. */
+  delay?: number | undefined;
   logLevel?: LevelWithSilent | undefined;
 }
 
@@ -103,13 +106,12 @@ async function runView(
 ): Promise<void> {
   const { stdin, stdout, tty, logs } = io;
   const { log } = logs;
-  // Everything that can refuse to run (config, root, bpftrace, tracefs) is checked before the terminal changes.
-  const runnable = await makeRunnable({ config: o.config, monitors: o.monitors }, log);
-  const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
-  const refreshMs = Math.max(1, Math.min(...intervals, 2)) * 1000;
-
   const state = createTopState();
-  let ui: UiState = { sort: o.sort ?? 'syscalls', filter: o.filter ?? '', editing: null };
+  let ui: UiState = initialUi({ sort: o.sort ?? 'syscalls', filter: o.filter ?? '', delay: o.delay ?? 2 });
+  /** What the view says before the session exists; null once it does. */
+  let starting: string | null = 'checking the config, bpftrace and tracefs';
+  /** The refresh is the delay (+/- change it); exec/s is counted over it. */
+  const refreshMs = (): number => ui.delay * 1000;
   let session: Session | null = null;
   let screen: Screen | null = null;
   let lastPrint = 0;
@@ -136,11 +138,24 @@ async function runView(
   // The bpftrace processes' CPU (and, when kernel.bpf_stats_enabled is on, their BPF programs' run time), sampled
   // once per refresh.
   const sample = createUsageSampler();
+  // Every listed process's CPU and RSS, from /proc, sampled once per refresh like htop.
+  const sampleProcs = createProcSampler();
+  let procUsage: ReadonlyMap<number, Usage> = new Map();
+  let procSampledAt = 0;
+  /** /proc for the processes listed now; again within half a refresh only for pids not sampled yet. */
+  const sampleUsage = async (): Promise<void> => {
+    const now = Date.now();
+    const pids = snapshot(state, clocks(), now, refreshMs()).processes.map((p) => p.pid);
+    if (now - procSampledAt < refreshMs() / 2 && pids.every((pid) => procUsage.has(pid))) return;
+    procSampledAt = now;
+    procUsage = await sampleProcs(pids, now);
+  };
   const usage = new Map<number, ProcessUsage>();
   const costs = new Map<number, { cost: BpfCost; at: number; rate: CostRate }>();
   let bpfStats = false;
   const measure = async (s: Session): Promise<void> => {
     s.sampleEventCoverage();
+    await sampleUsage();
     bpfStats = (await readFile(bpfStatsSysctl, 'utf8').catch(() => '0')).trim() !== '0';
     const pids = new Set([...s.monitors.values()].flatMap((m) => (m.stats.bpftracePid === null ? [] : [m.stats.bpftracePid])));
     for (const pid of [...usage.keys()]) if (!pids.has(pid)) usage.delete(pid);
@@ -156,11 +171,12 @@ async function runView(
     }
   };
 
-  const frame = (): Frame => {
-    const all = session ? [...session.monitors.values()] : [];
-    const clocks: MonitorClock[] = all
+  const clocks = (): MonitorClock[] =>
+    [...(session?.monitors.values() ?? [])]
       .filter((m) => m.stats.state === 'running')
       .map((m) => ({ name: m.monitor.name, mode: m.monitor.mode, interval: m.interval, lastTickAt: m.stats.lastTickAt }));
+  const frame = (): Frame => {
+    const all = session ? [...session.monitors.values()] : [];
     const monitors: MonitorLine[] = all.map((m) => ({
       name: m.monitor.name,
       state: m.stats.state,
@@ -188,12 +204,15 @@ async function runView(
       });
     }
     const now = Date.now();
+    const snap = snapshot(state, clocks(), now, refreshMs());
     return {
-      snapshot: snapshot(state, clocks, now, refreshMs),
+      snapshot: { ...snap, processes: withUsage(snap.processes, procUsage) },
       ui,
       time: hhmmss(new Date(now)),
-      refreshSeconds: refreshMs / 1000,
+      refreshSeconds: ui.delay,
       monitors,
+      waiting: all.filter((m) => m.stats.state !== 'running' || (m.monitor.mode === 'aggregate' && m.stats.lastTickAt === null)).map((m) => m.monitor.name),
+      starting,
       costs: [...byPid.values()],
       bpfStats,
       message: logs.last(),
@@ -207,7 +226,7 @@ async function runView(
   const print = (force: boolean): void => {
     if (outClosed || stopping) return;
     const now = Date.now();
-    if (now - lastPrint < (force ? refreshMs * 1.5 : refreshMs / 2)) return;
+    if (now - lastPrint < (force ? refreshMs() * 1.5 : refreshMs() / 2)) return;
     const f = frame();
     if (!f.snapshot.ready) return;
     lastPrint = now;
@@ -218,8 +237,20 @@ async function runView(
     redrawTimer = setTimeout(() => {
       redrawTimer = undefined;
       if (tty) redraw();
-      else print(false);
+      // A snapshot shows RSS and CPU time from its first line on (CPU% needs a second sample).
+      else void sampleUsage().then(() => print(false));
     }, redrawDelayMs);
+  };
+  // Each refresh: the clock, coverage, cost and /proc move on even in an interval without rows. A new delay takes
+  // effect at once.
+  const schedule = (s: Session, now: boolean): void => {
+    clearTimeout(tick);
+    const run = (): void => {
+      tick = setTimeout(run, refreshMs());
+      void measure(s).then(() => (tty ? redraw() : print(true)));
+    };
+    if (now) run();
+    else tick = setTimeout(run, refreshMs());
   };
   const sink = createTopSink(state, { onRows, stalls: (monitor) => {
     const stats = session?.monitors.get(monitor)?.stats;
@@ -227,6 +258,7 @@ async function runView(
   } });
 
   let tick: NodeJS.Timeout | undefined;
+  let session0: Session | null = null;
   let durationTimer: LongTimeout | undefined;
   let supervisor: Supervisor | null = null;
   let why = '';
@@ -237,24 +269,34 @@ async function runView(
         stdin,
         stdout,
         onKeys: (chunk) => {
+          const delay = ui.delay;
           for (const key of decodeKeys(chunk)) {
-            const r = press(ui, key);
+            // PgUp/PgDn move by the rows on screen; the selection stays within the rows shown.
+            const f = frame();
+            const r = press(ui, key, { page: screen ? bodyRows(f, screen.size()) : 1, count: visibleProcesses(f).length });
             ui = r.state;
             if (r.quit) quit(key.kind === 'interrupt' ? 'Ctrl-C' : 'q');
           }
+          if (ui.delay !== delay && session0) schedule(session0, true);
           redraw();
         },
         onResize: redraw,
       });
+      // A frame at once: the header and what is being done, before the config is even read.
       redraw();
     }
+    // Everything that can refuse to run (config, root, bpftrace, tracefs) is checked before bpftrace starts; on a
+    // terminal the view is already up, and the error is printed once the terminal is restored.
+    const runnable = await makeRunnable({ config: o.config, monitors: o.monitors }, log);
+    const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
+    if (o.delay === undefined) ui = { ...ui, delay: Math.max(1, Math.min(...intervals, 2)) };
+    starting = 'starting bpftrace';
+    redraw();
     session = await prepareSession(runnable, { noFiles: true, console: false }, [sink], { log });
+    starting = null;
     supervisor = session.start();
-    const s = session;
-    // Each refresh: the clock, coverage and cost move on even in an interval without rows.
-    tick = setInterval(() => {
-      void measure(s).then(() => (tty ? redraw() : print(true)));
-    }, refreshMs);
+    session0 = session;
+    schedule(session, false);
     redraw();
     // --duration counts from when the probes are attached, as in `start`.
     void Promise.race([supervisor.settled, quitting]).then(() => {
@@ -262,7 +304,7 @@ async function runView(
     });
     why = await Promise.race([quitting, supervisor.done.then(() => allEnded)]);
   } finally {
-    clearInterval(tick);
+    clearTimeout(tick);
     durationTimer?.clear();
     clearTimeout(redrawTimer);
     const watchdog = setTimeout(() => {
