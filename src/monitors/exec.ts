@@ -5,7 +5,7 @@
 // scripts run ahead of time, the tracepoint-forks variant records each new process's parent when it is forked
 // (task:task_newtask) and forgets it when the process ends (sched:sched_process_exit).
 import { z } from 'zod';
-import { baseOptions, cgroupOption, commFilter, defineMonitor, pathStrlen, type Row } from './types.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../script/literals.js';
 import { bytesField, del, emit, helperMap, hexField, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
 import { bytesOfHex, encodeArgs, splitArgs } from '../records/args.js';
@@ -14,22 +14,22 @@ import { bytesOfHex, encodeArgs, splitArgs } from '../records/args.js';
 export const maxArgsLimit = 64;
 /**
  * Bytes of the argument area read per exec. The args record has a BPF program (and 512-byte stack) of its own, where
- * 496 bytes still load on bpftrace 0.17, but bpftrace caps a buf() of variable length at BPFTRACE_STRLEN: the paths
- * process's string size it is (docs/pending/execargs.md).
+ * 496 bytes still load on bpftrace 0.17, but bpftrace caps a buf() of variable length near BPFTRACE_STRLEN (176 in
+ * the paths process: 0.17 read 176 bytes, 0.23 174): 160 is read exactly by every version (docs/pending/execargs.md).
  */
-export const argBytes = pathStrlen;
+export const argBytes = 160;
 
 export const execOptions = z.strictObject({
   ...baseOptions,
   comm: commFilter(),
   ...cgroupOption,
-  /** Arguments kept per exec (column `args`); 0: none read, no second program. */
+  /** Arguments kept per exec (column `args`); 0 (the default until the row loss in docs/pending/execargs.md is explained): none read, no second program. */
   max_args: z
     .number({ error: `expected a whole number from 0 to ${maxArgsLimit}` })
     .int({ error: `expected a whole number from 0 to ${maxArgsLimit}` })
     .min(0, { error: `expected a whole number from 0 to ${maxArgsLimit}` })
     .max(maxArgsLimit, { error: `expected a whole number from 0 to ${maxArgsLimit}` })
-    .default(16),
+    .default(0),
 });
 export type ExecOptions = z.infer<typeof execOptions>;
 
