@@ -23,13 +23,13 @@ export const execOptions = z.strictObject({
   ...baseOptions,
   comm: commFilter(),
   ...cgroupOption,
-  /** Arguments kept per exec (column `args`); 0 (the default until the row loss in docs/pending/execargs.md is explained): none read, no second program. */
+  /** Arguments kept per exec (column `args`); 0: none read, no second program. */
   max_args: z
     .number({ error: `expected a whole number from 0 to ${maxArgsLimit}` })
     .int({ error: `expected a whole number from 0 to ${maxArgsLimit}` })
     .min(0, { error: `expected a whole number from 0 to ${maxArgsLimit}` })
     .max(maxArgsLimit, { error: `expected a whole number from 0 to ${maxArgsLimit}` })
-    .default(0),
+    .default(16),
 });
 export type ExecOptions = z.infer<typeof execOptions>;
 
