@@ -87,9 +87,10 @@ const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid') => ({
 const argsOf = (opts: { cgroup: boolean }) => ({
   ...printfOf(
     'args',
-    `the new program's argument area (NUL-separated), read right before its event record; joins the event of the same cpu and seq; arglen is the area's size, at most ${argBytes} bytes printed as %rx`,
+    `the new program's argument area (NUL-separated), read right before its event record; joins the event of the same cpu, seq and pid; arglen is the area's size, at most ${argBytes} bytes printed as %rx`,
     intField('cpu', 'cpu', '%u'),
     intField('seq', `${seqCounter.at('cpu')} + 1`),
+    intField('pid', 'pid', '%d'),
     intField('arglen', '$arglen'),
     hexField('argv', `buf(uptr($mm->arg_start), $arglen < ${argBytes} ? $arglen : ${argBytes})`),
   ),
@@ -213,7 +214,9 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
     if (rec.kind !== 'event') return [];
     const f = rec.fields(eventOf(opts));
     if (!f || !/^\d+$/.test(f.nsecs)) return [];
-    const a = rec.joined(argsOf(opts));
+    // The same CPU, sequence number and pid: that exec's own arguments, never another's.
+    const joined = rec.joined(argsOf(opts));
+    const a = joined && joined.pid === f.pid ? joined : null;
     return [
       {
         timestamp: ctx.wallTime(BigInt(f.nsecs)),
