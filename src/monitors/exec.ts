@@ -7,12 +7,29 @@
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../script/literals.js';
-import { bytesField, del, emit, helperMap, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
+import { bytesField, del, emit, helperMap, hexField, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
+import { bytesOfHex, encodeArgs, splitArgs } from '../records/args.js';
+
+/** The most arguments max_args may keep: the byte bound (argBytes) holds at most this many short ones anyway. */
+export const maxArgsLimit = 64;
+/**
+ * Bytes of the argument area read per exec. The args record has a BPF program (and 512-byte stack) of its own, where
+ * 496 bytes still load on bpftrace 0.17, but bpftrace caps a buf() of variable length near BPFTRACE_STRLEN (176 in
+ * the paths process: 0.17 read 176 bytes, 0.23 174): 160 is read exactly by every version (docs/pending/execargs.md).
+ */
+export const argBytes = 160;
 
 export const execOptions = z.strictObject({
   ...baseOptions,
   comm: commFilter(),
   ...cgroupOption,
+  /** Arguments kept per exec (column `args`); 0: none read, no second program. */
+  max_args: z
+    .number({ error: `expected a whole number from 0 to ${maxArgsLimit}` })
+    .int({ error: `expected a whole number from 0 to ${maxArgsLimit}` })
+    .min(0, { error: `expected a whole number from 0 to ${maxArgsLimit}` })
+    .max(maxArgsLimit, { error: `expected a whole number from 0 to ${maxArgsLimit}` })
+    .default(16),
 });
 export type ExecOptions = z.infer<typeof execOptions>;
 
@@ -24,6 +41,11 @@ export interface ExecRow extends Row {
   ppid: number | null;
   comm: string;
   filename: string;
+  /**
+   * The new program's arguments (argv as the kernel laid it out), encoded by src/records/args.ts; null where not
+   * read (max_args 0, the kprobe and tracepoint-forks variants, or the args record lost).
+   */
+  args: string | null;
   /** cgroup v2 id (option `cgroup`), replaced by its path before output; else null. */
   cgroup: string | null;
 }
@@ -54,6 +76,25 @@ const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid') => ({
     textField('filename', 'str($path)', { fromStr: true }),
   ),
   sequence: { cpu: 'cpu', seq: 'seq', counter: seqCounter } as const,
+});
+
+/**
+ * The argument area of the new program (curtask->mm: arg_start..arg_end, each argument ended by a NUL), read in a
+ * program of its own on the same hook, right before the event's: the event's program has no stack left (the path
+ * and its record take most of 512 bytes). It carries the CPU and the sequence number the event is about to take,
+ * so the router joins it to that event (PrintfDecl.joins).
+ */
+const argsOf = (opts: { cgroup: boolean }) => ({
+  ...printfOf(
+    'args',
+    `the new program's argument area (NUL-separated), read right before its event record; joins the event of the same cpu, seq and pid; arglen is the area's size, at most ${argBytes} bytes printed as %rx`,
+    intField('cpu', 'cpu', '%u'),
+    intField('seq', `${seqCounter.at('cpu')} + 1`),
+    intField('pid', 'pid', '%d'),
+    intField('arglen', '$arglen'),
+    hexField('argv', `buf(uptr($mm->arg_start), $arglen < ${argBytes} ? $arglen : ${argBytes})`),
+  ),
+  joins: { tag: eventOf(opts).tag, cpu: 'cpu', seq: 'seq' } as const,
 });
 
 /**
@@ -92,7 +133,7 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
   summary: 'Every process execution: uid, pid, parent pid, command and path, one row per event',
   cost: {
     class: 'low',
-    note: 'one event per process execution: about 23 us in the kernel per exec (path and comm read, sequence number), rare next to syscalls; build workload alone: +2.2 % wall',
+    note: 'one event per process execution: about 23 us in the kernel per exec (path and comm read, sequence number), rare next to syscalls; the arguments (max_args > 0, tracepoint variant) about 8 us more (rough, loaded VM); build workload alone: +2.2 % wall',
     nsPerEvent: 22_900,
     event: 'exec',
     rate: { tracepoints: ['sched:sched_process_exec'] },
@@ -153,17 +194,29 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
       ? ['tracepoint:sched:sched_process_exec', 'args->filename']
       : ['rawtracepoint:sched_process_exec', '((struct linux_binprm *)arg2)->filename'];
     const exec = probe(attach, [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', path), ...numbered(), emit(event)], filter);
+    // The arguments need curtask, which scripts compiled ahead of time cannot read: tracepoint-forks has none.
+    const withArgs = !forks && opts.max_args > 0;
+    const args = argsOf(opts);
+    const argsProbe = probe(
+      attach,
+      [local('$mm', 'curtask->mm'), local('$arglen', '$mm->arg_end - $mm->arg_start'), emit(args)],
+      filter,
+      'The arguments, printed before the event by a program of its own (the event\'s has no stack left); same hook, same CPU, attached first, so run first.',
+    );
     return {
-      probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), exec],
+      probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), ...(withArgs ? [argsProbe] : []), exec],
       results: [],
       helpers: forks ? [parents, seqCounter] : [seqCounter],
-      events: [event],
+      events: withArgs ? [args, event] : [event],
     };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'event') return [];
     const f = rec.fields(eventOf(opts));
     if (!f || !/^\d+$/.test(f.nsecs)) return [];
+    // The same CPU, sequence number and pid: that exec's own arguments, never another's.
+    const joined = rec.joined(argsOf(opts));
+    const a = joined && joined.pid === f.pid ? joined : null;
     return [
       {
         timestamp: ctx.wallTime(BigInt(f.nsecs)),
@@ -173,13 +226,14 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
         ppid: f.ppid === '0' ? null : Number(f.ppid),
         comm: f.comm,
         filename: f.filename,
+        args: a && /^\d+$/.test(a.arglen) ? encodeArgs(splitArgs(bytesOfHex(a.argv), Number(a.arglen), opts.max_args)) : null,
         cgroup: opts.cgroup ? f.cgroup : null,
       },
     ];
   },
   paths: true,
-  columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename', 'cgroup', 'pod_uid', 'container_id'],
+  columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename', 'args', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [{ name: 'ebpfmon_exec_total', help: 'Successful process executions, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' } }],
   consoleLine: (r) =>
-    `${r.timestamp}  exec     uid=${String(r.uid).padEnd(5)} pid=${String(r.pid).padEnd(7)} ppid=${String(r.ppid ?? '-').padEnd(7)} ${r.comm.padEnd(15)} ${r.filename}`,
+    `${r.timestamp}  exec     uid=${String(r.uid).padEnd(5)} pid=${String(r.pid).padEnd(7)} ppid=${String(r.ppid ?? '-').padEnd(7)} ${r.comm.padEnd(15)} ${r.filename}${r.args === null ? '' : `  ${r.args}`}`,
 });

@@ -68,6 +68,8 @@ export interface EventRecord {
   readonly tag: string;
   /** Its fields by name when it is a record of `p`, else null. */
   fields<N extends string>(p: PrintfDecl<N>): Readonly<Record<N, string>> | null;
+  /** The fields of the record of `p` that joined this one (PrintfDecl.joins), else null (none arrived, or lost). */
+  joined<N extends string>(p: PrintfDecl<N>): Readonly<Record<N, string>> | null;
 }
 export type MonitorRecord = IntervalRecord | EventRecord;
 

@@ -81,6 +81,8 @@ interface Slot {
   dropped: number;
   lastTickNs: bigint | null;
   stall: Stall | null;
+  /** Records waiting for the record they join (PrintfDecl.joins), by `<tag>:<cpu>`. */
+  joining: Map<string, { seq: string; tag: string; fields: Record<string, string> }>;
   /** Whether the last interval was reported incomplete (the warning is logged once per change). */
   wasFull: boolean;
   /** The double buffer's flip the last tick followed (null before the first). */
@@ -157,7 +159,7 @@ export function createRouter(deps: RouterDeps): Router {
   const byName = new Map<string, Slot>();
   const byCounter = new Map<string, { slot: Slot; decl: PrintfDecl }>();
   for (const rm of deps.monitors) {
-    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), dropped: 0, lastTickNs: null, stall: null, wasFull: false, lastFlip: null, skipRetired: false };
+    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), dropped: 0, lastTickNs: null, stall: null, wasFull: false, joining: new Map(), lastFlip: null, skipRetired: false };
     byName.set(rm.monitor.name, slot);
     for (const [copy, map] of rm.contract.copies) byCopy.set(copy, { slot, map });
     for (const [counter, decl] of rm.contract.counters) byCounter.set(counter, { slot, decl });
@@ -462,11 +464,27 @@ export function createRouter(deps: RouterDeps): Router {
     }
     const fields: Record<string, string> = {};
     decl.fields.forEach((f, i) => (fields[f.name] = textOf(split[i]!, f, false)));
-    if (decl.sequence) checkSequence(slot, decl, fields[decl.sequence.cpu] ?? '', fields[decl.sequence.seq] ?? '');
+    if (decl.joins) {
+      // Held until its record arrives; one that never does is replaced by the next of that CPU.
+      slot.joining.set(`${decl.joins.tag}:${fields[decl.joins.cpu] ?? ''}`, { seq: fields[decl.joins.seq] ?? '', tag, fields });
+      return;
+    }
+    let joined: { tag: string; fields: Record<string, string> } | undefined;
+    if (decl.sequence) {
+      const cpu = fields[decl.sequence.cpu] ?? '';
+      checkSequence(slot, decl, cpu, fields[decl.sequence.seq] ?? '');
+      const key = `${tag}:${cpu}`;
+      const held = slot.joining.get(key);
+      if (held) {
+        slot.joining.delete(key);
+        if (held.seq === fields[decl.sequence.seq]) joined = held;
+      }
+    }
     const rec: EventRecord = {
       kind: 'event',
       tag,
       fields: <N extends string>(p: PrintfDecl<N>) => (p.tag === tag ? (fields as Readonly<Record<N, string>>) : null),
+      joined: <N extends string>(p: PrintfDecl<N>) => (joined && p.tag === joined.tag ? (joined.fields as Readonly<Record<N, string>>) : null),
     };
     runParse(slot, rec, eventCtx);
   };

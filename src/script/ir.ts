@@ -119,6 +119,13 @@ export interface PrintfDecl<N extends string = string> {
    * one that arrived are counted too.
    */
   readonly sequence?: { readonly cpu: N; readonly seq: N; readonly counter: HelperMap };
+  /**
+   * This record belongs to the next numbered record `tag` of the same CPU and sequence number (printed right after
+   * it by the next program on the same hook, so nothing comes between them in that CPU's buffer): the router holds
+   * it and hands it to that record's parse (EventRecord.joined) instead of parsing it on its own. A record that
+   * could not fit the other's 512-byte BPF stack travels this way.
+   */
+  readonly joins?: { readonly tag: string; readonly cpu: N; readonly seq: N };
 }
 
 export function printfOf<const F extends readonly Field[]>(tag: string, doc: string, ...fields: F): PrintfDecl<F[number]['name']> {
@@ -135,6 +142,8 @@ export const textField = <N extends string>(name: N, expr: string, o: { fromStr?
   kind: 'text',
   ...(o.fromStr ? { fromStr: true } : {}),
 });
+/** Raw bytes printed by `%rx` from buf(): every byte as \xNN, so even a backslash cannot pass for an escape. */
+export const hexField = <N extends string>(name: N, expr: string): Field<N> => ({ name, fmt: '%rx', expr, kind: 'word' });
 /** Bytes printed by `%r` from buf(): every byte that is not printable ASCII arrives as \xNN, so no tab can split it. */
 export const bytesField = <N extends string>(name: N, expr: string): Field<N> => ({ name, fmt: '%r', expr, kind: 'bytes' });
 

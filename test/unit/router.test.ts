@@ -200,3 +200,32 @@ test('insaneTick: ahead of now, before the run, not after the last; a minute of 
   assert.match(insaneTick(839n * s, { ...at, lastNs: null }) ?? '', /61\.0 s before this run began/);
   assert.match(insaneTick(950n * s, at) ?? '', /not after the tick before/);
 });
+
+test('exec args: the args record joins the next event of its CPU with the same seq and pid, and no other', () => {
+  const opts = exec.options.parse({ enabled: true });
+  const hex = (s: string): string => [...Buffer.from(s, 'latin1')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+  const args = (cpu: number, seq: number, pid: number, area: string): string =>
+    JSON.stringify({ type: 'printf', data: `exec\targs\t${cpu}\t${seq}\t${pid}\t${area.length}\t${hex(area)}\n` });
+  const event = (cpu: number, seq: number, pid: number, path: string): string =>
+    JSON.stringify({ type: 'printf', data: `exec\tevent\t1000000000\t${cpu}\t${seq}\t0\t${pid}\t1\t${hex('x')}\t${path}\n` });
+  const lines = [
+    args(0, 1, 10, '/bin/echo\0a b\0'),
+    args(1, 1, 20, 'ls\0-l\0'), // another CPU in between: held apart
+    event(0, 1, 10, '/bin/echo'),
+    event(1, 1, 20, '/bin/ls'),
+    args(0, 2, 11, 'old\0'), // its event never came (lost): the next event of CPU 0 must not take it
+    event(0, 3, 12, '/bin/three'),
+    args(1, 2, 99, 'other\0'), // same cpu and seq, another pid: not this event's
+    event(1, 2, 21, '/bin/two'),
+  ];
+  const { rows } = route(exec, opts, plannedFor('tracepoint'), lines);
+  assert.deepEqual(
+    rows.map((r) => [r['filename'], r['args']]),
+    [
+      ['/bin/echo', '/bin/echo a\\ b'],
+      ['/bin/ls', 'ls -l'],
+      ['/bin/three', null],
+      ['/bin/two', null],
+    ],
+  );
+});

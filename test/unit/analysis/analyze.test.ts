@@ -258,3 +258,19 @@ test('a window keeps only the rows inside it (since inclusive, until exclusive)'
   const day = toJsonReport(await analyze({ dir, window: { since: '2026-11-26T00:00:00.000Z', until: '2026-11-27T00:00:00.000Z' } }));
   assert.deepEqual(day.sections, {});
 });
+
+test('exec: a file with the args column (commas, quotes, a newline inside cells) gives the same figures as one without', async () => {
+  const old = (await section('exec')).totals;
+  const dir = await writeFiles({
+    'exec_20261125T010000Z.csv': [
+      'timestamp,uid,pid,ppid,comm,filename,args,cgroup,note',
+      '2026-11-25T01:00:00.000Z,0,10,1,ls,/usr/bin/ls,"ls -l a,b \\""x\\""y\\x0a",,',
+      '2026-11-25T01:00:30.000Z,1000,11,1,ls,/usr/bin/ls,"ls """" \\…\nx",,',
+      '2026-11-25T01:01:00.000Z,1000,12,1,sh,/bin/sh,,,',
+      '2026-11-25T01:02:00.000Z,1000,13,12,git,/usr/bin/git,git\\ x,,',
+    ].join('\n') + '\n',
+  });
+  const s = toJsonReport(await analyze({ dir })).sections['exec'];
+  assert.deepEqual(s?.totals, old);
+  assert.equal(toJsonReport(await analyze({ dir })).damaged_rows, 0);
+});

@@ -113,7 +113,7 @@ test('comm: the name with most opens for the pid wins, ties go to the smaller na
     [11, 'aa', '[other paths]', 1, 0, 0, 1],
     [12, '', '/c', 1, 1, 1, 0],
   ]);
-  assert.deepEqual(open.parse({ kind: 'event', tag: 'tick', fields: () => null }, ctx, opts), []);
+  assert.deepEqual(open.parse({ kind: 'event', tag: 'tick', fields: () => null, joined: () => null }, ctx, opts), []);
 });
 
 test('one process with more distinct paths than the path map holds: exact totals, the rest in one folded row, not marked', () => {
