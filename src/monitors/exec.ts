@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../script/literals.js';
-import { bytesField, del, emit, helperMap, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
+import { bytesField, del, emit, helperMap, inScope, inTask, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
 
 export const execOptions = z.strictObject({
   ...baseOptions,
@@ -135,7 +135,8 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
             [
               local('$bprm', `(struct linux_binprm *)${bprms.at('pid')}`),
               del(bprms, ['pid']),
-              when(['retval == 0', ...filter].join(' && '), [local('$path', '$bprm->filename'), ...numbered(), emit(event)]),
+              // The scope is tested after the delete: a filtered-out exec must not leave its entry behind.
+              when(['retval == 0', ...filter].join(' && '), [inScope('pid', 'comm', [local('$path', '$bprm->filename'), ...numbered(), emit(event)])]),
             ],
             [bprms.at('pid')],
           ),
@@ -152,7 +153,7 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
     const [attach, path] = plan.bt.dataLocStrings
       ? ['tracepoint:sched:sched_process_exec', 'args->filename']
       : ['rawtracepoint:sched_process_exec', '((struct linux_binprm *)arg2)->filename'];
-    const exec = probe(attach, [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', path), ...numbered(), emit(event)], filter);
+    const exec = inTask(probe(attach, [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', path), ...numbered(), emit(event)], filter));
     return {
       probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), exec],
       results: [],
