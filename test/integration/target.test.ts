@@ -114,3 +114,21 @@ test('start --pid refuses a process that does not exist, with one line, before a
   assert.equal(r.exitCode, 2, r.stderr);
   assert.equal(r.stderr, `ebpfmon: --pid: no such process: ${pid}`);
 });
+
+test('run --comm with every monitor: each script (follow and name tests together) loads on this bpftrace; interrupt is named host-wide', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('run-all');
+  const prog = await workload('family', 'ebpfm_famc');
+  const config = await writeConfig(dir, 'monitors:\n  syscall: {enabled: true, interval: 1}\n');
+  const all = 'syscall,open,exec,page_fault,context_switch,bio,interrupt';
+  // sh -c: the shell (another name) is followed but left out by --comm; the program it runs is counted.
+  const cli = startCli(['run', '-c', config, '-o', dir, '-m', all, '--comm', 'ebpfm_famc', '--', 'sh', '-c', `${prog} 1000 10 ${dir} 0; true`]);
+  const r = await cli.done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stderr, /"msg":"interrupt: not per process, counts the whole host \(--pid\/--comm do not filter it\)"/);
+  assert.match(r.stderr, /^ {14}interrupt: counts the whole host, not the command/m);
+  const sys = await readCsv(dir, 'syscall');
+  assert.deepEqual([...new Set(sys.map((row) => row['comm']))], ['ebpfm_famc']);
+  assert.equal(sum(sys.filter((row) => row['syscall'] === 'getppid'), 'count'), 1010);
+  assert.ok((await readCsv(dir, 'page_fault')).every((row) => row['comm'] === 'ebpfm_famc'));
+});
