@@ -8,6 +8,7 @@ import { pino, stdTimeFunctions, type LevelWithSilent } from 'pino';
 import { logLevels, openLog, prettyLine, type Logger } from '../../log.js';
 import { RunFailure } from '../../errors.js';
 import { makeRunnable } from '../../session/runnable.js';
+import { requirePids, scopeOf } from '../../session/targets.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
 import { bpfStatsSysctl, costRate, processBpfCost, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
@@ -18,7 +19,7 @@ import { drawScreen, drawSnapshot, type CostLine, type Frame, type MonitorLine }
 import { createTopSink } from '../../top/sink.js';
 import { openScreen, type Screen } from '../../top/terminal.js';
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
-import { secondsOption } from '../options.js';
+import { commOption, pidOption, secondsOption } from '../options.js';
 
 export interface TopOptions {
   config?: string | undefined;
@@ -29,6 +30,9 @@ export interface TopOptions {
   lines?: number | undefined;
   duration?: number | undefined;
   logLevel?: LevelWithSilent | undefined;
+  /** Only these processes / threads of this name, filtered in the kernel (src/session/targets.ts). */
+  pid?: number[] | undefined;
+  comm?: string | undefined;
 }
 
 export interface TopDeps {
@@ -106,7 +110,8 @@ async function runView(
   const { stdin, stdout, tty, logs } = io;
   const { log } = logs;
   // Everything that can refuse to run (config, root, bpftrace, tracefs) is checked before the terminal changes.
-  const runnable = await makeRunnable({ config: o.config, monitors: o.monitors }, log);
+  if (o.pid) await requirePids(o.pid);
+  const runnable = await makeRunnable({ config: o.config, monitors: o.monitors, scope: scopeOf(o) }, log);
   const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
   const refreshMs = Math.max(1, Math.min(...intervals, 2)) * 1000;
 
@@ -306,6 +311,8 @@ export function topCommand(state: { log?: Logger }): Command {
     })
     .option('-m, --monitors <list>', 'comma-separated monitors to run, replacing the ones the config enables')
     .addOption(new Option('-s, --sort <key>', 'sort by this at start (keys s e o f c b)').choices(sortKeys).default('syscalls'))
+    .option('-p, --pid <pid>', 'count only this process and its threads, in the kernel (repeat it or give a comma list)', pidOption)
+    .option('--comm <name>', 'count only threads of this name, in the kernel', commOption)
     .option('--filter <text>', 'show only processes whose comm contains this at start (key /)')
     .option('-n, --lines <n>', 'processes per snapshot when stdout is not a terminal', positive('integer', true), 5)
     .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached; any length)', secondsOption())
