@@ -4,6 +4,7 @@
 import { assumedFeatures } from '../src/bt/features.js';
 import { composeScript } from '../src/script/compose.js';
 import type { Layout } from '../src/script/render.js';
+import { hostScope, type Scope } from '../src/script/ir.js';
 import { monitors } from '../src/monitors/registry.js';
 import { defaultStrlen, pathStrlen, type MonitorPlan } from '../src/monitors/types.js';
 import type { PlannedMonitor } from '../src/plan/plan.js';
@@ -27,6 +28,7 @@ interface GoldenCase {
   file: string;
   monitors: { name: string; variant: string; options?: Record<string, unknown> }[];
   layout: Layout;
+  scope?: Scope;
 }
 
 const cases: GoldenCase[] = [
@@ -75,6 +77,19 @@ cases.push(
     ],
     layout: { double: true, shards: 8 },
   },
+  {
+    // `ebpfmon run --comm make -- make`: every per-process probe tests the followed set and the name; interrupt does not.
+    file: 'main-run-scope',
+    monitors: ['syscall', 'bio', 'interrupt', 'page_fault', 'context_switch'].map((name) => ({ name, variant: 'tracepoint' })),
+    layout: { double: true, shards: 1 },
+    scope: { pids: [], comm: 'make', follow: 4242 },
+  },
+  {
+    file: 'paths-pid-scope',
+    monitors: [{ name: 'exec', variant: 'tracepoint-forks' }, { name: 'open', variant: 'tracepoint' }],
+    layout: { double: true, shards: 1 },
+    scope: { pids: [4242, 4343], comm: null, follow: null },
+  },
 );
 
 /** Each golden file's name and the text compose renders for it today. */
@@ -88,7 +103,7 @@ export function goldenScripts(): { file: string; text: string; env: Record<strin
     });
     const strlen = planned.some((p) => p.monitor.paths) ? pathStrlen : defaultStrlen;
     const s = composeScript(
-      { id: c.file, monitors: planned, strlen, aheadOfTime: c.layout.shards > 1, layout: c.layout, bt: assumedFeatures },
+      { id: c.file, monitors: planned, strlen, aheadOfTime: c.layout.shards > 1, layout: c.layout, bt: assumedFeatures, scope: c.scope ?? hostScope },
       { bpftraceVersion: '0.17.0', kernel: '(golden)', runtime: { map_keys_max: 32768, perf_rb_pages: 256 } },
     );
     return { file: `${c.file}.bt`, text: s.text, env: s.env };

@@ -7,11 +7,13 @@ _ebpfmon() {
     case "${COMP_WORDS[i]}" in -*) ;; *) cmd="${COMP_WORDS[i]}"; break ;; esac
   done
   case "$cmd" in
-    '') COMPREPLY=($(compgen -W 'start top stop status generate dry-run check analyze list help -V --version -h --help' -- "$cur")) ;;
+    '') COMPREPLY=($(compgen -W 'start run top stop status generate dry-run check analyze list help -V --version -h --help' -- "$cur")) ;;
     start)
       case "$prev" in
         -c|--config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         -m|--monitors) COMPREPLY=(); return ;;
+        -p|--pid) COMPREPLY=(); return ;;
+        --comm) COMPREPLY=(); return ;;
         -d|--duration) COMPREPLY=(); return ;;
         -o|--output-dir) COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --scripts) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
@@ -20,19 +22,31 @@ _ebpfmon() {
         --pid-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --log-level) COMPREPLY=($(compgen -W 'fatal error warn info debug trace silent' -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W '-c --config -m --monitors -d --duration -o --output-dir --console --scripts --prometheus --web.config.file --daemon --pid-file --log-level -h --help' -- "$cur")) ;;
+      COMPREPLY=($(compgen -W '-c --config -m --monitors -p --pid --comm -d --duration -o --output-dir --console --scripts --prometheus --web.config.file --daemon --pid-file --log-level -h --help' -- "$cur")) ;;
+    run)
+      case "$prev" in
+        -c|--config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+        -m|--monitors) COMPREPLY=(); return ;;
+        -o|--output-dir) COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+        --comm) COMPREPLY=(); return ;;
+        --log-level) COMPREPLY=($(compgen -W 'fatal error warn info debug trace silent' -- "$cur")); return ;;
+      esac
+      if [[ "$cur" != -* ]]; then COMPREPLY=(); return; fi
+      COMPREPLY=($(compgen -W '-c --config -m --monitors -o --output-dir --comm --console --log-level -h --help' -- "$cur")) ;;
     top)
       case "$prev" in
         -c|--config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         -m|--monitors) COMPREPLY=(); return ;;
         -s|--sort) COMPREPLY=($(compgen -W 'cpu mem time syscalls errors opens faults switches bio' -- "$cur")); return ;;
+        -p|--pid) COMPREPLY=(); return ;;
+        --comm) COMPREPLY=(); return ;;
         --filter) COMPREPLY=(); return ;;
         -n|--lines) COMPREPLY=(); return ;;
         -d|--duration) COMPREPLY=(); return ;;
         --delay) COMPREPLY=(); return ;;
         --log-level) COMPREPLY=($(compgen -W 'fatal error warn info debug trace silent' -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W '-c --config -m --monitors -s --sort --filter -n --lines -d --duration --delay --log-level -h --help' -- "$cur")) ;;
+      COMPREPLY=($(compgen -W '-c --config -m --monitors -s --sort -p --pid --comm --filter -n --lines -d --duration --delay --log-level -h --help' -- "$cur")) ;;
     stop)
       case "$prev" in
         --pid-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
@@ -49,8 +63,10 @@ _ebpfmon() {
         -c|--config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         -m|--monitors) COMPREPLY=(); return ;;
         --out) COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+        -p|--pid) COMPREPLY=(); return ;;
+        --comm) COMPREPLY=(); return ;;
       esac
-      COMPREPLY=($(compgen -W '-c --config -m --monitors --out --force --no-detect -h --help' -- "$cur")) ;;
+      COMPREPLY=($(compgen -W '-c --config -m --monitors --out --force --no-detect -p --pid --comm -h --help' -- "$cur")) ;;
     check)
       case "$prev" in
         -c|--config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
@@ -72,7 +88,7 @@ _ebpfmon() {
     list)
       COMPREPLY=($(compgen -W '-h --help' -- "$cur")) ;;
     help)
-      if [[ "$cur" != -* ]]; then COMPREPLY=($(compgen -W 'start top stop status generate dry-run check analyze list' -- "$cur")); return; fi
+      if [[ "$cur" != -* ]]; then COMPREPLY=($(compgen -W 'start run top stop status generate dry-run check analyze list' -- "$cur")); return; fi
       COMPREPLY=($(compgen -W '' -- "$cur")) ;;
   esac
 }

@@ -13,7 +13,8 @@ import type { StartCommandOptions } from './commands/start-action.js';
 import { topCommand } from './commands/top-command.js';
 import { defaultPidFile } from '../daemon/pid-file.js';
 import type { AnalyzeCommandOptions } from './commands/analyze.js';
-import { analyzeFormats, defaultDaemonLog, defaultForecastSeconds, maxTimerSeconds, secondsOption } from './options.js';
+import { analyzeFormats, commOption, defaultDaemonLog, defaultForecastSeconds, maxTimerSeconds, pidOption, secondsOption } from './options.js';
+import type { RunCommandOptions } from './commands/run.js';
 
 /** --duration is waited in chunks (src/timers.ts): any length. */
 const positiveSeconds = secondsOption();
@@ -32,6 +33,8 @@ function out(text: string): void {
 
 export function buildProgram(state: { log?: Logger }): Command {
   const program = new Command('ebpfmon')
+    // `run`'s options stop at its command: `ebpfmon run ls -l` gives -l to ls.
+    .enablePositionalOptions()
     .description('Linux system monitoring with eBPF: generates bpftrace scripts from a YAML config, runs and supervises bpftrace, and writes what it sees to one CSV file per monitor.')
     .version(version, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
@@ -47,8 +50,10 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 3 this machine canno
   program
     .command('start')
     .description('run the enabled monitors in the foreground until Ctrl-C, SIGTERM or --duration')
-    .option('-c, --config <file>', `config file (default: /etc/ebpfmon/monitor_config.yaml if present, else the packaged default)`, nonEmptyPath('a config file path'))
+    .option('-c, --config <file>', `config file (default: /etc/ebpfmon/monitor_config.yaml if present, else the packaged default). -c is the config, as for daemons; bpftrace's -c runs a command: here that is \`ebpfmon run -- CMD\``, nonEmptyPath('a config file path'))
     .option('-m, --monitors <list>', 'comma-separated monitors to run, replacing the ones the config enables')
+    .option('-p, --pid <pid>', 'count only this process and its threads, filtered in the kernel (repeat it or give a comma list); stops when every one has exited', pidOption)
+    .option('--comm <name>', 'count only threads of this name, in every per-process monitor (interrupt still counts the whole host)', commOption)
     .option('-d, --duration <seconds>', 'stop after this many seconds (counted from when the probes are attached)', positiveSeconds)
     .option('-o, --output-dir <dir>', 'directory for the CSV files (default: output.directory of the config)', nonEmptyPath('a directory path'))
     .option('--console', 'also print rows on stdout (default when a single monitor runs)')
@@ -64,6 +69,7 @@ Examples:
   sudo ebpfmon start -m syscall --duration 60 --output-dir /var/tmp/run1
   sudo ebpfmon start --daemon                background; then: ebpfmon status, ebpfmon stop
   sudo ebpfmon start --scripts /etc/ebpfmon/scripts    run edited copies of generated scripts
+  sudo ebpfmon start -m syscall,open -p 1234           only process 1234 (and its threads) until it exits
 
 Signals: SIGINT/SIGTERM stop cleanly (the final interval is written); SIGHUP reloads the config (a bad one
 is logged and the running one continues) and reopens the log file.
@@ -78,6 +84,34 @@ the path as the process passed it, never resolved (a relative path or a symlink 
       if (r.stdout) out(r.stdout);
       if (r.stderr) process.stderr.write(`ebpfmon: ${r.stderr}\n`);
       if (r.failed) process.exitCode = Exit.runtime;
+    });
+
+  program
+    .command('run')
+    .description('run a command and count what it and every process it starts do, from its first instruction to its exit; then print a summary (like perf stat / strace -c) and exit with its status')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .option('-c, --config <file>', 'config file (-c is the config here too; the command follows --)', nonEmptyPath('a config file path'))
+    .option('-m, --monitors <list>', 'comma-separated monitors, replacing the ones the config enables')
+    .option('-o, --output-dir <dir>', 'directory for the CSV files (default: output.directory of the config)', nonEmptyPath('a directory path'))
+    .option('--comm <name>', 'count only threads of this name among the command\'s processes', commOption)
+    .option('--console', 'also print rows on stdout (mixed with the command\'s output)')
+    .addOption(new Option('--log-level <level>', 'log level (silent: no log; the summary and errors still go to stderr)').choices(logLevels))
+    .passThroughOptions()
+    .addHelpText('after', `
+Examples:
+  sudo ebpfmon run -m syscall,open -- make -j2        syscalls and opens of make and everything it starts
+  sudo ebpfmon run -o /var/tmp/run1 -- ./test.sh      every enabled monitor, rows in /var/tmp/run1
+
+The command starts only once every probe is attached, runs as the user ebpfmon runs as (root under sudo, as with
+perf stat and strace: ebpfmon does not switch to SUDO_USER), and is followed through fork and exec in the kernel.
+Ctrl-C reaches the command (the terminal sends it to its process group); SIGTERM, SIGHUP and SIGQUIT sent to
+ebpfmon are passed to it. When it exits, the final interval is written, the summary goes to stderr, and ebpfmon
+exits with the command's status (128 + N when signal N killed it). interrupt counts the whole host.`)
+    .action(async (command: string[], o: RunCommandOptions) => {
+      const { runAction } = await import('./commands/run.js');
+      const r = await runAction(command, o, (log) => (state.log = log));
+      process.stderr.write(`${r.summary}\n`);
+      process.exitCode = r.exitCode;
     });
 
   program.addCommand(topCommand(state));
@@ -130,12 +164,14 @@ Exit codes: 0 running, 1 not running.`)
     .option('--out <dir>', 'write the scripts into this directory instead of printing them')
     .option('--force', 'replace scripts already in --out')
     .option('--no-detect', "don't look at this machine: use every monitor's preferred variant (kprobes included)")
+    .option('-p, --pid <pid>', 'the scripts count only this process (repeat it or give a comma list)', pidOption)
+    .option('--comm <name>', 'the scripts count only threads of this name', commOption)
     .addHelpText('after', `
 Examples:
   sudo ebpfmon generate -m syscall                print the script for the syscall monitor
   sudo ebpfmon generate --out ./scripts           write ebpfmon-main.bt; run it with: bpftrace -f json ./scripts/ebpfmon-main.bt
   ebpfmon generate --no-detect -m exec            the kprobe variant, as on a kernel with kprobes`)
-    .action(async (o: { config?: string; monitors?: string; out?: string; force?: boolean; detect: boolean }) => {
+    .action(async (o: { config?: string; monitors?: string; out?: string; force?: boolean; detect: boolean; pid?: number[]; comm?: string }) => {
       const { runGenerate } = await import('./commands/generate.js');
       const r = await runGenerate(o);
       for (const n of r.notes) process.stderr.write(`ebpfmon: ${n}\n`);

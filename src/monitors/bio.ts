@@ -9,7 +9,7 @@
 // the bytes after its NUL, which splits one type into several keys.
 import { z } from 'zod';
 import { baseOptions, cgroupOption, defineMonitor, intervalOption, join, type Row } from './types.js';
-import { cgroupPart, del, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type HelperMap, type Stmt } from '../script/ir.js';
+import { cgroupPart, del, helperMap, inScope, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type HelperMap, type Stmt } from '../script/ir.js';
 
 export const bioOptions = z.strictObject({
   ...baseOptions,
@@ -162,14 +162,16 @@ export const bio = defineMonitor<BioOptions, BioRow>({
     // Without a latency threshold, requests are counted at issue (process context): a completion runs in irq
     // context and the kernel skips it when it interrupts another BPF program on that CPU.
     const probes = [
-      ...(has('block_io_start') ? [probe('tracepoint:block:block_io_start', [...request, ...submitter])] : []),
+      // The run's process scope (--pid, --comm, run) is the submitter's: tested where it is recorded, and again where
+      // a request is counted (a request whose submitter was left out has none recorded: pid 0, no name).
+      ...(has('block_io_start') ? [probe('tracepoint:block:block_io_start', [...request, inScope('pid', 'comm', submitter)])] : []),
       ...(has('block_rq_merge') ? [probe('tracepoint:block:block_rq_merge', [...request, ...forget], [], 'A request merged into the one before it is never issued: forget it.')] : []),
       probe('tracepoint:block:block_rq_issue', [
         ...request,
         set(helpers.start, rq, 'nsecs'),
-        when(`${helpers.pid.at(...rq)} == 0`, submitter),
+        when(`${helpers.pid.at(...rq)} == 0`, [inScope('pid', 'comm', submitter)]),
         ...(atIssue
-          ? [...who, ...classifyScript(), ...(requeue ? [when(helpers.requeued.at(...rq), [del(helpers.requeued, rq)], countIssued)] : countIssued)]
+          ? [...who, ...classifyScript(), ...(requeue ? [when(helpers.requeued.at(...rq), [del(helpers.requeued, rq)], [inScope('$pid', '$comm', countIssued)])] : [inScope('$pid', '$comm', countIssued)])]
           : []),
       ]),
       ...(requeue ? [probe('tracepoint:block:block_rq_requeue', [...request, set(helpers.requeued, rq, '1')])] : []),
@@ -180,7 +182,7 @@ export const bio = defineMonitor<BioOptions, BioRow>({
           local('$lat', `nsecs - ${helpers.start.at(...rq)}`),
           ...who,
           ...classifyScript(),
-          ...(atIssue
+          inScope('$pid', '$comm', atIssue
             ? latency
             : [when(`$lat >= ${opts.min_latency_us * 1000}`, [update(maps.count), update(maps.bytes, 'args->nr_sector * 512'), ...latency])]),
           ...forget,

@@ -4,7 +4,7 @@
 // its thread's name; `comm` is zero-padded by the kernel, unlike the `prev_comm` char array of the event.
 import { z } from 'zod';
 import { baseOptions, cgroupOption, minCount, defineMonitor, intervalOption, join, type Row } from './types.js';
-import { cgroupPart, int, keyOf, local, pidPart, probe, resultMap, text, update, when } from '../script/ir.js';
+import { cgroupPart, inTask, int, keyOf, local, pidPart, probe, resultMap, text, update, when } from '../script/ir.js';
 
 export const contextSwitchOptions = z.strictObject({
   ...baseOptions,
@@ -75,7 +75,7 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
     // no rows, only the one counter that lets coverage compare every switch with the kernel's.
     const body = opts.include_idle ? counted : [when('pid == 0', [update(idle)], counted)];
     const results = opts.include_idle ? Object.values(maps) : [...Object.values(maps), idle];
-    return { probes: [probe('tracepoint:sched:sched_switch', body)], results, helpers: [], events: [] };
+    return { probes: [inTask(probe('tracepoint:sched:sched_switch', body))], results, helpers: [], events: [] };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../script/literals.js';
-import { bytesField, del, emit, helperMap, hexField, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
+import { bytesField, del, emit, helperMap, hexField, inScope, inTask, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
 import { bytesOfHex, encodeArgs, splitArgs } from '../records/args.js';
 
 /** The most arguments max_args may keep: the byte bound (argBytes) holds at most this many short ones anyway. */
@@ -176,7 +176,8 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
             [
               local('$bprm', `(struct linux_binprm *)${bprms.at('pid')}`),
               del(bprms, ['pid']),
-              when(['retval == 0', ...filter].join(' && '), [local('$path', '$bprm->filename'), ...numbered(), emit(event)]),
+              // The scope is tested after the delete: a filtered-out exec must not leave its entry behind.
+              when(['retval == 0', ...filter].join(' && '), [inScope('pid', 'comm', [local('$path', '$bprm->filename'), ...numbered(), emit(event)])]),
             ],
             [bprms.at('pid')],
           ),
@@ -193,16 +194,16 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
     const [attach, path] = plan.bt.dataLocStrings
       ? ['tracepoint:sched:sched_process_exec', 'args->filename']
       : ['rawtracepoint:sched_process_exec', '((struct linux_binprm *)arg2)->filename'];
-    const exec = probe(attach, [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', path), ...numbered(), emit(event)], filter);
+    const exec = inTask(probe(attach, [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', path), ...numbered(), emit(event)], filter));
     // The arguments need curtask, which scripts compiled ahead of time cannot read: tracepoint-forks has none.
     const withArgs = !forks && opts.max_args > 0;
     const args = argsOf(opts);
-    const argsProbe = probe(
+    const argsProbe = inTask(probe(
       attach,
       [local('$mm', 'curtask->mm'), local('$arglen', '$mm->arg_end - $mm->arg_start'), emit(args)],
       filter,
       'The arguments, printed before the event by a program of its own (the event\'s has no stack left); same hook, same CPU, attached first, so run first.',
-    );
+    ));
     return {
       probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), ...(withArgs ? [argsProbe] : []), exec],
       results: [],

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { baseOptions, cgroupOption, defineMonitor, intervalOption, type Row } from './types.js';
 import { kernelSymbolPattern } from '../script/literals.js';
-import { cgroupPart, keyOf, pidPart, probe, resultMap, text, update, word } from '../script/ir.js';
+import { cgroupPart, inTask, keyOf, pidPart, probe, resultMap, text, update, word } from '../script/ir.js';
 
 const symbolError = 'expected a kernel function name (letters, digits, _ and .; * as a wildcard), e.g. vfs_read or tcp_*';
 
@@ -102,7 +102,7 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
     // Nothing to probe: the monitor only ticks (bpftrace refuses to print a map that is never assigned).
     if (!points.length) return { probes: [], results: [], helpers: [], events: [] };
     const count = countMap(opts);
-    return { probes: [probe(points, [update(count)])], results: [count], helpers: [], events: [] };
+    return { probes: [inTask(probe(points, [update(count)]))], results: [count], helpers: [], events: [] };
   },
   parse(rec, ctx, opts) {
     if (rec.kind !== 'interval') return [];

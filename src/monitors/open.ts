@@ -22,7 +22,7 @@ import {
   type TracepointNeed,
 } from './types.js';
 import { dotDotSegment, normalizePathPrefix, pathPattern, quote } from '../script/literals.js';
-import { cgroupPart, del, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type Stmt } from '../script/ir.js';
+import { cgroupPart, del, helperMap, inTask, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type Stmt } from '../script/ir.js';
 
 /** Longest prefix: bpftrace 0.17 refuses a string literal over 64 bytes (with its NUL), whatever BPFTRACE_STRLEN. */
 const MAX_PREFIX = 63;
@@ -153,7 +153,8 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
       ? [local('$ptr', 'args->filename'), when(`strncmp(str($ptr), ${quote(prefix)}, ${Buffer.byteLength(prefix)}) == 0`, [set(fname, ['tid'], '$ptr')])]
       : [set(fname, ['tid'], 'args->filename')];
     const probes = planned(plan).flatMap((s) => [
-      probe(`tracepoint:syscalls:sys_enter_${s}`, remember, enter),
+      // Only an open remembered at entry is counted at exit: the run's process scope is tested at entry alone.
+      inTask(probe(`tracepoint:syscalls:sys_enter_${s}`, remember, enter)),
       probe(
         `tracepoint:syscalls:sys_exit_${s}`,
         [

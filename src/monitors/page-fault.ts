@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, type Row } from './types.js';
 import { quote } from '../script/literals.js';
-import { cgroupPart, int, keyOf, local, pidPart, probe, resultMap, text, update } from '../script/ir.js';
+import { cgroupPart, inTask, int, keyOf, local, pidPart, probe, resultMap, text, update } from '../script/ir.js';
 
 export const pageFaultOptions = z.strictObject({
   ...baseOptions,
@@ -95,7 +95,7 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
     const count = countMap(opts);
     // One map, two probes: the mode part of the key is a constant in each.
     const probes = (['user', 'kernel'] as const).map((m, kernel) =>
-      probe(`tracepoint:exceptions:page_fault_${m}`, [local('$kernel', String(kernel)), update(count)], filter),
+      inTask(probe(`tracepoint:exceptions:page_fault_${m}`, [local('$kernel', String(kernel)), update(count)], filter)),
     );
     return { probes, results: [count], helpers: [], events: [] };
   },

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, join, ratio, type Row } from './types.js';
 import { categoryOf, syscallName } from './syscall-category.js';
 import { quote } from '../script/literals.js';
-import { cgroupPart, del, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when } from '../script/ir.js';
+import { cgroupPart, del, inTask, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when } from '../script/ir.js';
 
 export const syscallOptions = z.strictObject({
   ...baseOptions,
@@ -79,7 +79,7 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
     const filter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
     const maps = mapsFor(opts);
     // Counting and error counting share the sys_exit probe: every attached program runs on every syscall.
-    const exit = probe('tracepoint:raw_syscalls:sys_exit', [
+    const exit = inTask(probe('tracepoint:raw_syscalls:sys_exit', [
       local('$id', 'args->id'),
       local('$ret', 'args->ret'),
       update(maps.count),
@@ -90,10 +90,10 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
             when('$start != 0', [update(maps.latSum, 'nsecs - $start'), update(maps.latMax, 'nsecs - $start'), del(start, ['tid'])]),
           ]
         : []),
-    ], filter);
+    ], filter));
     if (!opts.latency) return { probes: [exit], results: [maps.count, maps.errors], helpers: [], events: [] };
     return {
-      probes: [probe('tracepoint:raw_syscalls:sys_enter', [set(start, ['tid'], 'nsecs')], filter), exit],
+      probes: [inTask(probe('tracepoint:raw_syscalls:sys_enter', [set(start, ['tid'], 'nsecs')], filter)), exit],
       results: [maps.count, maps.errors, maps.latSum, maps.latMax],
       helpers: [start],
       events: [],

@@ -6,6 +6,7 @@ import { findMonitor } from '../monitors/registry.js';
 import type { Layout } from '../script/render.js';
 import { aotMapKeys } from '../process/aot.js';
 import type { BpftraceFeatures } from '../bt/features.js';
+import { hostScope, type Scope } from '../script/ir.js';
 
 export type VerdictStatus = 'ready' | 'fallback' | 'unavailable';
 
@@ -37,6 +38,8 @@ export interface ProcessPlan {
   layout: Layout;
   /** What the bpftrace that runs it can do: its environment names and how free text travels in map keys. */
   bt: BpftraceFeatures;
+  /** The processes it counts (`--pid`, `--comm`, `run`): compose adds the test to every per-process probe. */
+  scope: Scope;
 }
 
 export interface Plan {
@@ -107,9 +110,9 @@ export function layoutFor(config: Config, aot: boolean): Layout {
 }
 
 /** A process for these monitors: its string size, runtime and map layout. */
-export function processPlan(id: string, monitors: PlannedMonitor[], config: Config, caps: Capabilities): ProcessPlan {
+export function processPlan(id: string, monitors: PlannedMonitor[], config: Config, caps: Capabilities, scope: Scope = hostScope): ProcessPlan {
   const aot = processAheadOfTime(config, caps, monitors);
-  return { id, monitors, strlen: monitors.some((m) => m.monitor.paths) ? pathStrlen : defaultStrlen, aheadOfTime: aot, layout: layoutFor(config, aot), bt: caps.bpftrace.features };
+  return { id, monitors, strlen: monitors.some((m) => m.monitor.paths) ? pathStrlen : defaultStrlen, aheadOfTime: aot, layout: layoutFor(config, aot), bt: caps.bpftrace.features, scope };
 }
 
 /** Keys one map of a process holds: the figure `check` states and the router tests saturation against. */
@@ -149,7 +152,7 @@ export function planMonitor(
 }
 
 /** Plans the selected monitors; unavailable ones get a verdict and no process. */
-export function buildPlan(config: Config, selected: readonly string[], caps: Capabilities): Plan {
+export function buildPlan(config: Config, selected: readonly string[], caps: Capabilities, scope: Scope = hostScope): Plan {
   const verdicts: Verdict[] = [];
   const planned: PlannedMonitor[] = [];
   for (const name of selected) {
@@ -166,7 +169,7 @@ export function buildPlan(config: Config, selected: readonly string[], caps: Cap
     { id: 'paths', monitors: planned.filter((p) => p.monitor.paths) },
   ];
   const processes: ProcessPlan[] = config.runtime.shared_process
-    ? groups.filter((g) => g.monitors.length).map((g) => processPlan(g.id, g.monitors, config, caps))
-    : planned.map((p) => processPlan(p.monitor.name, [p], config, caps));
+    ? groups.filter((g) => g.monitors.length).map((g) => processPlan(g.id, g.monitors, config, caps, scope))
+    : planned.map((p) => processPlan(p.monitor.name, [p], config, caps, scope));
   return { verdicts, processes };
 }

@@ -5,6 +5,7 @@ import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { buildPlan, type Plan } from './plan.js';
 import { composeScript, type Script } from '../script/compose.js';
 import { EnvironmentError, UsageError } from '../errors.js';
+import type { Scope } from '../script/ir.js';
 
 export interface Prepared {
   configFile: string;
@@ -22,6 +23,8 @@ export interface PrepareOptions {
   mount: boolean;
   /** Do not look at this machine: every monitor gets its preferred variant (generate --no-detect). */
   assumeCapable?: boolean;
+  /** The processes counted (`--pid`, `--comm`, `run`); default the whole host. */
+  scope?: Scope;
 }
 
 /** Capabilities of an ideal machine, for scripts meant for another host or for compile checks. */
@@ -38,7 +41,7 @@ export async function prepare(opts: PrepareOptions): Promise<Prepared> {
   }
   const real = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: opts.mount });
   const caps = opts.assumeCapable ? idealCapabilities(real) : real;
-  const plan = buildPlan(config, selected, caps);
+  const plan = buildPlan(config, selected, caps, opts.scope);
   const scripts = plan.processes.map((p) => composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, runtime: config.runtime }));
   return { configFile, config, selected, caps, plan, scripts };
 }

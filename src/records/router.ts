@@ -18,6 +18,8 @@ export interface RoutedMonitor {
   contract: OutputContract;
   interval: number;
   stats: MonitorStats;
+  /** Its probes count only the run's processes (--pid, --comm, run): no host-wide counter compares with it. */
+  scoped?: boolean;
 }
 
 export interface RouterDeps {
@@ -323,7 +325,7 @@ export function createRouter(deps: RouterDeps): Router {
     if (deps.onInterval) {
       let total: { value: number; devices?: readonly string[] } | null = null;
       try {
-        total = rm.monitor.coverage?.total(rec, rm.opts) ?? null;
+        total = rm.scoped ? null : (rm.monitor.coverage?.total(rec, rm.opts) ?? null);
       } catch (e) {
         problem(slot, `coverage:${name}`, `${name}: coverage total failed: ${String(e)}`);
       }

@@ -6,7 +6,7 @@ import type { PlannedMonitor, ProcessPlan } from '../plan/plan.js';
 import { renderHeader } from './header.js';
 import { intervalProbe } from './literals.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
-import { intField, printfOf, tracerPid, type Fragment, type PrintfDecl, type ResultMap } from './ir.js';
+import { followMap, intField, printfOf, scopeConditions, scoped, tracerPid, type Fragment, type PrintfDecl, type ResultMap, type Scope } from './ir.js';
 import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderProbe, type KeyText, type Layout } from './render.js';
 
 export interface Script {
@@ -161,6 +161,32 @@ export function foldedLinesOf(text: string, copies: Iterable<readonly [string, R
   return (line) => lines.has(line);
 }
 
+/** CLONE_THREAD: a new thread, not a new process (its tgid is already followed). */
+const CLONE_THREAD = '0x10000';
+
+/**
+ * `run`: the command's process and every process it starts. A process forked by a followed one is added in the
+ * forker's context at task_newtask, before the child can run; a process leaves at its leader's exit. The keys are
+ * the kernel's global pids (task_newtask and sched_process_exit give those); the per-process tests read `pid`, the
+ * same number while ebpfmon runs in the host's pid namespace.
+ */
+export function followProbes(s: Scope): string[] {
+  if (s.follow === null) return [];
+  return [
+    `// ebpfmon run: the command (pid ${s.follow}) and every process it starts are counted; nothing else.`,
+    `tracepoint:task:task_newtask /(args->clone_flags & ${CLONE_THREAD}) == 0 && ${followMap}[pid + 0]/ {`,
+    `  ${followMap}[args->pid + 0] = 1;`,
+    '}',
+    `tracepoint:sched:sched_process_exit /${followMap}[args->pid + 0]/ {`,
+    `  delete(${followMap}[args->pid + 0]);`,
+    '}',
+    '',
+  ];
+}
+
+/** What the scope renders into BEGIN: the command's own process seeds the followed set. */
+const followSeed = (s: Scope): string => (s.follow === null ? '' : ` ${followMap}[${s.follow}] = 1;`);
+
 export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const file = scriptFileName(proc.id);
   const { layout } = proc;
@@ -170,17 +196,19 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   });
   const env = bpftraceEnv(ctx.runtime, proc.strlen, proc.bt);
   const keys: KeyText = { text: proc.bt.textKeys, strlen: proc.strlen };
+  const scope = scoped(proc.scope) ? (pid: string, comm: string): string[] => scopeConditions(proc.scope, pid, comm) : undefined;
   const body: string[] = [
     renderHeader({ file, parts, env, bpftraceVersion: ctx.bpftraceVersion, kernel: ctx.kernel, layout }),
     '',
     ...(proc.bt.configBlock ? [configBlock(ctx.runtime, proc.strlen), ''] : []),
     '// BEGIN fires once every probe is attached: ebpfmon reports "attached" on this line, not before. The pid is',
     "// bpftrace's own as its rows carry it (the host's inside a pid namespace on 0.17): its own rows are left out.",
-    `BEGIN { ${tracerPid} = ${proc.bt.selfPid}; printf("${attachedMarker}\\t%d\\n", pid); }`,
+    `BEGIN { ${tracerPid} = ${proc.bt.selfPid};${followSeed(proc.scope)} printf("${attachedMarker}\\t%d\\n", pid); }`,
     '',
+    ...followProbes(proc.scope),
   ];
   for (const { monitor, fragment, layout: own } of parts) {
-    body.push(sectionHeading(monitor.name, monitor.summary), ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout: own, keys })), '');
+    body.push(sectionHeading(monitor.name, monitor.summary), ...fragment.probes.map((p) => renderProbe(p, { monitor: monitor.name, layout: own, keys, ...(scope ? { scope } : {}) })), '');
   }
   body.push(...stopProbe(), '');
   const aggregates = parts.filter((p) => p.monitor.mode === 'aggregate');
@@ -199,6 +227,6 @@ export function composeScript(proc: ProcessPlan, ctx: ComposeContext): Script {
   const helpers = parts.flatMap((p) => p.fragment.helpers.map((h) => h.name));
   const flags = layout.double ? aggregates.filter((p) => p.fragment.results.length).flatMap((p) => [`@${p.monitor.name}_gen`, `@${p.monitor.name}_flips`]) : [];
   body.push('// The final partial interval, then clear helper maps so the exit dump prints nothing.');
-  body.push('END {', ...endFlush, ...[...helpers, ...flags, '@ebpfmon_self'].map((n) => `  clear(${n});`), '}', '');
+  body.push('END {', ...endFlush, ...[...helpers, ...flags, ...(proc.scope.follow === null ? [] : [followMap]), '@ebpfmon_self'].map((n) => `  clear(${n});`), '}', '');
   return { id: proc.id, file, monitors: proc.monitors.map((p) => p.monitor.name), text: body.join('\n'), env };
 }

@@ -3,6 +3,7 @@
 // generated text back: a key part is declared once, with its column name, its bpftrace expression and its kind,
 // and the bpftrace key, the script header's contract, the router's split and parse's named access all come from it.
 // Expressions stay bpftrace text written by the monitor (`args->ret < 0`); statements and maps are data.
+import { quote } from './literals.js';
 
 /**
  * How a key part or printf field is written and decoded: a number; a word that never holds a separator (a kernel
@@ -154,7 +155,8 @@ export type Stmt =
   | { readonly s: 'delete'; readonly map: HelperMap; readonly key: readonly string[] }
   | { readonly s: 'if'; readonly cond: string; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
   | { readonly s: 'emit'; readonly printf: PrintfDecl }
-  | { readonly s: 'exit' };
+  | { readonly s: 'exit' }
+  | { readonly s: 'scope'; readonly pid: string; readonly comm: string; readonly then: readonly Stmt[] };
 
 /** `$name = expr;`, e.g. a tracepoint field read once per probe, as bpftrace's own tools do. */
 export const local = (name: `$${string}`, expr: string): Stmt => ({ s: 'let', name, expr });
@@ -167,6 +169,12 @@ export const set = (map: HelperMap, key: readonly string[], expr: string): Stmt 
 export const del = (map: HelperMap, key: readonly string[]): Stmt => ({ s: 'delete', map, key });
 export const when = (cond: string, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt => ({ s: 'if', cond, then, else: otherwise });
 export const emit = (printf: PrintfDecl): Stmt => ({ s: 'emit', printf });
+/**
+ * `then`, only for an event of the run's process scope (`--pid`, `--comm`, `run`), told by a process id and a name
+ * read earlier (bio: the submitter's, recorded at submission): compose renders the test, or `then` alone when the
+ * run has no scope. Probes that run in the task their event is charged to say so with `Probe.task` instead.
+ */
+export const inScope = (pid: string, comm: string, then: readonly Stmt[]): Stmt => ({ s: 'scope', pid, comm, then });
 
 /**
  * The pid of the bpftrace process that runs the script, for a filter that leaves it out: compose's BEGIN sets it
@@ -182,6 +190,12 @@ export interface Probe {
   readonly body: readonly Stmt[];
   /** One line above the probe saying why it is there. */
   readonly comment?: string;
+  /**
+   * The probe runs in the task its event is charged to (`pid` and `comm` are the process's): compose adds the run's
+   * process scope (`--pid`, `--comm`, `run`) to its predicate. Probes without it count the host (interrupts) or
+   * keep state that must see every process (fork tracking).
+   */
+  readonly task?: true;
 }
 
 export const probe = (attach: string | readonly string[], body: readonly Stmt[], filter: readonly string[] = [], comment?: string): Probe => ({
@@ -190,6 +204,40 @@ export const probe = (attach: string | readonly string[], body: readonly Stmt[],
   body,
   ...(comment ? { comment } : {}),
 });
+
+/** The probe, marked as running in the task its event is charged to (see Probe.task). */
+export const inTask = (p: Probe): Probe => ({ ...p, task: true });
+
+/**
+ * Which processes a run counts, filtered in the kernel: `pids` (`--pid`: these processes and their threads, by
+ * tgid), `comm` (`--comm`: threads of that name), `follow` (`run`: this process and every process it starts, tracked
+ * by compose in a map). Empty: the whole host.
+ */
+export interface Scope {
+  readonly pids: readonly number[];
+  readonly comm: string | null;
+  readonly follow: number | null;
+}
+export const hostScope: Scope = { pids: [], comm: null, follow: null };
+
+/** The followed processes of a `run` (tgid -> 1), filled at fork from the command's own process. */
+export const followMap = '@ebpfmon_follow';
+
+/** Whether a scope narrows anything. */
+export const scoped = (s: Scope): boolean => s.pids.length > 0 || s.comm !== null || s.follow !== null;
+
+/**
+ * The conditions (joined with &&) that keep an event of process `pid` (a tgid expression) and thread name `comm` in
+ * the scope. The name passed commPattern (the CLI validates it) and is quoted here.
+ */
+export function scopeConditions(s: Scope, pid: string, comm: string): string[] {
+  const out: string[] = [];
+  if (s.pids.length === 1) out.push(`${pid} == ${s.pids[0]}`);
+  else if (s.pids.length) out.push(`(${s.pids.map((p) => `${pid} == ${p}`).join(' || ')})`);
+  if (s.follow !== null) out.push(`${followMap}[${pid} + 0]`);
+  if (s.comm !== null) out.push(`${comm} == ${quote(s.comm)}`);
+  return out;
+}
 
 /** What a monitor adds to a script: compose renders it, adds the interval flush, the tick and the END block. */
 export interface Fragment {
@@ -201,6 +249,9 @@ export interface Fragment {
   readonly events: readonly PrintfDecl[];
 }
 
+/** Whether the run's process scope narrows a fragment: some probe or statement of it tests it (interrupt's do not). */
+export const taskScoped = (f: Fragment): boolean => f.probes.some((p) => p.task === true || [...walk(p.body)].some((st) => st.s === 'scope'));
+
 /** Every statement of a body, nested ones included. */
 export function* walk(body: readonly Stmt[]): Generator<Stmt> {
   for (const st of body) {
@@ -209,5 +260,6 @@ export function* walk(body: readonly Stmt[]): Generator<Stmt> {
       yield* walk(st.then);
       yield* walk(st.else);
     }
+    if (st.s === 'scope') yield* walk(st.then);
   }
 }

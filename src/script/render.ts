@@ -88,6 +88,8 @@ export interface RenderCtx {
   keys?: KeyText;
   /** Shard expressions a probe computed once into a local (see renderProbe), by expression. */
   shardLocals?: ReadonlyMap<string, string>;
+  /** The run's process scope as conditions over a process id and a name (none: the whole host). */
+  scope?: (pid: string, comm: string) => string[];
 }
 
 const aggregate = (map: ResultMap, arg: string | null): string => (map.agg === 'count' ? 'count()' : `${map.agg}(${arg ?? ''})`);
@@ -139,6 +141,12 @@ export function renderBody(body: readonly Stmt[], indent: string, ctx: RenderCtx
       case 'exit':
         out.push(`${indent}exit();`);
         break;
+      case 'scope': {
+        const conds = ctx.scope?.(st.pid, st.comm) ?? [];
+        if (!conds.length) out.push(...renderBody(st.then, indent, ctx));
+        else out.push(`${indent}if (${conds.join(' && ')}) {`, ...renderBody(st.then, indent + '  ', ctx), `${indent}}`);
+        break;
+      }
       case 'if': {
         out.push(`${indent}if (${st.cond}) {`, ...renderBody(st.then, indent + '  ', ctx));
         // An else holding a single if reads as `else if`: the shape of a ladder (bio's latency buckets).
@@ -182,7 +190,9 @@ export function renderProbe(p: Probe, ctx: RenderCtx): string {
   const flag = ctx.layout.double && updates ? [`  ${genLocal(ctx.monitor)} = ${genFlag(ctx.monitor)};`] : [];
   const shardLocals = shardLocalsOf(p, ctx);
   const shards = [...shardLocals].map(([expr, local]) => `  ${local} = ${expr} & ${ctx.layout.shards - 1};`);
-  const head = `${p.attach.join(',\n')}${p.filter.length ? ` /${p.filter.join(' && ')}/` : ''} {`;
+  // The run's scope goes first: an event outside it is left before the probe's own (costlier) conditions.
+  const filter = [...(p.task ? (ctx.scope?.('pid', 'comm') ?? []) : []), ...p.filter];
+  const head = `${p.attach.join(',\n')}${filter.length ? ` /${filter.join(' && ')}/` : ''} {`;
   return [...(p.comment ? [`// ${p.comment}`] : []), head, ...flag, ...shards, ...renderBody(p.body, '  ', { ...ctx, shardLocals }), '}'].join('\n');
 }
 

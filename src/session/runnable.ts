@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { prepare, requireRunnable } from '../plan/prepare.js';
-import { EnvironmentError } from '../errors.js';
+import { EnvironmentError, UsageError } from '../errors.js';
+import { scoped, type Scope } from '../script/ir.js';
 import { loadOperatorScripts } from '../script/operator-scripts.js';
 import { bpftraceEnv } from '../script/compose.js';
 import type { Config } from '../config/schema.js';
@@ -32,8 +33,8 @@ export interface Runnable {
   isolatable: boolean;
 }
 
-async function generatedRunnable(opts: { config?: string | undefined; monitors?: string | undefined }): Promise<Runnable> {
-  const p = await prepare({ config: opts.config, monitors: opts.monitors, mount: true });
+async function generatedRunnable(opts: { config?: string | undefined; monitors?: string | undefined; scope?: Scope | undefined }): Promise<Runnable> {
+  const p = await prepare({ config: opts.config, monitors: opts.monitors, mount: true, ...(opts.scope ? { scope: opts.scope } : {}) });
   requireRunnable(p.caps);
   return {
     configFile: p.configFile,
@@ -70,7 +71,12 @@ async function operatorRunnable(opts: { config?: string | undefined; scripts: st
   return { configFile, config, caps, verdicts, processes, isolatable: false };
 }
 
-export async function makeRunnable(opts: { config?: string | undefined; monitors?: string | undefined; scripts?: string | undefined }, log: Logger): Promise<Runnable> {
+export async function makeRunnable(
+  opts: { config?: string | undefined; monitors?: string | undefined; scripts?: string | undefined; scope?: Scope | undefined },
+  log: Logger,
+): Promise<Runnable> {
+  // An edited script runs as it was edited: a filter cannot be added to it without rewriting its text.
+  if (opts.scripts && opts.scope && scoped(opts.scope)) throw new UsageError('--pid, --comm and run cannot narrow operator scripts (--scripts): generate them with the filter instead');
   const r = opts.scripts ? await operatorRunnable({ config: opts.config, scripts: opts.scripts }, log) : await generatedRunnable(opts);
   if (!r.processes.length) {
     throw new EnvironmentError(`no selected monitor can run on this machine: ${r.verdicts.map((v) => `${v.monitor}: ${v.detail}`).join('; ')}`);

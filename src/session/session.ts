@@ -29,6 +29,7 @@ import { defaultStrlen, type Row } from '../monitors/types.js';
 import { aheadOfTime, type PlannedMonitor } from '../plan/plan.js';
 import { createMonitorCoverage } from '../coverage/monitor-coverage.js';
 import { makeWorkDir } from './work-dir.js';
+import { scoped, taskScoped } from '../script/ir.js';
 import type { Runnable, RunnableProcess } from './runnable.js';
 
 export interface SessionOptions {
@@ -122,6 +123,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
           contract: contractOf(pm.monitor, fragmentOf(pm), proc.layout),
           interval: pm.plan.interval,
           stats: newStats(),
+          scoped: scoped(proc.scope) && taskScoped(fragmentOf(pm)),
         });
       }
     }

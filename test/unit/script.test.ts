@@ -9,13 +9,13 @@ import { intervalProbe, quote } from '../../src/script/literals.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
 import { monitors } from '../../src/monitors/registry.js';
-import { int, keyOf, printfOf, resultMap, text, textField, intField, update, pidPart } from '../../src/script/ir.js';
+import { hostScope, int, keyOf, printfOf, resultMap, text, textField, intField, update, pidPart } from '../../src/script/ir.js';
 import { plannedFor, rendered } from '../helpers/fixtures.js';
 import type { PlannedMonitor, ProcessPlan } from '../../src/plan/plan.js';
 
 const single = { double: false, shards: 1 };
 const ctx: ComposeContext = { bpftraceVersion: '0.17.0', kernel: '6.18.0', runtime: { map_keys_max: 16384, perf_rb_pages: 256 } };
-const proc = (id: string, ms: PlannedMonitor[], strlen: number, layout = single): ProcessPlan => ({ id, monitors: ms, strlen, aheadOfTime: layout.shards > 1, layout, bt: assumedFeatures });
+const proc = (id: string, ms: PlannedMonitor[], strlen: number, layout = single): ProcessPlan => ({ id, monitors: ms, strlen, aheadOfTime: layout.shards > 1, layout, bt: assumedFeatures, scope: hostScope });
 const planned = (m: (typeof monitors)[number], o: Record<string, unknown> = {}, plan = plannedFor('tracepoint')): PlannedMonitor => ({
   monitor: m,
   opts: m.options.parse({ enabled: true, ...o }),

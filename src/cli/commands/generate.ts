@@ -5,6 +5,7 @@ import { ensureDir, createExclusive } from '../../sinks/safe-fs.js';
 import type { Verdict } from '../../plan/plan.js';
 import { UsageError } from '../../errors.js';
 import { unlink } from 'node:fs/promises';
+import { scopeOf } from '../../session/targets.js';
 
 export interface GenerateOptions {
   config?: string | undefined;
@@ -12,6 +13,8 @@ export interface GenerateOptions {
   out?: string | undefined;
   detect: boolean;
   force?: boolean;
+  pid?: number[] | undefined;
+  comm?: string | undefined;
 }
 
 export interface GenerateResult {
@@ -25,7 +28,7 @@ const skipped = (verdicts: readonly Verdict[]): string[] =>
   verdicts.filter((v) => v.status === 'unavailable').map((v) => `${v.monitor}: unavailable on this machine: ${v.detail}`);
 
 export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult> {
-  const p = await prepare({ config: opts.config, monitors: opts.monitors, mount: false, assumeCapable: !opts.detect });
+  const p = await prepare({ config: opts.config, monitors: opts.monitors, mount: false, assumeCapable: !opts.detect, scope: scopeOf(opts) });
   const notes = skipped(p.plan.verdicts);
   if (!p.scripts.length) throw new UsageError(`no script to generate: ${notes.join('; ')}`);
   if (!opts.out) return { stdout: p.scripts.map((s) => s.text).join('\n'), notes };

@@ -20,6 +20,7 @@ import { carryCounters, countersOf, type Counters } from '../../records/stats.js
 import { setLongTimeout, type LongTimeout } from '../../timers.js';
 import { runSteps } from '../../daemon/shutdown.js';
 import { version } from '../../version.js';
+import { logScope, requirePids, scopeOf, watchPids } from '../../session/targets.js';
 
 export interface StartOptions {
   config?: string | undefined;
@@ -33,6 +34,9 @@ export interface StartOptions {
   prometheus?: string | undefined;
   /** TLS and basic auth of the exporter (overrides output.prometheus.web_config_file). */
   webConfigFile?: string | undefined;
+  /** Count only these processes (`--pid`, tgids) and threads of this name (`--comm`): src/session/targets.ts. */
+  pid?: number[] | undefined;
+  comm?: string | undefined;
 }
 
 export interface StartSignals {
@@ -127,7 +131,9 @@ async function startExporter(
 
 export async function runStart(opts: StartOptions, deps: StartDeps): Promise<StartSummary> {
   const { log } = deps;
-  let runnable: Runnable = await makeRunnable(opts, log);
+  if (opts.pid) await requirePids(opts.pid);
+  const scope = scopeOf(opts);
+  let runnable: Runnable = await makeRunnable({ ...opts, scope }, log);
   logVerdicts(log, runnable.verdicts);
   if (runnable.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(runnable.caps.tracefs.detail);
   // Before anything attaches: monitors whose cost forecast is above their max_cpu_percent (cached calibration only).
@@ -298,7 +304,10 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
 
   try {
     const first = await launch(await prepareSession(runnable, opts, extra, { log, ...(deps.spawn ? { spawn: deps.spawn } : {}) }));
+    logScope(scope, first.running.session.monitors.values(), log);
     deps.onReady?.(first.report);
+    // --pid: when every target has exited there is nothing left to count (bpftrace -p stops likewise).
+    const targets = watchPids(opts.pid ?? [], log);
     let timer: LongTimeout | undefined;
     const durationDone = new Promise<string>((resolve) => {
       if (opts.duration !== undefined) timer = setLongTimeout(() => resolve('duration'), opts.duration * 1000, { unref: true });
@@ -309,10 +318,11 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
         reloadRequested = () => resolve('reload');
         if (reloadPending) resolve('reload');
       });
-      const why = await Promise.race([deps.signals.stop, durationDone, reload, r.supervisor.done.then(() => 'all bpftrace processes ended')]);
+      const why = await Promise.race([deps.signals.stop, durationDone, reload, targets.done, r.supervisor.done.then(() => 'all bpftrace processes ended')]);
       reloadPending = false;
       if (why !== 'reload') {
         timer?.clear();
+        targets.stop();
         log.info({ reason: why }, 'stopping: waiting for the final interval');
         deps.onStopping?.();
         break;
@@ -325,7 +335,7 @@ export async function runStart(opts: StartOptions, deps: StartDeps): Promise<Sta
       // The new session is prepared while the old one runs: a config, directory or compile that fails leaves it be.
       let next: { runnable: Runnable; session: Session };
       try {
-        const nr = await makeRunnable(opts, log);
+        const nr = await makeRunnable({ ...opts, scope }, log);
         next = { runnable: nr, session: await prepareSession(nr, opts, extra, { log, ...(deps.spawn ? { spawn: deps.spawn } : {}) }) };
       } catch (e) {
         log.error({ reason: describe(e) }, `reload refused: ${describe(e)}; the running configuration continues`);

@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { logLevels, type Logger } from '../../log.js';
 import { sortKeys } from '../../top/sort-keys.js';
-import { secondsOption } from '../options.js';
+import { commOption, pidOption, secondsOption } from '../options.js';
 import type { TopOptions } from './top.js';
 
 /** --delay: seconds, as `watch -n` and `top -d` take them (htop's -d counts tenths; ours is --duration). */
@@ -30,6 +30,8 @@ export function topCommand(state: { log?: Logger }): Command {
     })
     .option('-m, --monitors <list>', 'comma-separated monitors to run, replacing the ones the config enables')
     .addOption(new Option('-s, --sort <key>', 'sort by this at start (keys P M T s e o f c b)').choices(sortKeys).default('syscalls'))
+    .option('-p, --pid <pid>', 'count only this process and its threads, in the kernel (repeat it or give a comma list)', pidOption)
+    .option('--comm <name>', 'count only threads of this name, in the kernel', commOption)
     .option('--filter <text>', 'show only processes whose comm contains this at start (key /)')
     .option('-n, --lines <n>', 'processes per snapshot when stdout is not a terminal', positive('integer', true), 5)
     .option('-d, --duration <seconds>', "stop after this many seconds (counted from when the probes are attached; any length). Not htop's -d: the refresh is --delay", secondsOption())

@@ -7,6 +7,7 @@ import { pino, stdTimeFunctions, type LevelWithSilent } from 'pino';
 import { openLog, prettyLine, type Logger } from '../../log.js';
 import { RunFailure } from '../../errors.js';
 import { makeRunnable } from '../../session/runnable.js';
+import { requirePids, scopeOf } from '../../session/targets.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
 import { bpfStatsSysctl, costRate, processBpfCost, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
@@ -30,6 +31,9 @@ export interface TopOptions {
   /** Seconds between redraws; default the shortest monitor interval, at most 2. */
   delay?: number | undefined;
   logLevel?: LevelWithSilent | undefined;
+  /** Only these processes / threads of this name, filtered in the kernel (src/session/targets.ts). */
+  pid?: number[] | undefined;
+  comm?: string | undefined;
 }
 
 export interface TopDeps {
@@ -287,7 +291,8 @@ async function runView(
     }
     // Everything that can refuse to run (config, root, bpftrace, tracefs) is checked before bpftrace starts; on a
     // terminal the view is already up, and the error is printed once the terminal is restored.
-    const runnable = await makeRunnable({ config: o.config, monitors: o.monitors }, log);
+    if (o.pid) await requirePids(o.pid);
+    const runnable = await makeRunnable({ config: o.config, monitors: o.monitors, scope: scopeOf(o) }, log);
     const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
     if (o.delay === undefined) ui = { ...ui, delay: Math.max(1, Math.min(...intervals, 2)) };
     starting = 'starting bpftrace';
