@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 // V8's young generation is 2 MB per semi-space here (default 16): measured with the seven monitors at defaults
-// (docs/pending/memory.md), supervisor RSS 20 s after attaching 98-101 -> 82-84 MB; CPU of the 1M-record replay
+// (docs/performance.md, "Memory and start-up"), supervisor RSS 20 s after attaching 98-101 -> 82-84 MB; CPU of the 1M-record replay
 // (throughput bench, one run each on a loaded host) 8.7 -> 9.4 s (1 MB: 10.2 s). Flags must be given at start
 // (v8.setFlagsFromString after start does not resize the heap: measured); `env -S` is coreutils >= 8.30. The
 // daemon child inherits them (process.execArgv); setup.sh passes them itself.

@@ -15,7 +15,7 @@ export const maxArgsLimit = 64;
 /**
  * Bytes of the argument area read per exec. The args record has a BPF program (and 512-byte stack) of its own, where
  * 496 bytes still load on bpftrace 0.17, but bpftrace caps a buf() of variable length near BPFTRACE_STRLEN (176 in
- * the paths process: 0.17 read 176 bytes, 0.23 174): 160 is read exactly by every version (docs/pending/execargs.md).
+ * the paths process: 0.17 read 176 bytes, 0.23 174): 160 is read exactly by every version (docs/monitors.md, exec).
  */
 export const argBytes = 160;
 

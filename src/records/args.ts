@@ -1,13 +1,14 @@
 // An exec's arguments: the bytes of the new program's argument area (argv strings, each ended by a NUL, as the
 // kernel laid them out) -> one line of text where no argument can split in two or pass for a cut one.
 //
-// Encoding (docs/pending/execargs.md), shell-like so `echo hello world --flag` reads as execsnoop prints it:
+// Encoding (docs/monitors.md, exec), shell-like so `echo hello world --flag` reads as execsnoop prints it:
 // - arguments are joined by one space;
 // - inside an argument, a backslash is `\\`, a space `\ `, a double quote `\"`, a control byte (C0, DEL) or a
 //   byte that is not part of valid UTF-8 is `\xNN`; valid UTF-8 stays as it is;
 // - an empty argument is `""` (a real `"` is always escaped, so `""` is never two quote characters);
 // - an argument cut by the byte bound ends with `\…`, and a list with more arguments than were kept ends with the
 //   token `\…`: a backslash is otherwise always followed by `\`, space, `"` or `x`, so neither passes for real text.
+import { utf8SequenceAt } from './text.js';
 
 /** What marks a cut argument (its end) or a cut list (a token of its own): the same marker as a cut path. */
 export const argsCut = '\\…';
@@ -56,20 +57,6 @@ export function splitArgs(read: readonly number[], total: number, maxArgs: numbe
 
 const hex = (b: number): string => `\\x${b.toString(16).padStart(2, '0')}`;
 
-/** Length of the valid UTF-8 sequence of 2-4 bytes at `i`, or 0 (RFC 3629: no overlongs, surrogates, > U+10FFFF). */
-function multiAt(b: readonly number[], i: number): number {
-  const c = b[i]!;
-  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => b[i + k] !== undefined && b[i + k]! >= lo && b[i + k]! <= hi;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
-  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
-  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
-}
-
 /** One argument's bytes -> its text (see the encoding above). */
 export function encodeArg(b: readonly number[]): string {
   if (b.length === 0) return '""';
@@ -85,7 +72,7 @@ export function encodeArg(b: readonly number[]): string {
       i++;
       continue;
     }
-    const n = multiAt(b, i);
+    const n = utf8SequenceAt(b, i);
     if (n === 0) {
       out += hex(c);
       i++;

@@ -37,7 +37,7 @@ function bytesOf(s: string): number[] | null {
 }
 
 /** Length of the valid UTF-8 sequence starting at `i`, or 0 (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
-function sequenceAt(b: readonly number[], i: number): number {
+export function utf8SequenceAt(b: readonly number[], i: number): number {
   const c = b[i]!;
   const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => b[i + k] !== undefined && b[i + k]! >= lo && b[i + k]! <= hi;
   if (c < 0x80) return 1;
@@ -55,7 +55,7 @@ function sequenceAt(b: readonly number[], i: number): number {
 export function textOfBytes(b: readonly number[]): string {
   let out = '';
   for (let i = 0; i < b.length; ) {
-    const n = sequenceAt(b, i);
+    const n = utf8SequenceAt(b, i);
     if (n === 0) {
       out += hex(b[i]!);
       i++;

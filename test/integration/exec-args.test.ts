@@ -35,7 +35,7 @@ test('exec args: hostile arguments byte-exact, a cut argument and a cut list mar
     .filter((row) => row['filename'] === prog)
     .map((row) => row['args'])
     .sort();
-  // Written out by hand from the encoding (docs/pending/execargs.md), not by the encoder under test.
+  // Written out by hand from the encoding (docs/monitors.md, exec), not by the encoder under test.
   const expected = [
     `${prog} a\\ b x,y q\\"u'o l1\\x0al2 t\\x09b b\\\\s\\\\x41 "" \\xff\\xfe é`,
     `${prog} ${'A'.repeat(160 - prog.length - 1)}\\…`,

@@ -124,7 +124,7 @@ test('the DaemonSet has what bpftrace needs on the host, and no more', () => {
   assert.equal(pod.hostPID, true);
   assert.equal(pod.automountServiceAccountToken, false, 'no API token: ebpfmon never calls the API server');
   assert.equal(pod.priorityClassName, 'system-node-critical');
-  // Measured (docs/pending/deploy.md): bpftrace 0.23 attaches every monitor with CAP_BPF and CAP_PERFMON alone.
+  // Measured (docs/deployment.md): bpftrace 0.23 attaches every monitor with CAP_BPF and CAP_PERFMON alone.
   assert.equal(c.securityContext.privileged, false);
   assert.equal(c.securityContext.allowPrivilegeEscalation, false);
   assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'], add: ['BPF', 'PERFMON'] });
