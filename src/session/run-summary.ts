@@ -97,11 +97,36 @@ export interface SummaryHead {
   hostWide: readonly string[];
 }
 
+/**
+ * An argument as a shell would need it typed: bare when it holds only safe characters, else in single quotes, with a
+ * quote as '\'' and control bytes as $'\xNN' (a terminal never sees them raw).
+ */
+export function shellQuote(arg: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  if (arg === '') return "''";
+  const control = (c: string): boolean => c.charCodeAt(0) < 0x20 || c === '\x7f';
+  let out = '';
+  let quoted = '';
+  const close = (): void => {
+    if (quoted) out += `'${quoted.replace(/'/g, "'\\''")}'`;
+    quoted = '';
+  };
+  for (const c of arg) {
+    if (!control(c)) quoted += c;
+    else {
+      close();
+      out += `$'\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}'`;
+    }
+  }
+  close();
+  return out;
+}
+
 /** The report, one line each, for stderr. */
 export function renderSummary(t: RunTotals, h: SummaryHead, top = 10): string {
   const ran = new Set(h.ran);
   const lines = [
-    `ebpfmon run: ${h.command.join(' ')}: ${h.signal ? `killed by ${h.signal} (status ${h.status})` : `exit status ${h.status}`}, ${h.seconds.toFixed(2)} s, ${t.pids.size} process${t.pids.size === 1 ? '' : 'es'} seen`,
+    `ebpfmon run: ${h.command.map(shellQuote).join(' ')}: ${h.signal ? `killed by ${h.signal} (status ${h.status})` : `exit status ${h.status}`}, ${h.seconds.toFixed(2)} s, ${t.pids.size} process${t.pids.size === 1 ? '' : 'es'} seen`,
   ];
   if (ran.has('syscall')) {
     lines.push(`${pad(t.syscalls.count)}  syscalls   (${t.syscalls.errors} errors, ${pct(t.syscalls.errors, t.syscalls.count)})`);

@@ -129,3 +129,15 @@ test('the summary adds up the rows the files got, leaves markers out of the coun
   // Monitors that did not run print nothing (no zero that reads as measured).
   assert.doesNotMatch(renderSummary(newTotals(), { command: ['x'], status: 0, signal: null, seconds: 0, ran: ['exec'], hostWide: [] }), /syscalls|opens/);
 });
+
+test("run's summary names the command as a shell would need it typed: quoted where needed, control bytes escaped", async () => {
+  const { shellQuote } = await import('../../src/session/run-summary.js');
+  assert.equal(shellQuote('ls'), 'ls');
+  assert.equal(shellQuote('/usr/bin/x-y_z.sh'), '/usr/bin/x-y_z.sh');
+  assert.equal(shellQuote('ls /nonexistent; true'), "'ls /nonexistent; true'");
+  assert.equal(shellQuote(''), "''");
+  assert.equal(shellQuote("it's"), "'it'\\''s'");
+  assert.equal(shellQuote('a\nb\x1b'), "'a'$'\\x0a''b'$'\\x1b'");
+  const s = renderSummary(newTotals(), { command: ['sh', '-c', 'ls /x; true'], status: 0, signal: null, seconds: 0, ran: [], hostWide: [] });
+  assert.match(s, /^ebpfmon run: sh -c 'ls \/x; true': exit status 0/);
+});
