@@ -2,8 +2,8 @@
 // refused with one line, basic auth with its cache, and the exporter served over TLS with and without credentials.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execa } from 'execa';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { fixturesDir } from '../helpers/paths.js';
 import { request } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,9 +59,9 @@ async function dir(t: { after(fn: () => Promise<void>): void }): Promise<string>
   return d;
 }
 
-/** A self-signed certificate for 127.0.0.1, made with the host's openssl. */
+/** A self-signed certificate for 127.0.0.1 and its key (test/fixtures/tls: no openssl needed where tests run). */
 async function selfSigned(d: string): Promise<void> {
-  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(d, 'key.pem'), '-out', path.join(d, 'cert.pem')]);
+  for (const f of ['cert.pem', 'key.pem']) await copyFile(path.join(fixturesDir, 'tls', f), path.join(d, f));
 }
 
 test('web config: unknown keys, a bad hash, an unreadable certificate: one clear error each', async (t) => {
