@@ -3,8 +3,8 @@
 // runs it (sharded maps). `npm run golden` rewrites them; test/unit/golden.test.ts compares.
 import { assumedFeatures } from '../src/bt/features.js';
 import { composeScript } from '../src/script/compose.js';
-import type { Layout } from '../src/script/render.js';
-import { hostScope, type Scope } from '../src/script/ir.js';
+import type { Layout } from '../src/bt/render.js';
+import { hostScope, type Scope } from '../src/bt/ir.js';
 import { monitors } from '../src/monitors/registry.js';
 import { defaultStrlen, pathStrlen, type MonitorPlan } from '../src/monitors/types.js';
 import type { PlannedMonitor } from '../src/plan/plan.js';

@@ -1,7 +1,7 @@
 // Option parsers shared by the commands: one wording for one kind of value.
 import { InvalidArgumentError } from 'commander';
 import { maxTimerMs } from '../timers.js';
-import { commPattern } from '../script/literals.js';
+import { commPattern } from '../bt/literals.js';
 
 /** The longest wait one Node timer holds, in whole seconds (2^31-1 ms, about 24.8 days). */
 export const maxTimerSeconds = Math.floor(maxTimerMs / 1000);

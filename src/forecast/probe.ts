@@ -4,7 +4,7 @@ import { spawnBpftrace, type BpftraceExit } from '../process/bpftrace.js';
 import { sendStop } from '../process/aot.js';
 import { parseLine, type BpftraceRecord } from '../records/json-line.js';
 import { stopProbe } from '../script/compose.js';
-import { tracerPid } from '../script/ir.js';
+import { tracerPid } from '../bt/ir.js';
 import { RunFailure } from '../errors.js';
 import type { BpftraceFeatures } from '../bt/features.js';
 

@@ -9,7 +9,7 @@
 // the bytes after its NUL, which splits one type into several keys.
 import { z } from 'zod';
 import { baseOptions, cgroupOption, defineMonitor, intervalOption, join, type Row } from './types.js';
-import { cgroupPart, del, helperMap, inScope, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type HelperMap, type Stmt } from '../script/ir.js';
+import { cgroupPart, del, helperMap, inScope, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type HelperMap, type Stmt } from '../bt/ir.js';
 
 export const bioOptions = z.strictObject({
   ...baseOptions,

@@ -4,7 +4,7 @@
 // its thread's name; `comm` is zero-padded by the kernel, unlike the `prev_comm` char array of the event.
 import { z } from 'zod';
 import { baseOptions, cgroupOption, minCount, defineMonitor, intervalOption, join, type Row } from './types.js';
-import { cgroupPart, inTask, int, keyOf, local, pidPart, probe, resultMap, text, update, when } from '../script/ir.js';
+import { cgroupPart, inTask, int, keyOf, local, pidPart, probe, resultMap, text, update, when } from '../bt/ir.js';
 
 export const contextSwitchOptions = z.strictObject({
   ...baseOptions,

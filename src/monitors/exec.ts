@@ -6,8 +6,8 @@
 // (task:task_newtask) and forgets it when the process ends (sched:sched_process_exit).
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
-import { quote } from '../script/literals.js';
-import { bytesField, del, emit, helperMap, hexField, inScope, inTask, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../script/ir.js';
+import { quote } from '../bt/literals.js';
+import { bytesField, del, emit, helperMap, hexField, inScope, inTask, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../bt/ir.js';
 import { bytesOfHex, encodeArgs, splitArgs } from '../records/args.js';
 
 /** The most arguments max_args may keep: the byte bound (argBytes) holds at most this many short ones anyway. */

@@ -8,8 +8,8 @@
 // overlap (exact duplicates are refused).
 import { z } from 'zod';
 import { baseOptions, cgroupOption, defineMonitor, intervalOption, type Row } from './types.js';
-import { kernelSymbolPattern } from '../script/literals.js';
-import { cgroupPart, inTask, keyOf, pidPart, probe, resultMap, text, update, word } from '../script/ir.js';
+import { kernelSymbolPattern } from '../bt/literals.js';
+import { cgroupPart, inTask, keyOf, pidPart, probe, resultMap, text, update, word } from '../bt/ir.js';
 
 const symbolError = 'expected a kernel function name (letters, digits, _ and .; * as a wildcard), e.g. vfs_read or tcp_*';
 

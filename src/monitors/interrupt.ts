@@ -8,7 +8,7 @@
 // /proc/interrupts) do not.
 import { z } from 'zod';
 import { baseOptions, defineMonitor, intervalOption, join, type Row } from './types.js';
-import { del, helperMap, int, keyOf, local, probe, resultMap, set, text, update } from '../script/ir.js';
+import { del, helperMap, int, keyOf, local, probe, resultMap, set, text, update } from '../bt/ir.js';
 
 export const interruptOptions = z.strictObject({
   ...baseOptions,

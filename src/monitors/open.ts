@@ -21,8 +21,8 @@ import {
   baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, ratio, type Entry, type MonitorPlan, type Row,
   type TracepointNeed,
 } from './types.js';
-import { dotDotSegment, normalizePathPrefix, pathPattern, quote } from '../script/literals.js';
-import { cgroupPart, del, helperMap, inTask, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type Stmt } from '../script/ir.js';
+import { dotDotSegment, normalizePathPrefix, pathPattern, quote } from '../bt/literals.js';
+import { cgroupPart, del, helperMap, inTask, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type Stmt } from '../bt/ir.js';
 
 /** Longest prefix: bpftrace 0.17 refuses a string literal over 64 bytes (with its NUL), whatever BPFTRACE_STRLEN. */
 const MAX_PREFIX = 63;

@@ -5,8 +5,8 @@
 // `numaid` (the node of the CPU that took the fault), read in the kernel so parse stays pure.
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, type Row } from './types.js';
-import { quote } from '../script/literals.js';
-import { cgroupPart, inTask, int, keyOf, local, pidPart, probe, resultMap, text, update } from '../script/ir.js';
+import { quote } from '../bt/literals.js';
+import { cgroupPart, inTask, int, keyOf, local, pidPart, probe, resultMap, text, update } from '../bt/ir.js';
 
 export const pageFaultOptions = z.strictObject({
   ...baseOptions,

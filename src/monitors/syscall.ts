@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, join, ratio, type Row } from './types.js';
 import { categoryOf, syscallName } from './syscall-category.js';
-import { quote } from '../script/literals.js';
-import { cgroupPart, del, inTask, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when } from '../script/ir.js';
+import { quote } from '../bt/literals.js';
+import { cgroupPart, del, inTask, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when } from '../bt/ir.js';
 
 export const syscallOptions = z.strictObject({
   ...baseOptions,

@@ -1,8 +1,8 @@
 // The monitor module contract: one file per monitor owns its options, probes, script fragment, parser and columns.
 import type { BpftraceFeatures } from '../bt/features.js';
 import { z } from 'zod';
-import { commPattern } from '../script/literals.js';
-import type { Fragment, PrintfDecl, ResultMap } from '../script/ir.js';
+import { commPattern } from '../bt/literals.js';
+import type { Fragment, PrintfDecl, ResultMap } from '../bt/ir.js';
 import type { KernelCounter } from '../coverage/kernel-counters.js';
 
 /** One CSV/console cell. Timestamps are ISO 8601 UTC strings with milliseconds. */

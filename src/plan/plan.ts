@@ -3,10 +3,10 @@ import type { Capabilities } from './capabilities.js';
 import type { Config } from '../config/schema.js';
 import { defaultInterval, defaultStrlen, pathStrlen, type BaseOptions, type Monitor, type MonitorPlan, type ProbeNeed, type Row, type Variant } from '../monitors/types.js';
 import { findMonitor } from '../monitors/registry.js';
-import type { Layout } from '../script/render.js';
+import type { Layout } from '../bt/render.js';
 import { aotMapKeys } from '../process/aot.js';
 import type { BpftraceFeatures } from '../bt/features.js';
-import { hostScope, type Scope } from '../script/ir.js';
+import { hostScope, type Scope } from '../bt/ir.js';
 
 export type VerdictStatus = 'ready' | 'fallback' | 'unavailable';
 
@@ -34,7 +34,7 @@ export interface ProcessPlan {
   strlen: number;
   /** It will be compiled ahead of time and run in bpftrace-aotrt (see `processAheadOfTime`). */
   aheadOfTime: boolean;
-  /** How its result maps are laid out (see src/script/render.ts). */
+  /** How its result maps are laid out (see src/bt/render.ts). */
   layout: Layout;
   /** What the bpftrace that runs it can do: its environment names and how free text travels in map keys. */
   bt: BpftraceFeatures;
@@ -100,7 +100,7 @@ export const processAheadOfTime = (config: Config, caps: Capabilities, monitors:
   aheadOfTime(config, caps) && !monitors.some(usesKprobes);
 
 /**
- * How a process's result maps are laid out (see src/script/render.ts). bpftrace-aotrt gives every map 4,096 keys,
+ * How a process's result maps are laid out (see src/bt/render.ts). bpftrace-aotrt gives every map 4,096 keys,
  * so ahead of time a per-process map is split into enough shards (a power of two) to hold runtime.map_keys_max keys;
  * bpftrace itself sizes maps by BPFTRACE_MAP_KEYS_MAX, so one map does.
  */

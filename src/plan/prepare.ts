@@ -5,7 +5,7 @@ import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { buildPlan, type Plan } from './plan.js';
 import { composeScript, type Script } from '../script/compose.js';
 import { EnvironmentError, UsageError } from '../errors.js';
-import type { Scope } from '../script/ir.js';
+import type { Scope } from '../bt/ir.js';
 
 export interface Prepared {
   configFile: string;

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { BaseOptions, Entry, EventRecord, IntervalRecord, Monitor, ParseCtx, Row } from '../monitors/types.js';
 import type { Clock } from '../rows/clock.js';
 import type { OutputContract } from '../script/compose.js';
-import type { Agg, Field, KeyPart, PrintfDecl, ResultMap } from '../script/ir.js';
+import type { Agg, Field, KeyPart, PrintfDecl, ResultMap } from '../bt/ir.js';
 import { parseLine, splitFields, splitKey, type MapValue } from './json-line.js';
 import { cutMarker, decodeByteArray, decodeHexBytes, decodeText, unescapeJson } from './text.js';
 import type { MonitorStats } from './stats.js';

@@ -4,10 +4,10 @@ import os from 'node:os';
 import type { BpftraceFeatures } from '../bt/features.js';
 import type { PlannedMonitor, ProcessPlan } from '../plan/plan.js';
 import { renderHeader } from './header.js';
-import { intervalProbe } from './literals.js';
+import { intervalProbe } from '../bt/literals.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
-import { followMap, intField, printfOf, scopeConditions, scoped, tracerPid, type Fragment, type PrintfDecl, type ResultMap, type Scope } from './ir.js';
-import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderProbe, type KeyText, type Layout } from './render.js';
+import { followMap, intField, printfOf, scopeConditions, scoped, tracerPid, type Fragment, type PrintfDecl, type ResultMap, type Scope } from '../bt/ir.js';
+import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderProbe, type KeyText, type Layout } from '../bt/render.js';
 
 export interface Script {
   /** `main`, or a monitor's name when it runs in its own process. */

@@ -1,8 +1,8 @@
 // The header of a generated script: what it is, how to run it, and the output contract the parser relies on,
 // rendered from the same declarations the router reads.
 import type { Monitor, BaseOptions, Row, MonitorPlan } from '../monitors/types.js';
-import type { Fragment, PrintfDecl } from './ir.js';
-import type { Layout } from './render.js';
+import type { Fragment, PrintfDecl } from '../bt/ir.js';
+import type { Layout } from '../bt/render.js';
 import { contractVersion, version } from '../version.js';
 
 export interface HeaderInput {

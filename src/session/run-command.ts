@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import os from 'node:os';
 import type { Logger } from '../log.js';
 import { RunFailure } from '../errors.js';
-import { hostScope, type Scope } from '../script/ir.js';
+import { hostScope, type Scope } from '../bt/ir.js';
 import { makeRunnable } from './runnable.js';
 import { prepareSession, type Session } from './session.js';
 import { logScope } from './targets.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import { prepare, requireRunnable } from '../plan/prepare.js';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { scoped, type Scope } from '../script/ir.js';
+import { scoped, type Scope } from '../bt/ir.js';
 import { loadOperatorScripts } from '../script/operator-scripts.js';
 import { bpftraceEnv } from '../script/compose.js';
 import type { Config } from '../config/schema.js';

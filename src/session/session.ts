@@ -29,7 +29,7 @@ import { defaultStrlen, type Row } from '../monitors/types.js';
 import { aheadOfTime, type PlannedMonitor } from '../plan/plan.js';
 import { createMonitorCoverage } from '../coverage/monitor-coverage.js';
 import { makeWorkDir } from './work-dir.js';
-import { scoped, taskScoped } from '../script/ir.js';
+import { scoped, taskScoped } from '../bt/ir.js';
 import type { Runnable, RunnableProcess } from './runnable.js';
 
 export interface SessionOptions {

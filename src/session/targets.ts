@@ -2,7 +2,7 @@
 // runs. The filtering itself happens in the kernel (compose renders the scope into every per-process probe).
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
-import { hostScope, type Scope } from '../script/ir.js';
+import { hostScope, type Scope } from '../bt/ir.js';
 import type { Logger } from '../log.js';
 import type { RoutedMonitor } from '../records/router.js';
 

@@ -7,7 +7,7 @@ import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { newStats } from '../../src/records/stats.js';
 import type { BaseOptions, Entry, IntervalRecord, Monitor, MonitorPlan, Row } from '../../src/monitors/types.js';
 import { contractOf } from '../../src/script/compose.js';
-import { monitorLayout, renderFinalFlush, renderFlush, renderProbe, type Layout } from '../../src/script/render.js';
+import { monitorLayout, renderFinalFlush, renderFlush, renderProbe, type Layout } from '../../src/bt/render.js';
 import type { Clock } from '../../src/rows/clock.js';
 import { silentLogger } from '../../src/log.js';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { InvalidArgumentError } from 'commander';
 import { assumedFeatures } from '../../src/bt/features.js';
 import { composeScript, type ComposeContext } from '../../src/script/compose.js';
-import { hostScope, scopeConditions, taskScoped, type Scope } from '../../src/script/ir.js';
+import { hostScope, scopeConditions, taskScoped, type Scope } from '../../src/bt/ir.js';
 import { monitors } from '../../src/monitors/registry.js';
 import type { PlannedMonitor, ProcessPlan } from '../../src/plan/plan.js';
 import { plannedFor } from '../helpers/fixtures.js';

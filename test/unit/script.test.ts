@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { composeScript, contractOf, type ComposeContext } from '../../src/script/compose.js';
-import { intervalProbe, quote } from '../../src/script/literals.js';
+import { intervalProbe, quote } from '../../src/bt/literals.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
 import { monitors } from '../../src/monitors/registry.js';
-import { hostScope, int, keyOf, printfOf, resultMap, text, textField, intField, update, pidPart } from '../../src/script/ir.js';
+import { hostScope, int, keyOf, printfOf, resultMap, text, textField, intField, update, pidPart } from '../../src/bt/ir.js';
 import { plannedFor, rendered } from '../helpers/fixtures.js';
 import type { PlannedMonitor, ProcessPlan } from '../../src/plan/plan.js';
 

@@ -4,7 +4,7 @@ import { defaultConfigPath, loadConfig, selectedMonitors } from '../../config/lo
 import { detectCapabilities, type Capabilities } from '../../plan/capabilities.js';
 import { aheadOfTime, buildPlan, mapCapacity, type Verdict } from '../../plan/plan.js';
 import { fragmentOf } from '../../script/compose.js';
-import { monitorLayout } from '../../script/render.js';
+import { monitorLayout } from '../../bt/render.js';
 import { monitorNames, monitors } from '../../monitors/registry.js';
 import type { Cost } from '../../monitors/types.js';
 import { describeMachine, estimateSeries, seriesBudget, totalSeries, type SeriesEstimate } from '../../plan/series.js';
@@ -30,7 +30,7 @@ export interface CheckReport {
   monitors: Verdict[];
   /** What each monitor the config enables costs the host (Monitor.cost). */
   cost: { monitor: string; class: Cost['class']; note: string }[];
-  /** Keys one kernel map holds, and per monitor what its per-process maps hold through their shards (src/script/render.ts). */
+  /** Keys one kernel map holds, and per monitor what its per-process maps hold through their shards (src/bt/render.ts). */
   maps: { keysPerMap: number; runtime: 'aot' | 'jit'; monitors: { monitor: string; shards: number; keys: number }[] };
   /** Worst-case Prometheus series of the enabled monitors (with output.prometheus.max_comm_series and per_cpu). */
   prometheus: { enabled: boolean; listen: string; maxCommSeries: number; perCpu: boolean; totalSeries: number; budget: number; metrics: SeriesEstimate[] };

@@ -1,5 +1,5 @@
 // The script as data. A monitor declares its maps, its printf records and its probes with these builders; compose
-// renders them (src/script/render.ts) and the router reads output through the same declarations. Nothing reads
+// renders them (src/bt/render.ts) and the router reads output through the same declarations. Nothing reads
 // generated text back: a key part is declared once, with its column name, its bpftrace expression and its kind,
 // and the bpftrace key, the script header's contract, the router's split and parse's named access all come from it.
 // Expressions stay bpftrace text written by the monitor (`args->ret < 0`); statements and maps are data.
