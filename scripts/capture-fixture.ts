@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { prepare } from '../src/plan/prepare.js';
+import { prepare } from '../src/script/prepare.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -4,7 +4,7 @@ import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { pino, destination, stdTimeFunctions, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 import { describe, UsageError } from './errors.js';
-import { secureDirSync, trustedOwner } from './sinks/safe-fs.js';
+import { secureDirSync, trustedOwner } from './safe-fs.js';
 
 export type { Logger };
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -44,7 +44,7 @@ export function prettyLine(json: string): string {
 /**
  * Opens the log file as ebpfmon's own fd: O_NOFOLLOW (a symlink planted at the path is refused, not followed),
  * O_APPEND|O_CREAT (0640), O_NONBLOCK (a FIFO planted there cannot hang the open), after checking the directory
- * path (the rule in sinks/safe-fs.ts; the directory itself may be group-writable, as /var/log is on Debian).
+ * path (the rule in safe-fs.ts; the directory itself may be group-writable, as /var/log is on Debian).
  * What was opened must be a regular file (or a character device such as /dev/null) owned by root, with one link.
  */
 export function openLogFile(file: string): number {

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { prepare } from '../../src/plan/prepare.js';
+import { prepare } from '../../src/script/prepare.js';
 import { fragmentOf, stopProbeAttach } from '../../src/script/compose.js';
 import { compileAot, jitRunner, type Runner } from '../../src/process/aot.js';
 import { setprivPath, spawnEnv } from '../../src/process/bpftrace.js';

@@ -1,9 +1,7 @@
 // What the kernel itself counted, for checking a monitor's totals against (coverage). Each reader returns the
 // counter's value now, or null when this kernel does not have it; only deltas between two reads are compared.
 import { readFileSync } from 'node:fs';
-
-/** The kernel counters a monitor can be checked against (Monitor.coverage). */
-export type KernelCounter = 'context_switches' | 'page_faults' | 'interrupts' | 'block_requests';
+import type { KernelCounter } from '../monitors/types.js';
 
 const read = (file: string): string | null => {
   try {

@@ -2,7 +2,8 @@
 // known complete), each event monitor's records seen against seen plus lost; stats, warnings and marker rows.
 import type { Logger } from '../log.js';
 import type { RoutedMonitor } from '../records/router.js';
-import { readCounter, type KernelCounter, type Reading } from './kernel-counters.js';
+import type { KernelCounter } from '../monitors/types.js';
+import { readCounter, type Reading } from './kernel-counters.js';
 import { coverageSettleSeconds, coverageThreshold, coverageWindow, createCoverageTracker, type CoverageSample, type CoverageTracker } from './tracker.js';
 
 /** A counter reading and when it was taken (CLOCK_MONOTONIC ns, bpftrace's `nsecs`). */

@@ -11,7 +11,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { readFile, readlink, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { secureDirSync, writeFileAtomic } from '../sinks/safe-fs.js';
+import { secureDirSync, writeFileAtomic } from '../safe-fs.js';
 
 export const defaultPidFile = '/run/ebpfmon.pid';
 

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { MonitorStats } from '../records/stats.js';
 import type { BpfCost, CostRate } from '../process/bpf-stats.js';
-import { writeFileAtomic } from '../sinks/safe-fs.js';
+import { writeFileAtomic } from '../safe-fs.js';
 import { clockTicksPerSecond } from './pid-file.js';
 
 export interface ProcessUsage {

@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { enableBpfStats, processBpfCost, type BpfCost } from '../process/bpf-stats.js';
 import { startShortProbe, type Tracer } from './probe.js';
-import { secureDirSync, writeFileAtomic } from '../sinks/safe-fs.js';
+import { secureDirSync, writeFileAtomic } from '../safe-fs.js';
 import { RunFailure } from '../errors.js';
 import { calibrationDir, calibrationFile } from './calibration-file.js';
 

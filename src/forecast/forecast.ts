@@ -1,7 +1,6 @@
 // The cost forecast of `check --cost`, as arithmetic on plain data: measured event rates x each monitor's declared
 // in-kernel ns per event (Monitor.cost) x this host's calibration. Measuring lives in rates.ts and calibration.ts.
-import type { Cost } from '../monitors/types.js';
-import type { KernelCounter } from '../coverage/kernel-counters.js';
+import type { Cost, KernelCounter } from '../monitors/types.js';
 import type { Calibration } from './calibration.js';
 
 /** How one monitor's rate was measured, or why it was not. */

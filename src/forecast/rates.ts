@@ -1,7 +1,8 @@
 // Event rates for the cost forecast: kernel counters where the kernel counts the same events (no probe needed),
 // else one count-only bpftrace process with one `@<monitor> = count()` per monitor on its main tracepoints.
 import { existsSync } from 'node:fs';
-import { readCounter, type KernelCounter, type Reading } from '../coverage/kernel-counters.js';
+import type { KernelCounter } from '../monitors/types.js';
+import { readCounter, type Reading } from '../coverage/kernel-counters.js';
 import { startShortProbe, type Tracer } from './probe.js';
 
 /** A monitor whose rate comes from a count probe: its name (the map's) and the tracepoints present here. */

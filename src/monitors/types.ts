@@ -3,7 +3,9 @@ import type { BpftraceFeatures } from '../bt/features.js';
 import { z } from 'zod';
 import { commPattern } from '../bt/literals.js';
 import type { Fragment, PrintfDecl, ResultMap } from '../bt/ir.js';
-import type { KernelCounter } from '../coverage/kernel-counters.js';
+
+/** The kernel counters a monitor can be checked against (Monitor.coverage); src/coverage/kernel-counters.ts reads them. */
+export type KernelCounter = 'context_switches' | 'page_faults' | 'interrupts' | 'block_requests';
 
 /** One CSV/console cell. Timestamps are ISO 8601 UTC strings with milliseconds. */
 export type Cell = string | number | null;

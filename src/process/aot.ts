@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from './run.js';
-import { secureDirSync } from '../sinks/safe-fs.js';
+import { secureDirSync } from '../safe-fs.js';
 import { errorSummary, exitOf } from './bpftrace.js';
 import { spawnEnv } from './bpftrace.js';
 

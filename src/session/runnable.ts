@@ -2,7 +2,7 @@
 // verdicts. Built from the config (generated scripts) or from an operator's edited scripts (`start --scripts`).
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { prepare, requireRunnable } from '../plan/prepare.js';
+import { prepare, requireRunnable } from '../script/prepare.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { scoped, type Scope } from '../bt/ir.js';
 import { loadOperatorScripts } from '../script/operator-scripts.js';

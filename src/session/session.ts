@@ -16,7 +16,7 @@ import { createRouter, type RoutedMonitor } from '../records/router.js';
 import { systemClock, type Clock } from '../rows/clock.js';
 import { createCgroupResolver } from '../rows/cgroup.js';
 import { createDiskResolver } from '../rows/disk.js';
-import { ensureDir } from '../sinks/safe-fs.js';
+import { ensureDir } from '../safe-fs.js';
 import { createCsvSink } from '../sinks/csv.js';
 import { fileSinkPolicy, type OutputFileStats } from '../sinks/file-sink.js';
 import { monitors as allMonitors } from '../monitors/registry.js';

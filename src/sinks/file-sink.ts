@@ -8,7 +8,7 @@
 // next rows go to a new file, header first, named by the time of its first row. A closed file is then gzipped
 // (compress) and retention runs (also at start). SIGHUP's reopen() rotates a file renamed away (logrotate).
 import path from 'node:path';
-import { createExclusive, ensureDir } from './safe-fs.js';
+import { createExclusive, ensureDir } from '../safe-fs.js';
 import { noteColumn, type Sink, type SinkLog } from './sink.js';
 import { createOutputFile, type HeldTally, type OutputFile, type OutputFileStats, type OutputHandle, type RowFormat } from './output-file.js';
 import { compareOutputNames, compressFile, createNext, isoDay, outputFileName, outputStamp, parseOutputName, rotationDue, stampDay, type RotatePolicy } from './rotation.js';

@@ -9,7 +9,7 @@ import { lstat, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { createExclusive } from './safe-fs.js';
+import { createExclusive } from '../safe-fs.js';
 
 /** The extensions ebpfmon writes (one per output format). */
 export const outputExtensions = ['csv', 'ndjson'] as const;

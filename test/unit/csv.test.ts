@@ -11,7 +11,7 @@ import { outputFileName } from '../../src/sinks/rotation.js';
 const csvFileName = (monitor: string, startedAt: Date): string => outputFileName(monitor, startedAt, 'csv', 0);
 import type { Cell, Row } from '../../src/monitors/types.js';
 import { createOutput } from '../../src/sinks/output.js';
-import { createExclusive, ensureDir } from '../../src/sinks/safe-fs.js';
+import { createExclusive, ensureDir } from '../../src/safe-fs.js';
 import { UsageError } from '../../src/errors.js';
 
 const tmp = () => mkdtemp(path.join(os.tmpdir(), 'ebpfmon-csv-'));

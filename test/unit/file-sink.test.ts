@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { createCsvSink } from '../../src/sinks/csv.js';
 import { createNdjsonSink } from '../../src/sinks/ndjson.js';
-import { createExclusive } from '../../src/sinks/safe-fs.js';
+import { createExclusive } from '../../src/safe-fs.js';
 import { OutputFileError, type OutputHandle } from '../../src/sinks/output-file.js';
 import type { FileSinkOptions } from '../../src/sinks/file-sink.js';
 import type { Row } from '../../src/monitors/types.js';
@@ -224,7 +224,7 @@ test('an output directory deleted during the run is created again: header, a mar
   // The timer's first look comes well after the writes below (it would otherwise see the file still linked after them).
   const o = sinkOpts(dir, { flushIntervalMs: 250 });
   await rm(dir, { recursive: true, force: true });
-  await (await import('../../src/sinks/safe-fs.js')).ensureDir(dir);
+  await (await import('../../src/safe-fs.js')).ensureDir(dir);
   const sink = await createCsvSink(o);
   const file = sink.files.get('exec')!;
   sink.write('exec', rowsFrom(0, 3));
@@ -256,7 +256,7 @@ test('a symlink planted where the deleted directory was is refused, not followed
   const base = await tmp();
   const dir = path.join(base, 'out');
   const elsewhere = path.join(base, 'elsewhere');
-  const { ensureDir } = await import('../../src/sinks/safe-fs.js');
+  const { ensureDir } = await import('../../src/safe-fs.js');
   await ensureDir(dir);
   await ensureDir(elsewhere);
   const o = sinkOpts(dir);
@@ -313,7 +313,7 @@ test('a cut write whose truncate fails too is truncated before the next write: t
 test('a file deleted before its header could be written gets one header, not two', async () => {
   const base = await tmp();
   const dir = path.join(base, 'out');
-  const { ensureDir } = await import('../../src/sinks/safe-fs.js');
+  const { ensureDir } = await import('../../src/safe-fs.js');
   await ensureDir(dir);
   const disk = smallDisk(0);
   const o = sinkOpts(dir, { open: disk.open });

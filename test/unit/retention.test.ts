@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createCsvSink } from '../../src/sinks/csv.js';
 import { createOutputRegistry, planRetention, runRetention, type OwnFile } from '../../src/sinks/retention.js';
 import { compressFile, createNext, parseOutputName } from '../../src/sinks/rotation.js';
-import { createExclusive } from '../../src/sinks/safe-fs.js';
+import { createExclusive } from '../../src/safe-fs.js';
 
 const made: string[] = [];
 after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));

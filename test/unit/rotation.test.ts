@@ -13,7 +13,7 @@ import { createNdjsonSink } from '../../src/sinks/ndjson.js';
 import { foldStats, type FileSinkOptions, type OutputFileStats } from '../../src/sinks/file-sink.js';
 import { createOutputRegistry } from '../../src/sinks/retention.js';
 import { compareOutputNames, createNext, outputFileName, parseOutputName, rotationDue, type OutputName } from '../../src/sinks/rotation.js';
-import { createExclusive } from '../../src/sinks/safe-fs.js';
+import { createExclusive } from '../../src/safe-fs.js';
 import { parseCsvName } from '../../analysis/files.js';
 import type { Row } from '../../src/monitors/types.js';
 
@@ -144,7 +144,7 @@ test('a file that cannot be written is not rotated until it writes again: no row
   const dir = await tmp();
   const clock = fakeClock('2026-11-29T18:00:00.000Z');
   let full = false;
-  const { createExclusive } = await import('../../src/sinks/safe-fs.js');
+  const { createExclusive } = await import('../../src/safe-fs.js');
   const { o } = opts(dir, clock, {
     rotate: { daily: false, maxBytes: 200, compress: false },
     open: async (f) => {
@@ -458,7 +458,7 @@ test('a rotated file is closed as soon as its last write is done, even when a fl
   const dir = await tmp();
   const clock = fakeClock('2026-11-29T18:00:00.000Z');
   const registry = createOutputRegistry();
-  const { createExclusive } = await import('../../src/sinks/safe-fs.js');
+  const { createExclusive } = await import('../../src/safe-fs.js');
   const { o } = opts(dir, clock, {
     registry,
     rotate: { daily: false, maxBytes: 100, compress: false },

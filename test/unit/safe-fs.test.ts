@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmod, link, lchown, mkdir, mkdtemp, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDir, replaceFile, secureDirSync, unsafeDirReason } from '../../src/sinks/safe-fs.js';
+import { ensureDir, replaceFile, secureDirSync, unsafeDirReason } from '../../src/safe-fs.js';
 import { UsageError } from '../../src/errors.js';
 
 const tmp = () => mkdtemp(path.join(os.tmpdir(), 'ebpfmon-unit-safefs-'));

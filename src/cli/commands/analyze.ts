@@ -9,7 +9,7 @@ import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { EnvironmentError, UsageError } from '../../errors.js';
 import { analyzeFormats } from '../options.js';
 import { terminalSafe } from '../../sinks/console.js';
-import { replaceFile, secureDirSync } from '../../sinks/safe-fs.js';
+import { replaceFile, secureDirSync } from '../../safe-fs.js';
 
 export { analyzeFormats };
 export type AnalyzeFormat = (typeof analyzeFormats)[number];

@@ -1,7 +1,7 @@
 // `ebpfmon generate` (alias dry-run): the exact scripts `start` would run, on stdout or as files in a directory.
 import path from 'node:path';
-import { prepare } from '../../plan/prepare.js';
-import { ensureDir, createExclusive } from '../../sinks/safe-fs.js';
+import { prepare } from '../../script/prepare.js';
+import { ensureDir, createExclusive } from '../../safe-fs.js';
 import type { Verdict } from '../../plan/plan.js';
 import { UsageError } from '../../errors.js';
 import { unlink } from 'node:fs/promises';

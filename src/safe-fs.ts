@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError } from './errors.js';
 
 export const dirMode = 0o750;
 export const fileMode = 0o640;

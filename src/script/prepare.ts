@@ -1,9 +1,9 @@
 // The steps every command shares: config -> selected monitors -> capabilities -> plan -> scripts.
 import { defaultConfigPath, loadConfig, parseMonitorList, selectedMonitors } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { detectCapabilities, type Capabilities } from './capabilities.js';
-import { buildPlan, type Plan } from './plan.js';
-import { composeScript, type Script } from '../script/compose.js';
+import { detectCapabilities, type Capabilities } from '../plan/capabilities.js';
+import { buildPlan, type Plan } from '../plan/plan.js';
+import { composeScript, type Script } from './compose.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import type { Scope } from '../bt/ir.js';
 
