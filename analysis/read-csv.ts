@@ -13,6 +13,7 @@ import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
+import { errnoOf } from '../src/errors.js';
 
 export type CsvParser = 'fast' | 'csv-parse';
 
@@ -138,7 +139,7 @@ export async function gzipDamage(file: string, onBytes?: (n: number) => void): P
   } catch (e) {
     // zlib's errors carry an errno (Z_BUF_ERROR: the data ends early; Z_DATA_ERROR: bad data or trailing garbage).
     if (typeof (e as { errno?: unknown }).errno !== 'number' || (e as NodeJS.ErrnoException).syscall !== undefined) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoOf(e);
     const why = code === 'Z_BUF_ERROR' ? 'it ends early (truncated: a copy or a compression cut short?)' : (e as Error).message;
     return `damaged gzip: ${why}; none of its rows counted`;
   }

@@ -55,3 +55,9 @@ export function describe(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/** The errno name (`ENOENT`, `EACCES`) of a failed system call, or undefined when `e` carries none. */
+export function errnoOf(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -3,7 +3,7 @@
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { pino, destination, stdTimeFunctions, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
-import { describe, UsageError } from './errors.js';
+import { describe, errnoOf, UsageError } from './errors.js';
 import { secureDirSync, trustedOwner } from './safe-fs.js';
 
 export type { Logger };
@@ -54,7 +54,7 @@ export function openLogFile(file: string): number {
   try {
     fd = openSync(abs, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o640);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoOf(e);
     if (code === 'ELOOP') throw new UsageError(`log file ${abs} is a symbolic link; refusing to follow it (logging.file must name the real file)`);
     throw new UsageError(`cannot open log file ${abs}: ${code === 'ENXIO' ? 'it is a FIFO' : (e as Error).message}`);
   }

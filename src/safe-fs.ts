@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from './errors.js';
+import { errnoOf, UsageError } from './errors.js';
 
 export const dirMode = 0o750;
 export const fileMode = 0o640;
@@ -81,7 +81,7 @@ export function secureDirSync(dir: string, opts: SecureDirOptions): string {
       try {
         mkdirSync(next, { mode: dirMode });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') refuse(`cannot create ${next}: ${(e as Error).message}`);
+        if (errnoOf(e) !== 'EEXIST') refuse(`cannot create ${next}: ${(e as Error).message}`);
       }
       // Whatever stands there now (ours, or something raced in) is checked like the rest.
       st = lstatOrNull(next, refuse) ?? refuse(`${next} vanished while it was being created`);
@@ -107,7 +107,7 @@ function lstatOrNull(p: string, refuse: (why: string) => never): Stats | null {
   try {
     return lstatSync(p);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (errnoOf(e) === 'ENOENT') return null;
     return refuse(`cannot inspect ${p}: ${(e as Error).message}`);
   }
 }
@@ -123,7 +123,7 @@ export async function createExclusive(file: string, mode = fileMode): Promise<Fi
   try {
     return await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoOf(e);
     const why = code === 'EEXIST' ? 'it already exists' : code === 'ELOOP' ? 'it is a symbolic link' : (e as Error).message;
     throw new UsageError(`cannot create ${file}: ${why}`);
   }
@@ -160,7 +160,7 @@ export async function writeFileAtomic(file: string, text: string, mode: number):
 /** Replaces a file a user names (analyze --out): refused when a symlink or anything but a regular file is there. */
 export async function replaceFile(file: string, text: string, mode = 0o644): Promise<void> {
   const st = await lstat(file).catch((e: unknown) => {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (errnoOf(e) === 'ENOENT') return null;
     throw new UsageError(`cannot write ${file}: ${(e as Error).message}`);
   });
   if (st?.isSymbolicLink()) throw new UsageError(`cannot write ${file}: it is a symbolic link; refusing to write through it`);

@@ -26,6 +26,7 @@ import {
   type FileScan, type GapReport, type Growth, type ProcSample, type SoakSample,
 } from './soak-stats.js';
 import { labelsOf } from './tracers.js';
+import { errnoOf } from '../../src/errors.js';
 
 const sampleEveryMs = 30_000;
 /** output.rotate.max_file_mb and output.retention.max_total_mb of the soak's config. */
@@ -92,7 +93,7 @@ async function scanOutput(dir: string, monitors: readonly string[], scan: Output
     try {
       await readCsvRecords(full, (fields) => scanner.record(fields), { parser: 'fast', gz: parsed.gz, onMalformed: () => scan.malformed++, onOverlong: () => scan.malformed++ });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (errnoOf(e) === 'ENOENT') {
         scan.vanished.push(name);
         continue;
       }

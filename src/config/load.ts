@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { isScalar, LineCounter, parseDocument, visit, YAMLParseError } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { formatIssues } from './format-issues.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, errnoOf, UsageError } from '../errors.js';
 import { findMonitor, monitorNames } from '../monitors/registry.js';
 
 /** The documented default shipped with the package, used when no -c is given and /etc has none. */
@@ -98,7 +98,7 @@ async function readConfigText(file: string): Promise<string> {
   try {
     fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const code = errnoOf(e) ?? '';
     throw new UsageError(`cannot read config file ${file}: ${openErrors[code] ?? (code || String(e))}`);
   }
   try {
@@ -118,7 +118,7 @@ async function readConfigText(file: string): Promise<string> {
     return buf.toString('utf8', 0, n);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const code = errnoOf(e) ?? '';
     throw new UsageError(`cannot read config file ${file}: ${openErrors[code] ?? (code || String(e))}`);
   } finally {
     await fh.close();

@@ -10,7 +10,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { readFile, readlink, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { errnoOf, UsageError } from '../errors.js';
 import { secureDirSync, writeFileAtomic } from '../safe-fs.js';
 
 export const defaultPidFile = '/run/ebpfmon.pid';
@@ -154,7 +154,7 @@ const readOrNull = async (file: string): Promise<string | null> => {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (errnoOf(e) === 'ENOENT') return null;
     throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
   }
 };

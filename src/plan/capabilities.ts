@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCommand } from '../process/run.js';
 import { assumedFeatures, compareVersions, featuresOf, formatVersion, minimumVersion, parseVersion, type BpftraceFeatures } from '../bt/features.js';
+import { errnoOf } from '../errors.js';
 
 export interface Check {
   ok: boolean;
@@ -212,7 +213,7 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
         for (const ev of events) tracepoints.set(`${cat}:${ev}`, null);
       }
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = errnoOf(e);
       // Not root: tracefs is 0700. Every tracepoint would seem missing; say why instead.
       if (code === 'EACCES' || code === 'EPERM') {
         const denied = `cannot read ${eventsDir} (permission): run as root`;

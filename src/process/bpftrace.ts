@@ -3,6 +3,7 @@
 import { forEachLine } from './lines.js';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { errnoOf } from '../errors.js';
 
 export interface BpftraceSpawn {
   /** bpftrace executable. */
@@ -92,7 +93,7 @@ function descriptorsFree(): string | null {
     for (let i = 0; i < spawnFds; i++) fds.push(openSync('/dev/null', 'r'));
     return null;
   } catch (e) {
-    return `cannot spawn bpftrace: ${(e as NodeJS.ErrnoException).code ?? String(e)} (too many open files)`;
+    return `cannot spawn bpftrace: ${errnoOf(e) ?? String(e)} (too many open files)`;
   } finally {
     for (const fd of fds) closeSync(fd);
   }

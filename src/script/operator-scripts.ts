@@ -5,7 +5,7 @@
 // and checks again).
 import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { errnoOf, UsageError } from '../errors.js';
 import { contractMarker } from './header.js';
 import { stopProbeAttach } from './compose.js';
 import { contractVersion } from '../version.js';
@@ -24,7 +24,7 @@ export interface OperatorScript {
 
 async function checkOwnership(p: string, what: 'file' | 'directory'): Promise<void> {
   const st = await lstat(p).catch((e: unknown) => {
-    throw new UsageError(`--scripts: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new UsageError(`--scripts: cannot read ${p}: ${errnoOf(e) ?? String(e)}`);
   });
   if (st.isSymbolicLink()) throw new UsageError(`--scripts: ${p} is a symbolic link; refusing it (give the real path)`);
   if (what === 'file' && !st.isFile()) throw new UsageError(`--scripts: ${p} is not a regular file`);
@@ -42,7 +42,7 @@ async function checkOwnership(p: string, what: 'file' | 'directory'): Promise<vo
  */
 async function checkAncestors(dir: string): Promise<void> {
   const real = await realpath(dir).catch((e: unknown) => {
-    throw new UsageError(`--scripts: cannot resolve ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new UsageError(`--scripts: cannot resolve ${dir}: ${errnoOf(e) ?? String(e)}`);
   });
   for (let p = real; ; p = path.dirname(p)) {
     const st = await lstat(p);

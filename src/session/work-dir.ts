@@ -4,6 +4,7 @@ import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { errnoOf } from '../errors.js';
 
 /** The private directory of a run holds its scripts: `ebpfmon-<pid>-XXXXXX` in the temporary directory. */
 const workDirPattern = /^ebpfmon-(\d+)-[A-Za-z0-9]{6}$/;
@@ -34,7 +35,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoOf(e) === 'EPERM';
   }
 }
 

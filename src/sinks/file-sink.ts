@@ -14,6 +14,7 @@ import { createOutputFile, type HeldTally, type OutputFile, type OutputFileStats
 import { compareOutputNames, compressFile, createNext, isoDay, outputFileName, outputStamp, parseOutputName, rotationDue, stampDay, type RotatePolicy } from './rotation.js';
 import { processOutputs, retentionOff, runRetention, type OutputRegistry, type RetentionPolicy } from './retention.js';
 import type { Row } from '../monitors/types.js';
+import { errnoOf } from '../errors.js';
 
 export type { OutputFileStats, OutputHandle, RowFormat } from './output-file.js';
 export { outputFileName } from './rotation.js';
@@ -244,7 +245,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       (gz) => opts.log?.info({ file: gz }, 'compressed a rotated output file'),
       (e: unknown) => {
         if (stop.signal.aborted) registry.uncompressed.add(file);
-        else if ((e as NodeJS.ErrnoException).code !== 'ENOENT') opts.log?.warn({ file, err: String(e) }, 'cannot compress a rotated output file; it stays as it is');
+        else if (errnoOf(e) !== 'ENOENT') opts.log?.warn({ file, err: String(e) }, 'cannot compress a rotated output file; it stays as it is');
       },
     );
   };

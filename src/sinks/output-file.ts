@@ -9,7 +9,7 @@ import { fstatSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Row } from '../monitors/types.js';
-import { describe } from '../errors.js';
+import { describe, errnoOf } from '../errors.js';
 import { noteColumn, type SinkLog } from './sink.js';
 
 export interface RowFormat {
@@ -133,7 +133,7 @@ const tsOf = (row: Row | undefined): string => {
   const v = row?.['timestamp'];
   return v === undefined || v === null ? '' : String(v);
 };
-const codeOf = (e: unknown): string => (e as NodeJS.ErrnoException | null)?.code ?? 'error';
+const codeOf = (e: unknown): string => errnoOf(e) ?? 'error';
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 const span = (first: string, last: string): string => (first && last ? (first === last ? ` at ${first}` : ` between ${first} and ${last}`) : '');
 const mib = (bytes: number): string => `${Math.round((bytes / 2 ** 20) * 10) / 10} MiB`;

@@ -7,6 +7,7 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { compareOutputNames, outputExtensions, parseOutputName, type OutputName } from './rotation.js';
 import type { SinkLog } from './sink.js';
+import { errnoOf } from '../errors.js';
 
 export interface RetentionPolicy {
   /** Remove closed files last modified longer ago than this (0: keep all). */
@@ -128,7 +129,7 @@ export function runRetention(r: RetentionRun): Promise<Removal[]> {
         await unlink(full).then(
           () => removed.push(name),
           (e: unknown) => {
-            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') r.log?.warn({ file: full, err: String(e) }, 'retention: cannot remove an old output file');
+            if (errnoOf(e) !== 'ENOENT') r.log?.warn({ file: full, err: String(e) }, 'retention: cannot remove an old output file');
           },
         );
       }

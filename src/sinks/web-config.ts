@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { UsageError } from '../errors.js';
+import { errnoOf, UsageError } from '../errors.js';
 import { bcryptHash, bcryptVerify, parseHash, piFraction } from './bcrypt.js';
 
 const schema = z.strictObject({
@@ -37,7 +37,7 @@ export async function loadWebConfig(file: string): Promise<WebConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    fail(`cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    fail(`cannot read it (${errnoOf(e) ?? String(e)})`);
   }
   let doc: unknown;
   try {
@@ -63,7 +63,7 @@ export async function loadWebConfig(file: string): Promise<WebConfig> {
       try {
         return await readFile(p);
       } catch (e) {
-        return fail(`tls_server_config.${key} ${p}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+        return fail(`tls_server_config.${key} ${p}: cannot read it (${errnoOf(e) ?? String(e)})`);
       }
     };
     tls = { cert: await read('cert_file'), key: await read('key_file') };

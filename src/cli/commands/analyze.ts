@@ -6,7 +6,7 @@ import type { Progress } from '../../../analysis/index.js';
 /** The analyzer is loaded only when `analyze` runs: `start` never pays for it. */
 const loadAnalysis = () => import('../../../analysis/index.js');
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
-import { EnvironmentError, UsageError } from '../../errors.js';
+import { EnvironmentError, errnoOf, UsageError } from '../../errors.js';
 import { analyzeFormats } from '../options.js';
 import { terminalSafe } from '../../sinks/console.js';
 import { replaceFile, secureDirSync } from '../../safe-fs.js';
@@ -76,9 +76,10 @@ export async function runAnalyze(dir: string | undefined, o: AnalyzeCommandOptio
     report = await analyze({ dir: directory, monitor: o.monitor, window, top, onProgress: progress ? (p) => progress.update(p) : undefined });
   } catch (e) {
     // Output directories are 0750 and root's: another user may not list them.
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EACCES' || err.code === 'EPERM') {
-      throw new EnvironmentError(`cannot read ${err.path ?? directory} (permission): run as root or as a user who may read it`, { cause: e });
+    const code = errnoOf(e);
+    if (code === 'EACCES' || code === 'EPERM') {
+      const where = e instanceof Error && 'path' in e && typeof e.path === 'string' ? e.path : directory;
+      throw new EnvironmentError(`cannot read ${where} (permission): run as root or as a user who may read it`, { cause: e });
     }
     throw e;
   } finally {

@@ -4,7 +4,7 @@
 // whatever reused the pid, and that process is left alone.
 import { unlink } from 'node:fs/promises';
 import { inspectPidFile, recheck, releasePidFile, statusFileFor, type PidRecord } from '../../daemon/pid-file.js';
-import { EnvironmentError } from '../../errors.js';
+import { EnvironmentError, errnoOf } from '../../errors.js';
 
 export interface StopResult {
   pid: number | null;
@@ -32,7 +32,7 @@ async function signalIfSame(rec: PidRecord, file: string, signal: NodeJS.Signals
     process.kill(rec.pid, signal);
     return true;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoOf(e);
     if (code === 'ESRCH') return false;
     // The daemon runs as root; another user may not signal it.
     if (code === 'EPERM') throw new EnvironmentError(`cannot signal ebpfmon (pid ${rec.pid}): permission denied; run as root (sudo ebpfmon stop)`, { cause: e });
