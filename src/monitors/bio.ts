@@ -260,6 +260,9 @@ export const bio = defineMonitor<BioOptions, BioRow>({
       scale: 1e-6,
     },
   ],
+  // Data moved: reads and writes. A discard names a range freed, not bytes transferred (a truncate can discard as much
+  // as was just written), and a flush carries none.
+  top: { counts: ['bioBytes'], of: (r) => ({ bioBytes: r.io_type === 'read' || r.io_type === 'write' ? r.total_bytes : 0 }) },
   consoleLine: (r) =>
     `${r.timestamp}  bio      pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${(r.disk ?? r.device).padEnd(8)} ${r.io_type.padEnd(7)} count=${String(r.count).padStart(6)} bytes=${String(r.total_bytes).padStart(11)} avg=${r.avg_latency_us?.toFixed(1) ?? '-'}us max=${r.max_latency_us?.toFixed(1) ?? '-'}us ${r.throughput_mbps.toFixed(2)} MB/s`,
 });

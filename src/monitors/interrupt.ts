@@ -151,6 +151,7 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
     { name: 'ebpfmon_softirqs_total', help: 'Softirq runs per vector.', labels: { vector: 'name', cpu: 'cpu' }, where: { type: 'softirq' }, value: 'count' },
     { name: 'ebpfmon_softirq_seconds_total', help: 'Time spent in softirqs per vector (hard interrupts taken inside included).', labels: { vector: 'name', cpu: 'cpu' }, where: { type: 'softirq' }, value: 'total_time_us', scale: 1e-6 },
   ],
+  top: { counts: ['hardirqs', 'softirqs'], of: (r) => (r.type === 'softirq' ? { softirqs: r.count } : { hardirqs: r.count }) },
   consoleLine: (r) =>
     `${r.timestamp}  interrupt ${r.type} cpu=${String(r.cpu).padEnd(3)} ${String(r.irq).padStart(4)} ${r.name.padEnd(20)} count=${String(r.count).padStart(7)} total=${r.total_time_us.toFixed(2).padStart(10)}us avg=${r.avg_time_us.toFixed(2).padStart(8)}us max=${r.max_time_us.toFixed(2).padStart(8)}us`,
 });

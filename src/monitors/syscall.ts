@@ -136,6 +136,7 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
     { name: 'ebpfmon_process_syscalls_total', help: 'Syscalls completed, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
     { name: 'ebpfmon_process_syscall_errors_total', help: 'Syscalls that returned an error, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'error_count' },
   ],
+  top: { counts: ['syscalls', 'errors'], of: (r) => ({ syscalls: r.count, errors: r.error_count }) },
   consoleLine: (r) =>
     `${r.timestamp}  syscall  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.syscall.padEnd(18)} ${r.category.padEnd(8)} count=${String(r.count).padStart(7)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%)`,
 });

@@ -197,11 +197,36 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   coverage?: Coverage<O>;
   /** What watching with it costs the host (shown by `list` and `check`, measured by the overhead-build bench). */
   cost: Cost;
+  /** What it adds to `ebpfmon top` (src/top/model.ts); none: top does not show it. */
+  top?: TopContribution<R>;
   /**
    * It carries paths read by str(): it runs with the longest string bpftrace 0.17 allows (`pathStrlen`), in a
    * process of its own, since a string that long on the 512-byte BPF stack breaks other monitors' probes.
    */
   paths?: boolean;
+}
+
+/**
+ * What `ebpfmon top` counts per process (src/top/model.ts sums them per pid and shows them as rates), and what it
+ * counts for the whole host (rows that name no process, or events). Each is supplied by one monitor's `top`; while
+ * that monitor does not run, top shows it as absent, not as zero.
+ */
+export const topProcessCounts = ['syscalls', 'errors', 'opens', 'openFailures', 'faults', 'switches', 'bioBytes'] as const;
+export type TopProcessCount = (typeof topProcessCounts)[number];
+export const topHostCounts = ['execs', 'hardirqs', 'softirqs'] as const;
+export type TopHostCount = (typeof topHostCounts)[number];
+export type TopCount = TopProcessCount | TopHostCount;
+
+/**
+ * What a monitor adds to `ebpfmon top`. An aggregate monitor's rows are rated over their interval, per process (the
+ * row's pid and comm: only a row type with both may give process counts, see defineMonitor) or for the host; an
+ * event monitor's rows are rated over a sliding window and give host counts only.
+ */
+export interface TopContribution<R extends Row, C extends TopCount = TopCount> {
+  /** What its rows count. */
+  counts: readonly C[];
+  /** One row's counts, of `counts` only. */
+  of(row: R): Partial<Record<C, number>>;
 }
 
 /**
@@ -256,7 +281,10 @@ export const defaultStrlen = 64;
 
 /** Identity, for type inference in monitor files. */
 export const defineMonitor = <O extends BaseOptions, R extends Row>(
-  m: Monitor<O, R> & { columns: readonly (ColumnOf<R> | (R extends { cgroup: unknown } ? ContainerColumn : never))[] },
+  m: Monitor<O, R> & {
+    columns: readonly (ColumnOf<R> | (R extends { cgroup: unknown } ? ContainerColumn : never))[];
+    top?: TopContribution<R, R extends { pid: number; comm: string } ? TopCount : TopHostCount>;
+  },
 ): Monitor<O, R> => m;
 
 /**
