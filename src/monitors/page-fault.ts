@@ -128,7 +128,13 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
   columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [
     // All processes: compare with node_exporter's node_vmstat_pgfault. Per command in total, capped.
-    { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), access, cause and NUMA node (all processes).', labels: { mode: 'fault_type', access: 'access', cause: 'cause', numa_node: 'numa_node', cpu: 'cpu' }, value: 'count' },
+    {
+      name: 'ebpfmon_page_faults_total',
+      help: 'Page faults per mode (user|kernel), access, cause and NUMA node (all processes).',
+      labels: { mode: 'fault_type', access: 'access', cause: 'cause', numa_node: 'numa_node', cpu: 'cpu' },
+      bounds: (machine) => ({ mode: 2, access: 3, cause: 2, numa_node: machine.numaNodes }),
+      value: 'count',
+    },
     { name: 'ebpfmon_process_page_faults_total', help: 'Page faults per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
   ],
   top: { counts: ['faults'], of: (r) => ({ faults: r.count }) },

@@ -1,8 +1,8 @@
 // syscall: per-process syscall counts, errors and (optionally) latency from the raw_syscalls tracepoints.
 // Counting and error counting share the sys_exit probe; sys_enter is attached only when latency is asked for.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, join, ratio, type Row } from './types.js';
-import { categoryOf, syscallName } from './syscall-category.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, join, ratio, type Machine, type Row } from './types.js';
+import { categoryOf, syscallName, syscallTable } from './syscall-category.js';
 import { quote } from '../bt/literals.js';
 import { cgroupPart, del, inTask, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when } from '../bt/ir.js';
 
@@ -43,6 +43,9 @@ function mapsFor(opts: { cgroup: boolean }) {
   };
 }
 const start = helperMap('@syscall_start', ['tid'], 'nsecs', 'entry time of the syscall in progress, per thread (latency: true)');
+
+/** Every name in the table and "none" (-1 on sys_exit); the category is a function of the syscall. */
+const syscallBounds = (machine: Machine) => ({ syscall: (syscallTable(machine.arch)?.size ?? 512) + 1, category: 1 });
 
 export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   name: 'syscall',
@@ -131,8 +134,8 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   ],
   metrics: [
     // Per syscall for the whole host, per command in total: comm x syscall would be (cap + 1) x ~360 series.
-    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, value: 'count' },
-    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, value: 'error_count' },
+    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, bounds: syscallBounds, value: 'count' },
+    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, bounds: syscallBounds, value: 'error_count' },
     { name: 'ebpfmon_process_syscalls_total', help: 'Syscalls completed, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
     { name: 'ebpfmon_process_syscall_errors_total', help: 'Syscalls that returned an error, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'error_count' },
   ],

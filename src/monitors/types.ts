@@ -100,12 +100,18 @@ export type Mode = 'event' | 'aggregate';
  * - `cpu` is exported only with output.prometheus.per_cpu (else the CPUs are summed).
  * Where node_exporter exports the same kernel quantity, the names and labels follow it.
  */
-export interface MetricSpec {
+export interface MetricSpec<O = BaseOptions> {
   /** Prometheus name: ebpfmon_<what>_total, base units in the name (_seconds, _bytes). */
   name: string;
   help: string;
   /** Label name -> row column. */
   labels: Readonly<Record<string, string>>;
+  /**
+   * The most values each of its labels can take on `machine` with these options, for the worst-case series
+   * estimate of `ebpfmon check` (src/plan/series.ts multiplies them). Not the exporter's own labels, which it bounds
+   * itself (`exporterLabels`); any other label left out is an error there, so a new label cannot count as one value.
+   */
+  bounds?(machine: Machine, opts: O): Readonly<Record<string, number>>;
   /** Fixed labels, e.g. { kind: 'voluntary' } when one row feeds two series. */
   fixed?: Readonly<Record<string, string>>;
   /** Only rows whose columns hold these values feed it, e.g. { type: 'softirq' }. */
@@ -120,6 +126,24 @@ export interface MetricSpec {
    */
   histogram?: { column: string; bounds: readonly number[]; meanColumn: string };
 }
+
+/** What label bounds depend on: measured by src/plan/series.ts describeMachine, or written out (a host sized in advance). */
+export interface Machine {
+  arch: string;
+  cpus: number;
+  numaNodes: number;
+  /** Whole disks (/sys/block, loop and dm devices included): bio's device label. */
+  blockDevices: number;
+  /** Hard interrupt handlers: numbered lines of /proc/interrupts, one per device name on a shared line. */
+  irqHandlers: number;
+}
+
+/**
+ * The labels the exporter bounds whatever the monitor (src/sinks/prometheus.ts): `perProcess` ones make a metric
+ * per-process (only the max_comm_series busiest of a scrape window keep a series, the rest add to comm="other"), and
+ * `perCpu` is exported only with per_cpu.
+ */
+export const exporterLabels = { perProcess: ['comm', 'cgroup'] as readonly string[], perCpu: 'cpu' } as const;
 
 /** The options every monitor has; each monitor's schema extends these. */
 export const baseOptions = {
@@ -192,7 +216,7 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   columns: readonly string[];
   consoleLine(row: R): string;
   /** Counters for the Prometheus exporter; none means the monitor exports only its health. */
-  metrics?: readonly MetricSpec[];
+  metrics?: readonly MetricSpec<O>[];
   /** A kernel counter its totals can be checked against (see src/coverage/); none: coverage from what ebpfmon knows. */
   coverage?: Coverage<O>;
   /** What watching with it costs the host (shown by `list` and `check`, measured by the overhead-build bench). */
