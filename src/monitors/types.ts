@@ -303,10 +303,13 @@ export const pathStrlen = 176;
 /** BPFTRACE_STRLEN everywhere else: bpftrace 0.17's default. */
 export const defaultStrlen = 64;
 
-/** Identity, for type inference in monitor files. */
-export const defineMonitor = <O extends BaseOptions, R extends Row>(
+/** The first column of every monitor's rows and files: when the interval ended or the event arrived (ParseCtx). */
+export const timestampColumn = 'timestamp';
+
+/** Identity, for type inference in monitor files; it checks the columns (timestamp first) against the row type. */
+export const defineMonitor = <O extends BaseOptions, R extends Row & Record<typeof timestampColumn, string>>(
   m: Monitor<O, R> & {
-    columns: readonly (ColumnOf<R> | (R extends { cgroup: unknown } ? ContainerColumn : never))[];
+    columns: readonly [typeof timestampColumn, ...(ColumnOf<R> | (R extends { cgroup: unknown } ? ContainerColumn : never))[]];
     top?: TopContribution<R, R extends { pid: number; comm: string } ? TopCount : TopHostCount>;
   },
 ): Monitor<O, R> => m;
