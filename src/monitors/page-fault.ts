@@ -138,6 +138,18 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
     { name: 'ebpfmon_process_page_faults_total', help: 'Page faults per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
   ],
   top: { counts: ['faults'], of: (r) => ({ faults: r.count }) },
+  runSummary: {
+    order: 3,
+    tally: () => {
+      let count = 0;
+      return {
+        add(r) {
+          count += r.count;
+        },
+        line: () => ({ count, what: 'page faults' }),
+      };
+    },
+  },
   consoleLine: (r) =>
     `${r.timestamp}  page_fault pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.fault_type.padEnd(6)} ${r.access.padEnd(5)} ${r.cause.padEnd(11)} cpu=${String(r.cpu).padEnd(3)} node=${r.numa_node} count=${String(r.count).padStart(7)}`,
 });

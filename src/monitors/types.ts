@@ -223,6 +223,8 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   cost: Cost;
   /** What it adds to `ebpfmon top` (src/top/model.ts); none: top does not show it. */
   top?: TopContribution<R>;
+  /** What it adds to `ebpfmon run`'s closing summary (src/session/run-summary.ts); none: a line of its own is not shown. */
+  runSummary?: RunSummaryPart<R>;
   /**
    * It carries paths read by str(): it runs with the longest string bpftrace 0.17 allows (`pathStrlen`), in a
    * process of its own, since a string that long on the 512-byte BPF stack breaks other monitors' probes.
@@ -252,6 +254,24 @@ export interface TopContribution<R extends Row, C extends TopCount = TopCount> {
   /** One row's counts, of `counts` only. */
   of(row: R): Partial<Record<C, number>>;
 }
+
+/** What a monitor adds to `ebpfmon run`'s summary: totals of the rows the run wrote, as lines. */
+export interface RunSummaryPart<R extends Row> {
+  /** Where its lines stand, smallest first (the syscall table leads, as in strace -c). */
+  order: number;
+  /** A fresh tally for one run. */
+  tally(): RunTally<R>;
+}
+export interface RunTally<R extends Row> {
+  add(row: R): void;
+  /** Its line; `table` (at most `top` entries and a heading) is printed beneath it, indented. */
+  line(top: number): { count: number; what: string; table?: readonly string[] };
+}
+/** A share in percent with two decimals, `0 %` of nothing (summary lines). */
+export const percentOf = (part: number, whole: number): string => (whole ? `${((100 * part) / whole).toFixed(2)} %` : '0 %');
+/** Bytes in binary units (summary lines): `512 B`, `8.0 KiB`, `1.5 MiB`. */
+export const binaryBytes = (n: number): string =>
+  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 
 /**
  * What a monitor costs the host, for an operator choosing what to run. The class follows how often its probes fire
