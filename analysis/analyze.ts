@@ -12,7 +12,7 @@ import { checkHeader, cleanHeader, noteColumn, timestampColumn } from './header.
 import { timestampChecker } from './timestamp.js';
 import { Span, Timeline, coveredOf, detach, round } from './tally.js';
 import { coverageCounter, type CoverageCounter } from './coverage.js';
-import { diskNames, sysDevBlock } from './disk-names.js';
+import { createDiskResolver } from '../src/rows/disk.js';
 import type { Window } from './window.js';
 
 export interface Progress {
@@ -73,7 +73,10 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const parser = opts.parser ?? 'fast';
   const isTimestamp = timestampChecker(opts.now);
   const states = new Map<string, MonitorState>();
-  for (const a of analyzers({ diskName: diskNames(opts.sysDevBlock === undefined ? sysDevBlock : opts.sysDevBlock) })) {
+  // The writer's own resolver: the analyzing machine's names, right when the files were written on this host (or one
+  // with the same disks), which the report cannot know, so the number is always shown too.
+  const disks = opts.sysDevBlock === null ? null : createDiskResolver(opts.sysDevBlock);
+  for (const a of analyzers({ diskName: (device) => disks?.resolve(device) ?? null })) {
     if (!opts.monitor || a.monitor === opts.monitor) states.set(a.monitor, { analyzer: a, span: new Span(), timeline: new Timeline(), rows: 0, markers: 0, firstMarkers: [], coverage: coverageCounter(a.aggregate) });
   }
   const listed = await listCsvFiles(opts.dir, analyzedMonitors);

@@ -2,26 +2,15 @@
 // (`columns`, plus the note column every output ends with), so the analyzer cannot drift from the writer.
 // Older files lack columns added since (cgroup, latency_buckets): a header may omit any column but the ones
 // the analyzer needs. It may not hold another monitor's columns: such a file is not this monitor's data.
-import type { BioRow } from '../src/monitors/bio.js';
-import type { ContextSwitchRow } from '../src/monitors/context-switch.js';
-import type { ExecRow } from '../src/monitors/exec.js';
-import type { FuncRow } from '../src/monitors/func.js';
-import type { InterruptRow } from '../src/monitors/interrupt.js';
-import type { OpenRow } from '../src/monitors/open.js';
-import type { PageFaultRow } from '../src/monitors/page-fault.js';
 import { monitors } from '../src/monitors/registry.js';
-import type { SyscallRow } from '../src/monitors/syscall.js';
+import { timestampColumn } from '../src/monitors/types.js';
 import { noteColumn } from '../src/sinks/sink.js';
-import type { ColumnOf } from './monitors/common.js';
 
-/** The last column of every output file (the writers' own constant): empty on data rows, a message on marker rows. */
-export { noteColumn };
-
-type EveryRowColumn = ColumnOf<BioRow> & ColumnOf<ContextSwitchRow> & ColumnOf<ExecRow> & ColumnOf<FuncRow> &
-  ColumnOf<InterruptRow> & ColumnOf<OpenRow> & ColumnOf<PageFaultRow> & ColumnOf<SyscallRow>;
-
-/** The first column of every file, a column of every monitor's row type. */
-export const timestampColumn = 'timestamp' satisfies EveryRowColumn;
+/**
+ * The last column of every output file (the writers' own constant): empty on data rows, a message on marker rows.
+ * The first, of every file: the monitor contract's (defineMonitor puts it first in every monitor's columns).
+ */
+export { noteColumn, timestampColumn };
 
 const expected = new Map<string, ReadonlySet<string>>(monitors.map((m) => [m.name, new Set<string>([...m.columns, noteColumn])]));
 

@@ -3,7 +3,7 @@ import { Tally, detach, finiteOrNull, ratio, round } from '../tally.js';
 import type { BioRow } from '../../src/monitors/bio.js';
 import { add, at, col, columnsOf, exactTotal, max, measure, metric, min, optionalCount, orUnknown, unreadable, wholeCount, positions, tableOf, type AnalyzerOf } from './common.js';
 import type { Table } from '../model.js';
-import { plausibleName } from '../disk-names.js';
+import { plausibleName } from '../../src/rows/disk.js';
 
 // Sums per key: ios, bytes, latency-weighted ios (avg * count), ios with a latency, then max and min latency.
 const [IOS, BYTES, LATSUM, LATN, LATMAX, LATMIN] = [0, 1, 2, 3, 4, 5] as const;
@@ -16,7 +16,7 @@ const tally = (): Tally => new Tally(W, undefined, startValues);
 const maxFileNames = 4096;
 
 /**
- * `diskName` gives the kernel's name of a device written as MAJ:MIN (analysis/disk-names.ts), or null. The name the
+ * `diskName` gives the kernel's name of a device written as MAJ:MIN (src/rows/disk.ts, as ebpfmon resolves them), or null. The name the
  * file itself holds (its `disk` column, written since ebpfmon resolved names on the monitored host) comes first:
  * it is that host's; the analyzing machine's is the fallback for files without it.
  */

@@ -8,7 +8,7 @@
 // rwbs is classified in the script into a small op code: used raw as a map key in bpftrace 0.17 it carries
 // the bytes after its NUL, which splits one type into several keys.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, defineMonitor, intervalOption, join, type Row } from './types.js';
+import { baseOptions, binaryBytes, cgroupOption, defineMonitor, intervalOption, join, type Machine, type Row } from './types.js';
 import { cgroupPart, del, helperMap, inScope, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type HelperMap, type Stmt } from '../bt/ir.js';
 
 export const bioOptions = z.strictObject({
@@ -117,6 +117,9 @@ const helpers = {
 };
 
 const us = (ns: number): number => Math.round(ns / 10) / 100;
+
+/** Series labels: a disk name per whole disk (its number a function of it), and each request type. */
+const bioBounds = (machine: Machine) => ({ device: machine.blockDevices, devno: 1, io_type: ioTypes.length });
 
 export const bio = defineMonitor<BioOptions, BioRow>({
   name: 'bio',
@@ -250,16 +253,36 @@ export const bio = defineMonitor<BioOptions, BioRow>({
   ],
   // device is the kernel's name, as node_exporter's (node_disk_* join on it); devno the MAJ:MIN, a function of it.
   metrics: [
-    { name: 'ebpfmon_bio_requests_total', help: 'Block I/O requests per device and type.', labels: { device: 'disk', devno: 'device', io_type: 'io_type' }, value: 'count' },
-    { name: 'ebpfmon_bio_bytes_total', help: 'Block I/O bytes per device and type.', labels: { device: 'disk', devno: 'device', io_type: 'io_type' }, value: 'total_bytes' },
+    { name: 'ebpfmon_bio_requests_total', help: 'Block I/O requests per device and type.', labels: { device: 'disk', devno: 'device', io_type: 'io_type' },
+      bounds: bioBounds, value: 'count' },
+    { name: 'ebpfmon_bio_bytes_total', help: 'Block I/O bytes per device and type.', labels: { device: 'disk', devno: 'device', io_type: 'io_type' },
+      bounds: bioBounds, value: 'total_bytes' },
     {
       name: 'ebpfmon_bio_latency_seconds',
       help: 'Issue-to-completion latency of block requests per device and type.',
       labels: { device: 'disk', devno: 'device', io_type: 'io_type' },
+      bounds: bioBounds,
       histogram: { column: 'latency_buckets', bounds: latencyBoundsUs, meanColumn: 'avg_latency_us' },
       scale: 1e-6,
     },
   ],
+  // Data moved: reads and writes. A discard names a range freed, not bytes transferred (a truncate can discard as much
+  // as was just written), and a flush carries none.
+  top: { counts: ['bioBytes'], of: (r) => ({ bioBytes: r.io_type === 'read' || r.io_type === 'write' ? r.total_bytes : 0 }) },
+  runSummary: {
+    order: 4,
+    tally: () => {
+      let count = 0;
+      let bytes = 0;
+      return {
+        add(r) {
+          count += r.count;
+          bytes += r.total_bytes;
+        },
+        line: () => ({ count, what: `block I/O  (${binaryBytes(bytes)})` }),
+      };
+    },
+  },
   consoleLine: (r) =>
     `${r.timestamp}  bio      pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${(r.disk ?? r.device).padEnd(8)} ${r.io_type.padEnd(7)} count=${String(r.count).padStart(6)} bytes=${String(r.total_bytes).padStart(11)} avg=${r.avg_latency_us?.toFixed(1) ?? '-'}us max=${r.max_latency_us?.toFixed(1) ?? '-'}us ${r.throughput_mbps.toFixed(2)} MB/s`,
 });

@@ -114,6 +114,21 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
     { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, fixed: { kind: 'voluntary' }, value: 'voluntary' },
     { name: 'ebpfmon_context_switches_total', help: 'Times a process was switched off a CPU, by kind, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, fixed: { kind: 'involuntary' }, value: 'involuntary' },
   ],
+  top: { counts: ['switches'], of: (r) => ({ switches: r.switches }) },
+  runSummary: {
+    order: 5,
+    tally: () => {
+      const t = { switches: 0, voluntary: 0, involuntary: 0 };
+      return {
+        add(r) {
+          t.switches += r.switches;
+          t.voluntary += r.voluntary;
+          t.involuntary += r.involuntary;
+        },
+        line: () => ({ count: t.switches, what: `context switches (${t.voluntary} voluntary, ${t.involuntary} involuntary)` }),
+      };
+    },
+  },
   consoleLine: (r) =>
     `${r.timestamp}  cswitch  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} cpu=${String(r.cpu).padEnd(3)} switches=${String(r.switches).padStart(7)} voluntary=${String(r.voluntary).padStart(7)} involuntary=${String(r.involuntary).padStart(6)}`,
 });

@@ -235,6 +235,19 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
   paths: true,
   columns: ['timestamp', 'uid', 'pid', 'ppid', 'comm', 'filename', 'args', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [{ name: 'ebpfmon_exec_total', help: 'Successful process executions, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' } }],
+  top: { counts: ['execs'], of: () => ({ execs: 1 }) },
+  runSummary: {
+    order: 6,
+    tally: () => {
+      let count = 0;
+      return {
+        add() {
+          count++;
+        },
+        line: () => ({ count, what: 'execs' }),
+      };
+    },
+  },
   consoleLine: (r) =>
     `${r.timestamp}  exec     uid=${String(r.uid).padEnd(5)} pid=${String(r.pid).padEnd(7)} ppid=${String(r.ppid ?? '-').padEnd(7)} ${r.comm.padEnd(15)} ${r.filename}${r.args === null ? '' : `  ${r.args}`}`,
 });

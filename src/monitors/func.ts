@@ -121,7 +121,7 @@ export const func = defineMonitor<FuncOptions, FuncRow>({
   },
   columns: ['timestamp', 'pid', 'comm', 'function', 'count', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [
-    { name: 'ebpfmon_function_calls_total', help: 'Calls of configured kernel functions, per function (all processes).', labels: { function: 'function' }, value: 'count' },
+    { name: 'ebpfmon_function_calls_total', help: 'Calls of configured kernel functions, per function (all processes).', labels: { function: 'function' }, bounds: (_machine, opts) => ({ function: Math.max(1, opts.functions.length) }), value: 'count' },
     // With per_process only (rows without a comm feed no per-process metric).
     { name: 'ebpfmon_process_function_calls_total', help: 'Calls of configured kernel functions, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
   ],

@@ -7,7 +7,7 @@
 // Only handlers registered with request_irq pass irq_handler_entry: local timer, IPIs (LOC, RES, CAL in
 // /proc/interrupts) do not.
 import { z } from 'zod';
-import { baseOptions, defineMonitor, intervalOption, join, type Row } from './types.js';
+import { baseOptions, defineMonitor, intervalOption, join, type Machine, type Row } from './types.js';
 import { del, helperMap, int, keyOf, local, probe, resultMap, set, text, update } from '../bt/ir.js';
 
 export const interruptOptions = z.strictObject({
@@ -51,6 +51,10 @@ const start = helperMap('@interrupt_start', ['cpu', 'type'], 'nsecs', 'entry tim
 const hardName = helperMap('@interrupt_hard_name', ['cpu'], 'str(name)', 'handler name for the exit probe');
 
 const usecs = (ns: number): number => Math.round(ns / 10) / 100;
+
+/** One series per hard interrupt handler: type is its IRQ number, devices its name (a function of the handler). */
+const hardirqBounds = (machine: Machine) => ({ type: machine.irqHandlers, devices: 1 });
+const softirqBounds = () => ({ vector: softirqNames.length });
 
 export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
   name: 'interrupt',
@@ -146,11 +150,12 @@ export const interrupt = defineMonitor<InterruptOptions, InterruptRow>({
   columns: ['timestamp', 'type', 'name', 'cpu', 'count', 'total_time_us', 'avg_time_us', 'max_time_us', 'irq'],
   metrics: [
     // As node_exporter: node_interrupts_total{cpu, type (the IRQ number), info, devices} and node_softirqs_total{vector}.
-    { name: 'ebpfmon_interrupts_total', help: 'Hard interrupt handler calls per IRQ number (type) and handler (devices).', labels: { type: 'irq', devices: 'name', cpu: 'cpu' }, where: { type: 'hardirq' }, value: 'count' },
-    { name: 'ebpfmon_interrupt_handler_seconds_total', help: 'Time spent in hard interrupt handlers per IRQ number (type) and handler (devices).', labels: { type: 'irq', devices: 'name', cpu: 'cpu' }, where: { type: 'hardirq' }, value: 'total_time_us', scale: 1e-6 },
-    { name: 'ebpfmon_softirqs_total', help: 'Softirq runs per vector.', labels: { vector: 'name', cpu: 'cpu' }, where: { type: 'softirq' }, value: 'count' },
-    { name: 'ebpfmon_softirq_seconds_total', help: 'Time spent in softirqs per vector (hard interrupts taken inside included).', labels: { vector: 'name', cpu: 'cpu' }, where: { type: 'softirq' }, value: 'total_time_us', scale: 1e-6 },
+    { name: 'ebpfmon_interrupts_total', help: 'Hard interrupt handler calls per IRQ number (type) and handler (devices).', labels: { type: 'irq', devices: 'name', cpu: 'cpu' }, bounds: hardirqBounds, where: { type: 'hardirq' }, value: 'count' },
+    { name: 'ebpfmon_interrupt_handler_seconds_total', help: 'Time spent in hard interrupt handlers per IRQ number (type) and handler (devices).', labels: { type: 'irq', devices: 'name', cpu: 'cpu' }, bounds: hardirqBounds, where: { type: 'hardirq' }, value: 'total_time_us', scale: 1e-6 },
+    { name: 'ebpfmon_softirqs_total', help: 'Softirq runs per vector.', labels: { vector: 'name', cpu: 'cpu' }, bounds: softirqBounds, where: { type: 'softirq' }, value: 'count' },
+    { name: 'ebpfmon_softirq_seconds_total', help: 'Time spent in softirqs per vector (hard interrupts taken inside included).', labels: { vector: 'name', cpu: 'cpu' }, bounds: softirqBounds, where: { type: 'softirq' }, value: 'total_time_us', scale: 1e-6 },
   ],
+  top: { counts: ['hardirqs', 'softirqs'], of: (r) => (r.type === 'softirq' ? { softirqs: r.count } : { hardirqs: r.count }) },
   consoleLine: (r) =>
     `${r.timestamp}  interrupt ${r.type} cpu=${String(r.cpu).padEnd(3)} ${String(r.irq).padStart(4)} ${r.name.padEnd(20)} count=${String(r.count).padStart(7)} total=${r.total_time_us.toFixed(2).padStart(10)}us avg=${r.avg_time_us.toFixed(2).padStart(8)}us max=${r.max_time_us.toFixed(2).padStart(8)}us`,
 });

@@ -233,6 +233,21 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
     { name: 'ebpfmon_opens_total', help: 'File opens, per command (the busiest of each scrape window; the rest in comm="other"; filenames are never labels).', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
     { name: 'ebpfmon_open_errors_total', help: 'Failed file opens, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'error_count' },
   ],
+  top: { counts: ['opens', 'openFailures'], of: (r) => ({ opens: r.count, openFailures: r.error_count }) },
+  runSummary: {
+    order: 2,
+    tally: () => {
+      let count = 0;
+      let errors = 0;
+      return {
+        add(r) {
+          count += r.count;
+          errors += r.error_count;
+        },
+        line: () => ({ count, what: `opens      (${errors} failed)` }),
+      };
+    },
+  },
   consoleLine: (r) =>
     `${r.timestamp}  open     pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} count=${String(r.count).padStart(6)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%) ${r.folded ? `${foldedPath} (folded: paths not kept)` : r.filename}`,
 });

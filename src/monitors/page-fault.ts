@@ -128,9 +128,28 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
   columns: ['timestamp', 'pid', 'comm', 'fault_type', 'cpu', 'numa_node', 'count', 'access', 'cause', 'cgroup', 'pod_uid', 'container_id'],
   metrics: [
     // All processes: compare with node_exporter's node_vmstat_pgfault. Per command in total, capped.
-    { name: 'ebpfmon_page_faults_total', help: 'Page faults per mode (user|kernel), access, cause and NUMA node (all processes).', labels: { mode: 'fault_type', access: 'access', cause: 'cause', numa_node: 'numa_node', cpu: 'cpu' }, value: 'count' },
+    {
+      name: 'ebpfmon_page_faults_total',
+      help: 'Page faults per mode (user|kernel), access, cause and NUMA node (all processes).',
+      labels: { mode: 'fault_type', access: 'access', cause: 'cause', numa_node: 'numa_node', cpu: 'cpu' },
+      bounds: (machine) => ({ mode: 2, access: 3, cause: 2, numa_node: machine.numaNodes }),
+      value: 'count',
+    },
     { name: 'ebpfmon_process_page_faults_total', help: 'Page faults per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
   ],
+  top: { counts: ['faults'], of: (r) => ({ faults: r.count }) },
+  runSummary: {
+    order: 3,
+    tally: () => {
+      let count = 0;
+      return {
+        add(r) {
+          count += r.count;
+        },
+        line: () => ({ count, what: 'page faults' }),
+      };
+    },
+  },
   consoleLine: (r) =>
     `${r.timestamp}  page_fault pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.fault_type.padEnd(6)} ${r.access.padEnd(5)} ${r.cause.padEnd(11)} cpu=${String(r.cpu).padEnd(3)} node=${r.numa_node} count=${String(r.count).padStart(7)}`,
 });

@@ -1,8 +1,8 @@
 // syscall: per-process syscall counts, errors and (optionally) latency from the raw_syscalls tracepoints.
 // Counting and error counting share the sys_exit probe; sys_enter is attached only when latency is asked for.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, join, ratio, type Row } from './types.js';
-import { categoryOf, syscallName } from './syscall-category.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, join, percentOf, ratio, type Machine, type Row } from './types.js';
+import { categoryOf, syscallName, syscallTable } from './syscall-category.js';
 import { quote } from '../bt/literals.js';
 import { cgroupPart, del, inTask, helperMap, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when } from '../bt/ir.js';
 
@@ -43,6 +43,9 @@ function mapsFor(opts: { cgroup: boolean }) {
   };
 }
 const start = helperMap('@syscall_start', ['tid'], 'nsecs', 'entry time of the syscall in progress, per thread (latency: true)');
+
+/** Every name in the table and "none" (-1 on sys_exit); the category is a function of the syscall. */
+const syscallBounds = (machine: Machine) => ({ syscall: (syscallTable(machine.arch)?.size ?? 512) + 1, category: 1 });
 
 export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   name: 'syscall',
@@ -131,11 +134,35 @@ export const syscall = defineMonitor<SyscallOptions, SyscallRow>({
   ],
   metrics: [
     // Per syscall for the whole host, per command in total: comm x syscall would be (cap + 1) x ~360 series.
-    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, value: 'count' },
-    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, value: 'error_count' },
+    { name: 'ebpfmon_syscalls_total', help: 'Syscalls completed, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, bounds: syscallBounds, value: 'count' },
+    { name: 'ebpfmon_syscall_errors_total', help: 'Syscalls that returned an error, per syscall and category (all processes).', labels: { syscall: 'syscall', category: 'category' }, bounds: syscallBounds, value: 'error_count' },
     { name: 'ebpfmon_process_syscalls_total', help: 'Syscalls completed, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'count' },
     { name: 'ebpfmon_process_syscall_errors_total', help: 'Syscalls that returned an error, per command (the busiest of each scrape window; the rest in comm="other").', labels: { comm: 'comm', cgroup: 'cgroup' }, value: 'error_count' },
   ],
+  top: { counts: ['syscalls', 'errors'], of: (r) => ({ syscalls: r.count, errors: r.error_count }) },
+  runSummary: {
+    order: 1,
+    tally: () => {
+      const byName = new Map<string, { count: number; errors: number }>();
+      let count = 0;
+      let errors = 0;
+      return {
+        add(r) {
+          const s = byName.get(r.syscall) ?? { count: 0, errors: 0 };
+          s.count += r.count;
+          s.errors += r.error_count;
+          byName.set(r.syscall, s);
+          count += r.count;
+          errors += r.error_count;
+        },
+        line(top) {
+          const rows = [...byName].sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0])).slice(0, top);
+          const table = rows.map(([name, s]) => `${percentOf(s.count, count).padStart(7)} ${String(s.count).padStart(10)} ${String(s.errors).padStart(10)}  ${name}`);
+          return { count, what: `syscalls   (${errors} errors, ${percentOf(errors, count)})`, table: rows.length ? ['% calls      calls     errors  syscall', ...table] : [] };
+        },
+      };
+    },
+  },
   consoleLine: (r) =>
     `${r.timestamp}  syscall  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.syscall.padEnd(18)} ${r.category.padEnd(8)} count=${String(r.count).padStart(7)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%)`,
 });

@@ -102,12 +102,18 @@ export type Mode = 'event' | 'aggregate';
  * - `cpu` is exported only with output.prometheus.per_cpu (else the CPUs are summed).
  * Where node_exporter exports the same kernel quantity, the names and labels follow it.
  */
-export interface MetricSpec {
+export interface MetricSpec<O = BaseOptions> {
   /** Prometheus name: ebpfmon_<what>_total, base units in the name (_seconds, _bytes). */
   name: string;
   help: string;
   /** Label name -> row column. */
   labels: Readonly<Record<string, string>>;
+  /**
+   * The most values each of its labels can take on `machine` with these options, for the worst-case series
+   * estimate of `ebpfmon check` (src/plan/series.ts multiplies them). Not the exporter's own labels, which it bounds
+   * itself (`exporterLabels`); any other label left out is an error there, so a new label cannot count as one value.
+   */
+  bounds?(machine: Machine, opts: O): Readonly<Record<string, number>>;
   /** Fixed labels, e.g. { kind: 'voluntary' } when one row feeds two series. */
   fixed?: Readonly<Record<string, string>>;
   /** Only rows whose columns hold these values feed it, e.g. { type: 'softirq' }. */
@@ -122,6 +128,24 @@ export interface MetricSpec {
    */
   histogram?: { column: string; bounds: readonly number[]; meanColumn: string };
 }
+
+/** What label bounds depend on: measured by src/plan/series.ts describeMachine, or written out (a host sized in advance). */
+export interface Machine {
+  arch: string;
+  cpus: number;
+  numaNodes: number;
+  /** Whole disks (/sys/block, loop and dm devices included): bio's device label. */
+  blockDevices: number;
+  /** Hard interrupt handlers: numbered lines of /proc/interrupts, one per device name on a shared line. */
+  irqHandlers: number;
+}
+
+/**
+ * The labels the exporter bounds whatever the monitor (src/sinks/prometheus.ts): `perProcess` ones make a metric
+ * per-process (only the max_comm_series busiest of a scrape window keep a series, the rest add to comm="other"), and
+ * `perCpu` is exported only with per_cpu.
+ */
+export const exporterLabels = { perProcess: ['comm', 'cgroup'] as readonly string[], perCpu: 'cpu' } as const;
 
 /** The options every monitor has; each monitor's schema extends these. */
 export const baseOptions = {
@@ -194,17 +218,62 @@ export interface Monitor<O extends BaseOptions = BaseOptions, R extends Row = Ro
   columns: readonly string[];
   consoleLine(row: R): string;
   /** Counters for the Prometheus exporter; none means the monitor exports only its health. */
-  metrics?: readonly MetricSpec[];
+  metrics?: readonly MetricSpec<O>[];
   /** A kernel counter its totals can be checked against (see src/coverage/); none: coverage from what ebpfmon knows. */
   coverage?: Coverage<O>;
   /** What watching with it costs the host (shown by `list` and `check`, measured by the overhead-build bench). */
   cost: Cost;
+  /** What it adds to `ebpfmon top` (src/top/model.ts); none: top does not show it. */
+  top?: TopContribution<R>;
+  /** What it adds to `ebpfmon run`'s closing summary (src/session/run-summary.ts); none: a line of its own is not shown. */
+  runSummary?: RunSummaryPart<R>;
   /**
    * It carries paths read by str(): it runs with the longest string bpftrace 0.17 allows (`pathStrlen`), in a
    * process of its own, since a string that long on the 512-byte BPF stack breaks other monitors' probes.
    */
   paths?: boolean;
 }
+
+/**
+ * What `ebpfmon top` counts per process (src/top/model.ts sums them per pid and shows them as rates), and what it
+ * counts for the whole host (rows that name no process, or events). Each is supplied by one monitor's `top`; while
+ * that monitor does not run, top shows it as absent, not as zero.
+ */
+export const topProcessCounts = ['syscalls', 'errors', 'opens', 'openFailures', 'faults', 'switches', 'bioBytes'] as const;
+export type TopProcessCount = (typeof topProcessCounts)[number];
+export const topHostCounts = ['execs', 'hardirqs', 'softirqs'] as const;
+export type TopHostCount = (typeof topHostCounts)[number];
+export type TopCount = TopProcessCount | TopHostCount;
+
+/**
+ * What a monitor adds to `ebpfmon top`. An aggregate monitor's rows are rated over their interval, per process (the
+ * row's pid and comm: only a row type with both may give process counts, see defineMonitor) or for the host; an
+ * event monitor's rows are rated over a sliding window and give host counts only.
+ */
+export interface TopContribution<R extends Row, C extends TopCount = TopCount> {
+  /** What its rows count. */
+  counts: readonly C[];
+  /** One row's counts, of `counts` only. */
+  of(row: R): Partial<Record<C, number>>;
+}
+
+/** What a monitor adds to `ebpfmon run`'s summary: totals of the rows the run wrote, as lines. */
+export interface RunSummaryPart<R extends Row> {
+  /** Where its lines stand, smallest first (the syscall table leads, as in strace -c). */
+  order: number;
+  /** A fresh tally for one run. */
+  tally(): RunTally<R>;
+}
+export interface RunTally<R extends Row> {
+  add(row: R): void;
+  /** Its line; `table` (at most `top` entries and a heading) is printed beneath it, indented. */
+  line(top: number): { count: number; what: string; table?: readonly string[] };
+}
+/** A share in percent with two decimals, `0 %` of nothing (summary lines). */
+export const percentOf = (part: number, whole: number): string => (whole ? `${((100 * part) / whole).toFixed(2)} %` : '0 %');
+/** Bytes in binary units (summary lines): `512 B`, `8.0 KiB`, `1.5 MiB`. */
+export const binaryBytes = (n: number): string =>
+  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 
 /**
  * What a monitor costs the host, for an operator choosing what to run. The class follows how often its probes fire
@@ -256,9 +325,15 @@ export const pathStrlen = 176;
 /** BPFTRACE_STRLEN everywhere else: bpftrace 0.17's default. */
 export const defaultStrlen = 64;
 
-/** Identity, for type inference in monitor files. */
-export const defineMonitor = <O extends BaseOptions, R extends Row>(
-  m: Monitor<O, R> & { columns: readonly (ColumnOf<R> | (R extends { cgroup: unknown } ? ContainerColumn : never))[] },
+/** The first column of every monitor's rows and files: when the interval ended or the event arrived (ParseCtx). */
+export const timestampColumn = 'timestamp';
+
+/** Identity, for type inference in monitor files; it checks the columns (timestamp first) against the row type. */
+export const defineMonitor = <O extends BaseOptions, R extends Row & Record<typeof timestampColumn, string>>(
+  m: Monitor<O, R> & {
+    columns: readonly [typeof timestampColumn, ...(ColumnOf<R> | (R extends { cgroup: unknown } ? ContainerColumn : never))[]];
+    top?: TopContribution<R, R extends { pid: number; comm: string } ? TopCount : TopHostCount>;
+  },
 ): Monitor<O, R> => m;
 
 /**

@@ -1,25 +1,12 @@
 // Worst-case Prometheus series of the configured exporter, from what this machine has, before anything runs.
-// Each label has an upper bound on its values; a metric's series are the product over its labels (x the buckets of
-// a histogram). The labels follow the exporter (src/sinks/prometheus.ts): comm (and cgroup) take the
-// max_comm_series busiest of a scrape window plus "other", cpu counts only with per_cpu.
+// Each label has an upper bound on its values, declared with its metric (MetricSpec.bounds); a metric's series are
+// the product over its labels (x the buckets of a histogram). The exporter's own labels follow the exporter
+// (src/sinks/prometheus.ts): comm (and cgroup) take the max_comm_series busiest of a scrape window plus "other",
+// cpu counts only with per_cpu.
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Config } from '../config/schema.js';
-import type { BaseOptions, MetricSpec, Monitor, Row } from '../monitors/types.js';
-import { syscallTable } from '../monitors/syscall-category.js';
-import { ioTypes } from '../monitors/bio.js';
-import { softirqNames } from '../monitors/interrupt.js';
-
-/** What the bounds depend on: measured by describeMachine, or written out (tests, a host sized in advance). */
-export interface Machine {
-  arch: string;
-  cpus: number;
-  numaNodes: number;
-  /** Whole disks (/sys/block, loop and dm devices included): bio's device label. */
-  blockDevices: number;
-  /** Hard interrupt handlers: numbered lines of /proc/interrupts, one per device name on a shared line. */
-  irqHandlers: number;
-}
+import { exporterLabels, type BaseOptions, type Machine, type MetricSpec, type Monitor, type Row } from '../monitors/types.js';
 
 /** The series budget for a host at the default settings (the exporter's promise; `check` warns above it). */
 export const seriesBudget = 10_000;
@@ -71,34 +58,14 @@ export function describeMachine(arch: string): Machine {
   };
 }
 
-/**
- * Distinct values each label can take. A label missing here is an error (a unit test checks every metric's labels),
- * so a new label cannot silently count as one value.
- */
-export function labelBounds(config: Config, machine: Machine): Readonly<Record<string, number>> {
+/** Distinct values each of the exporter's own labels can take (the monitors bound the others: MetricSpec.bounds). */
+function exporterBounds(config: Config, machine: Machine): Readonly<Record<string, number>> {
   const prom = config.output.prometheus;
-  const func = config.monitors['func'] as (BaseOptions & { functions?: string[] }) | undefined;
   return {
     // The busiest max_comm_series of a scrape window, plus "other"; with cgroup, of (comm, cgroup) pairs.
     comm: prom.max_comm_series + 1,
     cgroup: 1,
-    // Every name in the table, and "none" (-1 on sys_exit).
-    syscall: (syscallTable(machine.arch)?.size ?? 512) + 1,
-    category: 1, // a function of the syscall
     cpu: prom.per_cpu ? machine.cpus : 1,
-    numa_node: machine.numaNodes,
-    mode: 2,
-    access: 3,
-    cause: 2,
-    kind: 2,
-    io_type: ioTypes.length,
-    device: machine.blockDevices,
-    devno: 1, // a function of device
-    // Hard interrupts: one series per handler (type is its IRQ number, devices its name: a function of the handler).
-    type: machine.irqHandlers,
-    devices: 1,
-    vector: softirqNames.length,
-    function: Math.max(1, func?.functions?.length ?? 1),
   };
 }
 
@@ -106,24 +73,25 @@ export function labelBounds(config: Config, machine: Machine): Readonly<Record<s
 function specLabels(spec: MetricSpec, bounds: Readonly<Record<string, number>>, cgroupOn: boolean, perCpu: boolean): Record<string, number> {
   const out: Record<string, number> = {};
   for (const l of Object.keys(spec.labels)) {
-    if ((l === 'cgroup' && !cgroupOn) || (l === 'cpu' && !perCpu)) continue;
+    if ((l === 'cgroup' && !cgroupOn) || (l === exporterLabels.perCpu && !perCpu)) continue;
     const b = bounds[l];
-    if (b === undefined) throw new Error(`series estimate: no bound for label "${l}" of ${spec.name} (add it to labelBounds)`);
+    if (b === undefined) throw new Error(`series estimate: no bound for label "${l}" of ${spec.name} (add it to the metric's bounds)`);
     out[l] = b;
   }
   return out;
 }
 
 export function estimateSeries(config: Config, monitors: readonly Monitor<BaseOptions, Row>[], machine: Machine): SeriesEstimate[] {
-  const bounds = labelBounds(config, machine);
+  const exporter = exporterBounds(config, machine);
   const perCpu = config.output.prometheus.per_cpu;
   const out: SeriesEstimate[] = [];
   let perProcess = 0;
   for (const m of monitors) {
     const seen = new Set<string>();
-    const cgroupOn = (config.monitors[m.name] as (BaseOptions & { cgroup?: boolean }) | undefined)?.cgroup === true;
+    const opts = config.monitors[m.name] ?? m.options.parse({});
+    const cgroupOn = (opts as BaseOptions & { cgroup?: boolean }).cgroup === true;
     for (const spec of m.metrics ?? []) {
-      const labels = specLabels(spec, bounds, cgroupOn, perCpu);
+      const labels = specLabels(spec, { ...spec.bounds?.(machine, opts), ...exporter }, cgroupOn, perCpu);
       // A histogram has one series per bucket, plus +Inf, _sum and _count.
       const series = Object.values(labels).reduce((a, b) => a * b, 1) * (spec.histogram ? spec.histogram.bounds.length + 3 : 1);
       // Specs sharing a metric name differ by a fixed label: one series set each.

@@ -12,7 +12,7 @@ export const sysDevBlock = '/sys/dev/block';
 /** MAJ:MIN as the bio monitor writes it. */
 const devNumber = /^\d{1,7}:\d{1,7}$/;
 /** A name the kernel would give: no path, no control or space characters. */
-const plausibleName = /^[A-Za-z0-9][A-Za-z0-9._+:!-]{0,63}$/;
+export const plausibleName = /^[A-Za-z0-9][A-Za-z0-9._+:!-]{0,63}$/;
 
 export const diskCache = {
   /** Devices remembered; past this, the cache starts over (a host has far fewer). */

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { MetricSpec, Row } from '../monitors/types.js';
+import { exporterLabels, type MetricSpec, type Row } from '../monitors/types.js';
 import type { MonitorStats } from '../records/stats.js';
 import type { BpfCost } from '../process/bpf-stats.js';
 import type { Sink } from './sink.js';
@@ -93,9 +93,9 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 const other = 'other';
 /** Labels whose values come from what runs on the host: a metric with one is per-process (see busiest.ts). */
-export const perProcessLabels: readonly string[] = ['comm', 'cgroup'];
+const perProcessLabels = exporterLabels.perProcess;
 /** A label exported only with per_cpu: CPUs x everything else multiplies series on a large host. */
-export const perCpuLabel = 'cpu';
+const perCpuLabel = exporterLabels.perCpu;
 /** Whether a row feeds a spec (its `where` columns hold the values asked for). */
 const selected = (spec: MetricSpec, row: Row): boolean =>
   !(typeof row['note'] === 'string' && row['note']) && Object.entries(spec.where ?? {}).every(([c, v]) => String(row[c]) === v);

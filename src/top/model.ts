@@ -1,63 +1,26 @@
 // The model of `ebpfmon top`: rows of the running monitors in, per-process rates out. Pure: the caller passes the
 // arrival time of each batch and the clock of each monitor; nothing here reads a clock, a file or a terminal.
-import type { Cell, Row } from '../monitors/types.js';
+import type { Cell, Row, TopCount, TopHostCount, TopProcessCount } from '../monitors/types.js';
+import { topHostCounts } from '../monitors/types.js';
+import { findMonitor, monitors as allMonitors } from '../monitors/registry.js';
 import { noteColumn } from '../sinks/sink.js';
 
 import { sortKeys, type SortKey } from './sort-keys.js';
 
 export { sortKeys, type SortKey };
 
-/** Counts a process gets from one interval of a monitor. */
-export const metrics = ['syscalls', 'errors', 'opens', 'openFailures', 'faults', 'switches', 'bioBytes'] as const;
-export type Metric = (typeof metrics)[number];
-
-/** Host-wide counts that belong to no process. */
-export type TotalMetric = 'hardirqs' | 'softirqs';
-
-interface Contribution {
-  pid: number;
-  comm: string;
-  values: Partial<Record<Metric, number>>;
-}
-
 const num = (c: Cell | undefined): number => (typeof c === 'number' && Number.isFinite(c) ? c : 0);
 const pidOf = (c: Cell | undefined): number | null => (typeof c === 'number' && Number.isInteger(c) ? c : null);
 const str = (c: Cell | undefined): string => (typeof c === 'string' ? c : '');
+const isHost = (k: TopCount): k is TopHostCount => (topHostCounts as readonly string[]).includes(k);
 
-/** How each monitor's rows count toward a process: one line per monitor, keyed by its name. */
-const perProcess: Readonly<Record<string, (row: Row) => Omit<Contribution, 'pid'>>> = {
-  syscall: (r) => ({ comm: str(r['comm']), values: { syscalls: num(r['count']), errors: num(r['error_count']) } }),
-  open: (r) => ({ comm: str(r['comm']), values: { opens: num(r['count']), openFailures: num(r['error_count']) } }),
-  page_fault: (r) => ({ comm: str(r['comm']), values: { faults: num(r['count']) } }),
-  context_switch: (r) => ({ comm: str(r['comm']), values: { switches: num(r['switches']) } }),
-  // Data moved: reads and writes. A discard names a range freed, not bytes transferred (a truncate can discard as
-  // much as was just written), and a flush carries none.
-  bio: (r) => ({ comm: str(r['comm']), values: { bioBytes: r['io_type'] === 'read' || r['io_type'] === 'write' ? num(r['total_bytes']) : 0 } }),
-};
-
-/** Which monitor supplies each metric: a metric whose monitor is not running shows as absent, not as zero. */
-export const metricMonitor: Readonly<Record<Metric, string>> = {
-  syscalls: 'syscall',
-  errors: 'syscall',
-  opens: 'open',
-  openFailures: 'open',
-  faults: 'page_fault',
-  switches: 'context_switch',
-  bioBytes: 'bio',
-};
-
-/** Host-wide counts of a row (interrupt rows name no process). */
-const totalsOf: Readonly<Record<string, (row: Row) => Partial<Record<TotalMetric, number>>>> = {
-  interrupt: (r) => (r['type'] === 'softirq' ? { softirqs: num(r['count']) } : { hardirqs: num(r['count']) }),
-};
-
-/** The monitors that count one event per row (exec): rated over a sliding window instead of per interval. */
-const eventCounted = new Set(['exec']);
+/** Which monitor supplies each count (its `top`): a count whose monitor is not running shows as absent, not as zero. */
+const supplier: ReadonlyMap<TopCount, string> = new Map(allMonitors.flatMap((m) => (m.top?.counts ?? []).map((c): [TopCount, string] => [c, m.name])));
 
 interface ProcessCounts {
   /** Each comm seen for the pid (threads may differ), weighted by what it did: the heaviest names the process. */
   comms: Map<string, number>;
-  values: Partial<Record<Metric, number>>;
+  values: Partial<Record<TopProcessCount, number>>;
 }
 
 /** The rows of one monitor's latest interval (they share a timestamp), summed per process. */
@@ -70,15 +33,21 @@ interface IntervalBatch {
   /** When the rows arrived (ms since the epoch, the caller's clock). */
   at: number;
   perPid: Map<number, ProcessCounts>;
-  totals: Partial<Record<TotalMetric, number>>;
+  totals: Partial<Record<TopHostCount, number>>;
+}
+
+/** The rows of an event monitor that arrived at `at`, summed. */
+interface EventArrival {
+  at: number;
+  counts: Partial<Record<TopHostCount, number>>;
 }
 
 export interface TopState {
   batches: Map<string, IntervalBatch>;
   /** When the first interval's rows arrived; null before. */
   firstAt: number | null;
-  /** Arrival times of event rows per monitor, newest last, kept for `eventWindowMs`. */
-  events: Map<string, number[]>;
+  /** Arrivals of event rows per monitor, newest last, kept for `eventWindowMs`. */
+  events: Map<string, EventArrival[]>;
 }
 
 /** How long event arrivals are kept: longer than any refresh. */
@@ -92,16 +61,21 @@ export const createTopState = (): TopState => ({ batches: new Map(), firstAt: nu
  * and the rows cover the time since that interval (the router merges the late ones), not one interval.
  */
 export function ingest(state: TopState, monitor: string, rows: readonly Row[], at: number, stalls = 0): void {
-  if (eventCounted.has(monitor)) {
+  const m = findMonitor(monitor);
+  const top = m?.top;
+  if (!m || !top) return;
+  if (m.mode === 'event') {
     const times = state.events.get(monitor) ?? [];
-    for (const row of rows) if (!str(row[noteColumn])) times.push(at);
-    while (times.length && times[0]! < at - eventWindowMs) times.shift();
+    for (const row of rows) {
+      if (str(row[noteColumn])) continue;
+      const counts: Partial<Record<TopHostCount, number>> = {};
+      for (const [k, v] of Object.entries(top.of(row)) as [TopCount, number][]) if (isHost(k)) counts[k] = num(v);
+      times.push({ at, counts });
+    }
+    while (times.length && times[0]!.at < at - eventWindowMs) times.shift();
     state.events.set(monitor, times);
     return;
   }
-  const contribute = perProcess[monitor];
-  const total = totalsOf[monitor];
-  if (!contribute && !total) return;
   for (const row of rows) {
     if (str(row[noteColumn])) continue;
     const timestamp = str(row['timestamp']);
@@ -113,20 +87,25 @@ export function ingest(state: TopState, monitor: string, rows: readonly Row[], a
       state.batches.set(monitor, batch);
     }
     batch.at = at;
-    if (total) {
-      for (const [k, v] of Object.entries(total(row)) as [TotalMetric, number][]) batch.totals[k] = (batch.totals[k] ?? 0) + v;
-    }
     const pid = pidOf(row['pid']);
-    if (!contribute || pid === null) continue;
-    const c = contribute(row);
-    let p = batch.perPid.get(pid);
-    if (!p) batch.perPid.set(pid, (p = { comms: new Map(), values: {} }));
+    let p: ProcessCounts | undefined;
     let weight = 0;
-    for (const [k, v] of Object.entries(c.values) as [Metric, number][]) {
+    for (const [k, raw] of Object.entries(top.of(row)) as [TopCount, number][]) {
+      const v = num(raw);
+      if (isHost(k)) {
+        batch.totals[k] = (batch.totals[k] ?? 0) + v;
+        continue;
+      }
+      if (pid === null) continue;
+      p ??= batch.perPid.get(pid);
+      if (!p) batch.perPid.set(pid, (p = { comms: new Map(), values: {} }));
       p.values[k] = (p.values[k] ?? 0) + v;
       weight += v;
     }
-    p.comms.set(c.comm, (p.comms.get(c.comm) ?? 0) + weight);
+    if (p) {
+      const comm = str(row['comm']);
+      p.comms.set(comm, (p.comms.get(comm) ?? 0) + weight);
+    }
   }
 }
 
@@ -177,7 +156,7 @@ export function withUsage(list: readonly ProcessRates[], usage: ReadonlyMap<numb
 export interface Snapshot {
   processes: ProcessRates[];
   /** Per second, host-wide; null where the monitor is not running. */
-  totals: { execs: number | null; hardirqs: number | null; softirqs: number | null };
+  totals: Record<TopHostCount, number | null>;
   /**
    * Every running aggregate monitor closed an interval, so no column is empty for want of time; or the first rows
    * arrived two intervals ago (a monitor that never ticks must not hide the others).
@@ -192,8 +171,8 @@ export interface Snapshot {
 export function snapshot(state: TopState, monitors: readonly MonitorClock[], now: number, windowMs: number): Snapshot {
   // A monitor counts once it closed an interval: before that its column is unknown, not zero.
   const running = new Set(monitors.filter((m) => m.mode === 'event' || m.lastTickAt !== null || state.batches.has(m.name)).map((m) => m.name));
-  const byPid = new Map<number, { comms: Map<string, number>; rates: Partial<Record<Metric, number>> }>();
-  const totals: Partial<Record<TotalMetric, number>> = {};
+  const byPid = new Map<number, { comms: Map<string, number>; rates: Partial<Record<TopProcessCount, number>> }>();
+  const totals: Partial<Record<TopHostCount, number>> = {};
   const aggregate = monitors.filter((m) => m.mode === 'aggregate');
   const longest = Math.max(0, ...aggregate.map((m) => m.interval));
   const ready = aggregate.every((m) => m.lastTickAt !== null) || (state.firstAt !== null && now - state.firstAt >= 2 * longest * 1000);
@@ -203,16 +182,26 @@ export function snapshot(state: TopState, monitors: readonly MonitorClock[], now
     const current = (m.lastTickAt === null || b.at >= m.lastTickAt) && now - b.at <= 2 * m.interval * 1000 + 1000;
     if (!current) continue;
     const per = 1 / (b.seconds ?? m.interval);
-    for (const [k, v] of Object.entries(b.totals) as [TotalMetric, number][]) totals[k] = (totals[k] ?? 0) + v * per;
+    for (const [k, v] of Object.entries(b.totals) as [TopHostCount, number][]) totals[k] = (totals[k] ?? 0) + v * per;
     for (const [pid, c] of b.perPid) {
       let p = byPid.get(pid);
       if (!p) byPid.set(pid, (p = { comms: new Map(), rates: {} }));
       for (const [comm, w] of c.comms) p.comms.set(comm, (p.comms.get(comm) ?? 0) + w);
-      for (const [k, v] of Object.entries(c.values) as [Metric, number][]) p.rates[k] = (p.rates[k] ?? 0) + v * per;
+      for (const [k, v] of Object.entries(c.values) as [TopProcessCount, number][]) p.rates[k] = (p.rates[k] ?? 0) + v * per;
     }
   }
-  const rate = (p: Partial<Record<Metric, number>>, k: Metric, scale = 1): number | null =>
-    running.has(metricMonitor[k]) ? (p[k] ?? 0) * scale : null;
+  const counted = (k: TopCount): boolean => running.has(supplier.get(k) ?? '');
+  const rate = (p: Partial<Record<TopProcessCount, number>>, k: TopProcessCount, scale = 1): number | null => (counted(k) ? (p[k] ?? 0) * scale : null);
+  // Event monitors' host counts: what arrived in the window, per second.
+  const arrived: Partial<Record<TopHostCount, number>> = {};
+  for (const m of monitors) {
+    if (m.mode !== 'event') continue;
+    for (const e of state.events.get(m.name) ?? []) {
+      if (e.at <= now - windowMs || e.at > now) continue;
+      for (const [k, v] of Object.entries(e.counts) as [TopHostCount, number][]) arrived[k] = (arrived[k] ?? 0) + v;
+    }
+  }
+  for (const [k, v] of Object.entries(arrived) as [TopHostCount, number][]) totals[k] = (totals[k] ?? 0) + v / (windowMs / 1000);
   const processes = [...byPid].map(([pid, p]): ProcessRates => ({
     pid,
     comm: heaviest(p.comms),
@@ -227,17 +216,8 @@ export function snapshot(state: TopState, monitors: readonly MonitorClock[], now
     mem: null,
     time: null,
   }));
-  const execTimes = state.events.get('exec') ?? [];
-  const execs = execTimes.filter((t) => t > now - windowMs && t <= now).length / (windowMs / 1000);
-  return {
-    processes,
-    totals: {
-      execs: running.has('exec') ? execs : null,
-      hardirqs: running.has('interrupt') ? (totals.hardirqs ?? 0) : null,
-      softirqs: running.has('interrupt') ? (totals.softirqs ?? 0) : null,
-    },
-    ready,
-  };
+  const host = Object.fromEntries(topHostCounts.map((k) => [k, counted(k) ? (totals[k] ?? 0) : null])) as Record<TopHostCount, number | null>;
+  return { processes, totals: host, ready };
 }
 
 /** The comm with the largest weight; ties go to the first seen. */

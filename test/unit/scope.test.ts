@@ -104,7 +104,7 @@ test('the summary adds up the rows the files got, leaves markers out of the coun
   const t = newTotals();
   addRows(t, 'syscall', [
     { pid: 10, syscall: 'getppid', count: 5, error_count: 0 },
-    { pid: 11, syscall: 'getppid', count: '2', error_count: '0' },
+    { pid: 11, syscall: 'getppid', count: 2, error_count: 0 },
     { pid: 10, syscall: 'close', count: 3, error_count: 3 },
     { timestamp: 'x', note: 'bpftrace restarted' },
   ]);
@@ -140,4 +140,20 @@ test("run's summary names the command as a shell would need it typed: quoted whe
   assert.equal(shellQuote('a\nb\x1b'), "'a'$'\\x0a''b'$'\\x1b'");
   const s = renderSummary(newTotals(), { command: ['sh', '-c', 'ls /x; true'], status: 0, signal: null, seconds: 0, ran: [], hostWide: [] });
   assert.match(s, /^ebpfmon run: sh -c 'ls \/x; true': exit status 0/);
+});
+
+test("the summary's lines are the monitors' own parts (Monitor.runSummary), in their declared order whatever order they ran in", () => {
+  const orders = monitors.flatMap((m) => (m.runSummary ? [m.runSummary.order] : []));
+  assert.equal(new Set(orders).size, orders.length, 'no two parts share a place');
+  const t = newTotals();
+  addRows(t, 'exec', [{ pid: 1 }]);
+  addRows(t, 'syscall', [{ pid: 1, syscall: 'read', count: 3, error_count: 1 }]);
+  addRows(t, 'func', [{ pid: 1, function: 'vfs_read', count: 9 }]);
+  const lines = renderSummary(t, { command: ['x'], status: 0, signal: null, seconds: 1, ran: ['exec', 'func', 'syscall'], hostWide: [] }, 1).split('\n').slice(1);
+  assert.deepEqual(lines, [
+    '           3  syscalls   (1 errors, 33.33 %)',
+    '                % calls      calls     errors  syscall',
+    '                100.00 %          3          1  read',
+    '           1  execs',
+  ]);
 });

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig, selectedMonitors } from '../../src/config/load.js';
 import { monitors } from '../../src/monitors/registry.js';
-import { describeMachine, estimateSeries, healthSeriesPerMonitor, healthSeriesPerProcess, selfSeries, seriesBudget, totalSeries, type Machine } from '../../src/plan/series.js';
-import { perProcessLabels } from '../../src/sinks/prometheus.js';
+import { describeMachine, estimateSeries, healthSeriesPerMonitor, healthSeriesPerProcess, selfSeries, seriesBudget, totalSeries } from '../../src/plan/series.js';
+import { exporterLabels, type Machine } from '../../src/monitors/types.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const defaults = parseConfig(readFileSync(path.join(repoRoot, 'config/monitor_config.yaml'), 'utf8'), 'default');
@@ -69,11 +69,21 @@ test('every metric label has a bound; per-process metrics carry nothing that mul
     for (const spec of m.metrics ?? []) {
       const labels = Object.keys(spec.labels);
       assert.ok(!labels.includes('pid'), `${spec.name}: pid`);
-      if (labels.some((l) => perProcessLabels.includes(l))) {
-        assert.deepEqual(labels.filter((l) => !perProcessLabels.includes(l)), [], `${spec.name}: a per-process metric only has comm (and cgroup)`);
+      if (labels.some((l) => exporterLabels.perProcess.includes(l))) {
+        assert.deepEqual(labels.filter((l) => !exporterLabels.perProcess.includes(l)), [], `${spec.name}: a per-process metric only has comm (and cgroup)`);
         assert.equal(spec.histogram, undefined, spec.name);
       }
       assert.match(spec.name, /^ebpfmon_[a-z_]+(_total|_seconds)$/, spec.name);
     }
   }
+});
+
+test("label bounds come from the metric's own declaration (with the monitor's options); a label without one is refused", () => {
+  const config = parseConfig('monitors: {func: {enabled: true, functions: [vfs_read, vfs_write, do_sys_openat2]}}\n', 'c');
+  const func = monitors.find((m) => m.name === 'func')!;
+  const est = estimateSeries(config, [func], bigHost);
+  assert.deepEqual(est.find((e) => e.metric === 'ebpfmon_function_calls_total')?.labels, { function: 3 });
+  const spec = func.metrics![0]!;
+  const unbounded = { ...func, metrics: [{ ...spec, labels: { ...spec.labels, colour: 'function' } }] };
+  assert.throws(() => estimateSeries(config, [unbounded], bigHost), /no bound for label "colour" of ebpfmon_function_calls_total/);
 });

@@ -137,3 +137,20 @@ test('top model: a running monitor that has not closed an interval yet gives nul
   assert.equal(snap.processes[0]?.syscalls, 2);
   assert.equal(snap.processes[0]?.faults, null);
 });
+
+test("top's counts come from the monitors' `top` contributions: each from exactly one monitor, event monitors' from the host", async () => {
+  const { monitors } = await import('../../src/monitors/registry.js');
+  const { topHostCounts, topProcessCounts } = await import('../../src/monitors/types.js');
+  const suppliers = monitors.flatMap((m) => (m.top?.counts ?? []).map((c) => `${c}:${m.name}`));
+  assert.deepEqual(suppliers.map((s) => s.split(':')[0]).sort(), [...topProcessCounts, ...topHostCounts].sort(), 'every count has one supplier');
+  for (const m of monitors.filter((x) => x.mode === 'event')) {
+    for (const c of m.top?.counts ?? []) assert.ok((topHostCounts as readonly string[]).includes(c), `${m.name}: an event monitor counts for the host (${c})`);
+  }
+  // A contribution gives only the counts it declares (a renamed column fails to compile in the monitor's file).
+  const s = createTopState();
+  ingest(s, 'context_switch', [{ timestamp: ts1, pid: 5, comm: 'x', cpu: 0, switches: 4, voluntary: 1, involuntary: 3, cgroup: null }], 1000);
+  assert.deepEqual(s.batches.get('context_switch')?.perPid.get(5)?.values, { switches: 4 });
+  // A monitor without a contribution (func) is not shown.
+  ingest(s, 'func', [{ timestamp: ts1, pid: 5, comm: 'x', function: 'vfs_read', count: 9, cgroup: null }], 1000);
+  assert.equal(s.batches.has('func'), false);
+});

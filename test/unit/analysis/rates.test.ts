@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze, renderText, toJsonReport } from '../../../analysis/index.js';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFiles } from './fixtures.js';
 
@@ -88,11 +88,11 @@ test('buckets follow the window: an hour at 2 s is 120 buckets of 30 s', async (
   assert.ok(s?.series?.points.every((p) => p.rate === 1));
 });
 
-test('bio: disks are shown by the kernel\'s name from /sys/dev/block/MAJ:MIN/uevent, beside the number; unknown ones by the number', async () => {
+test('bio: disks are shown by the kernel\'s name from /sys/dev/block/MAJ:MIN (as ebpfmon resolves them), beside the number; unknown ones by the number', async () => {
   const dir = await writeFiles({ 'bio_20261125T100047Z.csv': bioCsv.replace(/,254:0,read,/g, ',8:99,read,') }, 'rates-disks');
   const sys = path.join(dir, 'sys');
-  await mkdir(path.join(sys, '254:0'), { recursive: true });
-  await writeFile(path.join(sys, '254:0', 'uevent'), 'MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n');
+  await mkdir(sys, { recursive: true });
+  await symlink('../../devices/pci0000:00/0000:00:02.0/virtio1/block/vda', path.join(sys, '254:0'));
   const s = toJsonReport(await analyze({ dir, sysDevBlock: sys })).sections['bio'];
   assert.deepEqual(s?.tables['top_devices']?.rows.map((r) => [r['disk'], r['device']]), [
     ['vda', '254:0'],
@@ -114,8 +114,8 @@ test('bio: a file\'s own disk column (the monitored host\'s names) comes before 
   const extra = ['timestamp,pid,comm,device,disk,io_type,count,total_bytes,avg_latency_us,min_latency_us,max_latency_us,throughput_mbps,note', `${bioCsv.split('\n')[1]!.split(',')[0]!},3,c,9:1,9:1,read,1,10,,,,0,`, `${bioCsv.split('\n')[1]!.split(',')[0]!},3,c,9:2,../etc,read,1,5,,,,0,`].join('\n') + '\n';
   const dir = await writeFiles({ 'bio_20261125T100047Z.csv': withDisk, 'bio_20261125T100048Z.csv': extra }, 'rates-disk-column');
   const sys = path.join(dir, 'sys');
-  await mkdir(path.join(sys, '254:0'), { recursive: true });
-  await writeFile(path.join(sys, '254:0', 'uevent'), 'MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n');
+  await mkdir(sys, { recursive: true });
+  await symlink('../../devices/pci0000:00/0000:00:02.0/virtio1/block/vda', path.join(sys, '254:0'));
   const s = toJsonReport(await analyze({ dir, sysDevBlock: sys })).sections['bio'];
   assert.deepEqual(s?.tables['top_devices']?.rows.map((r) => [r['disk'], r['device']]), [
     ['sdz', '254:0'],
