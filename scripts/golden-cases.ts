@@ -22,6 +22,7 @@ const tracepointFields: MonitorPlan['tracepointFields'] = {
   'block:block_rq_merge': ['dev', 'sector'],
   'block:block_rq_requeue': ['dev', 'sector'],
   'sched:sched_process_exit': ['comm', 'pid', 'prio', 'group_dead'],
+  'sched:sched_process_exec': ['filename', 'pid', 'old_pid'],
 };
 
 interface GoldenCase {
