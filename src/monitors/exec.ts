@@ -144,7 +144,7 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
   summary: 'Every process execution: uid, pid, parent pid, command and path, one row per event',
   cost: {
     class: 'low',
-    note: 'one event per process execution: about 23 us in the kernel per exec (path and comm read, sequence number), rare next to syscalls; the arguments (max_args > 0, tracepoint variant) about 8 us more (rough, loaded VM); build workload alone: +2.2 % wall',
+    note: 'one event per process execution: about 23 us in the kernel per exec (path and comm read, sequence number), rare next to syscalls; the arguments (max_args > 0, every variant but tracepoint-forks) about 9 us more (rough, loaded VM), and they keep the process in bpftrace (about 92 MB more RSS than bpftrace-aotrt); build workload alone: +2.2 % wall',
     nsPerEvent: 22_900,
     event: 'exec',
     rate: { tracepoints: ['sched:sched_process_exec'] },
