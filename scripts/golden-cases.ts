@@ -22,6 +22,7 @@ const tracepointFields: MonitorPlan['tracepointFields'] = {
   'block:block_rq_merge': ['dev', 'sector'],
   'block:block_rq_requeue': ['dev', 'sector'],
   'sched:sched_process_exit': ['comm', 'pid', 'prio', 'group_dead'],
+  'sched:sched_process_exec': ['filename', 'pid', 'old_pid'],
 };
 
 interface GoldenCase {
@@ -42,7 +43,7 @@ const cases: GoldenCase[] = [
     ],
   },
   { file: 'exec-tracepoint', monitors: [{ name: 'exec', variant: 'tracepoint', options: { comm: 'nginx' } }] },
-  { file: 'exec-tracepoint-forks-cgroup', monitors: [{ name: 'exec', variant: 'tracepoint-forks', options: { cgroup: true } }] },
+  { file: 'exec-tracepoint-forks-cgroup', monitors: [{ name: 'exec', variant: 'tracepoint-forks', options: { cgroup: true, max_args: 0 } }] },
   { file: 'func-global', monitors: [{ name: 'func', variant: 'kprobe', options: { functions: ['vfs_read', 'tcp_*'] } }] },
   { file: 'func-per-process', monitors: [{ name: 'func', variant: 'kprobe', options: { functions: ['vfs_read'], per_process: true, cgroup: true } }] },
   { file: 'syscall', monitors: [{ name: 'syscall', variant: 'tracepoint' }] },
@@ -65,14 +66,14 @@ cases.push(
   },
   {
     file: 'paths-ahead-of-time',
-    monitors: [{ name: 'exec', variant: 'tracepoint-forks' }, { name: 'open', variant: 'tracepoint' }],
+    monitors: [{ name: 'exec', variant: 'tracepoint-forks', options: { max_args: 0 } }, { name: 'open', variant: 'tracepoint' }],
     layout: { double: true, shards: 8 },
   },
   {
     // The most the paths process puts on the BPF stack ahead of time: every option, a long prefix, 8 shards.
     file: 'paths-ahead-of-time-all-options',
     monitors: [
-      { name: 'exec', variant: 'tracepoint-forks', options: { cgroup: true, comm: 'nginx' } },
+      { name: 'exec', variant: 'tracepoint-forks', options: { cgroup: true, comm: 'nginx', max_args: 0 } },
       { name: 'open', variant: 'tracepoint', options: { cgroup: true, comm: 'nginx', path_prefix: `/var/lib/${'p'.repeat(54)}` } },
     ],
     layout: { double: true, shards: 8 },
@@ -86,7 +87,7 @@ cases.push(
   },
   {
     file: 'paths-pid-scope',
-    monitors: [{ name: 'exec', variant: 'tracepoint-forks' }, { name: 'open', variant: 'tracepoint' }],
+    monitors: [{ name: 'exec', variant: 'tracepoint-forks', options: { max_args: 0 } }, { name: 'open', variant: 'tracepoint' }],
     layout: { double: true, shards: 1 },
     scope: { pids: [4242, 4343], comm: null, follow: null },
   },

@@ -4,6 +4,10 @@
 // The parent pid is curtask->real_parent->tgid, which `bpftrace --aot` refuses (no task_struct access). Where
 // scripts run ahead of time, the tracepoint-forks variant records each new process's parent when it is forked
 // (task:task_newtask) and forgets it when the process ends (sched:sched_process_exit).
+// The arguments (max_args > 0) are read from curtask->mm too: there is no tracepoint-forks variant then, and the
+// process holding exec runs in bpftrace (Variant.bpftraceOnly). bpftrace --aot 0.17 also refuses every cast, has no
+// raw tracepoints and puts each str() and printf record on the 512-byte stack, so the argv of a syscall's caller
+// (sys_enter_execve) fits one argument per record, and the router joins one record to an event: not exact.
 import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../bt/literals.js';
@@ -43,7 +47,7 @@ export interface ExecRow extends Row {
   filename: string;
   /**
    * The new program's arguments (argv as the kernel laid it out), encoded by src/records/args.ts; null where not
-   * read (max_args 0, the kprobe and tracepoint-forks variants, or the args record lost).
+   * read (max_args 0, a kprobe variant on a kernel without sched_process_exec, or the args record lost).
    */
   args: string | null;
   /** cgroup v2 id (option `cgroup`), replaced by its path before output; else null. */
@@ -61,16 +65,17 @@ const seqCounter = helperMap('@exec_seq', ['cpu'], 'records printed on that CPU'
 /** The statements that number one record, right before its printf. */
 const numbered = (): Stmt[] => [local('$seq', `${seqCounter.at('cpu')} + 1`), set(seqCounter, ['cpu'], '$seq')];
 
-const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid') => ({
+const eventOf = (opts: { cgroup: boolean }, ppid = '$ppid', argCpu: string | null = null) => ({
   ...printfOf(
     'event',
-    'one successful exec; cpu and seq number the records per CPU (a gap is a lost record); comm as %r bytes; filename (free text) last',
+    `one successful exec; cpu and seq number the records per CPU (a gap is a lost record);${argCpu ? ' argcpu: the CPU + 1 that printed its args record (0: none);' : ''} comm as %r bytes; filename (free text) last`,
     intField('nsecs', 'nsecs'),
     intField('cpu', 'cpu', '%u'),
     intField('seq', '$seq'),
     intField('uid', 'uid', '%u'),
     intField('pid', 'pid', '%d'),
     intField('ppid', ppid, '%d'),
+    ...(argCpu ? [intField('argcpu', argCpu)] : []),
     ...(opts.cgroup ? [intField('cgroup', 'cgroup')] : []),
     bytesField('comm', 'buf(comm, 16)'),
     textField('filename', 'str($path)', { fromStr: true }),
@@ -104,6 +109,12 @@ const argsOf = (opts: { cgroup: boolean }) => ({
 const parents = helperMap('@exec_ppid', ['pid'], 'parent pid, recorded at fork', 'the parent of each process forked since the start');
 const bprms = helperMap('@exec_bprm', ['pid'], 'arg0', 'the linux_binprm of an exec in progress');
 
+/**
+ * kprobe variant: the CPU (+ 1) that printed the exec's args record at sched_process_exec, read by its event at the
+ * kretprobe. The task may move to another CPU between the two, where another record would be held for that CPU.
+ */
+const argCpus = helperMap('@exec_argcpu', ['tid'], 'cpu + 1', 'the CPU whose buffer holds the args record of an exec in progress');
+
 const CLONE_PARENT = '0x8000';
 const CLONE_THREAD = '0x10000';
 
@@ -133,43 +144,69 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
   summary: 'Every process execution: uid, pid, parent pid, command and path, one row per event',
   cost: {
     class: 'low',
-    note: 'one event per process execution: about 23 us in the kernel per exec (path and comm read, sequence number), rare next to syscalls; the arguments (max_args > 0, tracepoint variant) about 8 us more (rough, loaded VM); build workload alone: +2.2 % wall',
+    note: 'one event per process execution: about 23 us in the kernel per exec (path and comm read, sequence number), rare next to syscalls; the arguments (max_args > 0, every variant but tracepoint-forks) about 9 us more (rough, loaded VM), and they keep the process in bpftrace (about 92 MB more RSS than bpftrace-aotrt); build workload alone: +2.2 % wall',
     nsPerEvent: 22_900,
     event: 'exec',
     rate: { tracepoints: ['sched:sched_process_exec'] },
   },
   options: execOptions,
-  variants: () => [
+  // The arguments need curtask (the new program's mm): with max_args > 0 there is no variant that runs ahead of time.
+  variants: (opts) => [
     {
       name: 'kprobe',
       description: 'kprobe/kretprobe on bprm_execve, successful execs only',
-      needs: [{ kind: 'kprobe', symbols: ['bprm_execve'] }],
-    },
-    {
-      name: 'tracepoint-forks',
-      description: 'tracepoint sched:sched_process_exec; the parent pid as recorded at fork (task:task_newtask), so the script runs ahead of time',
       needs: [
-        { kind: 'tracepoint', category: 'sched', event: 'sched_process_exec', fields: ['filename'] },
-        { kind: 'tracepoint', category: 'task', event: 'task_newtask', fields: ['pid', 'clone_flags'] },
-        { kind: 'tracepoint', category: 'sched', event: 'sched_process_exit', fields: [] },
+        { kind: 'kprobe', symbols: ['bprm_execve'] },
+        // Where it exists, the arguments are read there (max_args > 0); without it the column stays empty.
+        ...(opts.max_args > 0 ? [{ kind: 'tracepoint' as const, category: 'sched', event: 'sched_process_exec', fields: [], optional: true }] : []),
       ],
-      aheadOfTimeOnly: true,
     },
+    ...(opts.max_args > 0
+      ? []
+      : [
+          {
+            name: 'tracepoint-forks',
+            description: 'tracepoint sched:sched_process_exec; the parent pid as recorded at fork (task:task_newtask), so the script runs ahead of time',
+            needs: [
+              { kind: 'tracepoint' as const, category: 'sched', event: 'sched_process_exec', fields: ['filename'] },
+              { kind: 'tracepoint' as const, category: 'task', event: 'task_newtask', fields: ['pid', 'clone_flags'] },
+              { kind: 'tracepoint' as const, category: 'sched', event: 'sched_process_exit', fields: [] },
+            ],
+            aheadOfTimeOnly: true,
+          },
+        ]),
     {
       name: 'tracepoint',
-      description: 'tracepoint sched:sched_process_exec',
+      description: `tracepoint sched:sched_process_exec; the parent${opts.max_args > 0 ? ' and the arguments' : ''} read from curtask, so bpftrace runs it (not ahead of time)`,
       needs: [{ kind: 'tracepoint', category: 'sched', event: 'sched_process_exec', fields: ['filename'] }],
+      bpftraceOnly: true,
     },
   ],
   generate(opts, plan) {
     const filter = opts.comm ? [`comm == ${quote(opts.comm)}`] : [];
+    const args = argsOf(opts);
+    /** The arguments' program on `attach` (sched_process_exec), before `extra` statements and the record. */
+    const argsProbe = (attach: string, extra: Stmt[], comment: string): Probe =>
+      inTask(probe(attach, [local('$mm', 'curtask->mm'), local('$arglen', '$mm->arg_end - $mm->arg_start'), ...extra, emit(args)], filter, comment));
     if (plan.variant === 'kprobe') {
+      // The arguments: read at sched_process_exec (inside bprm_execve, after the point of no return, so only for an
+      // exec that returns 0), joined like the tracepoint's; the event tells which CPU printed them (argcpu).
+      const withArgs = opts.max_args > 0 && plan.tracepointFields['sched:sched_process_exec'] !== undefined;
       // The parent is read in the printf itself: a local for it, the path's 200-byte string and the record
       // overflow the 512-byte BPF stack of the return probe. parse() reads fields by name, whatever they print.
-      const event = eventOf(opts, curtaskParent);
+      const event = eventOf(opts, curtaskParent, withArgs ? argCpus.at('tid + 0') : null);
       const fn = plan.symbols['bprm_execve'] ?? 'bprm_execve';
       return {
         probes: [
+          ...(withArgs
+            ? [
+                argsProbe(
+                  'tracepoint:sched:sched_process_exec',
+                  [set(argCpus, ['tid + 0'], 'cpu + 1')],
+                  'The arguments, printed at the exec\'s point of no return; the event at the kretprobe reads which CPU printed them.',
+                ),
+              ]
+            : []),
           probe(`kprobe:${fn}`, [set(bprms, ['pid'], 'arg0')]),
           probe(
             `kretprobe:${fn}`,
@@ -178,13 +215,14 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
               del(bprms, ['pid']),
               // The scope is tested after the delete: a filtered-out exec must not leave its entry behind.
               when(['retval == 0', ...filter].join(' && '), [inScope('pid', 'comm', [local('$path', '$bprm->filename'), ...numbered(), emit(event)])]),
+              ...(withArgs ? [del(argCpus, ['tid + 0'])] : []),
             ],
             [bprms.at('pid')],
           ),
         ],
         results: [],
-        helpers: [bprms, seqCounter],
-        events: [event],
+        helpers: withArgs ? [bprms, argCpus, seqCounter] : [bprms, seqCounter],
+        events: withArgs ? [args, event] : [event],
       };
     }
     const event = eventOf(opts);
@@ -195,17 +233,16 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
       ? ['tracepoint:sched:sched_process_exec', 'args->filename']
       : ['rawtracepoint:sched_process_exec', '((struct linux_binprm *)arg2)->filename'];
     const exec = inTask(probe(attach, [local('$ppid', forks ? parents.at('pid + 0') : curtaskParent), local('$path', path), ...numbered(), emit(event)], filter));
-    // The arguments need curtask, which scripts compiled ahead of time cannot read: tracepoint-forks has none.
+    // The arguments need curtask, which scripts compiled ahead of time cannot read: tracepoint-forks (max_args 0) has none.
     const withArgs = !forks && opts.max_args > 0;
-    const args = argsOf(opts);
-    const argsProbe = inTask(probe(
-      attach,
-      [local('$mm', 'curtask->mm'), local('$arglen', '$mm->arg_end - $mm->arg_start'), emit(args)],
-      filter,
-      'The arguments, printed before the event by a program of its own (the event\'s has no stack left); same hook, same CPU, attached first, so run first.',
-    ));
     return {
-      probes: [...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []), ...(withArgs ? [argsProbe] : []), exec],
+      probes: [
+        ...(forks ? forkTracking(plan.tracepointFields['sched:sched_process_exit'] ?? []) : []),
+        ...(withArgs
+          ? [argsProbe(attach, [], 'The arguments, printed before the event by a program of its own (the event\'s has no stack left); same hook, same CPU, attached first, so run first.')]
+          : []),
+        exec,
+      ],
       results: [],
       helpers: forks ? [parents, seqCounter] : [seqCounter],
       events: withArgs ? [args, event] : [event],
@@ -215,9 +252,11 @@ export const exec = defineMonitor<ExecOptions, ExecRow>({
     if (rec.kind !== 'event') return [];
     const f = rec.fields(eventOf(opts));
     if (!f || !/^\d+$/.test(f.nsecs)) return [];
-    // The same CPU, sequence number and pid: that exec's own arguments, never another's.
+    // The same CPU, sequence number and pid: that exec's own arguments, never another's. The kprobe variant's event
+    // says which CPU printed its arguments (argcpu, CPU + 1): a record held for this CPU is its own only if this one.
+    const argcpu = (f as Partial<typeof f>).argcpu;
     const joined = rec.joined(argsOf(opts));
-    const a = joined && joined.pid === f.pid ? joined : null;
+    const a = joined && joined.pid === f.pid && (argcpu === undefined || argcpu === String(Number(f.cpu) + 1)) ? joined : null;
     return [
       {
         timestamp: ctx.wallTime(BigInt(f.nsecs)),

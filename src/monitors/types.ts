@@ -35,6 +35,8 @@ export interface Variant {
   /** Chosen only where the script runs ahead of time (runtime.aot on, bpftrace-aotrt installed): a variant that
    * avoids what `bpftrace --aot` refuses, at some cost the description states. */
   aheadOfTimeOnly?: boolean;
+  /** Reads what `bpftrace --aot` refuses (curtask): a process holding it runs in bpftrace, never ahead of time. */
+  bpftraceOnly?: boolean;
 }
 
 /** What the plan decided for one monitor on this machine. */

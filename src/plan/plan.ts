@@ -88,16 +88,21 @@ function tryVariant(v: Variant, caps: Capabilities, aot: boolean): { plan: Omit<
 /** Whether scripts will run ahead of time: asked for (runtime.aot) and bpftrace-aotrt is installed. */
 export const aheadOfTime = (config: Config, caps: Capabilities): boolean => config.runtime.aot && !!caps.bpftrace.aotrt;
 
-/** Whether the monitor's chosen variant attaches kprobes. */
-const usesKprobes = (p: PlannedMonitor): boolean =>
-  p.monitor.variants(p.opts).find((v) => v.name === p.plan.variant)?.needs.some((n) => n.kind === 'kprobe') ?? false;
+/**
+ * Whether the monitor's chosen variant must run in bpftrace: it attaches kprobes (they could not be tried ahead of
+ * time on the machine this was built on) or reads what `bpftrace --aot` refuses (Variant.bpftraceOnly).
+ */
+const needsBpftrace = (p: PlannedMonitor): boolean => {
+  const v = p.monitor.variants(p.opts).find((x) => x.name === p.plan.variant);
+  return !!v && (v.bpftraceOnly === true || v.needs.some((n) => n.kind === 'kprobe'));
+};
 
 /**
- * Whether a process runs ahead of time: asked for, bpftrace-aotrt installed, and no kprobe monitor in it (kprobes
- * could not be tried ahead of time on the machine this was built on: such a process runs in bpftrace).
+ * Whether a process runs ahead of time: asked for, bpftrace-aotrt installed, and no monitor in it that needs
+ * bpftrace itself (a kprobe variant, or one reading curtask such as exec's arguments): such a process runs in bpftrace.
  */
 export const processAheadOfTime = (config: Config, caps: Capabilities, monitors: readonly PlannedMonitor[]): boolean =>
-  aheadOfTime(config, caps) && !monitors.some(usesKprobes);
+  aheadOfTime(config, caps) && !monitors.some(needsBpftrace);
 
 /**
  * How a process's result maps are laid out (see src/bt/render.ts). bpftrace-aotrt gives every map 4,096 keys,

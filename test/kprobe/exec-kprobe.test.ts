@@ -1,7 +1,8 @@
 // The exec monitor's kprobe variant (kprobe/kretprobe on bprm_execve), on a kernel with kprobes
 // (scripts/ci/kprobe-kernels.sh runs this in QEMU guests with Debian's kernels). Where kprobes exist it is the variant
 // chosen, and a process holding a kprobe monitor runs in bpftrace itself, never ahead of time (src/plan/plan.ts).
-// N executions of a uniquely named program give exactly N rows: the kretprobe sees every successful exec once.
+// N executions of a uniquely named program give exactly N rows: the kretprobe sees every successful exec once, each
+// with its own arguments (read at sched_process_exec and joined to the kretprobe's event).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -36,7 +37,9 @@ test('check --json: kprobes ok and exec ready with its kprobe variant', async (t
   assert.equal(g.exitCode, 0, g.stderr);
   assert.match(g.stdout, /^kprobe:bprm_execve/m);
   assert.match(g.stdout, /^kretprobe:bprm_execve/m);
-  assert.doesNotMatch(g.stdout, /sched_process_exec/);
+  // The arguments (max_args 16 by default) are read at sched_process_exec, the exec's point of no return.
+  assert.match(g.stdout, /^tracepoint:sched:sched_process_exec \{\n {2}\$mm = curtask->mm;/m);
+  assert.doesNotMatch(g.stdout, /task_newtask/);
 });
 
 test('exec kprobe variant: N executions of a uniquely named program give exactly N rows, parent included', async (t) => {
@@ -56,7 +59,7 @@ test('exec kprobe variant: N executions of a uniquely named program give exactly
   assert.equal(attached['runtime'], 'jit', 'a process with a kprobe monitor runs in bpftrace, not ahead of time');
   await cli.waitForLog('monitors attached', 60_000);
   const N = 30;
-  for (let i = 0; i < N; i++) await run(prog);
+  for (let i = 0; i < N; i++) await run(prog, ['a b', String(i), 'x\ty']);
   old.stdin.end('go\n');
   await once(old, 'exit');
   cli.proc.kill('SIGTERM');
@@ -67,6 +70,8 @@ test('exec kprobe variant: N executions of a uniquely named program give exactly
   const rows = all.filter((row) => row['filename'] === prog);
   assert.equal(rows.length, N, `${N} executions of ${prog}`);
   assert.equal(new Set(rows.map((row) => row['pid'])).size, N, 'each execution is its own process');
+  // Each row its own exec's arguments, in the documented encoding (written out by hand).
+  assert.deepEqual(rows.map((row) => row['args']).sort(), Array.from({ length: N }, (_, i) => `${prog} a\\ b ${i} x\\x09y`).sort());
   for (const row of rows) {
     assert.equal(row['comm'], name.slice(0, 15));
     assert.equal(row['uid'], '0');
@@ -78,5 +83,6 @@ test('exec kprobe variant: N executions of a uniquely named program give exactly
   assert.equal(replaced.length, 1);
   assert.equal(replaced[0]?.['pid'], String(old.pid));
   assert.equal(replaced[0]?.['comm'], `${name}_l`.slice(0, 15));
+  assert.equal(replaced[0]?.['args'], late);
   assert.equal(replaced[0]?.['ppid'], String(process.pid), 'curtask knows the parent of a process older than ebpfmon');
 });

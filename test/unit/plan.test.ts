@@ -48,23 +48,45 @@ test('without kprobes, exec falls back to the tracepoint and says why', () => {
   assert.match(v?.detail ?? '', /kprobe: kprobes unavailable: no kprobe_events/);
 });
 
-test('where scripts run ahead of time, exec records parents at fork instead of reading curtask', () => {
+test('where scripts run ahead of time, exec without arguments records parents at fork instead of reading curtask', () => {
   const tps = {
     'sched:sched_process_exec': ['filename', 'pid', 'old_pid'],
     'task:task_newtask': ['pid', 'comm', 'clone_flags', 'oom_score_adj'],
     'sched:sched_process_exit': ['comm', 'pid', 'prio', 'group_dead'],
   };
   const aot = caps({ kprobes: false, tracepoints: tps, aotrt: '/usr/bin/bpftrace-aotrt' });
-  const [forks] = buildPlan(config, ['exec'], aot).verdicts;
-  assert.equal(forks?.variant, 'tracepoint-forks');
-  assert.match(forks?.detail ?? '', /recorded at fork/);
+  const noArgs = parseConfig('monitors:\n  exec: {enabled: true, max_args: 0}\n', 't');
+  const plan = buildPlan(noArgs, ['exec'], aot);
+  assert.equal(plan.verdicts[0]?.variant, 'tracepoint-forks');
+  assert.match(plan.verdicts[0]?.detail ?? '', /recorded at fork/);
+  assert.equal(plan.processes[0]?.aheadOfTime, true);
   // runtime.aot off, or no bpftrace-aotrt, or no task_newtask: curtask.
-  const off = parseConfig('runtime: {aot: false}\nmonitors:\n  exec: {enabled: true}\n', 't');
+  const off = parseConfig('runtime: {aot: false}\nmonitors:\n  exec: {enabled: true, max_args: 0}\n', 't');
   assert.equal(buildPlan(off, ['exec'], aot).verdicts[0]?.variant, 'tracepoint');
-  assert.equal(buildPlan(config, ['exec'], caps({ kprobes: false, tracepoints: tps })).verdicts[0]?.variant, 'tracepoint');
-  const [noTask] = buildPlan(config, ['exec'], caps({ kprobes: false, tracepoints: { 'sched:sched_process_exec': ['filename'] }, aotrt: '/usr/bin/bpftrace-aotrt' })).verdicts;
+  assert.equal(buildPlan(noArgs, ['exec'], caps({ kprobes: false, tracepoints: tps })).verdicts[0]?.variant, 'tracepoint');
+  const [noTask] = buildPlan(noArgs, ['exec'], caps({ kprobes: false, tracepoints: { 'sched:sched_process_exec': ['filename'] }, aotrt: '/usr/bin/bpftrace-aotrt' })).verdicts;
   assert.equal(noTask?.variant, 'tracepoint');
   assert.match(noTask?.detail ?? '', /tracepoint-forks: tracepoint task:task_newtask does not exist/);
+});
+
+test('exec with arguments (max_args > 0, the default) reads curtask: its process runs in bpftrace, not ahead of time', () => {
+  const tps = {
+    'sched:sched_process_exec': ['filename', 'pid', 'old_pid'],
+    'task:task_newtask': ['pid', 'comm', 'clone_flags', 'oom_score_adj'],
+    'sched:sched_process_exit': ['comm', 'pid', 'prio', 'group_dead'],
+    'raw_syscalls:sys_exit': ['id', 'ret'],
+  };
+  const plan = buildPlan(config, ['exec', 'syscall'], caps({ kprobes: false, tracepoints: tps, aotrt: '/usr/bin/bpftrace-aotrt' }));
+  assert.equal(plan.verdicts[0]?.variant, 'tracepoint');
+  assert.match(plan.verdicts[0]?.detail ?? '', /the parent and the arguments read from curtask, so bpftrace runs it/);
+  assert.doesNotMatch(plan.verdicts[0]?.detail ?? '', /tracepoint-forks/, 'not offered with arguments');
+  // Only the process holding exec leaves ahead of time; its maps are then laid out for bpftrace (no shards).
+  assert.deepEqual(plan.processes.map((p) => [p.id, p.aheadOfTime, p.layout.shards]), [['main', true, 8], ['paths', false, 1]]);
+  // With kprobes the kprobe variant also reads them, at sched_process_exec (an optional need: the plan keeps its fields).
+  const k = buildPlan(config, ['exec'], caps({ tracepoints: tps, aotrt: '/usr/bin/bpftrace-aotrt' }));
+  assert.equal(k.verdicts[0]?.variant, 'kprobe');
+  assert.deepEqual(k.processes[0]?.monitors[0]?.plan.tracepointFields['sched:sched_process_exec'], ['filename', 'pid', 'old_pid']);
+  assert.equal(k.processes[0]?.aheadOfTime, false);
 });
 
 test('a missing symbol, tracepoint or field makes the reason precise', () => {

@@ -57,3 +57,39 @@ test('the sequence counters, printed every second and in END, reveal records los
   assert.equal(end.rm.stats.lostEvents, 8);
   assert.equal(end.notes.length, 1);
 });
+
+test('with arguments (max_args > 0) exec offers no ahead-of-time variant: the arguments need curtask', () => {
+  assert.deepEqual(exec.variants(opts).map((v) => [v.name, v.bpftraceOnly ?? false]), [['kprobe', false], ['tracepoint', true]]);
+  const none = exec.options.parse({ enabled: true, max_args: 0 });
+  assert.deepEqual(exec.variants(none).map((v) => v.name), ['kprobe', 'tracepoint-forks', 'tracepoint']);
+  assert.deepEqual(exec.variants(none)[0]?.needs.map((n) => n.kind), ['kprobe'], 'no sched_process_exec need without arguments');
+});
+
+test('kprobe variant: the arguments read at sched_process_exec join only an event that says its CPU printed them', () => {
+  const plan = { ...plannedFor('kprobe'), tracepointFields: { 'sched:sched_process_exec': ['filename', 'pid', 'old_pid'] } };
+  const f = rendered(exec, opts, plan);
+  assert.match(f.probes, /tracepoint:sched:sched_process_exec \{\n {2}\$mm = curtask->mm;[^}]*@exec_argcpu\[tid \+ 0\] = cpu \+ 1;\n {2}printf\("exec\\targs/);
+  assert.match(f.probes, /@exec_argcpu\[tid \+ 0\], buf\(comm, 16\), str\(\$path\)\);\n {2}\}\n {2}delete\(@exec_argcpu\[tid \+ 0\]\);/);
+  // Without the tracepoint (or with max_args 0) no arguments: the event has no argcpu field.
+  assert.doesNotMatch(rendered(exec, opts, plannedFor('kprobe')).probes, /sched_process_exec|argcpu/);
+  const hex = (s: string): string => [...Buffer.from(s, 'latin1')].map((c) => `\\x${c.toString(16).padStart(2, '0')}`).join('');
+  const args = (cpu: number, seq: number, pid: number, s: string): string =>
+    JSON.stringify({ type: 'printf', data: `exec\targs\t${cpu}\t${seq}\t${pid}\t${s.length}\t${hex(s)}\n` });
+  const event = (cpu: number, seq: number, pid: number, argcpu: number): string =>
+    JSON.stringify({ type: 'printf', data: `exec\tevent\t1000000000\t${cpu}\t${seq}\t0\t${pid}\t1\t${argcpu}\tx\\x00\t/x\n` });
+  const { rows } = route(exec, opts, plan, [
+    // Printed and returned on CPU 0: joined.
+    args(0, 1, 50, 'a\0one\0'),
+    event(0, 1, 50, 1),
+    // Pid 60 printed its arguments on CPU 1 and moved to CPU 0 before its kretprobe: none (CPU 1's record stays held).
+    args(1, 1, 60, 'b\0first\0'),
+    event(0, 2, 60, 2),
+    // Pid 60 execs again, printed on CPU 0, returns on CPU 1 as record 1 of CPU 1, where its first exec's record is
+    // held with that number and pid: the event says CPU 0 printed its own, so the held one is not taken.
+    args(0, 3, 60, 'b\0second\0'),
+    event(1, 1, 60, 1),
+    // No args record at all (argcpu 0).
+    event(0, 3, 70, 0),
+  ]);
+  assert.deepEqual(rows.map((r) => [r['pid'], r['args']]), [[50, 'a one'], [60, null], [60, null], [70, null]]);
+});
