@@ -273,7 +273,8 @@ export async function runPerEvent(o: BenchOptions): Promise<BenchResult> {
     const ev = median(monitorSamples.filter((m) => m.monitor === monitor && m.variant === 'ebpfmon').map((m) => m.events));
     return { monitor, floor: k('floor'), hand: k('by hand'), ebpfmon: k('ebpfmon'), events: Math.round(ev) };
   });
-  const syscallRow = { monitor: 'syscall', floor: get('floor')?.kernel ?? null, hand: same?.kernel ?? null, ebpfmon: eb?.kernel ?? null, events: Math.round(eb?.events ?? 0) };
+  const r1 = (x: number | null | undefined): number | null => (x == null ? null : round(x, 1));
+  const syscallRow = { monitor: 'syscall', floor: r1(get('floor')?.kernel), hand: r1(same?.kernel), ebpfmon: r1(eb?.kernel), events: Math.round(eb?.events ?? 0) };
   const perMonitor = [syscallRow, ...monitorRows];
   for (const m of perMonitor) {
     checks.push({ figure: `per-event: ${m.monitor}, ebpfmon / by hand (kernel ns)`, value: ratio(m.ebpfmon, m.hand), unit: 'x', target: '<= 1.2', pass: null });
