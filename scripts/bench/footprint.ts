@@ -184,7 +184,7 @@ export async function runFootprint(o: BenchOptions): Promise<BenchResult> {
   try {
     aot = await measure('aot', true);
     // --default-only: no runtime.aot: false comparison (bpftrace >= 0.21 runs every script in bpftrace anyway).
-    jit = process.argv.includes('--default-only') ? [] : await measure('jit', false);
+    jit = o.defaultOnly ? [] : await measure('jit', false);
     modules = await moduleCount();
   } finally {
     await rm(work, { recursive: true, force: true });
