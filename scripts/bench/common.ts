@@ -35,6 +35,8 @@ export interface BenchOptions {
   quick: boolean;
   /** `--minutes N`: how long the soak runs (the other benchmarks ignore it). */
   minutes?: number | undefined;
+  /** `--default-only`: the footprint bench skips its runtime.aot: false comparison (the other benchmarks ignore it). */
+  defaultOnly?: boolean;
 }
 
 export interface Check {
@@ -75,12 +77,13 @@ export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)):
       child: { type: 'string' },
       only: { type: 'string' },
       minutes: { type: 'string' },
+      'default-only': { type: 'boolean', default: false },
     },
     strict: true,
   });
   const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
   if (minutes !== undefined && !(minutes > 0)) throw new Error(`--minutes: expected a positive number of minutes, got ${JSON.stringify(values.minutes)}`);
-  return { out: path.resolve(values.out), quick: values.quick, minutes, rest: values };
+  return { out: path.resolve(values.out), quick: values.quick, minutes, defaultOnly: values['default-only'], rest: values };
 }
 
 /** True when `url` (import.meta.url) is the script node was started with. */
