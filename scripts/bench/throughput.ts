@@ -146,12 +146,17 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
   // The output controller start uses, with its backpressure: above the backlog mark the reader pauses, as
   // start pauses bpftrace's stdout (without it, a replay faster than the disk only measures a growing queue).
   const output = await csvOutput(outDir, routed.map((r) => r.monitor));
+  // The stream's kernel times are synthetic: "now" is the latest tick read, so every tick is on time and of this run
+  // (the system's monotonic clock made every one "before this run began": a parse error each).
+  const system = systemClock();
+  let streamNs = 0n;
+  const tickAt = /\\t(\d+)\\t\d+\\n"\}$/;
   const router = createRouter({
     monitors: routed,
     onRows: withSink ? (m, rows) => output.write(m, rows) : () => undefined,
     onNote: (m, ts, text) => output.note(m, ts, text),
     log: silentLogger(),
-    clock: systemClock(),
+    clock: { now: system.now, wallTime: system.wallTime, monotonicNs: () => streamNs },
     arch: 'x64',
     mapCapacity: 16384,
     strlen: 200,
@@ -172,6 +177,8 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
   const lines = forEachLine(
     input,
     (l) => {
+      // Ticks are short lines: the check costs the long event and map lines nothing but a length test.
+      if (l.length < 100 && l.includes(`\\t${tickDecl.tag}\\t`)) streamNs = BigInt(tickAt.exec(l)?.[1] ?? '0');
       router.line(l);
       if (++n === retainAt) retained(n);
       if (n % 100_000 === 0) {
