@@ -6,7 +6,7 @@
 //   node dist/scripts/bench/throughput.js [--quick] [--out DIR]
 // Target: >= 200,000 records/s on one core, flat memory.
 import { assumedFeatures } from '../../src/bt/features.js';
-import { contractOf } from '../../src/script/compose.js';
+import { attachedDecl, composeRecords, contractOf, tickDecl } from '../../src/script/compose.js';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { forEachLine } from '../../src/process/lines.js';
+import { printfRecord } from '../../src/records/json-line.js';
 import { newStats } from '../../src/records/stats.js';
 import { monitors } from '../../src/monitors/registry.js';
 import { createCsvSink } from '../../src/sinks/csv.js';
@@ -42,7 +43,7 @@ const execPerCycle = 1000;
 function firstInterval(monitor: string, file: string): string[] {
   const out: string[] = [];
   for (const line of readFileSync(path.join(fixtures, file), 'utf8').split('\n')) {
-    if (line.includes(`"${monitor}\\ttick`) && out.length) break;
+    if (line.includes(`"${monitor}\\t${tickDecl.tag}\\t`) && out.length) break;
     if (line.startsWith('{"type": "map"')) out.push(line);
   }
   return out;
@@ -59,7 +60,8 @@ export async function generate(file: string, records: number): Promise<{ lines: 
   const put = async (s: string): Promise<void> => {
     if (!out.write(s)) await once(out, 'drain');
   };
-  await put('{"type": "attached_probes", "data": {"probes": 24}}\n{"type": "printf", "data": "ebpfmon\\tattached\\n"}\n');
+  const event = routedMonitors()[0]!.contract.printfs.find((p) => p.tag === 'event')!;
+  await put(`{"type": "attached_probes", "data": {"probes": 24}}\n${printfRecord(composeRecords, attachedDecl, { pid: 1 })}\n`);
   let ns = 1_000_000_000_000n;
   let pid = 10_000;
   const counts = { lines: 2, execLines: 0, mapLines: 0, tickLines: 0, bytes: 0 };
@@ -71,13 +73,13 @@ export async function generate(file: string, records: number): Promise<{ lines: 
       const file = paths[i % paths.length]!;
       // comm as %r prints it: a byte that is not printable ASCII (the tab) as \xNN, then the NUL padding.
       const comm = `${file.slice(file.lastIndexOf('/') + 1, file.lastIndexOf('/') + 16).replace(/\t/g, '\\x09')}\\x00`;
-      const data = `exec\tevent\t${ns}\t0\t${c * execPerCycle + i + 1}\t0\t${pid}\t${pid - 1 - (i % 7)}\t${comm}\t${file}\n`;
-      chunk.push(`{"type": "printf", "data": ${JSON.stringify(data)}}\n`);
+      const fields: Record<string, string | number | bigint> = { nsecs: ns, cpu: 0, seq: c * execPerCycle + i + 1, uid: 0, pid, ppid: pid - 1 - (i % 7), comm, filename: file };
+      chunk.push(`${printfRecord('exec', event, fields)}\n`);
     }
     counts.execLines += execPerCycle;
     for (const b of blocks) {
       chunk.push(...b.maps.map((l) => l + '\n'));
-      chunk.push(`{"type": "printf", "data": ${JSON.stringify(`${b.monitor}\ttick\t${ns}\n`)}}\n`);
+      chunk.push(`${printfRecord(b.monitor, tickDecl, { nsecs: ns, flip: c + 1 })}\n`);
       counts.mapLines += b.maps.length;
       counts.tickLines++;
     }
@@ -124,10 +126,9 @@ interface ChildResult {
   withSink: boolean;
 }
 
-/** The replay itself, in the pinned child: one process, one core, the real modules. */
-async function replay(file: string, outDir: string, withSink: boolean, retainAt: number): Promise<ChildResult> {
-  const wanted = ['exec', ...Object.keys(aggregateFixtures)];
-  const routed: RoutedMonitor[] = wanted.map((name) => {
+/** exec, then the monitors of the aggregate fixtures, as start routes them (double-buffered maps, no shards). */
+function routedMonitors(): RoutedMonitor[] {
+  return ['exec', ...Object.keys(aggregateFixtures)].map((name) => {
     const monitor = monitors.find((m) => m.name === name)!;
     const opts = monitor.options.parse({});
     const variants = monitor.variants(opts);
@@ -136,16 +137,26 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
     const plan = { variant: variant.name, interval: 2, symbols: {}, tracepointFields: {}, bt: assumedFeatures };
     return { monitor, opts, contract: contractOf(monitor, monitor.generate(opts, plan), { double: true, shards: 1 }), interval: 2, stats: newStats() };
   });
+}
+
+/** The replay itself, in the pinned child: one process, one core, the real modules. */
+async function replay(file: string, outDir: string, withSink: boolean, retainAt: number): Promise<ChildResult> {
+  const routed = routedMonitors();
   await mkdir(outDir, { recursive: true });
   // The output controller start uses, with its backpressure: above the backlog mark the reader pauses, as
   // start pauses bpftrace's stdout (without it, a replay faster than the disk only measures a growing queue).
   const output = await csvOutput(outDir, routed.map((r) => r.monitor));
+  // The stream's kernel times are synthetic: "now" is the latest tick read, so every tick is on time and of this run
+  // (the system's monotonic clock made every one "before this run began": a parse error each).
+  const system = systemClock();
+  let streamNs = 0n;
+  const tickAt = /\\t(\d+)\\t\d+\\n"\}$/;
   const router = createRouter({
     monitors: routed,
     onRows: withSink ? (m, rows) => output.write(m, rows) : () => undefined,
     onNote: (m, ts, text) => output.note(m, ts, text),
     log: silentLogger(),
-    clock: systemClock(),
+    clock: { now: system.now, wallTime: system.wallTime, monotonicNs: () => streamNs },
     arch: 'x64',
     mapCapacity: 16384,
     strlen: 200,
@@ -166,6 +177,8 @@ async function replay(file: string, outDir: string, withSink: boolean, retainAt:
   const lines = forEachLine(
     input,
     (l) => {
+      // Ticks are short lines: the check costs the long event and map lines nothing but a length test.
+      if (l.length < 100 && l.includes(`\\t${tickDecl.tag}\\t`)) streamNs = BigInt(tickAt.exec(l)?.[1] ?? '0');
       router.line(l);
       if (++n === retainAt) retained(n);
       if (n % 100_000 === 0) {

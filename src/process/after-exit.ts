@@ -44,3 +44,23 @@ export function afterExit(f: ExitFacts): ExitAction {
   if (attempts > f.maxRestarts) return { action: 'fail', attempts: attempts - 1 };
   return { action: 'restart', attempts, delayMs: backoffDelay(attempts, f.backoff) };
 }
+
+/**
+ * The attach timer fired: a run that has not attached its probes by now (and is not being stopped anyway) failed to
+ * start; it is stopped, and this is why it ended. Null: nothing to do.
+ */
+export function attachOverdue(s: { attached: boolean; stopping: boolean; timeoutMs: number }): { reason: string } | null {
+  if (s.attached || s.stopping) return null;
+  return { reason: `bpftrace did not attach its probes within ${s.timeoutMs / 1000} s` };
+}
+
+/**
+ * How a run is stopped: once attached, a runner with its own stop (the script's stop probe, so END prints the last
+ * interval) is asked that way, SIGTERM following if it has not exited in time; asked once, it is left to finish.
+ * Before attaching, or without its own stop or a pid, there is nothing to lose: SIGTERM at once.
+ */
+export type StopStep = 'terminate' | 'ask' | 'wait';
+export function stopStep(s: { attached: boolean; ownStop: boolean; hasPid: boolean; asked: boolean }): StopStep {
+  if (!s.attached || !s.ownStop || !s.hasPid) return 'terminate';
+  return s.asked ? 'wait' : 'ask';
+}

@@ -6,7 +6,7 @@ import type { BpftraceExit, BpftraceRun, SpawnBpftrace } from './bpftrace.js';
 import { errorSummary, failedRun, isBenignStderr, isCompileWarning } from './bpftrace.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Runner } from './aot.js';
-import { afterExit } from './after-exit.js';
+import { afterExit, attachOverdue, stopStep } from './after-exit.js';
 
 export interface ProcessSpec {
   id: string;
@@ -162,18 +162,19 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         pid: proc.pid,
         stop(): void {
           const own = runner.stop;
-          if (attachedAt === null || !own || proc.pid === undefined) proc.stop();
-          else if (!stopTimer) {
+          const step = stopStep({ attached: attachedAt !== null, ownStop: own !== undefined, hasPid: proc.pid !== undefined, asked: stopTimer !== undefined });
+          if (step === 'terminate') proc.stop();
+          else if (step === 'ask' && own && proc.pid !== undefined) {
             own(proc.pid);
             stopTimer = setTimeout(() => proc.stop(), deps.killAfterMs);
           }
         },
       };
       current.set(spec, handle);
-      let attachTimedOut = false;
+      let attachTimedOut = null as { reason: string } | null;
       const attachTimer = setTimeout(() => {
-        if (attachedAt !== null || stopping) return;
-        attachTimedOut = true;
+        attachTimedOut = attachOverdue({ attached: attachedAt !== null, stopping, timeoutMs: deps.attachTimeoutMs });
+        if (!attachTimedOut) return;
         plog.error({ pid: proc.pid, seconds: deps.attachTimeoutMs / 1000 }, 'bpftrace did not attach its probes in time; stopping it');
         proc.stop();
       }, deps.attachTimeoutMs);
@@ -182,7 +183,7 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
       clearTimeout(attachTimer);
       clearTimeout(stopTimer);
       current.delete(spec);
-      const reason = halted.get(spec) ?? (attachTimedOut ? `bpftrace did not attach its probes within ${deps.attachTimeoutMs / 1000} s` : errorSummary(stderr, exit));
+      const reason = halted.get(spec) ?? attachTimedOut?.reason ?? errorSummary(stderr, exit);
       const next = afterExit({
         stopping,
         halted: halted.has(spec),

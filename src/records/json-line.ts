@@ -1,5 +1,5 @@
 // One line of `bpftrace -f json` -> a typed record, or the reason it is not one. Never throws.
-
+import type { PrintfDecl } from '../bt/ir.js';
 /** A keyed map's entries, in the order printed: keys[i] holds values[i]. */
 export interface MapEntries {
   readonly keys: readonly string[];
@@ -196,3 +196,13 @@ export const splitKey = (key: string, arity: number): string[] | null => splitLi
 
 /** A printf line's tab-separated fields; the last (free text) keeps its tabs. */
 export const splitFields = (text: string, arity: number): string[] | null => splitLimit(text, '\t', arity);
+
+/**
+ * The line `bpftrace -f json` prints for one record of `decl` from `owner` (a monitor, or compose's own records):
+ * input built from the declaration the script prints it by, field by field, not by position.
+ */
+export function printfRecord<N extends string>(owner: string, decl: PrintfDecl<N>, values: Readonly<Record<N, string | number | bigint>>): string {
+  const data = `${[owner, decl.tag, ...decl.fields.map((f) => String(values[f.name]))].join('\t')}\n`;
+  // Spaced as bpftrace prints it.
+  return `{"type": "printf", "data": ${JSON.stringify(data)}}`;
+}

@@ -6,7 +6,7 @@
 import type { Logger } from '../log.js';
 import type { BaseOptions, Entry, EventRecord, IntervalRecord, Monitor, ParseCtx, Row } from '../monitors/types.js';
 import type { Clock } from '../rows/clock.js';
-import type { OutputContract } from '../script/compose.js';
+import { attachedDecl, composeRecords, retiredDecl, tickDecl, type OutputContract } from '../script/compose.js';
 import type { Agg, Field, KeyPart, PrintfDecl, ResultMap } from '../bt/ir.js';
 import { parseLine, splitFields, splitKey, type MapValue } from './json-line.js';
 import { cutMarker, decodeByteArray, decodeHexBytes, decodeText, unescapeJson } from './text.js';
@@ -155,6 +155,32 @@ export function classifyTick(ns: bigint, at: { nowNs: bigint; interval: number; 
   return { kind: 'on-time', seconds };
 }
 
+/** The stall after a tick: a late one opens it (from the tick before) or lengthens it; any other tick ends it. */
+export function stallAfter(v: TickVerdict, stall: Stall | null, lastTickNs: bigint | null): Stall | null {
+  if (v.kind !== 'late') return null;
+  return { fromNs: stall ? stall.fromNs : lastTickNs, ticks: (stall ? stall.ticks : 0) + 1 };
+}
+
+/** The marker a tick's rows get when they cover more than one interval (logged at `level`), or null. */
+export function spanNote(v: TickVerdict, interval: number, wallTime: (ns: bigint) => string): { level: 'warn' | 'info'; text: string } | null {
+  if (v.kind === 'stalled') {
+    const from = v.fromNs === null ? '' : ` from ${wallTime(v.fromNs)}`;
+    return { level: 'warn', text: `bpftrace stalled: this interval's rows cover ${v.seconds.toFixed(1)} s${from} (${v.intervals} intervals), not ${interval} s; counts are totals for that span` };
+  }
+  if (v.kind === 'skipped') {
+    const ticks = `${v.skipped} tick${v.skipped === 1 ? '' : 's'}`;
+    return { level: 'info', text: `the kernel skipped ${ticks} of the interval timer: this interval's rows cover ${v.seconds.toFixed(1)} s from ${wallTime(v.fromNs)}, not ${interval} s; counts are totals for that span` };
+  }
+  return null;
+}
+
+/** Why an interval's counts are incomplete: maps printed full, updates the kernel refused; null when complete. */
+export function incompleteDetail(full: readonly string[], dropped: number, capacity: number): string | null {
+  if (!full.length && !dropped) return null;
+  const held = full.length ? `${full.join(', ')} held ${capacity} keys, as many as a kernel map can; ` : '';
+  return dropped ? `${held}${dropped} update${dropped === 1 ? ' was' : 's were'} dropped in the kernel (map full, or a key created on two CPUs at once)` : `${held}updates beyond were dropped in the kernel`;
+}
+
 export function createRouter(deps: RouterDeps): Router {
   const { log, clock } = deps;
   const byCopy = new Map<string, { slot: Slot; map: ResultMap }>();
@@ -283,28 +309,20 @@ export function createRouter(deps: RouterDeps): Router {
     if (flip !== null) slot.lastFlip = flip;
     const name = rm.monitor.name;
     const verdict = classifyTick(ns, { nowNs: clock.monotonicNs(), interval: rm.interval, lastTickNs: slot.lastTickNs, stall: slot.stall });
+    slot.stall = stallAfter(verdict, slot.stall, slot.lastTickNs);
     if (verdict.kind === 'late') {
-      slot.stall ??= { fromNs: slot.lastTickNs, ticks: 0 };
-      slot.stall.ticks++;
       slot.lastTickNs = ns;
       return;
     }
     const stalled = verdict.kind === 'stalled';
     const { seconds } = verdict;
     const timestamp = clock.wallTime(ns);
-    if (verdict.kind === 'stalled') {
-      rm.stats.stalls++;
-      const from = verdict.fromNs;
-      const text = `bpftrace stalled: this interval's rows cover ${seconds.toFixed(1)} s${from === null ? '' : ` from ${clock.wallTime(from)}`} (${verdict.intervals} intervals), not ${rm.interval} s; counts are totals for that span`;
-      log.warn({ monitor: name, seconds, intervals: verdict.intervals }, text);
-      deps.onNote(name, timestamp, text);
-      slot.stall = null;
-    } else if (verdict.kind === 'skipped') {
-      rm.stats.skippedTicks++;
-      const { skipped } = verdict;
-      const text = `the kernel skipped ${skipped} tick${skipped === 1 ? '' : 's'} of the interval timer: this interval's rows cover ${seconds.toFixed(1)} s from ${clock.wallTime(verdict.fromNs)}, not ${rm.interval} s; counts are totals for that span`;
-      log.info({ monitor: name, seconds, skipped }, text);
-      deps.onNote(name, timestamp, text);
+    if (verdict.kind === 'stalled') rm.stats.stalls++;
+    else if (verdict.kind === 'skipped') rm.stats.skippedTicks++;
+    const note = spanNote(verdict, rm.interval, clock.wallTime);
+    if (note) {
+      log[note.level]({ monitor: name, seconds, ...(verdict.kind === 'stalled' ? { intervals: verdict.intervals } : verdict.kind === 'skipped' ? { skipped: verdict.skipped } : {}) }, note.text);
+      deps.onNote(name, timestamp, note.text);
     }
     slot.lastTickNs = ns;
     rm.stats.lastTickAt = Date.now();
@@ -331,24 +349,22 @@ export function createRouter(deps: RouterDeps): Router {
       }
       deps.onInterval(name, { total, complete: full.length === 0 && dropped === 0 && !stalled, tickNs: ns });
     }
-    if (full.length || dropped) {
+    const detail = incompleteDetail(full, dropped, deps.mapCapacity);
+    if (detail !== null) {
       rm.stats.saturatedIntervals++;
-      const held = full.length ? `${full.join(', ')} held ${deps.mapCapacity} keys, as many as a kernel map can; ` : '';
-      const detail = dropped ? `${held}${dropped} update${dropped === 1 ? ' was' : 's were'} dropped in the kernel (map full, or a key created on two CPUs at once)` : `${held}updates beyond were dropped in the kernel`;
       deps.onNote(name, timestamp, `incomplete: ${detail}`);
       if (!slot.wasFull) log.warn({ monitor: name, maps: full, capacity: deps.mapCapacity }, `${name}: counts of this interval are incomplete (${detail})`);
     } else if (slot.wasFull) log.info({ monitor: name }, `${name}: maps no longer full; counts complete again`);
-    slot.wasFull = full.length > 0 || dropped > 0;
+    slot.wasFull = detail !== null;
   };
 
   /**
    * A tick's kernel time as printed, checked: one that cannot be this run's (see insaneTick; a script run with
    * --scripts prints what its operator wrote) is counted as a parse error, warned about once, marked in the output,
-   * and the interval closes at the tick's arrival instead. No tick field (contract 1) is the arrival too, silently.
+   * and the interval closes at the tick's arrival instead.
    */
   const tickNs = (slot: Slot, text: string): bigint => {
     const now = clock.monotonicNs();
-    if (text === '') return now;
     const ns = /^\d+$/.test(text) ? BigInt(text) : null;
     const why = ns === null ? 'not a number' : insaneTick(ns, { nowNs: now, startNs, lastNs: slot.lastTickNs });
     if (ns !== null && why === null) return ns;
@@ -416,6 +432,29 @@ export function createRouter(deps: RouterDeps): Router {
     },
   };
   let probes = 0;
+  /** A declared record's fields by name (text decoded; see textOf). */
+  const fieldsOf = <N extends string>(decl: PrintfDecl<N>, split: readonly string[]): Record<N, string> => {
+    const fields = {} as Record<N, string>;
+    decl.fields.forEach((f, i) => (fields[f.name] = textOf(split[i]!, f, false)));
+    return fields;
+  };
+  /** A whole number as printed, or null (an operator's edited script may print anything). */
+  const countOf = (text: string): bigint | null => (/^\d+$/.test(text) ? BigInt(text) : null);
+
+  /** BEGIN's record: every probe is live; bpftrace's pid as the kernel's rows carry it. */
+  const onAttached = (rest: string): void => {
+    const { pid } = fieldsOf(attachedDecl, splitFields(rest, attachedDecl.fields.length) ?? ['']);
+    if (countOf(pid) !== null) {
+      rowPid = Number(pid);
+      for (const { rm } of byName.values()) rm.stats.bpftraceRowPid = rowPid;
+      const seen = deps.tracer?.();
+      if (seen !== undefined && seen !== rowPid) {
+        deps.log.info({ bpftracePid: seen, rowPid }, `bpftrace is pid ${seen} here and pid ${rowPid} in the rows (a pid namespace): its own rows are left out by ${rowPid}`);
+      }
+    }
+    deps.onAttached?.(probes);
+  };
+
   const onPrintf = (text: string): void => {
     const body = text.endsWith('\n') ? text.slice(0, -1) : text;
     // "<monitor>\t<tag>\t<fields>": cut with indexOf, the hottest path of an event monitor.
@@ -423,18 +462,9 @@ export function createRouter(deps: RouterDeps): Router {
     const t2 = t1 < 0 ? -1 : body.indexOf('\t', t1 + 1);
     const name = t1 < 0 ? body : body.slice(0, t1);
     const tag = t1 < 0 ? undefined : body.slice(t1 + 1, t2 < 0 ? undefined : t2);
-    if (name === 'ebpfmon' && tag === 'attached') {
-      // "ebpfmon\tattached\t<pid>": bpftrace's pid as the kernel's rows carry it (an edited script may print none).
-      const own = t2 < 0 ? '' : body.slice(t2 + 1);
-      if (/^\d+$/.test(own)) {
-        rowPid = Number(own);
-        for (const { rm } of byName.values()) rm.stats.bpftraceRowPid = rowPid;
-        const seen = deps.tracer?.();
-        if (seen !== undefined && seen !== rowPid) {
-          deps.log.info({ bpftracePid: seen, rowPid }, `bpftrace is pid ${seen} here and pid ${rowPid} in the rows (a pid namespace): its own rows are left out by ${rowPid}`);
-        }
-      }
-      deps.onAttached?.(probes);
+    const rest = t2 < 0 ? '' : body.slice(t2 + 1);
+    if (name === composeRecords && tag === attachedDecl.tag) {
+      onAttached(rest);
       return;
     }
     const slot = byName.get(name);
@@ -448,24 +478,24 @@ export function createRouter(deps: RouterDeps): Router {
       return;
     }
     slot.rm.stats.records++;
-    const rest = t2 < 0 ? '' : body.slice(t2 + 1);
-    // A tick of contract 1 (before the flip number) has one field: still a tick.
-    const split = splitFields(rest, decl.fields.length) ?? (tag === 'tick' ? splitFields(rest, 1) : null);
+    const split = splitFields(rest, decl.fields.length);
     if (!split || (decl.fields.length === 0 && rest !== '')) {
       problem(slot, `fields:${name}:${tag}`, `${name}: printf "${tag}" has fewer than ${decl.fields.length} fields; ignored`);
       return;
     }
-    if (tag === 'tick' && slot.rm.monitor.mode === 'aggregate') {
-      onTick(slot, tickNs(slot, split[0] ?? ''), /^\d+$/.test(split[1] ?? '') ? BigInt(split[1]!) : null);
+    // Compose's own records of an aggregate monitor (printfsOf adds them to its contract only).
+    if (decl === tickDecl) {
+      const tick = fieldsOf(tickDecl, split);
+      onTick(slot, tickNs(slot, tick.nsecs), countOf(tick.flip));
       return;
     }
-    if (tag === 'retired' && slot.rm.monitor.mode === 'aggregate') {
+    if (decl === retiredDecl) {
       // The tick of this flip arrived: the print and clear before it did too, and what END prints next repeats it.
-      slot.skipRetired = /^\d+$/.test(split[0] ?? '') && slot.lastFlip === BigInt(split[0]!);
+      const flip = countOf(fieldsOf(retiredDecl, split).flip);
+      slot.skipRetired = flip !== null && slot.lastFlip === flip;
       return;
     }
-    const fields: Record<string, string> = {};
-    decl.fields.forEach((f, i) => (fields[f.name] = textOf(split[i]!, f, false)));
+    const fields: Record<string, string> = fieldsOf(decl, split);
     if (decl.joins) {
       // Held until its record arrives; one that never does is replaced by the next of that CPU.
       slot.joining.set(`${decl.joins.tag}:${fields[decl.joins.cpu] ?? ''}`, { seq: fields[decl.joins.seq] ?? '', tag, fields });

@@ -25,8 +25,15 @@ export interface ComposeContext {
   runtime: { map_keys_max: number; perf_rb_pages: number };
 }
 
+/** The name compose's own records print where a monitor's print its name: no monitor is called this. */
+export const composeRecords = 'ebpfmon';
 /** Printed by BEGIN; the router takes it as proof that every probe is live. */
-export const attachedMarker = 'ebpfmon\\tattached';
+export const attachedDecl: PrintfDecl<'pid'> = printfOf(
+  'attached',
+  "BEGIN: every probe is live; pid: bpftrace's own as its rows carry it (an operator's edited script may print none)",
+  intField('pid', 'pid', '%d'),
+);
+const attachedMarker = `${composeRecords}\\t${attachedDecl.tag}`;
 
 export const scriptFileName = (id: string): string => `ebpfmon-${id}.bt`;
 

@@ -6,13 +6,17 @@ import { fixturesDir } from './paths.js';
 import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { newStats } from '../../src/records/stats.js';
 import type { BaseOptions, Entry, IntervalRecord, Monitor, MonitorPlan, Row } from '../../src/monitors/types.js';
-import { contractOf } from '../../src/script/compose.js';
+import { contractOf, tickDecl } from '../../src/script/compose.js';
+import { printfRecord } from '../../src/records/json-line.js';
 import { monitorLayout, renderFinalFlush, renderFlush, renderProbe, type Layout } from '../../src/bt/render.js';
 import type { Clock } from '../../src/rows/clock.js';
 import { silentLogger } from '../../src/log.js';
 
 export const fixtureLines = (monitor: string, name: string): string[] =>
   readFileSync(path.join(fixturesDir, 'bpftrace-0.17', monitor, `${name}.ndjson`), 'utf8').split('\n');
+
+/** The tick that closes an interval of `monitor` at kernel time `nsecs`, after `flip` flips of its double buffer. */
+export const tickLine = (monitor: string, nsecs: bigint | number | string, flip = 1): string => printfRecord(monitor, tickDecl, { nsecs, flip });
 
 /** Wall time = 2026-01-01T00:00:00Z + ns; fixed "now". */
 export const fakeClock: Clock = {

@@ -1,7 +1,7 @@
 // What the supervisor does after a bpftrace exit, and the budget verdicts: pure decisions, table-driven.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { afterExit, type ExitFacts } from '../../src/process/after-exit.js';
+import { afterExit, attachOverdue, stopStep, type ExitFacts, type StopStep } from '../../src/process/after-exit.js';
 import { budgetOf, budgetWindow, judgeBudget } from '../../src/session/budget.js';
 
 const base: ExitFacts = {
@@ -55,4 +55,25 @@ test('budgetWindow: CPU from a reading after attach, judged only over whole inte
   assert.deepEqual(budgetWindow(attached, { atMs: 11_000, userSeconds: 1.15, bpfNs: 20e6 }, 1000), { kernelPercent: 2, userPercent: 5 });
   assert.deepEqual(budgetWindow(attached, { atMs: 10_950, userSeconds: 1.1, bpfNs: 0 }, 1000), { kernelPercent: 0, userPercent: 0 }, 'timer jitter: 95 % of an interval is one');
   assert.deepEqual(budgetWindow(attached, { atMs: 12_000, userSeconds: 1.3, bpfNs: 0 }, 1000), { kernelPercent: 0, userPercent: 10 }, 'a late tick: the share over the span');
+});
+
+test('attachOverdue: only a run neither attached nor being stopped failed to start', () => {
+  const cases: [string, { attached: boolean; stopping: boolean }, { reason: string } | null][] = [
+    ['not attached: stopped, and why', { attached: false, stopping: false }, { reason: 'bpftrace did not attach its probes within 1.5 s' }],
+    ['attached in time', { attached: true, stopping: false }, null],
+    ['being stopped before it attached: the stop ends it', { attached: false, stopping: true }, null],
+    ['attached, being stopped', { attached: true, stopping: true }, null],
+  ];
+  for (const [name, s, want] of cases) assert.deepEqual(attachOverdue({ ...s, timeoutMs: 1500 }), want, name);
+});
+
+test('stopStep: its own stop once attached, asked once; SIGTERM before attaching or without one', () => {
+  const cases: [string, Parameters<typeof stopStep>[0], StopStep][] = [
+    ['attached, own stop, not asked yet: ask', { attached: true, ownStop: true, hasPid: true, asked: false }, 'ask'],
+    ['asked already: let it finish (SIGTERM follows on its timer)', { attached: true, ownStop: true, hasPid: true, asked: true }, 'wait'],
+    ['not attached: nothing to lose', { attached: false, ownStop: true, hasPid: true, asked: false }, 'terminate'],
+    ['no stop of its own (bpftrace handles SIGTERM)', { attached: true, ownStop: false, hasPid: true, asked: false }, 'terminate'],
+    ['no pid (it never started)', { attached: true, ownStop: true, hasPid: false, asked: false }, 'terminate'],
+  ];
+  for (const [name, s, want] of cases) assert.equal(stopStep(s), want, name);
 });

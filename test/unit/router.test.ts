@@ -1,7 +1,7 @@
 // The router and the exec/syscall parsers on real captured bpftrace 0.17 output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fakeClock, fixtureLines, plannedFor, route } from '../helpers/fixtures.js';
+import { fakeClock, fixtureLines, plannedFor, route, tickLine } from '../helpers/fixtures.js';
 import { insaneTick } from '../../src/records/router.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
@@ -69,8 +69,8 @@ test('syscall: maps with no tick yet produce no rows; the tick closes the interv
   assert.equal(withoutTicks.length, syscallLines.length - 1);
   assert.equal(route(syscall, opts, plannedFor('tracepoint'), withoutTicks).rows.length, 0);
   const onlyTicks = route(syscall, opts, plannedFor('tracepoint'), [
-    '{"type": "printf", "data": "syscall\\ttick\\t1000000000\\n"}',
-    '{"type": "printf", "data": "syscall\\ttick\\t3000000000\\n"}',
+    tickLine('syscall', 1000000000, 1),
+    tickLine('syscall', 3000000000, 2),
   ]);
   assert.equal(onlyTicks.rows.length, 0);
   assert.equal(onlyTicks.unrouted, 0);
@@ -78,7 +78,7 @@ test('syscall: maps with no tick yet produce no rows; the tick closes the interv
 
 test('a tick on time but two intervals after the last (the kernel skipped the timer) is marked: its rows cover the span', () => {
   const opts = syscall.options.parse({ enabled: true });
-  const tick = (s: number): string => `{"type": "printf", "data": "syscall\\ttick\\t${s * 1e9}\\n"}`;
+  const tick = (s: number): string => tickLine('syscall', s * 1e9, s / 2);
   // Ticks at 2, 4, 8 (the one at 6 s never fired) and 10 s; fakeClock's monotonic time keeps every one on time.
   const r = route(syscall, opts, plannedFor('tracepoint'), [tick(2), tick(4), tick(8), tick(10)]);
   assert.deepEqual(r.notes, [
@@ -102,7 +102,7 @@ test('router: malformed, truncated and unexpected lines are counted, never throw
     '{"type": "printf", "data": "syscall\\tunknown_tag\\n"}',
     '{"type": "lost_events", "data": {"events": 17}}',
     '{"type": "time", "data": "12:00:00\\n"}',
-    '{"type": "printf", "data": "syscall\\ttick\\t5000000000\\n"}',
+    tickLine('syscall', 5000000000),
   ];
   const { rows, rm, unrouted } = route(syscall, opts, plannedFor('tracepoint'), lines);
   assert.equal(rows.length, 1);
@@ -166,7 +166,7 @@ test('ticks that are no kernel time of the run (an edited script): counted, warn
   // The run began at 100 s (monotonic) and "now" stays there: ticks at 98 and 99 s are on time.
   const clock = { ...fakeClock, monotonicNs: () => BigInt(100 * s) };
   const calls = (n: number): string => `{"type": "map", "data": {"@syscall_count": {"12,3,cat": ${n}}}}`;
-  const tick = (ns: string): string => `{"type": "printf", "data": "syscall\\ttick\\t${ns}\\n"}`;
+  const tick = (ns: string): string => tickLine('syscall', ns);
   const lines = [
     calls(1), tick(String(98 * s)),
     // 2^64 - 1: a negative number printed as %llu (rows dated 2611, "covers 18446742574 s" before)
@@ -228,4 +228,18 @@ test('exec args: the args record joins the next event of its CPU with the same s
       ['/bin/two', null],
     ],
   );
+});
+
+test('a tick without its flip (the contract before the double buffer numbered its flips) is refused, not guessed', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const r = route(syscall, opts, plannedFor('tracepoint'), [
+    '{"type": "map", "data": {"@syscall_count": {"12,3,cat": 4}}}',
+    '{"type": "printf", "data": "syscall\\ttick\\t2000000000\\n"}',
+  ]);
+  assert.equal(r.rows.length, 0);
+  assert.equal(r.rm.stats.parseErrors, 1);
+  assert.equal(r.rm.stats.lastError, 'syscall: printf "tick" has fewer than 2 fields; ignored');
+  // The same interval closed by a tick as the script prints it now.
+  const ok = route(syscall, opts, plannedFor('tracepoint'), ['{"type": "map", "data": {"@syscall_count": {"12,3,cat": 4}}}', tickLine('syscall', 2000000000, 1)]);
+  assert.deepEqual([ok.rows.length, ok.rm.stats.parseErrors], [1, 0]);
 });

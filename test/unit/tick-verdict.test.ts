@@ -2,7 +2,7 @@
 // an on-time tick far after the one before follows skipped timer runs, anything else is one interval.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyTick, type Stall, type TickVerdict } from '../../src/records/router.js';
+import { classifyTick, incompleteDetail, spanNote, stallAfter, type Stall, type TickVerdict } from '../../src/records/router.js';
 
 const s = (x: number): bigint => BigInt(Math.round(x * 1e9));
 
@@ -23,4 +23,62 @@ test('classifyTick: late, stalled, skipped, on time', () => {
     if ('seconds' in got && 'seconds' in want) assert.ok(Math.abs(got.seconds - want.seconds) < 1e-6, `${name}: ${got.seconds} s`);
     assert.deepEqual({ ...got, ...('seconds' in want ? { seconds: want.seconds } : {}) }, want, name);
   }
+});
+
+test('stallAfter: a late tick opens a stall from the tick before, or lengthens the open one; any other tick ends it', () => {
+  const onTime: TickVerdict = { kind: 'on-time', seconds: 2 };
+  const late: TickVerdict = { kind: 'late' };
+  const cases: [string, TickVerdict, Stall | null, number | null, Stall | null][] = [
+    ['late, no stall yet: opens at the tick before', late, null, 10, { fromNs: s(10), ticks: 1 }],
+    ['late, the first tick of the run: opens from the start', late, null, null, { fromNs: null, ticks: 1 }],
+    ['late again: same start, one tick more', late, { fromNs: s(10), ticks: 3 }, 16, { fromNs: s(10), ticks: 4 }],
+    ['the on-time tick after a stall ends it', { kind: 'stalled', fromNs: s(10), seconds: 10, intervals: 5 }, { fromNs: s(10), ticks: 4 }, 18, null],
+    ['on time, no stall: none', onTime, null, 10, null],
+    ['skipped ticks are no stall', { kind: 'skipped', fromNs: s(10), seconds: 6, skipped: 2 }, null, 10, null],
+  ];
+  for (const [name, v, stall, last, want] of cases) assert.deepEqual(stallAfter(v, stall, last === null ? null : s(last)), want, name);
+});
+
+test('spanNote: stalled and skipped intervals are marked with their span; one interval is not', () => {
+  const wall = (ns: bigint): string => `t${Number(ns) / 1e9}`;
+  const cases: [string, TickVerdict, ReturnType<typeof spanNote>][] = [
+    ['on time', { kind: 'on-time', seconds: 2 }, null],
+    ['late (merged into the stall, marked when it ends)', { kind: 'late' }, null],
+    [
+      'stalled from a tick',
+      { kind: 'stalled', fromNs: s(10), seconds: 10, intervals: 5 },
+      { level: 'warn', text: "bpftrace stalled: this interval's rows cover 10.0 s from t10 (5 intervals), not 2 s; counts are totals for that span" },
+    ],
+    [
+      'stalled from the start',
+      { kind: 'stalled', fromNs: null, seconds: 2, intervals: 2 },
+      { level: 'warn', text: "bpftrace stalled: this interval's rows cover 2.0 s (2 intervals), not 2 s; counts are totals for that span" },
+    ],
+    [
+      'one tick skipped',
+      { kind: 'skipped', fromNs: s(10), seconds: 4, skipped: 1 },
+      { level: 'info', text: "the kernel skipped 1 tick of the interval timer: this interval's rows cover 4.0 s from t10, not 2 s; counts are totals for that span" },
+    ],
+    [
+      'two ticks skipped',
+      { kind: 'skipped', fromNs: s(10), seconds: 6, skipped: 2 },
+      { level: 'info', text: "the kernel skipped 2 ticks of the interval timer: this interval's rows cover 6.0 s from t10, not 2 s; counts are totals for that span" },
+    ],
+  ];
+  for (const [name, v, want] of cases) assert.deepEqual(spanNote(v, 2, wall), want, name);
+});
+
+test('incompleteDetail: full maps and dropped updates, each or both; null when complete', () => {
+  const cases: [string, string[], number, string | null][] = [
+    ['complete', [], 0, null],
+    ['one map full', ['@x_count'], 0, '@x_count held 100 keys, as many as a kernel map can; updates beyond were dropped in the kernel'],
+    ['one update dropped', [], 1, '1 update was dropped in the kernel (map full, or a key created on two CPUs at once)'],
+    [
+      'two maps full, 3 dropped',
+      ['@x_count', '@x_bytes'],
+      3,
+      '@x_count, @x_bytes held 100 keys, as many as a kernel map can; 3 updates were dropped in the kernel (map full, or a key created on two CPUs at once)',
+    ],
+  ];
+  for (const [name, full, dropped, want] of cases) assert.equal(incompleteDetail(full, dropped, 100), want, name);
 });

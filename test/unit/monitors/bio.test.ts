@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bio, bioOptions, deviceName } from '../../../src/monitors/bio.js';
 import type { MonitorPlan, Row } from '../../../src/monitors/types.js';
-import { fixtureLines, intervalOf, plannedFor, rendered, route } from '../../helpers/fixtures.js';
+import { fixtureLines, intervalOf, plannedFor, rendered, route, tickLine } from '../../helpers/fixtures.js';
 
 const erased = bio;
 const withAllTracepoints: MonitorPlan = {
@@ -52,7 +52,7 @@ test('bio: throughput uses the measured interval; an interval with no I/O gives 
   const tick = lines.find((l) => l.includes('bio\\ttick'));
   assert.ok(tick);
   // The same maps again, closed 0.5 s after the first tick: 4 MiB in 0.5 s.
-  const later = tick.replace(/\d+\\n/, `${5260737482274 + 500_000_000}\\n`);
+  const later = tickLine('bio', 5260737482274 + 500_000_000, 1);
   const again = [...lines.filter((l) => l.includes('"map"')), later];
   const { rows } = route(erased, bioOptions.parse({ enabled: true }), plannedFor('tracepoint'), [...lines, ...again]);
   assert.equal(rows.length, 14);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { interrupt, interruptOptions, softirqName, softirqNames } from '../../../src/monitors/interrupt.js';
-import { fixtureLines, plannedFor, rendered, route } from '../../helpers/fixtures.js';
+import { fixtureLines, plannedFor, rendered, route, tickLine } from '../../helpers/fixtures.js';
 
 const monitor = interrupt;
 const opts = interruptOptions.parse({ enabled: true });
@@ -67,7 +67,7 @@ test('a handler name with a comma stays whole; time without a counted entry give
     '{"type": "map", "data": {"@interrupt_hard_ns": {"0,19,eth0,rx": 4000, "1,20,nvme0q1": 1500}}}',
     '{"type": "map", "data": {"@interrupt_hard_max": {"0,19,eth0,rx": 2500, "1,20,nvme0q1": 1500}}}',
     '{"type": "map", "data": {"@interrupt_soft_count": {"1,12": 2}}}',
-    '{"type": "printf", "data": "interrupt\\ttick\\t2000000000\\n"}',
+    tickLine('interrupt', 2000000000),
   ]);
   assert.deepEqual(rows.map((r) => [r['type'], r['name'], r['cpu'], r['irq'], r['count'], r['total_time_us'], r['avg_time_us'], r['max_time_us']]), [
     ['hardirq', 'eth0,rx', 0, 19, 4, 4, 1, 2.5],
@@ -77,7 +77,7 @@ test('a handler name with a comma stays whole; time without a counted entry give
 });
 
 test('a tick with no maps closes an idle interval with no rows', () => {
-  const { rows, unrouted } = route(monitor, opts, plan, ['{"type": "printf", "data": "interrupt\\ttick\\t2000000000\\n"}', '']);
+  const { rows, unrouted } = route(monitor, opts, plan, [tickLine('interrupt', 2000000000), '']);
   assert.deepEqual(rows, []);
   assert.equal(unrouted, 0);
 });
