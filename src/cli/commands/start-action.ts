@@ -7,7 +7,8 @@ import type { LevelWithSilent } from 'pino';
 import { openLog, type Logger } from '../../log.js';
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { describe, isUserError, RunFailure, UsageError } from '../../errors.js';
-import { runStart, type StartOptions, type StartSignals } from './start.js';
+import { runStart, type StartOptions } from './start.js';
+import type { SessionSignals } from '../../session/run.js';
 import { lostRowsLine } from '../../sinks/file-sink.js';
 import { claimPidFile, defaultPidFile, releasePidFile, releasePidFileSync, runningPid, statusFileFor } from '../../daemon/pid-file.js';
 import { detach, isDaemonChild, tellParent } from '../../daemon/detach.js';
@@ -25,7 +26,7 @@ export { defaultDaemonLog };
 const cliPath = fileURLToPath(new URL('../main.js', import.meta.url));
 
 /** SIGINT/SIGTERM resolve `stop` once (a second one is logged); SIGHUP calls the reload handler. */
-function wireSignals(log: Logger): StartSignals {
+function wireSignals(log: Logger): SessionSignals {
   let onReload: () => void = () => undefined;
   let onReopen: () => void = () => undefined;
   process.on('SIGHUP', () => onReload());

@@ -10,8 +10,8 @@ import { makeRunnable } from '../../session/runnable.js';
 import { requirePids, scopeOf } from '../../session/targets.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
-import { bpfStatsSysctl, costRate, processBpfCost, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
-import { createUsageSampler, type ProcessUsage } from '../../daemon/status.js';
+import { bpfStatsSysctl } from '../../process/bpf-stats.js';
+import { createHealthSampler, refreshSeconds } from '../../session/health.js';
 import { createTopState, snapshot, withUsage, type MonitorClock, type SortKey, type Usage } from '../../top/model.js';
 import { decodeKeys, initialUi, press, type UiState } from '../../top/keys.js';
 import { bodyRows, drawScreen, drawSnapshot, visibleProcesses, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
@@ -139,9 +139,6 @@ async function runView(
   };
   stdout.on('error', onOutError);
 
-  // The bpftrace processes' CPU (and, when kernel.bpf_stats_enabled is on, their BPF programs' run time), sampled
-  // once per refresh.
-  const sample = createUsageSampler();
   // Every listed process's CPU and RSS, from /proc, sampled once per refresh like htop.
   const sampleProcs = createProcSampler();
   let procUsage: ReadonlyMap<number, Usage> = new Map();
@@ -154,25 +151,15 @@ async function runView(
     procSampledAt = now;
     procUsage = await sampleProcs(pids, now);
   };
-  const usage = new Map<number, ProcessUsage>();
-  const costs = new Map<number, { cost: BpfCost; at: number; rate: CostRate }>();
+  // The bpftrace processes' CPU (and, when kernel.bpf_stats_enabled is on, their BPF programs' run time), sampled
+  // once per refresh, as `start` samples them.
+  const health = createHealthSampler();
   let bpfStats = false;
   const measure = async (s: Session): Promise<void> => {
     s.sampleEventCoverage();
     await sampleUsage();
     bpfStats = (await readFile(bpfStatsSysctl, 'utf8').catch(() => '0')).trim() !== '0';
-    const pids = new Set([...s.monitors.values()].flatMap((m) => (m.stats.bpftracePid === null ? [] : [m.stats.bpftracePid])));
-    for (const pid of [...usage.keys()]) if (!pids.has(pid)) usage.delete(pid);
-    for (const pid of pids) {
-      usage.set(pid, await sample(pid));
-      const cost = bpfStats ? await processBpfCost(pid) : null;
-      if (!cost) {
-        costs.delete(pid);
-        continue;
-      }
-      const at = Date.now();
-      costs.set(pid, { cost, at, rate: costRate(costs.get(pid), cost, at) });
-    }
+    await health.sample(s.monitors.values(), bpfStats);
   };
 
   const clocks = (): MonitorClock[] =>
@@ -196,14 +183,14 @@ async function runView(
         line.monitors.push(m.monitor.name);
         continue;
       }
-      const u = usage.get(pid);
-      const c = costs.get(pid);
+      const u = health.usage(pid);
+      const c = health.cost(pid);
       byPid.set(pid, {
         pid,
         runtime: m.stats.runtime,
         monitors: [m.monitor.name],
-        cpuPercent: u?.cpuPercent ?? null,
-        rssBytes: u?.rssBytes ?? null,
+        cpuPercent: u.cpuPercent,
+        rssBytes: u.rssBytes,
         bpf: c ? { cpuPercent: c.rate.cpuPercent, nsPerEvent: c.rate.nsPerEvent } : null,
       });
     }
@@ -294,7 +281,7 @@ async function runView(
     if (o.pid) await requirePids(o.pid);
     const runnable = await makeRunnable({ config: o.config, monitors: o.monitors, scope: scopeOf(o) }, log);
     const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
-    if (o.delay === undefined) ui = { ...ui, delay: Math.max(1, Math.min(...intervals, 2)) };
+    if (o.delay === undefined) ui = { ...ui, delay: refreshSeconds(intervals) };
     starting = 'starting bpftrace';
     redraw();
     session = await prepareSession(runnable, { noFiles: true, console: false }, [sink], { log });
