@@ -111,6 +111,59 @@ async function bpfStatsFor(r: Runnable, log: Logger): Promise<{ restore(): Promi
   return stats;
 }
 
+/**
+ * The session a SIGHUP asks for, prepared while the running one goes on: null (logged) when its config, directory
+ * or a compile fails, and the running one is left be.
+ */
+async function prepareReload(opts: SessionRunOptions, log: Logger, prepare: (r: Runnable) => Promise<Session>): Promise<{ runnable: Runnable; session: Session } | null> {
+  let next: { runnable: Runnable; session: Session };
+  try {
+    const runnable = await makeRunnable(opts, log);
+    next = { runnable, session: await prepare(runnable) };
+  } catch (e) {
+    log.error({ reason: describe(e) }, `reload refused: ${describe(e)}; the running configuration continues`);
+    return null;
+  }
+  logVerdicts(log, next.runnable.verdicts);
+  return next;
+}
+
+/**
+ * What the sessions of one run add up to. Per monitor, the counters of the sessions closed so far: a reload's new
+ * session starts from them, so `status`, the log and the exporter count from `start` on, each with the same totals.
+ */
+function createRunTotals(): { files: string[]; add(s: Session): void; carry(s: Session): void; stopped(log: Logger): SessionSummary } {
+  const files: string[] = [];
+  const rows: Record<string, number> = {};
+  const failed = new Set<string>();
+  const outputs: OutputFileStats[] = [];
+  const totals = new Map<string, Counters>();
+  return {
+    files,
+    add(s) {
+      outputs.push(...s.outputs());
+      for (const [n, m] of s.monitors) {
+        rows[n] = m.stats.rows;
+        totals.set(n, countersOf(m.stats));
+        if (m.stats.state === 'failed') failed.add(n);
+      }
+    },
+    carry(s) {
+      for (const [n, m] of s.monitors) {
+        const t = totals.get(n);
+        if (t) carryCounters(m.stats, t);
+      }
+    },
+    /** The last log line of the run, and its summary. */
+    stopped(log) {
+      const written = Object.fromEntries(outputs.map((o) => [o.file, o.rowsWritten]));
+      const lost = Object.fromEntries(outputs.filter((o) => o.rowsDropped).map((o) => [o.file, o.rowsDropped]));
+      log.info({ rows, files, written, ...(Object.keys(lost).length ? { lost } : {}) }, 'stopped');
+      return { files, rows, failed: [...failed], outputs };
+    },
+  };
+}
+
 export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps): Promise<SessionSummary> {
   const { log } = deps;
   let runnable = await runnableOf(opts, log);
@@ -133,22 +186,7 @@ export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps):
   // The exporter outlives sessions (counters accumulate across reloads): sessions get a view that never closes it.
   const extra: Sink[] = exporter ? [{ write: exporter.write, flush: exporter.flush, close: () => Promise.resolve() }] : [];
   const prepare = (r: Runnable): Promise<Session> => prepareSession(r, opts, extra, { log, ...(deps.spawn ? { spawn: deps.spawn } : {}) });
-  const allFiles: string[] = [];
-  const rows: Record<string, number> = {};
-  const failed = new Set<string>();
-  const outputs: OutputFileStats[] = [];
-  // Per monitor, the counters of the sessions closed so far: a reload's new session starts from them, so `status`,
-  // the log and the exporter count from `start` on, each with the same totals.
-  const totals = new Map<string, Counters>();
-  const tally = (s: Session): void => {
-    outputs.push(...s.outputs());
-    for (const [n, m] of s.monitors) {
-      rows[n] = m.stats.rows;
-      totals.set(n, countersOf(m.stats));
-      if (m.stats.state === 'failed') failed.add(n);
-    }
-  };
-
+  const sum = createRunTotals();
   let reloadRequested: (() => void) | null = null;
   let reloadPending = false;
   deps.signals.onReload(() => {
@@ -172,7 +210,7 @@ export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps):
   const launch = async (s: Session): Promise<{ running: Running; report: ReadyReport }> => {
     const r: Running = { session: s, supervisor: s.start() };
     running = r;
-    allFiles.push(...s.files);
+    sum.files.push(...s.files);
     await Promise.race([r.supervisor.settled, deps.signals.stop]);
     const { attached, failed: failedNow } = attachReport(s, log);
     if (attached.length) log.info({ monitors: attached, output: s.dir }, 'monitors attached');
@@ -216,24 +254,15 @@ export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps):
       await r.session.reopen();
       log.info('SIGHUP: reloading the configuration');
       deps.onReloading?.();
-      // The new session is prepared while the old one runs: a config, directory or compile that fails leaves it be.
-      let next: { runnable: Runnable; session: Session };
-      try {
-        const nr = await makeRunnable(opts, log);
-        next = { runnable: nr, session: await prepare(nr) };
-      } catch (e) {
-        log.error({ reason: describe(e) }, `reload refused: ${describe(e)}; the running configuration continues`);
+      const next = await prepareReload(opts, log, prepare);
+      if (!next) {
         deps.onReloaded?.({ applied: false });
         continue;
       }
-      logVerdicts(log, next.runnable.verdicts);
       const stoppedAt = new Date();
       await r.session.close();
-      tally(r.session);
-      for (const [n, m] of next.session.monitors) {
-        const t = totals.get(n);
-        if (t) carryCounters(m.stats, t);
-      }
+      sum.add(r.session);
+      sum.carry(next.session);
       runnable = next.runnable;
       running = null;
       const { running: now } = await launch(next.session);
@@ -255,9 +284,6 @@ export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps):
     ]);
   }
   const last = current();
-  if (last) tally(last.session);
-  const written = Object.fromEntries(outputs.map((o) => [o.file, o.rowsWritten]));
-  const lost = Object.fromEntries(outputs.filter((o) => o.rowsDropped).map((o) => [o.file, o.rowsDropped]));
-  log.info({ rows, files: allFiles, written, ...(Object.keys(lost).length ? { lost } : {}) }, 'stopped');
-  return { files: allFiles, rows, failed: [...failed], outputs };
+  if (last) sum.add(last.session);
+  return sum.stopped(log);
 }

@@ -12,6 +12,7 @@ import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
 import { bpfStatsSysctl } from '../../process/bpf-stats.js';
 import { createHealthSampler, refreshSeconds } from '../../session/health.js';
+import { watchStopRequests } from '../../session/stop-requests.js';
 import { createTopState, snapshot, withUsage, type MonitorClock, type SortKey, type Usage } from '../../top/model.js';
 import { decodeKeys, initialUi, press, type UiState } from '../../top/keys.js';
 import { bodyRows, drawScreen, drawSnapshot, visibleProcesses, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
@@ -129,15 +130,16 @@ async function runView(
     stopping = true;
     return why;
   });
-  const onSignal = (sig: NodeJS.Signals): void => quit(sig);
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
-  // `ebpfmon top | head`: the reader went away; stop as on SIGTERM rather than die on EPIPE.
-  const onOutError = (e: NodeJS.ErrnoException): void => {
-    outClosed = true;
-    quit(e.code === 'EPIPE' ? 'stdout closed' : `stdout: ${e.message}`);
-  };
-  stdout.on('error', onOutError);
+  // A signal or a closed stdout (`ebpfmon top | head`) quits as q does.
+  const unwatch = watchStopRequests({
+    signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
+    onSignal: (sig) => quit(sig),
+    stdout,
+    onOutError: (e) => {
+      outClosed = true;
+      quit(e.code === 'EPIPE' ? 'stdout closed' : `stdout: ${e.message}`);
+    },
+  });
 
   // Every listed process's CPU and RSS, from /proc, sampled once per refresh like htop.
   const sampleProcs = createProcSampler();
@@ -311,8 +313,7 @@ async function runView(
     } finally {
       clearTimeout(watchdog);
       // Signals while bpftrace stops were absorbed (quit already resolved): a second Ctrl-C does not cut it short.
-      for (const s of signals) process.removeListener(s, onSignal);
-      stdout.removeListener('error', onOutError);
+      unwatch();
     }
   }
   if (why === allEnded) {
