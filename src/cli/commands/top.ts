@@ -2,7 +2,6 @@
 // and what watching costs. It runs its own session (the default config, no output files) beside anything else,
 // on the alternate screen of a terminal, or as plain snapshots when stdout is a pipe. The model, the keys and the
 // drawing are pure (src/top/); this file wires them to the session, the clock and the terminal.
-import { readFile } from 'node:fs/promises';
 import { pino, stdTimeFunctions, type LevelWithSilent } from 'pino';
 import { openLog, prettyLine, type Logger } from '../../log.js';
 import { RunFailure } from '../../errors.js';
@@ -10,7 +9,7 @@ import { makeRunnable } from '../../session/runnable.js';
 import { requirePids, scopeOf } from '../../session/targets.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
-import { bpfStatsSysctl } from '../../process/bpf-stats.js';
+import { bpfStatsEnabled } from '../../process/bpf-stats.js';
 import { createHealthSampler, refreshSeconds } from '../../session/health.js';
 import { watchStopRequests } from '../../session/stop-requests.js';
 import { createTopState, snapshot, withUsage, type MonitorClock, type SortKey, type Usage } from '../../top/model.js';
@@ -160,7 +159,7 @@ async function runView(
   const measure = async (s: Session): Promise<void> => {
     s.sampleEventCoverage();
     await sampleUsage();
-    bpfStats = (await readFile(bpfStatsSysctl, 'utf8').catch(() => '0')).trim() !== '0';
+    bpfStats = await bpfStatsEnabled();
     await health.sample(s.monitors.values(), bpfStats);
   };
 
