@@ -43,14 +43,22 @@ export async function processBpfCost(pid: number): Promise<BpfCost | null> {
   return total;
 }
 
+/** Whether kernel.bpf_stats_enabled is on now (someone else may have turned it on: `top` only reads it). */
+export async function bpfStatsEnabled(o: { unreadable: 'off' | 'throw' } = { unreadable: 'off' }): Promise<boolean> {
+  const text = await readFile(bpfStatsSysctl, 'utf8').catch((e: unknown) => {
+    if (o.unreadable === 'throw') throw e;
+    return '0';
+  });
+  return text.trim() !== '0';
+}
+
 /**
  * Turns on the kernel's BPF run-time statistics; `restore` puts back what was there. The setting is host-wide,
  * so it is also put back (synchronously) if the process exits without calling `restore` (process.exit from a
  * watchdog, an uncaught error); only SIGKILL can leave it on.
  */
 export async function enableBpfStats(): Promise<{ wasEnabled: boolean; restore(): Promise<void> }> {
-  const before = (await readFile(bpfStatsSysctl, 'utf8')).trim();
-  if (before !== '0') return { wasEnabled: true, restore: () => Promise.resolve() };
+  if (await bpfStatsEnabled({ unreadable: 'throw' })) return { wasEnabled: true, restore: () => Promise.resolve() };
   const atExit = (): void => {
     try {
       writeFileSync(bpfStatsSysctl, '0');

@@ -11,6 +11,7 @@ import { hostScope, type Scope } from '../bt/ir.js';
 import { makeRunnable } from './runnable.js';
 import { prepareSession, type Session } from './session.js';
 import { logScope } from './targets.js';
+import { attachReport } from './attach.js';
 import { newTotals, renderSummary, tallySink } from './run-summary.js';
 
 export interface RunOptions {
@@ -74,8 +75,7 @@ export async function runCommand(command: readonly string[], opts: RunOptions, d
     const supervisor = session.start();
     await supervisor.settled;
     const all = [...session.monitors.values()];
-    const ran = all.filter((m) => m.stats.state === 'running').map((m) => m.monitor.name);
-    for (const m of all) if (m.stats.state !== 'running') log.error({ monitor: m.monitor.name, reason: m.stats.lastError }, `monitor ${m.monitor.name} could not start`);
+    const ran = attachReport(session, log).attached;
     if (!ran.length) throw new RunFailure(`no monitor could start; ${command.join(' ')} was not run`);
     logScope(scope, session.monitors.values(), log);
     log.info({ monitors: ran, output: session.dir, pid }, 'monitors attached: starting the command');

@@ -7,7 +7,9 @@ import type { LevelWithSilent } from 'pino';
 import { openLog, type Logger } from '../../log.js';
 import { defaultConfigPath, loadConfig } from '../../config/load.js';
 import { describe, isUserError, RunFailure, UsageError } from '../../errors.js';
-import { runStart, type StartOptions, type StartSignals } from './start.js';
+import { runStart, type StartOptions } from './start.js';
+import type { SessionSignals } from '../../session/run.js';
+import { watchStopRequests } from '../../session/stop-requests.js';
 import { lostRowsLine } from '../../sinks/file-sink.js';
 import { claimPidFile, defaultPidFile, releasePidFile, releasePidFileSync, runningPid, statusFileFor } from '../../daemon/pid-file.js';
 import { detach, isDaemonChild, tellParent } from '../../daemon/detach.js';
@@ -25,7 +27,7 @@ export { defaultDaemonLog };
 const cliPath = fileURLToPath(new URL('../main.js', import.meta.url));
 
 /** SIGINT/SIGTERM resolve `stop` once (a second one is logged); SIGHUP calls the reload handler. */
-function wireSignals(log: Logger): StartSignals {
+function wireSignals(log: Logger): SessionSignals {
   let onReload: () => void = () => undefined;
   let onReopen: () => void = () => undefined;
   process.on('SIGHUP', () => onReload());
@@ -40,12 +42,14 @@ function wireSignals(log: Logger): StartSignals {
       seen = true;
       resolve(sig);
     };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-    // `ebpfmon start --console | head`: the reader went away. Stop as on SIGTERM (files get their final interval,
-    // the scripts' directory is removed) rather than die on an unhandled EPIPE.
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') on('SIGPIPE');
+    // `ebpfmon start --console | head`: the reader went away; files still get their final interval.
+    watchStopRequests({
+      signals: ['SIGINT', 'SIGTERM'],
+      onSignal: on,
+      stdout: process.stdout,
+      onOutError: (e) => {
+        if (e.code === 'EPIPE') on('SIGPIPE');
+      },
     });
   });
   return { stop, onReload: (cb) => (onReload = cb), onReopen: (cb) => (onReopen = cb) };

@@ -2,7 +2,6 @@
 // and what watching costs. It runs its own session (the default config, no output files) beside anything else,
 // on the alternate screen of a terminal, or as plain snapshots when stdout is a pipe. The model, the keys and the
 // drawing are pure (src/top/); this file wires them to the session, the clock and the terminal.
-import { readFile } from 'node:fs/promises';
 import { pino, stdTimeFunctions, type LevelWithSilent } from 'pino';
 import { openLog, prettyLine, type Logger } from '../../log.js';
 import { RunFailure } from '../../errors.js';
@@ -10,8 +9,9 @@ import { makeRunnable } from '../../session/runnable.js';
 import { requirePids, scopeOf } from '../../session/targets.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';
-import { bpfStatsSysctl, costRate, processBpfCost, type BpfCost, type CostRate } from '../../process/bpf-stats.js';
-import { createUsageSampler, type ProcessUsage } from '../../daemon/status.js';
+import { bpfStatsEnabled } from '../../process/bpf-stats.js';
+import { createHealthSampler, refreshSeconds } from '../../session/health.js';
+import { watchStopRequests } from '../../session/stop-requests.js';
 import { createTopState, snapshot, withUsage, type MonitorClock, type SortKey, type Usage } from '../../top/model.js';
 import { decodeKeys, initialUi, press, type UiState } from '../../top/keys.js';
 import { bodyRows, drawScreen, drawSnapshot, visibleProcesses, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
@@ -129,19 +129,17 @@ async function runView(
     stopping = true;
     return why;
   });
-  const onSignal = (sig: NodeJS.Signals): void => quit(sig);
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
-  // `ebpfmon top | head`: the reader went away; stop as on SIGTERM rather than die on EPIPE.
-  const onOutError = (e: NodeJS.ErrnoException): void => {
-    outClosed = true;
-    quit(e.code === 'EPIPE' ? 'stdout closed' : `stdout: ${e.message}`);
-  };
-  stdout.on('error', onOutError);
+  // A signal or a closed stdout (`ebpfmon top | head`) quits as q does.
+  const unwatch = watchStopRequests({
+    signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
+    onSignal: (sig) => quit(sig),
+    stdout,
+    onOutError: (e) => {
+      outClosed = true;
+      quit(e.code === 'EPIPE' ? 'stdout closed' : `stdout: ${e.message}`);
+    },
+  });
 
-  // The bpftrace processes' CPU (and, when kernel.bpf_stats_enabled is on, their BPF programs' run time), sampled
-  // once per refresh.
-  const sample = createUsageSampler();
   // Every listed process's CPU and RSS, from /proc, sampled once per refresh like htop.
   const sampleProcs = createProcSampler();
   let procUsage: ReadonlyMap<number, Usage> = new Map();
@@ -154,25 +152,15 @@ async function runView(
     procSampledAt = now;
     procUsage = await sampleProcs(pids, now);
   };
-  const usage = new Map<number, ProcessUsage>();
-  const costs = new Map<number, { cost: BpfCost; at: number; rate: CostRate }>();
+  // The bpftrace processes' CPU (and, when kernel.bpf_stats_enabled is on, their BPF programs' run time), sampled
+  // once per refresh, as `start` samples them.
+  const health = createHealthSampler();
   let bpfStats = false;
   const measure = async (s: Session): Promise<void> => {
     s.sampleEventCoverage();
     await sampleUsage();
-    bpfStats = (await readFile(bpfStatsSysctl, 'utf8').catch(() => '0')).trim() !== '0';
-    const pids = new Set([...s.monitors.values()].flatMap((m) => (m.stats.bpftracePid === null ? [] : [m.stats.bpftracePid])));
-    for (const pid of [...usage.keys()]) if (!pids.has(pid)) usage.delete(pid);
-    for (const pid of pids) {
-      usage.set(pid, await sample(pid));
-      const cost = bpfStats ? await processBpfCost(pid) : null;
-      if (!cost) {
-        costs.delete(pid);
-        continue;
-      }
-      const at = Date.now();
-      costs.set(pid, { cost, at, rate: costRate(costs.get(pid), cost, at) });
-    }
+    bpfStats = await bpfStatsEnabled();
+    await health.sample(s.monitors.values(), bpfStats);
   };
 
   const clocks = (): MonitorClock[] =>
@@ -196,14 +184,14 @@ async function runView(
         line.monitors.push(m.monitor.name);
         continue;
       }
-      const u = usage.get(pid);
-      const c = costs.get(pid);
+      const u = health.usage(pid);
+      const c = health.cost(pid);
       byPid.set(pid, {
         pid,
         runtime: m.stats.runtime,
         monitors: [m.monitor.name],
-        cpuPercent: u?.cpuPercent ?? null,
-        rssBytes: u?.rssBytes ?? null,
+        cpuPercent: u.cpuPercent,
+        rssBytes: u.rssBytes,
         bpf: c ? { cpuPercent: c.rate.cpuPercent, nsPerEvent: c.rate.nsPerEvent } : null,
       });
     }
@@ -294,7 +282,7 @@ async function runView(
     if (o.pid) await requirePids(o.pid);
     const runnable = await makeRunnable({ config: o.config, monitors: o.monitors, scope: scopeOf(o) }, log);
     const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
-    if (o.delay === undefined) ui = { ...ui, delay: Math.max(1, Math.min(...intervals, 2)) };
+    if (o.delay === undefined) ui = { ...ui, delay: refreshSeconds(intervals) };
     starting = 'starting bpftrace';
     redraw();
     session = await prepareSession(runnable, { noFiles: true, console: false }, [sink], { log });
@@ -324,8 +312,7 @@ async function runView(
     } finally {
       clearTimeout(watchdog);
       // Signals while bpftrace stops were absorbed (quit already resolved): a second Ctrl-C does not cut it short.
-      for (const s of signals) process.removeListener(s, onSignal);
-      stdout.removeListener('error', onOutError);
+      unwatch();
     }
   }
   if (why === allEnded) {
