@@ -92,7 +92,7 @@ export const aheadOfTime = (config: Config, caps: Capabilities): boolean => conf
  * Whether the monitor's chosen variant must run in bpftrace: it attaches kprobes (they could not be tried ahead of
  * time on the machine this was built on) or reads what `bpftrace --aot` refuses (Variant.bpftraceOnly).
  */
-const needsBpftrace = (p: PlannedMonitor): boolean => {
+export const needsBpftrace = (p: PlannedMonitor): boolean => {
   const v = p.monitor.variants(p.opts).find((x) => x.name === p.plan.variant);
   return !!v && (v.bpftraceOnly === true || v.needs.some((n) => n.kind === 'kprobe'));
 };

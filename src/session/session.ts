@@ -26,7 +26,7 @@ import { createConsoleSink } from '../sinks/console.js';
 import { createOutput, type Output } from '../sinks/output.js';
 import type { Sink } from '../sinks/sink.js';
 import { defaultStrlen, type Row } from '../monitors/types.js';
-import { aheadOfTime, type PlannedMonitor } from '../plan/plan.js';
+import { aheadOfTime, needsBpftrace, type PlannedMonitor } from '../plan/plan.js';
 import { createMonitorCoverage } from '../coverage/monitor-coverage.js';
 import { makeWorkDir } from './work-dir.js';
 import { scoped, taskScoped } from '../bt/ir.js';
@@ -140,7 +140,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
     const runnerFor = async (proc: RunnableProcess, scriptFile: string): Promise<Pick<ProcessSpec, 'runner' | 'fallback'>> => {
       const jit = jitRunner(bpftrace, scriptFile, mapKeys, proc.stoppable);
       if (!aotrt || !proc.aheadOfTime) {
-        if (aotrt && aheadOfTime(config, r.caps)) log.info({ process: proc.id }, 'kprobe monitors run in bpftrace, not ahead of time');
+        if (aotrt && aheadOfTime(config, r.caps)) log.info({ process: proc.id, monitors: proc.monitors.filter(needsBpftrace).map((m) => m.monitor.name) }, 'monitors that need bpftrace itself (kprobes, exec\'s arguments) run in bpftrace, not ahead of time');
         return { runner: jit };
       }
       if (!proc.stoppable) {
