@@ -6,7 +6,8 @@
 //   node dist/scripts/bench/throughput.js [--quick] [--out DIR]
 // Target: >= 200,000 records/s on one core, flat memory.
 import { assumedFeatures } from '../../src/bt/features.js';
-import { attachedDecl, composeRecords, contractOf, tickDecl } from '../../src/script/compose.js';
+import { attachedDecl, composeRecords, tickDecl } from '../../src/bt/contract.js';
+import { contractOf } from '../../src/script/compose.js';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';

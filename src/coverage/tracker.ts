@@ -1,6 +1,7 @@
 // Coverage of one monitor: how much of what happened its numbers hold, over a window of recent intervals. Against a
 // kernel counter it is the monitor's total over the kernel's; without one it is the share of intervals known
 // complete (no full map, no stall, no lost records). Pure: samples in, a ratio and its crossings out.
+import type { CoverageState } from '../records/stats.js';
 
 export interface CoverageSample {
   /** The monitor's comparable total for the interval (null: not comparable, e.g. a comm filter). */
@@ -9,15 +10,6 @@ export interface CoverageSample {
   kernel: number | null;
   /** Nothing ebpfmon knows of was lost in the interval (no full map, stall or lost records). */
   complete: boolean;
-}
-
-export interface CoverageState {
-  /** Over the window; null until there is something to compare. */
-  ratio: number | null;
-  /** 'kernel': against a kernel counter; 'self': the share of complete intervals. */
-  basis: 'kernel' | 'self';
-  /** The ratio is below the threshold. */
-  low: boolean;
 }
 
 /** Below this, numbers are called incomplete (where both sides count the same events). */

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { baseOptions, cgroupOption, commFilter, defineMonitor, type Row } from './types.js';
 import { quote } from '../bt/literals.js';
 import { bytesField, del, emit, helperMap, hexField, inScope, inTask, intField, local, printfOf, probe, set, textField, when, type Probe, type Stmt } from '../bt/ir.js';
-import { bytesOfHex, encodeArgs, splitArgs } from '../records/args.js';
+import { bytesOfHex, encodeArgs, splitArgs } from '../bt/args.js';
 
 /** The most arguments max_args may keep: the byte bound (argBytes) holds at most this many short ones anyway. */
 export const maxArgsLimit = 64;
@@ -46,7 +46,7 @@ export interface ExecRow extends Row {
   comm: string;
   filename: string;
   /**
-   * The new program's arguments (argv as the kernel laid it out), encoded by src/records/args.ts; null where not
+   * The new program's arguments (argv as the kernel laid it out), encoded by src/bt/args.ts; null where not
    * read (max_args 0, a kprobe variant on a kernel without sched_process_exec, or the args record lost).
    */
   args: string | null;

@@ -13,7 +13,7 @@
 // totals; only a full @open_comm (more processes than it holds) loses counts, and that interval is marked.
 // Caveats: a row's comm is the name that made most of that pid's opens in the interval (threads with other names,
 // or an exec mid-interval, are folded into it). open carries paths, so it runs with long strings (pathStrlen:
-// str() keeps 175 bytes), a longer path is cut and marked so (see src/records/text.ts); path_prefix is at most
+// str() keeps 175 bytes), a longer path is cut and marked so (see src/bt/text.ts); path_prefix is at most
 // 63 characters (bpftrace's longest string literal). open is absent on aarch64 and openat2 before 5.6:
 // both are optional, and only the tracepoints the running kernel has get probes.
 import { z } from 'zod';

@@ -6,10 +6,10 @@
 import type { Logger } from '../log.js';
 import type { BaseOptions, Entry, EventRecord, IntervalRecord, Monitor, ParseCtx, Row } from '../monitors/types.js';
 import type { Clock } from '../rows/clock.js';
-import { attachedDecl, composeRecords, retiredDecl, tickDecl, type OutputContract } from '../script/compose.js';
+import { attachedDecl, composeRecords, retiredDecl, tickDecl, type OutputContract } from '../bt/contract.js';
 import type { Agg, Field, KeyPart, PrintfDecl, ResultMap } from '../bt/ir.js';
 import { parseLine, splitFields, splitKey, type MapValue } from './json-line.js';
-import { cutMarker, decodeByteArray, decodeHexBytes, decodeText, unescapeJson } from './text.js';
+import { cutMarker, decodeByteArray, decodeHexBytes, decodeText, unescapeJson } from '../bt/text.js';
 import type { MonitorStats } from './stats.js';
 
 export interface RoutedMonitor {

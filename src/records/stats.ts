@@ -1,5 +1,14 @@
 // Counters per monitor, kept by the router and supervisor, read by the logger and `status`.
-import type { CoverageState } from '../coverage/tracker.js';
+
+/** A monitor's coverage as src/coverage/tracker.ts judges it over a window of intervals. */
+export interface CoverageState {
+  /** Over the window; null until there is something to compare. */
+  ratio: number | null;
+  /** 'kernel': against a kernel counter; 'self': the share of complete intervals. */
+  basis: 'kernel' | 'self';
+  /** The ratio is below the threshold. */
+  low: boolean;
+}
 
 export interface MonitorStats {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped' | 'unavailable' | 'over_budget';

@@ -6,7 +6,8 @@ import type { PlannedMonitor, ProcessPlan } from '../plan/plan.js';
 import { renderHeader } from './header.js';
 import { intervalProbe } from '../bt/literals.js';
 import type { BaseOptions, Monitor, Row } from '../monitors/types.js';
-import { followMap, intField, printfOf, scopeConditions, scoped, tracerPid, type Fragment, type PrintfDecl, type ResultMap, type Scope } from '../bt/ir.js';
+import { attachedDecl, composeRecords, retiredDecl, tickDecl, type OutputContract } from '../bt/contract.js';
+import { followMap, scopeConditions, scoped, tracerPid, type Fragment, type PrintfDecl, type ResultMap, type Scope } from '../bt/ir.js';
 import { copiesOf, monitorLayout, renderFinalFlush, renderFlush, renderProbe, type KeyText, type Layout } from '../bt/render.js';
 
 export interface Script {
@@ -25,38 +26,9 @@ export interface ComposeContext {
   runtime: { map_keys_max: number; perf_rb_pages: number };
 }
 
-/** The name compose's own records print where a monitor's print its name: no monitor is called this. */
-export const composeRecords = 'ebpfmon';
-/** Printed by BEGIN; the router takes it as proof that every probe is live. */
-export const attachedDecl: PrintfDecl<'pid'> = printfOf(
-  'attached',
-  "BEGIN: every probe is live; pid: bpftrace's own as its rows carry it (an operator's edited script may print none)",
-  intField('pid', 'pid', '%d'),
-);
 const attachedMarker = `${composeRecords}\\t${attachedDecl.tag}`;
 
 export const scriptFileName = (id: string): string => `ebpfmon-${id}.bt`;
-
-/** The printf that closes one interval of an aggregate monitor, sent even when its maps are empty. */
-export const tickDecl: PrintfDecl<'nsecs' | 'flip'> = printfOf(
-  'tick',
-  'closes one interval (sent even when the maps are empty); flip: how many times the double buffer has flipped',
-  intField('nsecs', 'nsecs'),
-  intField('flip', '@<monitor>_flips[0]'),
-);
-/** In END: the prints that follow are the copy retired at flip N, to be counted only if that flip's tick never came. */
-export const retiredDecl: PrintfDecl<'flip'> = printfOf('retired', "END: the copy retired at this flip follows (kept only if that flip's tick never arrived)", intField('flip', '@<monitor>_flips[0]'));
-
-/** What the router expects from one monitor's part of a script. */
-export interface OutputContract {
-  results: readonly ResultMap[];
-  /** printf records: the monitor's events, and the tick of an aggregate monitor. */
-  printfs: readonly PrintfDecl[];
-  /** Kernel map name -> the result map it is a copy of (double buffer, shards). */
-  copies: ReadonlyMap<string, ResultMap>;
-  /** Sequence counters printed every second and in END -> the printf record they number. */
-  counters: ReadonlyMap<string, PrintfDecl>;
-}
 
 /** The sequence counters of a fragment's numbered printf records. */
 const countersOf = (f: Fragment): [string, PrintfDecl][] => f.events.flatMap((e) => (e.sequence ? [[e.sequence.counter.name, e] as [string, PrintfDecl]] : []));

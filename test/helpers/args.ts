@@ -1,6 +1,6 @@
-// The decoder of exec's args column (src/records/args.ts encodes it): the round-trip the tests check, and the rule a
+// The decoder of exec's args column (src/bt/args.ts encodes it): the round-trip the tests check, and the rule a
 // consumer of the CSV follows to get the arguments' bytes back.
-import { argsCut } from '../../src/records/args.js';
+import { argsCut } from '../../src/bt/args.js';
 
 export interface DecodedArgs {
   args: Buffer[];

@@ -7,7 +7,7 @@ import { bpftraceEnv, configBlock, contractOf, foldedLinesOf, sectionsOf } from 
 import { renderProbe } from '../../src/bt/render.js';
 import { keyOf, pidPart, probe, resultMap, text, update, int } from '../../src/bt/ir.js';
 import { parseLine } from '../../src/records/json-line.js';
-import { decodeByteArray, decodeText, unescapeJson } from '../../src/records/text.js';
+import { decodeByteArray, decodeText, unescapeJson } from '../../src/bt/text.js';
 import { monitors } from '../../src/monitors/registry.js';
 import { open } from '../../src/monitors/open.js';
 import { plannedFor } from '../helpers/fixtures.js';

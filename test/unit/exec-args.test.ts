@@ -1,7 +1,7 @@
-// The args encoding (src/records/args.ts): each decision, and that decoding gives back the bytes.
+// The args encoding (src/bt/args.ts): each decision, and that decoding gives back the bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesOfHex, encodeArg, encodeArgs, splitArgs } from '../../src/records/args.js';
+import { bytesOfHex, encodeArg, encodeArgs, splitArgs } from '../../src/bt/args.js';
 import { decodeArgs } from '../helpers/args.js';
 
 const b = (s: string): number[] => [...Buffer.from(s, 'latin1')];

@@ -5,7 +5,7 @@ import { fakeClock, fixtureLines, plannedFor, route, tickLine } from '../helpers
 import { insaneTick } from '../../src/records/router.js';
 import { syscall } from '../../src/monitors/syscall.js';
 import { exec } from '../../src/monitors/exec.js';
-import { cutMarker } from '../../src/records/text.js';
+import { cutMarker } from '../../src/bt/text.js';
 import { pathStrlen } from '../../src/monitors/types.js';
 
 // Captured with test/fixtures/workloads/syscall-comma.sh, default options: `sl,ow 100 7 0 3` (pid 29855), and

@@ -2,7 +2,7 @@
 // backslashes escaped losslessly; %r bytes decoded the same way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutMarker, decodeHexBytes, decodeText, textOfBytes } from '../../src/records/text.js';
+import { cutMarker, decodeHexBytes, decodeText, textOfBytes } from '../../src/bt/text.js';
 import { parseLine } from '../../src/records/json-line.js';
 
 /** What bpftrace 0.17 prints for these bytes inside a JSON string (a signed char per byte >= 0x80). */
