@@ -23,7 +23,8 @@ export interface LongTimeoutOptions {
   maxChunkMs?: number;
 }
 
-const nodeTimers = (unref: boolean): TimerApi => ({
+/** Node's own timers; `unref`: they alone do not keep the process alive. */
+export const nodeTimers = (unref: boolean): TimerApi => ({
   set(fn, ms) {
     const t = setTimeout(fn, ms);
     if (unref) t.unref();

@@ -15,6 +15,7 @@ import { compareOutputNames, compressFile, createNext, isoDay, outputFileName, o
 import { processOutputs, retentionOff, runRetention, type OutputRegistry, type RetentionPolicy } from './retention.js';
 import type { Row } from '../monitors/types.js';
 import { errnoOf } from '../errors.js';
+import { nodeTimers, type TimerApi } from '../timers.js';
 
 export type { OutputFileStats, OutputHandle, RowFormat } from './output-file.js';
 export { outputFileName } from './rotation.js';
@@ -50,6 +51,8 @@ export interface FileSinkOptions {
   known?: readonly string[] | undefined;
   /** What the process has open, shared by its sinks and sessions (default: the process's). */
   registry?: OutputRegistry | undefined;
+  /** Arms the flush timer (every flushIntervalMs): Node's, unref'd, by default; tests fire it themselves. */
+  timers?: TimerApi | undefined;
 }
 
 export const defaultHeldMax = 2 ** 20;
@@ -85,6 +88,8 @@ export type FileSink = Sink & {
   stats(): OutputFileStats[];
   /** SIGHUP: a file whose name no longer leads to it (renamed by logrotate) is closed; the next rows start a new one. */
   reopen(): Promise<void>;
+  /** Resolves once the work in the background is done: flush timer passes, closing rotated files, compression, retention. */
+  settled(): Promise<void>;
 };
 
 /** One monitor's files in this sink: the one written, those closing, and the counts of those closed. */
@@ -132,6 +137,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   const paths = new Map<string, string>();
   /** Background work (closing rotated files, compression, retention): close() waits for it. */
   const tasks = new Set<Promise<void>>();
+  const timers = opts.timers ?? nodeTimers(true);
   const stop = new AbortController();
   let closed = false;
   /** Files rotated out because their path no longer leads to them: never queued for compression by that path. */
@@ -323,12 +329,14 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
     for (const s of streams.values()) {
       if (rotate.daily && s.current && !s.current.failing && dayAgo !== null && dayAgo > s.day) rotateOut(s, 'daily');
     }
-    void flushAll(true).then(() => {
-      for (const s of streams.values()) for (const f of [...s.retiring]) retire(s, f);
-    });
+    track(
+      flushAll(true).then(() => {
+        for (const s of streams.values()) for (const f of [...s.retiring]) retire(s, f);
+      }),
+    );
+    timer = timers.set(tick, opts.flushIntervalMs);
   };
-  const timer = setInterval(tick, opts.flushIntervalMs);
-  timer.unref();
+  let timer = timers.set(tick, opts.flushIntervalMs);
 
   return {
     files: paths,
@@ -357,10 +365,14 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
         }),
       );
     },
+    async settled() {
+      while (tasks.size) await Promise.all([...tasks]);
+      await compressing;
+    },
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      timers.clear(timer);
       // Compression in progress stops (its partial .gz is removed, the file stays); files closed now wait for the
       // next rotation of this process to be compressed.
       stop.abort();

@@ -1,7 +1,7 @@
 // The output controller: fans rows out to every sink, and writes marker rows (restarts) to all of them.
 import type { Row } from '../monitors/types.js';
 import { noteColumn, type Sink } from './sink.js';
-import type { TimerApi } from '../timers.js';
+import { nodeTimers, type TimerApi } from '../timers.js';
 
 export interface Output {
   write(monitor: string, rows: readonly Row[]): void;
@@ -16,10 +16,9 @@ export interface Output {
 export const backlogHigh = 16 * 1024 * 1024;
 export const backlogLow = 4 * 1024 * 1024;
 
-const nodeTimers: TimerApi = { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
 
 /** `timers` polls the sinks' backlog while throttled (every 20 ms); tests pass fakes. */
-export function createOutput(sinks: readonly Sink[], timers: TimerApi = nodeTimers): Output {
+export function createOutput(sinks: readonly Sink[], timers: TimerApi = nodeTimers(false)): Output {
   let closed: Promise<void> | null = null;
   return {
     write(monitor, rows) {

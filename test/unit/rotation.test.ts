@@ -10,12 +10,13 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { createCsvSink } from '../../src/sinks/csv.js';
 import { createNdjsonSink } from '../../src/sinks/ndjson.js';
-import { foldStats, type FileSinkOptions, type OutputFileStats } from '../../src/sinks/file-sink.js';
+import { foldStats, type FileSink, type FileSinkOptions, type OutputFileStats } from '../../src/sinks/file-sink.js';
 import { createOutputRegistry } from '../../src/sinks/retention.js';
 import { compareOutputNames, createNext, outputFileName, parseOutputName, rotationDue, type OutputName } from '../../src/sinks/rotation.js';
 import { createExclusive } from '../../src/safe-fs.js';
 import { parseCsvName } from '../../analysis/files.js';
 import type { Row } from '../../src/monitors/types.js';
+import type { TimerApi } from '../../src/timers.js';
 
 const made: string[] = [];
 after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
@@ -55,6 +56,20 @@ function opts(dir: string, clock: { now(): Date }, more: Partial<FileSinkOptions
     ...more,
   };
   return { o, logs, errors };
+}
+
+/** The sink's flush timer, fired by the test: `tick()` runs one pass and waits for what it started. */
+function manualTimer(): { timers: TimerApi; tick(sink: FileSink): Promise<void> } {
+  let due: (() => void) | null = null;
+  return {
+    timers: { set: (fn) => (due = fn), clear: () => (due = null) },
+    async tick(sink) {
+      const fn = due;
+      assert.ok(fn, 'the flush timer is armed');
+      fn();
+      await sink.settled();
+    },
+  };
 }
 
 const strictCsv = (text: string): Record<string, string>[] =>
@@ -186,7 +201,8 @@ test('daily: rows of each UTC day in files named by that day; an idle file of ye
     ['exec', ['timestamp', 'pid', 'comm']],
     ['open', ['timestamp', 'pid', 'comm']],
   ]);
-  const { o, logs } = opts(dir, clock, { columns: two, flushIntervalMs: 20, rotate: { daily: true, maxBytes: 0, compress: true } });
+  const timer = manualTimer();
+  const { o, logs } = opts(dir, clock, { columns: two, timers: timer.timers, rotate: { daily: true, maxBytes: 0, compress: true } });
   const sink = await createCsvSink(o);
   const at = (iso: string, pid: number): Row[] => {
     clock.set(iso);
@@ -199,13 +215,12 @@ test('daily: rows of each UTC day in files named by that day; an idle file of ye
   sink.write('exec', at('2026-11-30T00:00:01.000Z', 5));
   sink.write('exec', at('2026-11-30T00:00:03.000Z', 7));
   // open stays quiet: its file of the 29th is closed only once the grace after midnight has passed.
-  await new Promise((r) => setTimeout(r, 80));
+  await timer.tick(sink);
+  await timer.tick(sink);
   assert.ok((await readdir(dir)).includes('open_20261129T235950Z.csv'), 'still open within the grace');
   clock.set('2026-11-30T00:01:05.000Z');
-  // Compressed: the .gz is there and the plain file gone (the .gz appears as soon as compression starts, and close()
-  // abandons a compression in flight, keeping the plain file: waiting for the .gz alone failed 1 in 5 under load).
-  const compressed = (names: string[]): boolean => names.includes('open_20261129T235950Z.csv.gz') && !names.includes('open_20261129T235950Z.csv');
-  for (let i = 0; i < 250 && !compressed(await readdir(dir)); i++) await new Promise((r) => setTimeout(r, 20));
+  // The next pass of the flush timer closes it; settled() waits for its compression too.
+  await timer.tick(sink);
   await sink.close();
 
   assert.deepEqual((await readdir(dir)).sort(), ['exec_20261129T235950Z.csv.gz', 'exec_20261130T000001Z.csv', 'open_20261129T235950Z.csv.gz']);
@@ -422,13 +437,14 @@ test('a long run in fast motion: hundreds of rotations with compression and rete
     sink.write('exec', Array.from({ length: 10 }, (_, k) => ({ timestamp: clock.iso(), pid: i * 10 + k, comm: 'w' })));
     rows += 10;
     if (i % 4 === 0) await sink.flush();
-    if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+    if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5)); // paces the writer so gzip runs beside it (waits for nothing)
     maxBusy = Math.max(maxBusy, registry.busy.size);
   }
   // Rotated files do not stay open: a few are (the one being written, those closing, one being gzipped).
   assert.ok(maxBusy <= 8, `${maxBusy} files open at once`);
   // gzip lags behind rotations this fast: let it catch up (only the file being written stays plain), then look.
-  for (let i = 0; i < 400 && (await readdir(dir)).filter((n) => n.endsWith('.csv')).length > 1; i++) await new Promise((r) => setTimeout(r, 25));
+  await sink.settled();
+  assert.equal((await readdir(dir)).filter((n) => n.endsWith('.csv')).length, 1, 'only the file being written is plain');
   assert.equal(registry.busy.size, 1, 'only the file being written is open');
   const sizes = await Promise.all((await readdir(dir)).map(async (n) => (await stat(path.join(dir, n))).size));
   const total = sizes.reduce((a, b) => a + b, 0);
@@ -458,16 +474,25 @@ test('a rotated file is closed as soon as its last write is done, even when a fl
   const dir = await tmp();
   const clock = fakeClock('2026-11-29T18:00:00.000Z');
   const registry = createOutputRegistry();
-  const { createExclusive } = await import('../../src/safe-fs.js');
+  // Writes held at a gate the test opens: each write announces itself, then waits to be let through.
+  const held: (() => void)[] = [];
+  let gated = true;
+  let announce: (() => void) | null = null;
+  const writeStarted = (): Promise<void> => new Promise((r) => (held.length ? r() : (announce = r)));
   const { o } = opts(dir, clock, {
     registry,
     rotate: { daily: false, maxBytes: 100, compress: false },
-    // Slow writes: a flush arrives while the rotated file's last write is under way.
     open: async (f) => {
       const h = await createExclusive(f);
       return {
         write: async (b, off, len, pos) => {
-          await new Promise((r) => setTimeout(r, 30));
+          if (gated) {
+            await new Promise<void>((r) => {
+              held.push(r);
+              announce?.();
+              announce = null;
+            });
+          }
           return h.write(b, off, len, pos);
         },
         truncate: (n) => h.truncate(n),
@@ -478,17 +503,22 @@ test('a rotated file is closed as soon as its last write is done, even when a fl
       };
     },
   });
+  const release = (): void => held.shift()!();
   const sink = await createCsvSink(o);
   const first = sink.files.get('exec')!;
   const rows = (i: number): Row[] => [{ timestamp: new Date(Date.parse('2026-11-29T18:00:00.000Z') + i * 1000).toISOString(), pid: i, comm: 'x'.repeat(60) }];
   sink.write('exec', rows(0));
   void sink.flush();
-  await new Promise((r) => setTimeout(r, 5)); // that write is under way
+  await writeStarted(); // that write is under way
   sink.write('exec', rows(1));
   sink.write('exec', rows(2)); // over 100 bytes: rotates; the file's last write is queued behind the first
-  await new Promise((r) => setTimeout(r, 45));
-  void sink.flush(); // while that last write runs: one more write is queued on the rotated file
-  for (let i = 0; i < 100 && registry.busy.has(first); i++) await new Promise((r) => setTimeout(r, 10));
+  release();
+  await writeStarted(); // the rotated file's last write is under way
+  void sink.flush(); // while it runs: one more write is queued on the rotated file
+  // From here nothing is held back (the new file's first write included); the flush timer never fires (an hour).
+  gated = false;
+  while (held.length) release();
+  await sink.settled();
   assert.ok(!registry.busy.has(first), 'the rotated file was closed without waiting for the flush interval');
   await sink.close();
   assert.deepEqual(sink.stats().map((s) => s.rowsWritten), [2, 1]);
