@@ -12,6 +12,7 @@ import { createExclusive } from '../../src/safe-fs.js';
 import { OutputFileError, type OutputHandle } from '../../src/sinks/output-file.js';
 import type { FileSinkOptions } from '../../src/sinks/file-sink.js';
 import type { Row } from '../../src/monitors/types.js';
+import { manualTimer } from '../helpers/timers.js';
 
 const tmp = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'ebpfmon-file-sink-'));
 const startedAt = new Date('2026-11-29T18:26:40.000Z');
@@ -221,8 +222,9 @@ test('a failing file holds up neither the other files of its sink nor the other 
 test('an output directory deleted during the run is created again: header, a marker row counting the rows gone, then rows', async () => {
   const base = await tmp();
   const dir = path.join(base, 'out');
-  // The timer's first look comes well after the writes below (it would otherwise see the file still linked after them).
-  const o = sinkOpts(dir, { flushIntervalMs: 250 });
+  // The flush timer's look (is the file still linked?) runs when the test fires it.
+  const timer = manualTimer();
+  const o = sinkOpts(dir, { timers: timer.timers });
   await rm(dir, { recursive: true, force: true });
   await (await import('../../src/safe-fs.js')).ensureDir(dir);
   const sink = await createCsvSink(o);
@@ -233,7 +235,7 @@ test('an output directory deleted during the run is created again: header, a mar
   sink.write('exec', rowsFrom(3, 2));
   await sink.flush();
   await rm(dir, { recursive: true });
-  for (let i = 0; i < 150 && !(await readdir(dir).catch(() => [])).length; i++) await new Promise((r) => setTimeout(r, 20));
+  await timer.tick(sink);
   assert.deepEqual(await readdir(dir), [path.basename(file)], 'the timer created the directory and the file again');
   assert.equal((await stat(dir)).mode & 0o777, 0o750);
   sink.write('exec', rowsFrom(5, 2));

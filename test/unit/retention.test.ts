@@ -136,7 +136,7 @@ test('the file sink runs retention at start and never removes the file it writes
   });
   const mine = sink.files.get('exec')!;
   // At start: the old file goes (in the background), the look-alike stays.
-  for (let i = 0; i < 50 && (await readdir(dir)).includes('exec_20261101T000000Z.csv'); i++) await new Promise((r) => setTimeout(r, 10));
+  await sink.settled();
   assert.deepEqual((await readdir(dir)).sort(), [path.basename(mine), 'exec_20261101T000000Z.csv.bak'].sort());
   sink.write('exec', [{ timestamp: now.toISOString(), pid: 1 }]);
   await sink.flush();

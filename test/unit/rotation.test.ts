@@ -10,13 +10,13 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { createCsvSink } from '../../src/sinks/csv.js';
 import { createNdjsonSink } from '../../src/sinks/ndjson.js';
-import { foldStats, type FileSink, type FileSinkOptions, type OutputFileStats } from '../../src/sinks/file-sink.js';
+import { foldStats, type FileSinkOptions, type OutputFileStats } from '../../src/sinks/file-sink.js';
 import { createOutputRegistry } from '../../src/sinks/retention.js';
 import { compareOutputNames, createNext, outputFileName, parseOutputName, rotationDue, type OutputName } from '../../src/sinks/rotation.js';
 import { createExclusive } from '../../src/safe-fs.js';
 import { parseCsvName } from '../../analysis/files.js';
 import type { Row } from '../../src/monitors/types.js';
-import type { TimerApi } from '../../src/timers.js';
+import { manualTimer } from '../helpers/timers.js';
 
 const made: string[] = [];
 after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
@@ -56,20 +56,6 @@ function opts(dir: string, clock: { now(): Date }, more: Partial<FileSinkOptions
     ...more,
   };
   return { o, logs, errors };
-}
-
-/** The sink's flush timer, fired by the test: `tick()` runs one pass and waits for what it started. */
-function manualTimer(): { timers: TimerApi; tick(sink: FileSink): Promise<void> } {
-  let due: (() => void) | null = null;
-  return {
-    timers: { set: (fn) => (due = fn), clear: () => (due = null) },
-    async tick(sink) {
-      const fn = due;
-      assert.ok(fn, 'the flush timer is armed');
-      fn();
-      await sink.settled();
-    },
-  };
 }
 
 const strictCsv = (text: string): Record<string, string>[] =>

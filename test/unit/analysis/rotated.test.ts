@@ -58,10 +58,8 @@ async function writeThrough(dir: string, more: Partial<FileSinkOptions>): Promis
     sink.write(b.monitor, b.rows);
     if (i % 10 === 0) await sink.flush();
   }
-  // Compression runs in the background and stops when the sink closes: wait until only the files being written are plain.
-  if (more.rotate?.compress) {
-    for (let i = 0; i < 200 && (await readdir(dir)).filter((n) => n.endsWith('.csv')).length > columns.size; i++) await new Promise((r) => setTimeout(r, 25));
-  }
+  // Compression runs in the background and stops when the sink closes: wait until it is done.
+  await sink.settled();
   await sink.close();
 }
 
