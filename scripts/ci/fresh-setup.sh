@@ -134,12 +134,15 @@ inner() {
   done
   # Coverage against a kernel counter still warns now and then in the first seconds on an idle machine
   # (context_switch 0.98 of ctxt 16 s after attaching, once in CI): shown, not failed, until that is fixed.
-  local warnings
+  # An update dropped in the kernel with no map full ("maps":[]) is two CPUs creating one key at once, a race of
+  # bpftrace's map update that ebpfmon reports (the interval is marked incomplete; its coverage falls with it):
+  # shown, not failed (seen once in CI, bpftrace 0.23).
+  local warnings known='coverage below|"maps":\[\].*update.* dropped in the kernel'
   warnings=$(grep -E '"level":(40|50|60)' "$root/tmp/start.log" || true)
-  if grep -q 'coverage below' <<<"$warnings"; then
-    log "$suite: known, not judged yet: $(grep 'coverage below' <<<"$warnings" | grep -o '"msg":"[^"]*"' | tr '\n' ' ')"
+  if grep -Eq "$known" <<<"$warnings"; then
+    log "$suite: known, not judged yet: $(grep -E "$known" <<<"$warnings" | grep -o '"msg":"[^"]*"' | tr '\n' ' ')"
   fi
-  warnings=$(grep -v 'coverage below' <<<"$warnings" || true)
+  warnings=$(grep -Ev "$known" <<<"$warnings" || true)
   if [[ -n $warnings ]]; then
     log "FAIL $suite: the first $DURATION s logged warnings:"
     cut -c1-400 <<<"$warnings" >&2
