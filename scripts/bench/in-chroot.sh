@@ -2,8 +2,8 @@
 # in-chroot.sh: run one benchmark of dist/scripts/bench with another Debian suite's bpftrace and node, on this
 # machine's kernel, in the chroot scripts/ci/chroot-tests.sh built (it must have run once for the suite).
 #   scripts/bench/in-chroot.sh SUITE BENCH [ARGS...]     e.g.  scripts/bench/in-chroot.sh trixie per-event --quick
-# Mounts as chroot-tests.sh does (/proc, /sys, /dev, tmpfs /tmp and /run, the checkout at its own path), in a
-# private mount namespace: they vanish with it. Hold /tmp/ebpfmon-kernel.lock around it (bpftrace runs).
+# Mounts what chroot-tests.sh mounts (scripts/ci/chroot-mounts.sh), in a private mount namespace: they vanish with
+# it. Hold /tmp/ebpfmon-kernel.lock around it (bpftrace runs).
 set -euo pipefail
 suite=${1:?usage: in-chroot.sh SUITE BENCH [ARGS...]}
 bench=${2:?usage: in-chroot.sh SUITE BENCH [ARGS...]}
@@ -17,14 +17,9 @@ exec unshare --mount --propagation private -- bash -c '
   set -euo pipefail
   root=$1 repo=$2 bench=$3
   shift 3
+  source "$repo/scripts/ci/chroot-mounts.sh"
   mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
-  mount --bind /proc "$root/proc"
-  mount --rbind /sys "$root/sys"
-  mount --rbind /dev "$root/dev"
-  mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
-  mount -t tmpfs -o mode=755 tmpfs "$root/run"
-  mkdir -p "$root$repo"
-  mount --bind "$repo" "$root$repo"
+  chroot_mounts "$root" "$repo"
   exec chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     /bin/sh -c "cd \"\$1\" && shift && exec node \"\$@\"" sh "$repo" "dist/scripts/bench/$bench.js" "$@"
 ' sh "$root" "$repo" "$bench" "$@"

@@ -50,6 +50,8 @@ SUITES=(trixie sid)
 CACHE=${EBPFMON_CI_CHROOTS:-/var/cache/ebpfmon-ci/chroots}
 MIRROR=${EBPFMON_CI_MIRROR:-http://deb.debian.org/debian}
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
+# shellcheck source=scripts/ci/chroot-mounts.sh
+source "$(dirname "$SELF")/chroot-mounts.sh"
 SANE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 log() { printf '%s chroot-tests: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -329,13 +331,7 @@ run_main() {
   trap run_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  mount_in --bind /proc "$ROOT/proc"
-  mount_in --rbind /sys "$ROOT/sys"
-  mount_in --rbind /dev "$ROOT/dev"
-  mount_in -t tmpfs -o mode=1777 tmpfs "$ROOT/tmp"
-  mount_in -t tmpfs -o mode=755 tmpfs "$ROOT/run"
-  mkdir -p "$ROOT$repo"
-  mount_in --bind "$repo" "$ROOT$repo"
+  chroot_mounts "$ROOT" "$repo" mount_in
 
   local env=(PATH="$SANE_PATH" HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}")
   local v

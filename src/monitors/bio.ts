@@ -8,7 +8,7 @@
 // rwbs is classified in the script into a small op code: used raw as a map key in bpftrace 0.17 it carries
 // the bytes after its NUL, which splits one type into several keys.
 import { z } from 'zod';
-import { baseOptions, binaryBytes, cgroupOption, defineMonitor, intervalOption, join, type Machine, type Row } from './types.js';
+import { baseOptions, binaryBytes, cgroupOption, defineMonitor, intervalOption, join, sumTally, type Machine, type Row } from './types.js';
 import { cgroupPart, del, helperMap, inScope, int, keyOf, local, pidPart, probe, resultMap, set, text, update, when, type HelperMap, type Stmt } from '../bt/ir.js';
 
 export const bioOptions = z.strictObject({
@@ -271,17 +271,7 @@ export const bio = defineMonitor<BioOptions, BioRow>({
   top: { counts: ['bioBytes'], of: (r) => ({ bioBytes: r.io_type === 'read' || r.io_type === 'write' ? r.total_bytes : 0 }) },
   runSummary: {
     order: 4,
-    tally: () => {
-      let count = 0;
-      let bytes = 0;
-      return {
-        add(r) {
-          count += r.count;
-          bytes += r.total_bytes;
-        },
-        line: () => ({ count, what: `block I/O  (${binaryBytes(bytes)})` }),
-      };
-    },
+    tally: sumTally<BioRow, 'count' | 'total_bytes'>(['count', 'total_bytes'], (s) => ({ count: s.count, what: `block I/O  (${binaryBytes(s.total_bytes)})` })),
   },
   consoleLine: (r) =>
     `${r.timestamp}  bio      pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${(r.disk ?? r.device).padEnd(8)} ${r.io_type.padEnd(7)} count=${String(r.count).padStart(6)} bytes=${String(r.total_bytes).padStart(11)} avg=${r.avg_latency_us?.toFixed(1) ?? '-'}us max=${r.max_latency_us?.toFixed(1) ?? '-'}us ${r.throughput_mbps.toFixed(2)} MB/s`,

@@ -3,7 +3,7 @@
 // At sched_switch the current task is still `prev`, so the `pid` builtin is prev's process id (tgid) and `comm`
 // its thread's name; `comm` is zero-padded by the kernel, unlike the `prev_comm` char array of the event.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, minCount, defineMonitor, intervalOption, join, type Row } from './types.js';
+import { baseOptions, cgroupOption, minCount, defineMonitor, intervalOption, join, sumTally, type Row } from './types.js';
 import { cgroupPart, inTask, int, keyOf, local, pidPart, probe, resultMap, text, update, when } from '../bt/ir.js';
 
 export const contextSwitchOptions = z.strictObject({
@@ -117,17 +117,10 @@ export const contextSwitch = defineMonitor<ContextSwitchOptions, ContextSwitchRo
   top: { counts: ['switches'], of: (r) => ({ switches: r.switches }) },
   runSummary: {
     order: 5,
-    tally: () => {
-      const t = { switches: 0, voluntary: 0, involuntary: 0 };
-      return {
-        add(r) {
-          t.switches += r.switches;
-          t.voluntary += r.voluntary;
-          t.involuntary += r.involuntary;
-        },
-        line: () => ({ count: t.switches, what: `context switches (${t.voluntary} voluntary, ${t.involuntary} involuntary)` }),
-      };
-    },
+    tally: sumTally<ContextSwitchRow, 'switches' | 'voluntary' | 'involuntary'>(['switches', 'voluntary', 'involuntary'], (s) => ({
+      count: s.switches,
+      what: `context switches (${s.voluntary} voluntary, ${s.involuntary} involuntary)`,
+    })),
   },
   consoleLine: (r) =>
     `${r.timestamp}  cswitch  pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} cpu=${String(r.cpu).padEnd(3)} switches=${String(r.switches).padStart(7)} voluntary=${String(r.voluntary).padStart(7)} involuntary=${String(r.involuntary).padStart(6)}`,

@@ -18,7 +18,7 @@
 // both are optional, and only the tracepoints the running kernel has get probes.
 import { z } from 'zod';
 import {
-  baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, ratio, type Entry, type MonitorPlan, type Row,
+  baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, ratio, sumTally, type Entry, type MonitorPlan, type Row,
   type TracepointNeed,
 } from './types.js';
 import { dotDotSegment, normalizePathPrefix, pathPattern, quote } from '../bt/literals.js';
@@ -236,17 +236,7 @@ export const open = defineMonitor<OpenOptions, OpenRow>({
   top: { counts: ['opens', 'openFailures'], of: (r) => ({ opens: r.count, openFailures: r.error_count }) },
   runSummary: {
     order: 2,
-    tally: () => {
-      let count = 0;
-      let errors = 0;
-      return {
-        add(r) {
-          count += r.count;
-          errors += r.error_count;
-        },
-        line: () => ({ count, what: `opens      (${errors} failed)` }),
-      };
-    },
+    tally: sumTally<OpenRow, 'count' | 'error_count'>(['count', 'error_count'], (s) => ({ count: s.count, what: `opens      (${s.error_count} failed)` })),
   },
   consoleLine: (r) =>
     `${r.timestamp}  open     pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} count=${String(r.count).padStart(6)} errors=${String(r.error_count).padStart(6)} (${(r.error_rate * 100).toFixed(1)}%) ${r.folded ? `${foldedPath} (folded: paths not kept)` : r.filename}`,

@@ -4,7 +4,7 @@
 // bit 4 instruction fetch), so a process contributes at most 6 entries per CPU and mode. numa_node is bpftrace's
 // `numaid` (the node of the CPU that took the fault), read in the kernel so parse stays pure.
 import { z } from 'zod';
-import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, type Row } from './types.js';
+import { baseOptions, cgroupOption, commFilter, defineMonitor, intervalOption, minCount, sumTally, type Row } from './types.js';
 import { quote } from '../bt/literals.js';
 import { cgroupPart, inTask, int, keyOf, local, pidPart, probe, resultMap, text, update } from '../bt/ir.js';
 
@@ -140,15 +140,7 @@ export const pageFault = defineMonitor<PageFaultOptions, PageFaultRow>({
   top: { counts: ['faults'], of: (r) => ({ faults: r.count }) },
   runSummary: {
     order: 3,
-    tally: () => {
-      let count = 0;
-      return {
-        add(r) {
-          count += r.count;
-        },
-        line: () => ({ count, what: 'page faults' }),
-      };
-    },
+    tally: sumTally<PageFaultRow, 'count'>(['count'], (s) => ({ count: s.count, what: 'page faults' })),
   },
   consoleLine: (r) =>
     `${r.timestamp}  page_fault pid=${String(r.pid).padEnd(7)} ${r.comm.padEnd(15)} ${r.fault_type.padEnd(6)} ${r.access.padEnd(5)} ${r.cause.padEnd(11)} cpu=${String(r.cpu).padEnd(3)} node=${r.numa_node} count=${String(r.count).padStart(7)}`,

@@ -271,6 +271,18 @@ export interface RunTally<R extends Row> {
   /** Its line; `table` (at most `top` entries and a heading) is printed beneath it, indented. */
   line(top: number): { count: number; what: string; table?: readonly string[] };
 }
+/** A tally that sums some numeric fields of every row and words them in one line (no table). */
+export const sumTally =
+  <R extends Row & Record<K, number>, K extends string>(fields: readonly K[], words: (sums: Readonly<Record<K, number>>) => { count: number; what: string }) =>
+  (): RunTally<R> => {
+    const sums = Object.fromEntries(fields.map((f) => [f, 0])) as Record<K, number>;
+    return {
+      add(row) {
+        for (const f of fields) sums[f] += row[f];
+      },
+      line: () => words(sums),
+    };
+  };
 /** A share in percent with two decimals, `0 %` of nothing (summary lines). */
 export const percentOf = (part: number, whole: number): string => (whole ? `${((100 * part) / whole).toFixed(2)} %` : '0 %');
 /** Bytes in binary units (summary lines): `512 B`, `8.0 KiB`, `1.5 MiB`. */
