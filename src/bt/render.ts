@@ -235,7 +235,8 @@ export function renderFlush(monitor: string, results: readonly ResultMap[], layo
  */
 export function renderFinalFlush(monitor: string, results: readonly ResultMap[], layout: Layout): string[] {
   const names = (gen: 0 | 1): string[] => results.flatMap((m) => copiesOf(m, layout).filter((c) => c.gen === gen).map((c) => c.name));
-  const print = (gen: 0 | 1, indent: string): string[] => names(gen).map((n) => `${indent}print(${n});`);
+  // Cleared once printed, so bpftrace's exit dump of every map repeats none of it.
+  const print = (gen: 0 | 1, indent: string): string[] => printAndClear(names(gen), indent);
   if (!layout.double || !results.length) return [...print(0, '  '), tickLine(monitor, { ...layout, double: false }, '  ')];
   return [
     `  if (${genFlag(monitor)}) {`,
