@@ -134,10 +134,10 @@ inner() {
   done
   # Coverage against a kernel counter still warns now and then in the first seconds on an idle machine
   # (context_switch 0.98 of ctxt 16 s after attaching, once in CI): shown, not failed, until that is fixed.
-  # An update dropped in the kernel with no map full ("maps":[]) is two CPUs creating one key at once, a race of
-  # bpftrace's map update that ebpfmon reports (the interval is marked incomplete; its coverage falls with it):
-  # shown, not failed (seen once in CI, bpftrace 0.23).
-  local warnings known='coverage below|"maps":\[\].*update.* dropped in the kernel'
+  # A count lost to two CPUs creating one key at once is bpftrace's count() race (0.20-0.23, its issue 4068), which
+  # ebpfmon reports (the interval is marked incomplete; its coverage falls with it): shown, not failed (seen once in
+  # CI, bpftrace 0.23). An update dropped by a full map fails.
+  local warnings known="coverage below|count\\(\\) race"
   warnings=$(grep -E '"level":(40|50|60)' "$root/tmp/start.log" || true)
   if grep -Eq "$known" <<<"$warnings"; then
     log "$suite: known, not judged yet: $(grep -E "$known" <<<"$warnings" | grep -o '"msg":"[^"]*"' | tr '\n' ' ')"

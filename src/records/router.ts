@@ -79,8 +79,8 @@ interface Slot {
   pending: Map<string, Map<string, Pending>>;
   /** Result maps printed as full as the kernel map can hold in this interval. */
   full: Set<string>;
-  /** Updates the kernel refused this interval: a full map, or a key created on two CPUs at once (helper_error records). */
-  dropped: number;
+  /** Updates the kernel refused this interval (helper_error records), by cause. */
+  dropped: Dropped;
   lastTickNs: bigint | null;
   stall: Stall | null;
   /** Records waiting for the record they join (PrintfDecl.joins), by `<tag>:<cpu>`. */
@@ -174,11 +174,26 @@ export function spanNote(v: TickVerdict, interval: number, wallTime: (ns: bigint
   return null;
 }
 
+/**
+ * Updates the kernel refused, by cause: `full`, -E2BIG (the map held all it can); `race`, -EEXIST (two CPUs created
+ * the same key at once: bpftrace 0.20-0.23 inserts a new key of count() with BPF_NOEXIST, and the CPU that lost the
+ * race loses its count; bpftrace issue 4068). Each is one count lost.
+ */
+export interface Dropped {
+  full: number;
+  race: number;
+}
+const noneDropped = (): Dropped => ({ full: 0, race: 0 });
+const updates = (n: number): string => `${n} update${n === 1 ? ' was' : 's were'}`;
+
 /** Why an interval's counts are incomplete: maps printed full, updates the kernel refused; null when complete. */
-export function incompleteDetail(full: readonly string[], dropped: number, capacity: number): string | null {
-  if (!full.length && !dropped) return null;
-  const held = full.length ? `${full.join(', ')} held ${capacity} keys, as many as a kernel map can; ` : '';
-  return dropped ? `${held}${dropped} update${dropped === 1 ? ' was' : 's were'} dropped in the kernel (map full, or a key created on two CPUs at once)` : `${held}updates beyond were dropped in the kernel`;
+export function incompleteDetail(full: readonly string[], dropped: Dropped, capacity: number): string | null {
+  const parts = [
+    full.length ? `${full.join(', ')} held ${capacity} keys, as many as a kernel map can` : '',
+    dropped.full ? `${updates(dropped.full)} dropped in the kernel (map full)` : full.length ? 'updates beyond were dropped in the kernel' : '',
+    dropped.race ? `${updates(dropped.race)} lost in the kernel (a key created on two CPUs at once: bpftrace's count() race, issue 4068)` : '',
+  ].filter((p) => p);
+  return parts.length ? parts.join('; ') : null;
 }
 
 export function createRouter(deps: RouterDeps): Router {
@@ -187,7 +202,7 @@ export function createRouter(deps: RouterDeps): Router {
   const byName = new Map<string, Slot>();
   const byCounter = new Map<string, { slot: Slot; decl: PrintfDecl }>();
   for (const rm of deps.monitors) {
-    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), dropped: 0, lastTickNs: null, stall: null, wasFull: false, joining: new Map(), lastFlip: null, skipRetired: false };
+    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), dropped: noneDropped(), lastTickNs: null, stall: null, wasFull: false, joining: new Map(), lastFlip: null, skipRetired: false };
     byName.set(rm.monitor.name, slot);
     for (const [copy, map] of rm.contract.copies) byCopy.set(copy, { slot, map });
     for (const [counter, decl] of rm.contract.counters) byCounter.set(counter, { slot, decl });
@@ -331,7 +346,7 @@ export function createRouter(deps: RouterDeps): Router {
     const dropped = slot.dropped;
     slot.pending = new Map();
     slot.full = new Set();
-    slot.dropped = 0;
+    slot.dropped = noneDropped();
     const rec: IntervalRecord = {
       kind: 'interval',
       entries<N extends string>(map: ResultMap<N>): readonly Entry<N>[] {
@@ -339,6 +354,7 @@ export function createRouter(deps: RouterDeps): Router {
         return p ? ([...p.values()] as Entry<N>[]) : [];
       },
     };
+    const detail = incompleteDetail(full, dropped, deps.mapCapacity);
     runParse(slot, rec, { timestamp, intervalSeconds: seconds, wallTime: clock.wallTime, arch: deps.arch, tracer: tracer() });
     if (deps.onInterval) {
       let total: { value: number; devices?: readonly string[] } | null = null;
@@ -347,9 +363,8 @@ export function createRouter(deps: RouterDeps): Router {
       } catch (e) {
         problem(slot, `coverage:${name}`, `${name}: coverage total failed: ${String(e)}`);
       }
-      deps.onInterval(name, { total, complete: full.length === 0 && dropped === 0 && !stalled, tickNs: ns });
+      deps.onInterval(name, { total, complete: detail === null && !stalled, tickNs: ns });
     }
-    const detail = incompleteDetail(full, dropped, deps.mapCapacity);
     if (detail !== null) {
       rm.stats.saturatedIntervals++;
       deps.onNote(name, timestamp, `incomplete: ${detail}`);
@@ -550,17 +565,19 @@ export function createRouter(deps: RouterDeps): Router {
         case 'helper_error': {
           const owner = rec.line === null ? undefined : deps.monitorAtLine?.(rec.line);
           const slot = owner === undefined ? undefined : byName.get(owner);
-          // map_update_elem failed: -E2BIG, the map was full; -EEXIST, two CPUs created the same key at once and the
-          // count() of the one that lost the race (bpftrace 0.20+ inserts a new key with BPF_NOEXIST). Either way one
-          // update was dropped: counted exactly, per monitor.
+          // map_update_elem failed: -E2BIG, the map was full; -EEXIST, two CPUs created the same key at once (see
+          // Dropped). Either way one update was dropped: counted exactly, per monitor and cause.
           if (rec.helper === 'map_update_elem' && (rec.retcode === -7 || rec.retcode === -17) && slot) {
             // Dropped from a map that folds: the monitor's totals still hold it (its parser folds the difference).
             if (rec.line !== null && deps.foldedAtLine?.(rec.line)) return;
-            slot.dropped++;
+            const race = rec.retcode === -17;
+            if (race) slot.dropped.race++;
+            else slot.dropped.full++;
             slot.rm.stats.droppedUpdates++;
             if (slot.rm.monitor.mode === 'event' && !warned.has(`dropped:${owner}`)) {
               warned.add(`dropped:${owner}`);
-              log.warn({ monitor: owner }, `${owner}: a kernel map was full and dropped an update (counted in status and the exporter)`);
+              const why = race ? 'two CPUs created one key at once and one update was lost' : 'a kernel map was full and dropped an update';
+              log.warn({ monitor: owner }, `${owner}: ${why} (counted in status and the exporter)`);
             }
             return;
           }

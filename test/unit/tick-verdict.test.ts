@@ -68,16 +68,18 @@ test('spanNote: stalled and skipped intervals are marked with their span; one in
   for (const [name, v, want] of cases) assert.deepEqual(spanNote(v, 2, wall), want, name);
 });
 
-test('incompleteDetail: full maps and dropped updates, each or both; null when complete', () => {
-  const cases: [string, string[], number, string | null][] = [
-    ['complete', [], 0, null],
-    ['one map full', ['@x_count'], 0, '@x_count held 100 keys, as many as a kernel map can; updates beyond were dropped in the kernel'],
-    ['one update dropped', [], 1, '1 update was dropped in the kernel (map full, or a key created on two CPUs at once)'],
+test('incompleteDetail: full maps and dropped updates by cause, each or together; null when complete', () => {
+  const none = { full: 0, race: 0 };
+  const cases: [string, string[], { full: number; race: number }, string | null][] = [
+    ['complete', [], none, null],
+    ['one map full', ['@x_count'], none, '@x_count held 100 keys, as many as a kernel map can; updates beyond were dropped in the kernel'],
+    ['one update dropped, map full', [], { full: 1, race: 0 }, '1 update was dropped in the kernel (map full)'],
+    ['one count lost to the race', [], { full: 0, race: 1 }, "1 update was lost in the kernel (a key created on two CPUs at once: bpftrace's count() race, issue 4068)"],
     [
-      'two maps full, 3 dropped',
+      'two maps full, 3 dropped, 2 races',
       ['@x_count', '@x_bytes'],
-      3,
-      '@x_count, @x_bytes held 100 keys, as many as a kernel map can; 3 updates were dropped in the kernel (map full, or a key created on two CPUs at once)',
+      { full: 3, race: 2 },
+      "@x_count, @x_bytes held 100 keys, as many as a kernel map can; 3 updates were dropped in the kernel (map full); 2 updates were lost in the kernel (a key created on two CPUs at once: bpftrace's count() race, issue 4068)",
     ],
   ];
   for (const [name, full, dropped, want] of cases) assert.equal(incompleteDetail(full, dropped, 100), want, name);
