@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createExclusive, ensureDir } from '../safe-fs.js';
 import { noteColumn, type Sink, type SinkLog } from './sink.js';
 import { createOutputFile, type HeldTally, type OutputFile, type OutputFileStats, type OutputHandle, type RowFormat } from './output-file.js';
-import { compareOutputNames, compressFile, createNext, isoDay, outputFileName, outputStamp, parseOutputName, rotationDue, stampDay, type RotatePolicy } from './rotation.js';
+import { compareOutputNames, compressFile, createNext, idleRotationDue, isoDay, outputFileName, outputStamp, parseOutputName, rotateBeforeWrite, stampDay, type RotatePolicy } from './rotation.js';
 import { processOutputs, retentionOff, runRetention, type OutputRegistry, type RetentionPolicy } from './retention.js';
 import type { Row } from '../monitors/types.js';
 import { errnoOf } from '../errors.js';
@@ -120,6 +120,47 @@ export function foldStats(done: OutputFileStats[], keep = statsKept): void {
     done[i] = { ...a, rowsWritten: a.rowsWritten + b.rowsWritten, files: (a.files ?? 1) + (b.files ?? 1) };
     done.splice(j, 1);
   }
+}
+
+// The sink's decisions, pure so that each has a table test; createFileSink below carries them out.
+
+/** Whether a file's buffer of rows is written now: once it holds bufferRows, unless it fails (it retries at the flush interval). */
+export const bufferFull = (f: { pendingRows: number; failing: boolean }, bufferRows: number): boolean => f.pendingRows >= bufferRows && !f.failing;
+
+/**
+ * What happens to a rotated file on its way out: nothing once the sink closes (close() takes it) or once it is gone
+ * from the retiring set; flushed (and looked at again) while it holds rows unwritten; left to the timer's flushes
+ * while it fails; closed once everything it holds is in the file.
+ */
+export type RetireStep = 'leave' | 'flush' | 'wait' | 'close';
+export function retireStep(f: { sinkClosed: boolean; retiring: boolean; settled: boolean; failing: boolean }): RetireStep {
+  if (f.sinkClosed || !f.retiring) return 'leave';
+  if (!f.settled) return f.failing ? 'wait' : 'flush';
+  return 'close';
+}
+
+/**
+ * Whether a closed file is queued for gzip: with compress, unless it was renamed away (logrotate: its old path may
+ * name logrotate's new file). Files closed with the sink are queued only if they hold rows; a rotated file always.
+ */
+export function compressQueued(f: { compress: boolean; renamedAway: boolean; rowsWritten: number; atSinkClose: boolean }): boolean {
+  return f.compress && !f.renamedAway && (!f.atSinkClose || f.rowsWritten > 0);
+}
+
+/** The time that names a new file: its first row's, if that is one of our timestamps, else now. */
+export function fileStart(firstTs: string, now: Date): Date {
+  const t = Date.parse(firstTs);
+  return isoDay(firstTs) !== null && Number.isFinite(t) ? new Date(t) : now;
+}
+
+/** Where a closed file's counts go among those closed before: in the order the files started (-1: at the end). */
+export function closedIndex(done: readonly OutputFileStats[], file: string, monitor: string, ext: string): number {
+  const key = parseOutputName(path.basename(file), [monitor], [ext]);
+  if (!key) return -1;
+  return done.findIndex((d) => {
+    const k = parseOutputName(path.basename(d.file), [monitor], [ext]);
+    return k !== null && compareOutputNames(key, k) < 0;
+  });
 }
 
 export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
@@ -258,11 +299,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
 
   /** A closed file's counts join the others in the order the files started (they may close out of it). */
   const closedOff = (s: Stream, st: OutputFileStats): void => {
-    const key = parseOutputName(path.basename(st.file), [s.monitor], [ext]);
-    const at = key ? s.done.findIndex((d) => {
-      const k = parseOutputName(path.basename(d.file), [s.monitor], [ext]);
-      return k !== null && compareOutputNames(key, k) < 0;
-    }) : -1;
+    const at = closedIndex(s.done, st.file, s.monitor, ext);
     if (at < 0) s.done.push(st);
     else s.done.splice(at, 0, st);
     foldStats(s.done);
@@ -273,18 +310,15 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
    * that fails: the timer's flushes retry it, as any failing file.
    */
   const retire = (s: Stream, f: OutputFile): void => {
-    // Once the sink closes, close() takes every file left.
-    if (closed || !s.retiring.has(f)) return;
-    if (!f.settled) {
-      if (!f.failing) track(f.flush(true).then(() => retire(s, f)));
-      return;
-    }
+    const step = retireStep({ sinkClosed: closed, retiring: s.retiring.has(f), settled: f.settled, failing: f.failing });
+    if (step === 'flush') track(f.flush(true).then(() => retire(s, f)));
+    if (step !== 'close') return;
     s.retiring.delete(f);
     track(
       f.close().then(() => {
-        closedOff(s, f.stats());
-        // A file renamed away (logrotate) is not ours to compress: its old path may name logrotate's new file.
-        housekeep(renamedAway.has(f) ? null : f.stats().file);
+        const st = f.stats();
+        closedOff(s, st);
+        housekeep(compressQueued({ compress: rotate.compress, renamedAway: renamedAway.has(f), rowsWritten: st.rowsWritten, atSinkClose: false }) ? st.file : null);
       }),
     );
   };
@@ -301,8 +335,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
 
   /** The file for rows starting at `firstTs`: named by that second (or now), created by its first write. */
   const startFile = (s: Stream, firstTs: string): OutputFile => {
-    const t = Date.parse(firstTs);
-    const at = isoDay(firstTs) !== null && Number.isFinite(t) ? new Date(t) : now();
+    const at = fileStart(firstTs, now());
     s.current = fileFor(s, at, null);
     s.day = stampDay(outputStamp(at));
     return s.current;
@@ -325,9 +358,9 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   const tick = (): void => {
     if (closed) return;
     // A quiet monitor's file of yesterday is closed (and compressed) though no row of today came to rotate it.
-    const dayAgo = isoDay(new Date(now().getTime() - idleDailyGraceMs).toISOString());
+    const nowMs = now().getTime();
     for (const s of streams.values()) {
-      if (rotate.daily && s.current && !s.current.failing && dayAgo !== null && dayAgo > s.day) rotateOut(s, 'daily');
+      if (s.current && idleRotationDue(rotate, { day: s.day, failing: s.current.failing }, nowMs, idleDailyGraceMs)) rotateOut(s, 'daily');
     }
     track(
       flushAll(true).then(() => {
@@ -343,15 +376,15 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
     write(monitor, rows) {
       const s = streams.get(monitor);
       if (!s || closed || !rows.length) return;
-      if (rotating && s.current && !s.current.failing) {
-        const why = rotationDue(rotate, { bytes: s.current.bytes, day: s.day }, isoDay(tsOf(rows[0])));
+      if (rotating && s.current) {
+        const why = rotateBeforeWrite(rotate, { bytes: s.current.bytes, day: s.day, failing: s.current.failing }, isoDay(tsOf(rows[0])));
         if (why) rotateOut(s, why);
       }
       const f = s.current ?? startFile(s, tsOf(rows[0]));
       f.add(rows);
       // A full buffer writes this file only: the others wait for their own buffer or the flush interval. A failing
       // file retries at the flush interval only.
-      if (f.pendingRows >= opts.bufferRows && !f.failing) void f.flush(false);
+      if (bufferFull(f, opts.bufferRows)) void f.flush(false);
     },
     flush: () => flushAll(false),
     backlog: () => tally.held,
@@ -387,7 +420,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
           for (const f of files) {
             const st = f.stats();
             closedOff(s, st);
-            if (rotate.compress && st.rowsWritten > 0 && !renamedAway.has(f)) registry.uncompressed.add(st.file);
+            if (compressQueued({ compress: rotate.compress, renamedAway: renamedAway.has(f), rowsWritten: st.rowsWritten, atSinkClose: true })) registry.uncompressed.add(st.file);
           }
         }),
       );

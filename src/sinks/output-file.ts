@@ -1,8 +1,9 @@
 // One output file and its writer: whole rows only, in order, one write at a time, and what happens when the disk
 // says no. A full disk (ENOSPC), a quota or an I/O error holds rows in memory up to a budget and retries at the
 // next flush; rows beyond the budget are dropped, counted, and reported by a marker row once writing resumes. A
-// file deleted under us (a cleanup job removing the directory) is noticed at the next flush interval and created
-// again, header first, with a marker row. A file truncated under us (logrotate's copytruncate) is seen before the next
+// file deleted under us (a cleanup job removing the directory) is noticed at the next flush interval after rows were
+// written to it, or before its next rows are (an idle file is not looked at), and created again, header first, with a
+// marker row. A file truncated under us (logrotate's copytruncate) is seen before the next
 // write and written again from its start, header first. A file may also start unopened (a rotated file's successor):
 // its first write creates it. Nothing here throws to the caller; failures go to onError, once per change.
 import { fstatSync } from 'node:fs';
@@ -135,8 +136,99 @@ const tsOf = (row: Row | undefined): string => {
 };
 const codeOf = (e: unknown): string => errnoOf(e) ?? 'error';
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-const span = (first: string, last: string): string => (first && last ? (first === last ? ` at ${first}` : ` between ${first} and ${last}`) : '');
 const mib = (bytes: number): string => `${Math.round((bytes / 2 ** 20) * 10) / 10} MiB`;
+
+// The decisions of a file's writer, pure so that each has a table test; createOutputFile below carries them out.
+
+/** Where lost rows were in time: ' at T' for one stamp (an interval's rows share it), ' between A and B', or '' unknown. */
+export const lossSpan = (first: string, last: string): string => (first && last ? (first === last ? ` at ${first}` : ` between ${first} and ${last}`) : '');
+
+/** The note of the marker row that takes the place of rows a failing file could not write. */
+export function lostNote(c: { code: string; rows: number; notes: number; firstTs: string; lastTs: string }): string {
+  return `output file write failed (${c.code}): ${plural(c.rows, 'row')}${c.notes ? ` and ${plural(c.notes, 'marker row')}` : ''} lost${lossSpan(c.firstTs, c.lastTs)}`;
+}
+
+/** The note of the marker row heading a file created again after it was deleted; `renamedTo` when its name changed. */
+export function deletedNote(g: { renamedTo: string | null; rows: number; firstTs: string; lastTs: string }): string {
+  return (
+    `output file was deleted during the run and created again${g.renamedTo === null ? '' : ` as ${g.renamedTo}`}; the rows written to it before are gone` +
+    (g.rows ? `, and ${plural(g.rows, 'row')}${lossSpan(g.firstTs, g.lastTs)}, written after it was last seen, are lost` : '')
+  );
+}
+
+/**
+ * Whether a write first looks at the file (fstat: deleted? truncated?). The look exists so that rows written to a
+ * deleted file are counted lost and the file is created again; a file that got no rows since the last look loses
+ * nothing by being deleted until its next rows, and those are looked before (issue #26: an fstat of every open file
+ * at every flush interval was ~15 % of an idle supervisor's CPU). So it looks when there is something to write, when
+ * rows were written since the last look, while the file is known deleted (to create it again), and at close.
+ */
+export function needsLook(f: { toWrite: boolean; uncheckedRows: number; orphaned: boolean; closing: boolean }): boolean {
+  return f.toWrite || f.uncheckedRows > 0 || f.orphaned || f.closing;
+}
+
+/**
+ * What an fstat of the open file says, given the `size` we wrote: still linked; deleted (no links: it or its
+ * directory was removed); truncated by another program (then written again from its new end: header first at 0, else
+ * an empty line that ends a row the cut may have split); or nothing known (fstat failed: null).
+ */
+export type LookVerdict = { kind: 'linked' } | { kind: 'deleted' } | { kind: 'truncated'; found: number; restart: 'header' | 'newline' } | { kind: 'unknown' };
+export function afterLook(st: { nlink: number; size: number } | null, size: number): LookVerdict {
+  if (st === null) return { kind: 'unknown' };
+  if (st.nlink === 0) return { kind: 'deleted' };
+  if (st.size < size) return { kind: 'truncated', found: st.size, restart: st.size === 0 ? 'header' : 'newline' };
+  return { kind: 'linked' };
+}
+
+/** A file's state while its writes fail: the error, rows lost since, and whether rows are being dropped. */
+export interface Failing {
+  code: string;
+  lost: number;
+  dropping: boolean;
+}
+
+/** A write (or create, or truncate) failed with `code`: the new state, and whether to report it (once per code). */
+export function failureAfter(prev: Failing | null, code: string): { next: Failing; report: boolean } {
+  return { next: { code, lost: prev?.lost ?? 0, dropping: prev?.dropping ?? false }, report: prev?.code !== code };
+}
+
+/**
+ * Whether rows added are held for the file or dropped: always held while it writes; while it fails, dropped once a
+ * gap is open (a gap stays one gap until writing resumes) or when their text (`length`, asked only then) would take
+ * the held rows past the budget.
+ */
+export function rowsFate(s: { failing: boolean; gapOpen: boolean; held: number; heldMax: number }, length: () => number): 'hold' | 'drop' {
+  if (!s.failing) return 'hold';
+  if (s.gapOpen || s.held + length() > s.heldMax) return 'drop';
+  return 'hold';
+}
+
+/**
+ * A write of chunks of `lengths` bytes stopped after `done` bytes: how many chunks reached the file whole, the bytes
+ * they take, and whether a partial chunk must be cut off (the file then holds whole rows only).
+ */
+export function cutBack(lengths: readonly number[], done: number): { whole: number; end: number; cut: boolean } {
+  let end = 0;
+  let whole = 0;
+  for (; whole < lengths.length; whole++) {
+    if (end + lengths[whole]! > done) break;
+    end += lengths[whole]!;
+  }
+  return { whole, end, cut: done > end };
+}
+
+/** A closed file's modification time: its last row's (what `analyze` and retention read), unless none or deleted. */
+export function closedMtime(lastTs: string, orphaned: boolean): Date | null {
+  if (!lastTs || orphaned) return null;
+  const t = new Date(lastTs);
+  return Number.isFinite(t.getTime()) ? t : null;
+}
+
+/** Whether a path no longer names the open file (renamed away, e.g. by logrotate); a deleted file is not moved. */
+export function movedAway(open: { nlink: number; ino: number; dev: number } | null, atPath: { ino: number; dev: number } | null): boolean {
+  if (!open || open.nlink === 0) return false;
+  return atPath === null || atPath.ino !== open.ino || atPath.dev !== open.dev;
+}
 
 export function createOutputFile(opts: OutputFileOptions): OutputFile {
   const { format, columns, tally } = opts;
@@ -164,7 +256,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   /** A failed write left bytes past `size` and the truncate failed too: truncate before the next write. */
   let dirtyTail = false;
   /** Set while writes fail: the error code, rows lost since, and whether the budget is spent (rows being dropped). */
-  let failing: { code: string; lost: number; dropping: boolean } | null = null;
+  let failing: Failing | null = null;
   /** The file was found deleted and is not created again yet. */
   let orphaned = false;
   /** Rows written since the file was last seen linked: lost with it if it turns out deleted. */
@@ -241,8 +333,8 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   const fail = (e: unknown, what: string): void => {
     const code = codeOf(e);
     if (!failing) tally.held -= held;
-    const changed = failing?.code !== code;
-    failing = { code, lost: failing?.lost ?? 0, dropping: failing?.dropping ?? false };
+    const { next, report: changed } = failureAfter(failing, code);
+    failing = next;
     if (changed) {
       report(code, `${what} ${file}: ${describe(e)}; holding up to ${mib(opts.heldMax)} of rows and retrying at every flush, rows beyond that are dropped and counted`);
     }
@@ -257,8 +349,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     opts.log?.info({ monitor: opts.monitor, file, code, rowsLost: lost }, 'an output file that failed is written again');
   };
 
-  const lossNote = (c: Chunk): string =>
-    `output file write failed (${c.lost ?? ''}): ${plural(c.rows, 'row')}${c.notes ? ` and ${plural(c.notes, 'marker row')}` : ''} lost${span(c.firstTs, c.lastTs)}`;
+  const lossNote = (c: Chunk): string => lostNote({ code: c.lost ?? '', rows: c.rows, notes: c.notes, firstTs: c.firstTs, lastTs: c.lastTs });
   const markerText = (timestamp: string, note: string): string => format.rows(columns, [{ timestamp, [noteColumn]: note }]);
 
   /** After the check found the file deleted: a new one (directory first), its header, and a marker row. */
@@ -280,9 +371,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     counts.recreated++;
     const gone = unchecked;
     unchecked = { rows: 0, firstTs: '', lastTs: '' };
-    const note =
-      `output file was deleted during the run and created again${file === was ? '' : ` as ${path.basename(file)}`}; the rows written to it before are gone` +
-      (gone.rows ? `, and ${plural(gone.rows, 'row')}${span(gone.firstTs, gone.lastTs)}, written after it was last seen, are lost` : '');
+    const note = deletedNote({ renamedTo: file === was ? null : path.basename(file), ...gone });
     // The new file's header comes first; the old file's, if it never got written, is not wanted twice.
     const at = opts.now().toISOString();
     const marker: Chunk = { text: markerText(at, note), rows: 0, notes: 1, firstTs: at, lastTs: at, keep: 'note' };
@@ -307,32 +396,34 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
    * truncates it to 0). Writing on at our offset would leave a hole of zero bytes; it starts again, header first.
    * Cut somewhere else, what is left stays and an empty line ends a row the cut may have split.
    */
-  const truncated = (found: number): void => {
+  const truncated = (found: number, how: 'header' | 'newline'): void => {
     opts.log?.info({ monitor: opts.monitor, file, bytes: size, found }, 'an output file was truncated by another program (logrotate copytruncate?); writing on from its new end');
     size = found;
     dirtyTail = false;
-    const restart: Chunk[] = found === 0 ? headerChunk() : [{ text: '\n', rows: 0, notes: 0, firstTs: '', lastTs: '', keep: 'note' }];
+    const restart: Chunk[] = how === 'header' ? headerChunk() : [{ text: '\n', rows: 0, notes: 0, firstTs: '', lastTs: '', keep: 'note' }];
     pending = [...restart, ...pending.filter((c) => c.keep !== 'header')];
   };
 
   /**
-   * fstat the open file before each write: a link count of 0 means it (or its directory) was deleted and we write
+   * fstat the open file (before a write, see needsLook): a link count of 0 means it (or its directory) was deleted and we write
    * into nothing; a size below ours means it was truncated under us.
    */
   const check = async (): Promise<void> => {
     if (handle === null) return;
     if (!orphaned) {
-      let st: { nlink: number; size: number };
+      let st: { nlink: number; size: number } | null;
       try {
         // Synchronous: an fstat of an open descriptor does not block, and the promise version cost 13 % of the
         // supervisor's stream handling on the build workload (profile: 36 of 280 ms).
         st = handle.fd === undefined ? await handle.stat() : fstatSync(handle.fd);
       } catch {
-        return;
+        st = null;
       }
-      if (st.nlink > 0) {
+      const v = afterLook(st, size);
+      if (v.kind === 'unknown') return;
+      if (v.kind !== 'deleted') {
         unchecked = { rows: 0, firstTs: '', lastTs: '' };
-        if (st.size < size) truncated(st.size);
+        if (v.kind === 'truncated') truncated(v.found, v.restart);
         return;
       }
       orphaned = true;
@@ -360,7 +451,8 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   const writeOut = async (): Promise<void> => {
     queued = false;
     if (handle === null && !(await firstOpen())) return;
-    await check();
+    const toWrite = dirtyTail || open.length > 0 || pending.length > 0;
+    if (needsLook({ toWrite, uncheckedRows: unchecked.rows, orphaned, closing: closed })) await check();
     const h = handle;
     if (orphaned || h === null) return;
     if (dirtyTail) {
@@ -397,16 +489,10 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       return;
     }
     // Keep the chunks that made it whole; cut a partial one off the file, so it never holds a partial row.
-    let end = 0;
-    let i = 0;
-    for (; i < batch.length; i++) {
-      const n = Buffer.byteLength(batch[i]!.text);
-      if (end + n > done) break;
-      end += n;
-      written(batch[i]!);
-    }
+    const { whole: i, end, cut } = cutBack(batch.map((c) => Buffer.byteLength(c.text)), done);
+    for (const c of batch.slice(0, i)) written(c);
     size += end;
-    if (done > end) {
+    if (cut) {
       try {
         await h.truncate(size);
       } catch {
@@ -445,8 +531,9 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     return p.catch(() => fallback);
   };
 
-  // Every write first looks at the file (deleted? truncated?), so `check` no longer changes what a flush does: a
-  // flush with nothing to write still looks, which is how the timer notices a deleted file while a monitor is idle.
+  // `check` does not change what a flush does: whether it looks at the file (deleted? truncated?) is needsLook's. A
+  // flush with nothing to write still looks when rows were written since the last look: that is how the timer notices,
+  // within a flush interval, a file deleted after its last rows while its monitor is idle.
   const flush = (_check: boolean): Promise<void> => {
     seal();
     if (queued) return chain;
@@ -470,10 +557,8 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     pending = [];
     if (handle === null) return;
     // A closed file's modification time is its last row's: what `analyze` and retention read as where its data ends.
-    if (lastTs && !orphaned && handle.utimes) {
-      const t = new Date(lastTs);
-      if (Number.isFinite(t.getTime())) await handle.utimes(t, t).catch(() => undefined);
-    }
+    const mtime = closedMtime(lastTs, orphaned);
+    if (mtime && handle.utimes) await handle.utimes(mtime, mtime).catch(() => undefined);
     await handle.sync().catch(opts.onError);
     await handle.close().catch(opts.onError);
     opts.released?.(file);
@@ -485,16 +570,13 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
       let notes = 0;
       for (let i = 0; i < rows.length; i++) if (rows[i]![noteColumn]) notes++;
       const lastTs = tsOf(rows[rows.length - 1]);
-      // While the file fails, a gap stays one gap: after a drop, everything is dropped until writing resumes.
-      if (failing && !open.length && pending.at(-1)?.lost !== undefined) {
+      let text: string | undefined;
+      const gapOpen = failing !== null && !open.length && pending.at(-1)?.lost !== undefined;
+      if (failing && rowsFate({ failing: true, gapOpen, held, heldMax: opts.heldMax }, () => (text = format.rows(columns, rows)).length) === 'drop') {
         drop({ rows: rows.length - notes, notes, firstTs: tsOf(rows[0]), lastTs }, failing.code);
         return;
       }
-      const text = format.rows(columns, rows);
-      if (failing && held + text.length > opts.heldMax) {
-        drop({ rows: rows.length - notes, notes, firstTs: tsOf(rows[0]), lastTs }, failing.code);
-        return;
-      }
+      text ??= format.rows(columns, rows);
       if (!open.length) openFirst = tsOf(rows[0]);
       openLast = lastTs;
       open.push(text);
@@ -527,8 +609,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
         const st = await handle.stat().catch(() => null);
         // Deleted (no links): the next flush creates it again, as for any deleted file.
         if (!st || st.nlink === 0) return false;
-        const at = await lstat(file).catch(() => null);
-        return at === null || at.ino !== st.ino || at.dev !== st.dev;
+        return movedAway(st, await lstat(file).catch(() => null));
       }, false),
   };
 }

@@ -87,6 +87,24 @@ export function rotationDue(p: RotatePolicy, file: { bytes: number; day: string 
 }
 
 /**
+ * Whether a file about to get rows is rotated first: never while it fails (rotation waits until it writes again, so it
+ * never loses a row), else as rotationDue says.
+ */
+export function rotateBeforeWrite(p: RotatePolicy, file: { bytes: number; day: string; failing: boolean }, batchDay: string | null): RotateReason | null {
+  return file.failing ? null : rotationDue(p, file, batchDay);
+}
+
+/**
+ * Whether the flush timer closes a file that gets no rows: with daily rotation, once the UTC day `graceMs` ago is
+ * later than the file's day (late rows of its day still reach it until then), unless it fails.
+ */
+export function idleRotationDue(p: RotatePolicy, file: { day: string; failing: boolean }, nowMs: number, graceMs: number): 'daily' | null {
+  if (!p.daily || file.failing) return null;
+  const dayAgo = isoDay(new Date(nowMs - graceMs).toISOString());
+  return dayAgo !== null && dayAgo > file.day ? 'daily' : null;
+}
+
+/**
  * A new file `<monitor>_<stamp>[_NNN].<ext>` that does not exist, nor its `.gz`: a second file in the same second
  * (a reload, fast rotation by size) gets _001, _002 ... up to _999. Created by `create` (O_EXCL|O_NOFOLLOW, never over
  * anything: past _999 the create fails).

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { createCsvSink } from '../../src/sinks/csv.js';
 import { createNdjsonSink } from '../../src/sinks/ndjson.js';
-import { foldStats, type FileSinkOptions, type OutputFileStats } from '../../src/sinks/file-sink.js';
+import { bufferFull, closedIndex, compressQueued, fileStart, foldStats, retireStep, type FileSinkOptions, type OutputFileStats, type RetireStep } from '../../src/sinks/file-sink.js';
 import { createOutputRegistry } from '../../src/sinks/retention.js';
-import { compareOutputNames, createNext, outputFileName, parseOutputName, rotationDue, type OutputName } from '../../src/sinks/rotation.js';
+import { compareOutputNames, createNext, idleRotationDue, outputFileName, parseOutputName, rotateBeforeWrite, rotationDue, type OutputName } from '../../src/sinks/rotation.js';
 import { createExclusive } from '../../src/safe-fs.js';
 import { parseCsvName } from '../../analysis/files.js';
 import type { Row } from '../../src/monitors/types.js';
@@ -331,6 +331,79 @@ test('rotationDue: a later day (not an earlier one) or a full file', () => {
   assert.equal(rotationDue(p, { bytes: 100, day: '2026-11-29' }, '2026-11-29'), 'size');
   assert.equal(rotationDue(p, { bytes: 99, day: '2026-11-29' }, null), null);
   assert.equal(rotationDue({ daily: false, maxBytes: 0 }, { bytes: 1e12, day: '2026-11-01' }, '2026-12-01'), null);
+});
+
+test('rotateBeforeWrite: as rotationDue, never while the file fails', () => {
+  const p = { daily: true, maxBytes: 100 };
+  const table: [string, { bytes: number; day: string; failing: boolean }, string | null, ReturnType<typeof rotateBeforeWrite>][] = [
+    ['full', { bytes: 100, day: '2026-11-29', failing: false }, '2026-11-29', 'size'],
+    ['full but failing: rotation waits for it to write again', { bytes: 100, day: '2026-11-29', failing: true }, '2026-11-29', null],
+    ['a new day', { bytes: 0, day: '2026-11-29', failing: false }, '2026-11-30', 'daily'],
+    ['a new day but failing', { bytes: 0, day: '2026-11-29', failing: true }, '2026-11-30', null],
+    ['neither', { bytes: 99, day: '2026-11-29', failing: false }, '2026-11-29', null],
+  ];
+  for (const [what, file, day, expected] of table) assert.equal(rotateBeforeWrite(p, file, day), expected, what);
+});
+
+test('idleRotationDue: an idle file of an earlier day, a grace period after midnight UTC, not while failing', () => {
+  const grace = 60_000;
+  const at = (iso: string): number => Date.parse(iso);
+  const table: [string, boolean, { day: string; failing: boolean }, string, 'daily' | null][] = [
+    ['yesterday, past the grace', true, { day: '2026-11-29', failing: false }, '2026-11-30T00:01:00.000Z', 'daily'],
+    ['yesterday, within the grace: late rows still reach it', true, { day: '2026-11-29', failing: false }, '2026-11-30T00:00:59.999Z', null],
+    ['today', true, { day: '2026-11-30', failing: false }, '2026-11-30T12:00:00.000Z', null],
+    ['yesterday but failing', true, { day: '2026-11-29', failing: true }, '2026-11-30T12:00:00.000Z', null],
+    ['no daily rotation', false, { day: '2026-11-01', failing: false }, '2026-11-30T12:00:00.000Z', null],
+    ['a clock gone back a day', true, { day: '2026-11-30', failing: false }, '2026-11-29T12:00:00.000Z', null],
+  ];
+  for (const [what, daily, file, now, expected] of table) assert.equal(idleRotationDue({ daily, maxBytes: 0 }, file, at(now), grace), expected, what);
+});
+
+test('retireStep, bufferFull, compressQueued, fileStart: the file sink’s decisions', () => {
+  const f = { sinkClosed: false, retiring: true, settled: true, failing: false };
+  const steps: [string, Partial<typeof f>, RetireStep][] = [
+    ['everything written: close it', {}, 'close'],
+    ['rows unwritten: flush, then again', { settled: false }, 'flush'],
+    ['failing: the timer retries it', { settled: false, failing: true }, 'wait'],
+    ['the sink closes: close() takes it', { sinkClosed: true, settled: false }, 'leave'],
+    ['already on its way out', { retiring: false }, 'leave'],
+  ];
+  for (const [what, s, expected] of steps) assert.equal(retireStep({ ...f, ...s }), expected, what);
+
+  assert.equal(bufferFull({ pendingRows: 10, failing: false }, 10), true, 'full');
+  assert.equal(bufferFull({ pendingRows: 9, failing: false }, 10), false, 'not yet');
+  assert.equal(bufferFull({ pendingRows: 99, failing: true }, 10), false, 'failing: waits for the flush interval');
+
+  const c = { compress: true, renamedAway: false, rowsWritten: 5, atSinkClose: false };
+  const compress: [string, Partial<typeof c>, boolean][] = [
+    ['rotated', {}, true],
+    ['rotated, no rows', { rowsWritten: 0 }, true],
+    ['closed with the sink', { atSinkClose: true }, true],
+    ['closed with the sink, no rows', { atSinkClose: true, rowsWritten: 0 }, false],
+    ['renamed away by logrotate: not ours', { renamedAway: true }, false],
+    ['no compression', { compress: false }, false],
+  ];
+  for (const [what, s, expected] of compress) assert.equal(compressQueued({ ...c, ...s }), expected, what);
+
+  const now = new Date('2026-11-29T19:00:00.000Z');
+  assert.deepEqual(fileStart('2026-11-30T00:00:01.500Z', now), new Date('2026-11-30T00:00:01.500Z'), 'the first row');
+  assert.equal(fileStart('', now), now, 'no stamp');
+  assert.equal(fileStart('1764440000', now), now, 'not one of ours');
+  assert.equal(fileStart('2026-13-45T99:00:00Z', now), now, 'not a time');
+});
+
+test('closedIndex: closed files listed in the order they started', () => {
+  const e = (name: string): OutputFileStats => ({ monitor: 'exec', file: `/o/${name}`, rowsWritten: 1, rowsDropped: 0, recreated: 0 });
+  const done = [e('exec_20261129T100000Z.csv'), e('exec_20261129T120000Z.csv'), e('exec_20261129T120000Z_001.csv')];
+  const table: [string, string, number][] = [
+    ['the latest: at the end', '/o/exec_20261129T130000Z.csv', -1],
+    ['between two', '/o/exec_20261129T110000Z.csv', 1],
+    ['the same second, a later suffix', '/o/exec_20261129T120000Z_002.csv', -1],
+    ['the same second, before a suffix', '/o/exec_20261129T120000Z.csv', 2],
+    ['the first', '/o/exec_20261129T090000Z.csv', 0],
+    ['not a name of ours: at the end', '/o/other.csv', -1],
+  ];
+  for (const [what, file, expected] of table) assert.equal(closedIndex(done, file, 'exec', 'csv'), expected, what);
 });
 
 test('output names: own ones parse (monitor by name, -N, .gz), order by time then -N; look-alikes do not', () => {
