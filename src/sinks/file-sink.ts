@@ -311,7 +311,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
    */
   const retire = (s: Stream, f: OutputFile): void => {
     const step = retireStep({ sinkClosed: closed, retiring: s.retiring.has(f), settled: f.settled, failing: f.failing });
-    if (step === 'flush') track(f.flush(true).then(() => retire(s, f)));
+    if (step === 'flush') track(f.flush().then(() => retire(s, f)));
     if (step !== 'close') return;
     s.retiring.delete(f);
     track(
@@ -330,7 +330,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
     if (reason === 'renamed') renamedAway.add(f);
     s.retiring.add(f);
     opts.log?.info({ monitor: s.monitor, file: f.stats().file, reason, bytes: f.bytes }, 'output file rotated: the next rows go to a new file');
-    track(f.flush(true).then(() => retire(s, f)));
+    track(f.flush().then(() => retire(s, f)));
   };
 
   /** The file for rows starting at `firstTs`: named by that second (or now), created by its first write. */
@@ -353,7 +353,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
   const all = (): OutputFile[] => [...streams.values()].flatMap((s) => [...(s.current ? [s.current] : []), ...s.retiring]);
 
   /** Every file writes what it holds; the timer's flush also looks for files deleted under us. */
-  const flushAll = (check: boolean): Promise<void> => Promise.all(all().map((f) => f.flush(check))).then(() => undefined);
+  const flushAll = (): Promise<void> => Promise.all(all().map((f) => f.flush())).then(() => undefined);
 
   const tick = (): void => {
     if (closed) return;
@@ -363,7 +363,7 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       if (s.current && idleRotationDue(rotate, { day: s.day, failing: s.current.failing }, nowMs, idleDailyGraceMs)) rotateOut(s, 'daily');
     }
     track(
-      flushAll(true).then(() => {
+      flushAll().then(() => {
         for (const s of streams.values()) for (const f of [...s.retiring]) retire(s, f);
       }),
     );
@@ -384,9 +384,9 @@ export async function createFileSink(opts: FileSinkOptions): Promise<FileSink> {
       f.add(rows);
       // A full buffer writes this file only: the others wait for their own buffer or the flush interval. A failing
       // file retries at the flush interval only.
-      if (bufferFull(f, opts.bufferRows)) void f.flush(false);
+      if (bufferFull(f, opts.bufferRows)) void f.flush();
     },
-    flush: () => flushAll(false),
+    flush: () => flushAll(),
     backlog: () => tally.held,
     stats: () => [...streams.values()].flatMap((s) => [...s.done, ...[...s.retiring, ...(s.current ? [s.current] : [])].map((f) => f.stats())]),
     async reopen() {

@@ -117,8 +117,8 @@ export interface OutputFile {
   readonly pendingRows: number;
   /** True while writes fail: the sink then waits for its flush interval instead of retrying per buffer. */
   readonly failing: boolean;
-  /** Queues one write of everything held; with `check`, first sees whether the file was deleted. */
-  flush(check: boolean): Promise<void>;
+  /** Queues one write of everything held (the file is looked at first when needsLook says so). */
+  flush(): Promise<void>;
   /** A last write, then fsync and close. Rows still held are lost and counted. */
   close(): Promise<void>;
   stats(): OutputFileStats;
@@ -534,7 +534,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   // `check` does not change what a flush does: whether it looks at the file (deleted? truncated?) is needsLook's. A
   // flush with nothing to write still looks when rows were written since the last look: that is how the timer notices,
   // within a flush interval, a file deleted after its last rows while its monitor is idle.
-  const flush = (_check: boolean): Promise<void> => {
+  const flush = (): Promise<void> => {
     seal();
     if (queued) return chain;
     queued = true;
@@ -545,7 +545,7 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
   let closing: Promise<void> | null = null;
   const closeOnce = async (): Promise<void> => {
     closed = true;
-    await flush(true);
+    await flush();
     seal();
     let left = 0;
     for (const c of pending) if (c.lost === undefined) left += c.rows;
