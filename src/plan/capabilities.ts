@@ -4,9 +4,9 @@ import { access, constants, readFile, readdir, realpath, stat } from 'node:fs/pr
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCommand } from '../process/run.js';
+import { runCommand, type RunResult } from '../process/run.js';
 import { assumedFeatures, compareVersions, featuresOf, formatVersion, minimumVersion, parseVersion, type BpftraceFeatures } from '../bt/features.js';
-import { errnoOf } from '../errors.js';
+import { EnvironmentError, errnoOf } from '../errors.js';
 
 export interface Check {
   ok: boolean;
@@ -68,12 +68,72 @@ async function findExecutable(cmd: string): Promise<string | null> {
   return null;
 }
 
-async function bpftraceCheck(cmd: string): Promise<Capabilities['bpftrace']> {
+async function mountTable(): Promise<string> {
+  try {
+    return await readFile('/proc/self/mounts', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function isMountpoint(mounts: string, dir: string, fstype: string): boolean {
+  return mounts.split('\n').some((l) => {
+    const [, mnt, type] = l.split(' ');
+    return mnt === dir && type === fstype;
+  });
+}
+
+/** What is read of the machine before any command runs: files only. */
+interface Found {
+  /** bpftrace's path, and bpftrace-aotrt's beside it (the same installation), when there. */
+  bpftrace: { cmd: string; path: string | null; aotrt: string | null };
+  debugfsMounted: boolean;
+  /** The tracefs mount point in use, if any. */
+  tracefsAt: string | null;
+}
+
+async function findAll(cmd: string): Promise<Found> {
   const found = await findExecutable(cmd);
-  if (!found) {
+  // Only the runtime of the same installation: a compiled script is only for the bpftrace that compiled it.
+  const aotrt = found ? await findExecutable(path.join(path.dirname(await realpath(found)), 'bpftrace-aotrt')) : null;
+  const mounts = await mountTable();
+  return {
+    bpftrace: { cmd, path: found, aotrt },
+    debugfsMounted: isMountpoint(mounts, '/sys/kernel/debug', 'debugfs'),
+    tracefsAt: ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'].find((dir) => isMountpoint(mounts, dir, 'tracefs')) ?? null,
+  };
+}
+
+/** The commands detection runs, each a value: the version question and the mounts that are missing (and allowed). */
+interface Probes {
+  version: RunResult | null;
+  /** Outcome of mounting debugfs, then tracefs: null = not tried. */
+  debugfs: RunResult | null;
+  tracefs: RunResult | null;
+}
+
+const timeoutMs = 10_000;
+
+/** Runs every command detection needs, in one place: `bpftrace --version` beside the missing mounts, in order. */
+async function runProbes(f: Found, mayMount: boolean): Promise<Probes> {
+  const mount = async (type: string, dir: string, wanted: boolean): Promise<RunResult | null> =>
+    wanted && mayMount ? runCommand('mount', ['-t', type, type, dir], { timeoutMs }) : null;
+  const mounts = async (): Promise<Pick<Probes, 'debugfs' | 'tracefs'>> => {
+    const debugfs = await mount('debugfs', '/sys/kernel/debug', !f.debugfsMounted);
+    return { debugfs, tracefs: await mount('tracefs', '/sys/kernel/tracing', f.tracefsAt === null) };
+  };
+  const [version, fs] = await Promise.all([f.bpftrace.path ? runCommand(f.bpftrace.path, ['--version'], { timeoutMs }) : null, mounts()]);
+  return { version, ...fs };
+}
+
+const mountError = (r: RunResult | null): string | null => (!r || r.exitCode === 0 ? null : r.stderr.trim() || `mount exited ${String(r.exitCode)}`);
+
+/** What bpftrace --version said, read as a version and its features (pure). */
+function bpftraceOf(b: Found['bpftrace'], r: RunResult | null): Capabilities['bpftrace'] {
+  const { cmd, path: found } = b;
+  if (!found || !r) {
     return { path: null, version: null, detail: `bpftrace not found (${cmd}); install it: apt-get install -y bpftrace`, features: assumedFeatures };
   }
-  const r = await runCommand(found, ['--version'], { timeoutMs: 10_000 });
   // Checked once here, so that a binary that is no bpftrace (runtime.bpftrace: /bin/false, whose --version names
   // coreutils 9.1) fails at once in one line rather than after every restart's backoff.
   if (r.exitCode !== 0 || !/\bbpftrace\b/i.test(r.stdout)) {
@@ -88,43 +148,24 @@ async function bpftraceCheck(cmd: string): Promise<Capabilities['bpftrace']> {
   if (compareVersions(parsed, minimumVersion) < 0) {
     return { path: found, version, detail: `bpftrace ${version} is too old: ebpfmon needs >= ${formatVersion(minimumVersion)}`, features };
   }
-  // Only the runtime of the same installation: a compiled script is only for the bpftrace that compiled it; and only
-  // where this version's ahead-of-time output runs in it.
-  const aotrt = features.aheadOfTime.mode === 'shim' ? await findExecutable(path.join(path.dirname(await realpath(found)), 'bpftrace-aotrt')) : null;
+  // Only where this version's ahead-of-time output runs in bpftrace-aotrt.
+  const aotrt = features.aheadOfTime.mode === 'shim' ? b.aotrt : null;
   return { path: found, version, detail: `bpftrace ${version} at ${found}`, aotrt, features };
 }
 
-async function isMountpoint(dir: string, fstype: string): Promise<boolean> {
-  try {
-    const mounts = await readFile('/proc/self/mounts', 'utf8');
-    return mounts.split('\n').some((l) => {
-      const [, mnt, type] = l.split(' ');
-      return mnt === dir && type === fstype;
-    });
-  } catch {
-    return false;
-  }
-}
-
-/** Mounts tracefs (and debugfs) when missing, if we may; reports what it did. */
-async function ensureFs(mount: boolean, isRoot: boolean): Promise<{ tracefs: Capabilities['tracefs']; debugfs: Check }> {
-  const mountFs = async (type: string, dir: string): Promise<string | null> => {
-    if (!mount || !isRoot) return null;
-    const r = await runCommand('mount', ['-t', type, type, dir], { timeoutMs: 10_000 });
-    return r.exitCode === 0 ? null : r.stderr.trim() || `mount exited ${String(r.exitCode)}`;
-  };
-  let debugfs: Check;
-  if (await isMountpoint('/sys/kernel/debug', 'debugfs')) debugfs = { ok: true, detail: 'mounted at /sys/kernel/debug' };
-  else if (!mount || !isRoot) debugfs = { ok: false, detail: 'not mounted at /sys/kernel/debug' };
-  else {
-    const err = await mountFs('debugfs', '/sys/kernel/debug');
-    debugfs = err ? { ok: false, detail: `not mounted, and mounting failed: ${err}` } : { ok: true, detail: 'was not mounted: ebpfmon mounted it at /sys/kernel/debug' };
-  }
-  for (const dir of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
-    if (await isMountpoint(dir, 'tracefs')) return { tracefs: { path: dir, detail: `mounted at ${dir}` }, debugfs };
-  }
-  const err = await mountFs('tracefs', '/sys/kernel/tracing');
-  if (err === null && (await isMountpoint('/sys/kernel/tracing', 'tracefs'))) {
+/** debugfs and tracefs as found, or as the mounts left them (reads the mount table again after a mount). */
+async function filesystemsOf(f: Found, p: Probes): Promise<{ tracefs: Capabilities['tracefs']; debugfs: Check }> {
+  const debugErr = mountError(p.debugfs);
+  const debugfs: Check = f.debugfsMounted
+    ? { ok: true, detail: 'mounted at /sys/kernel/debug' }
+    : !p.debugfs
+      ? { ok: false, detail: 'not mounted at /sys/kernel/debug' }
+      : debugErr
+        ? { ok: false, detail: `not mounted, and mounting failed: ${debugErr}` }
+        : { ok: true, detail: 'was not mounted: ebpfmon mounted it at /sys/kernel/debug' };
+  if (f.tracefsAt) return { tracefs: { path: f.tracefsAt, detail: `mounted at ${f.tracefsAt}` }, debugfs };
+  const err = mountError(p.tracefs);
+  if (p.tracefs && err === null && isMountpoint(await mountTable(), '/sys/kernel/tracing', 'tracefs')) {
     return { tracefs: { path: '/sys/kernel/tracing', detail: 'was not mounted: ebpfmon mounted it at /sys/kernel/tracing' }, debugfs };
   }
   // debugfs auto-mounts tracing below it on many kernels.
@@ -187,7 +228,11 @@ export interface DetectOptions {
 
 export async function detectCapabilities(opts: DetectOptions): Promise<Capabilities> {
   const root = await rootCheck();
-  const [bpftrace, fs] = await Promise.all([bpftraceCheck(opts.bpftrace), ensureFs(opts.mount, root.ok)]);
+  const mayMount = opts.mount && root.ok;
+  const found = await findAll(opts.bpftrace);
+  const probes = await runProbes(found, mayMount);
+  const bpftrace = bpftraceOf(found.bpftrace, probes.version);
+  const fs = await filesystemsOf(found, probes);
   const tracefsPath = fs.tracefs.path;
   const kprobes: Check = tracefsPath && existsSync(path.join(tracefsPath, 'kprobe_events'))
     ? { ok: true, detail: 'kprobe_events present' }
@@ -262,4 +307,11 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     tracepoint: readFields,
     symbols,
   };
+}
+
+/** What `start` cannot do without: root, bpftrace, tracefs. */
+export function requireRunnable(caps: Capabilities): void {
+  if (!caps.root.ok) throw new EnvironmentError(caps.root.detail);
+  if (!caps.bpftrace.path || !caps.bpftrace.version) throw new EnvironmentError(caps.bpftrace.detail);
+  if (!caps.tracefs.path) throw new EnvironmentError(caps.tracefs.detail);
 }

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { detectCapabilities, type Capabilities } from '../plan/capabilities.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { composeScript, type Script } from './compose.js';
-import { EnvironmentError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Scope } from '../bt/ir.js';
 
 export interface Prepared {
@@ -32,23 +32,27 @@ export function idealCapabilities(real: Capabilities): Capabilities {
   return { ...real, kprobes: { ok: true, detail: 'assumed (--no-detect)' }, assumeAll: true };
 }
 
-export async function prepare(opts: PrepareOptions): Promise<Prepared> {
-  const configFile = opts.config ?? defaultConfigPath();
-  const config = await loadConfig(configFile);
-  const selected = selectedMonitors(config, opts.monitors === undefined ? undefined : parseMonitorList(opts.monitors));
+/** The monitors to run: the config's enabled ones, or `--monitors`; none is a usage error. */
+export function selectMonitors(config: Config, configFile: string, monitors: string | undefined): string[] {
+  const selected = selectedMonitors(config, monitors === undefined ? undefined : parseMonitorList(monitors));
   if (!selected.length) {
     throw new UsageError(`no monitor is enabled in ${configFile}; enable one there or pass --monitors (e.g. -m exec,syscall)`);
   }
-  const real = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: opts.mount });
-  const caps = opts.assumeCapable ? idealCapabilities(real) : real;
-  const plan = buildPlan(config, selected, caps, opts.scope);
-  const scripts = plan.processes.map((p) => composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, runtime: config.runtime }));
-  return { configFile, config, selected, caps, plan, scripts };
+  return selected;
 }
 
-/** What `start` cannot do without: root, bpftrace, tracefs. */
-export function requireRunnable(caps: Capabilities): void {
-  if (!caps.root.ok) throw new EnvironmentError(caps.root.detail);
-  if (!caps.bpftrace.path || !caps.bpftrace.version) throw new EnvironmentError(caps.bpftrace.detail);
-  if (!caps.tracefs.path) throw new EnvironmentError(caps.tracefs.detail);
+/** Plan and scripts: a pure function of the config and this machine (nothing is detected or read here). */
+export function planScripts(config: Config, selected: readonly string[], caps: Capabilities, scope?: Scope): { plan: Plan; scripts: Script[] } {
+  const plan = buildPlan(config, selected, caps, scope);
+  const scripts = plan.processes.map((p) => composeScript(p, { bpftraceVersion: caps.bpftrace.version, kernel: caps.kernel, runtime: config.runtime }));
+  return { plan, scripts };
+}
+
+export async function prepare(opts: PrepareOptions): Promise<Prepared> {
+  const configFile = opts.config ?? defaultConfigPath();
+  const config = await loadConfig(configFile);
+  const selected = selectMonitors(config, configFile, opts.monitors);
+  const real = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: opts.mount });
+  const caps = opts.assumeCapable ? idealCapabilities(real) : real;
+  return { configFile, config, selected, caps, ...planScripts(config, selected, caps, opts.scope) };
 }

@@ -2,14 +2,14 @@
 // verdicts. Built from the config (generated scripts) or from an operator's edited scripts (`start --scripts`).
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { prepare, requireRunnable } from '../script/prepare.js';
+import { planScripts, selectMonitors } from '../script/prepare.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { scoped, type Scope } from '../bt/ir.js';
 import { loadOperatorScripts } from '../script/operator-scripts.js';
 import { bpftraceEnv } from '../script/compose.js';
 import type { Config } from '../config/schema.js';
 import { defaultConfigPath, loadConfig } from '../config/load.js';
-import { detectCapabilities, type Capabilities } from '../plan/capabilities.js';
+import { detectCapabilities, requireRunnable, type Capabilities } from '../plan/capabilities.js';
 import { aheadOfTime, planMonitor, processPlan, type PlannedMonitor, type ProcessPlan, type Verdict } from '../plan/plan.js';
 import { findMonitor } from '../monitors/registry.js';
 import { defaultInterval } from '../monitors/types.js';
@@ -33,25 +33,22 @@ export interface Runnable {
   isolatable: boolean;
 }
 
-async function generatedRunnable(opts: { config?: string | undefined; monitors?: string | undefined; scope?: Scope | undefined }): Promise<Runnable> {
-  const p = await prepare({ config: opts.config, monitors: opts.monitors, mount: true, ...(opts.scope ? { scope: opts.scope } : {}) });
-  requireRunnable(p.caps);
+/** The generated scripts: a pure function of the config, the selected monitors and this machine. */
+function generatedRunnable(configFile: string, config: Config, selected: readonly string[], caps: Capabilities, scope: Scope | undefined): Runnable {
+  const { plan, scripts } = planScripts(config, selected, caps, scope);
   return {
-    configFile: p.configFile,
-    config: p.config,
-    caps: p.caps,
-    verdicts: p.plan.verdicts,
-    processes: p.plan.processes.map((proc, i) => ({ ...proc, file: p.scripts[i]!.file, text: p.scripts[i]!.text, env: p.scripts[i]!.env, stoppable: true })),
+    configFile,
+    config,
+    caps,
+    verdicts: plan.verdicts,
+    processes: plan.processes.map((proc, i) => ({ ...proc, file: scripts[i]!.file, text: scripts[i]!.text, env: scripts[i]!.env, stoppable: true })),
     isolatable: true,
   };
 }
 
-async function operatorRunnable(opts: { config?: string | undefined; scripts: string }, log: Logger): Promise<Runnable> {
-  const configFile = opts.config ?? defaultConfigPath();
-  const config = await loadConfig(configFile);
-  const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true });
-  requireRunnable(caps);
-  const scripts = await loadOperatorScripts(opts.scripts, (n) => findMonitor(n) !== undefined);
+/** An operator's edited scripts, each with the plan of the process it was generated for on this machine. */
+async function operatorRunnable(configFile: string, config: Config, caps: Capabilities, scriptsAt: string, log: Logger): Promise<Runnable> {
+  const scripts = await loadOperatorScripts(scriptsAt, (n) => findMonitor(n) !== undefined);
   const verdicts: Verdict[] = [];
   const processes = scripts.map((s): RunnableProcess => {
     if (s.versionWarning) log.warn(s.versionWarning);
@@ -77,7 +74,13 @@ export async function makeRunnable(
 ): Promise<Runnable> {
   // An edited script runs as it was edited: a filter cannot be added to it without rewriting its text.
   if (opts.scripts && opts.scope && scoped(opts.scope)) throw new UsageError('--pid, --comm and run cannot narrow operator scripts (--scripts): generate them with the filter instead');
-  const r = opts.scripts ? await operatorRunnable({ config: opts.config, scripts: opts.scripts }, log) : await generatedRunnable(opts);
+  const configFile = opts.config ?? defaultConfigPath();
+  const config = await loadConfig(configFile);
+  const selected = opts.scripts ? [] : selectMonitors(config, configFile, opts.monitors);
+  // This machine, detected once: both kinds of scripts are planned from it.
+  const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true });
+  requireRunnable(caps);
+  const r = opts.scripts ? await operatorRunnable(configFile, config, caps, opts.scripts, log) : generatedRunnable(configFile, config, selected, caps, opts.scope);
   if (!r.processes.length) {
     throw new EnvironmentError(`no selected monitor can run on this machine: ${r.verdicts.map((v) => `${v.monitor}: ${v.detail}`).join('; ')}`);
   }

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assumedFeatures } from '../../src/bt/features.js';
 import type { Capabilities } from '../../src/plan/capabilities.js';
-import { parseFormatFields, globToRegExp } from '../../src/plan/capabilities.js';
+import { parseFormatFields, globToRegExp, requireRunnable } from '../../src/plan/capabilities.js';
+import { planScripts, selectMonitors } from '../../src/script/prepare.js';
+import { EnvironmentError, UsageError } from '../../src/errors.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { parseConfig } from '../../src/config/load.js';
 
@@ -115,4 +117,35 @@ format:
 \tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;
 `;
   assert.deepEqual(parseFormatFields(format), ['filename', 'pid', 'prev_comm']);
+});
+
+test('selectMonitors: the config\'s enabled monitors, or --monitors; none is a usage error naming the file', () => {
+  assert.deepEqual(selectMonitors(config, 'c.yaml', undefined), ['exec', 'syscall']);
+  assert.deepEqual(selectMonitors(config, 'c.yaml', 'syscall,bio'), ['syscall', 'bio']);
+  const none = parseConfig('monitors:\n  exec: {enabled: false}\n', 't');
+  assert.throws(() => selectMonitors(none, 'c.yaml', undefined), (e: unknown) => e instanceof UsageError && /no monitor is enabled in c\.yaml/.test(e.message));
+});
+
+test('planScripts: one script per planned process, the same text for the same config and machine', () => {
+  const a = planScripts(config, ['exec', 'syscall'], caps({}));
+  const b = planScripts(config, ['exec', 'syscall'], caps({}));
+  assert.deepEqual(a.plan.verdicts, buildPlan(config, ['exec', 'syscall'], caps({})).verdicts);
+  assert.deepEqual(a.scripts.map((s) => s.file), a.plan.processes.map((p) => `ebpfmon-${p.id}.bt`));
+  assert.deepEqual(a.scripts.map((s) => s.text), b.scripts.map((s) => s.text));
+});
+
+test('requireRunnable: root, then a working bpftrace, then tracefs, each refused with its own detail', () => {
+  const ok = caps({});
+  const cases: [string, Capabilities, RegExp | null][] = [
+    ['all there', ok, null],
+    ['not root', { ...ok, root: { ok: false, detail: 'ebpfmon needs root' } }, /needs root/],
+    ['no bpftrace', { ...ok, bpftrace: { ...ok.bpftrace, path: null, detail: 'bpftrace not found' } }, /bpftrace not found/],
+    ['no version', { ...ok, bpftrace: { ...ok.bpftrace, version: null, detail: 'not a working bpftrace' } }, /not a working bpftrace/],
+    ['no tracefs', { ...ok, tracefs: { path: null, detail: 'tracefs is not mounted' } }, /tracefs is not mounted/],
+    ['not root and no tracefs', { ...ok, root: { ok: false, detail: 'ebpfmon needs root' }, tracefs: { path: null, detail: 'tracefs' } }, /needs root/],
+  ];
+  for (const [name, c, want] of cases) {
+    if (want === null) assert.doesNotThrow(() => requireRunnable(c), name);
+    else assert.throws(() => requireRunnable(c), (e: unknown) => e instanceof EnvironmentError && want.test(e.message), name);
+  }
 });
