@@ -1,9 +1,16 @@
 // Coverage: the kernel counters' readers on real /proc text, and the window tracker's ratios and crossings.
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockRequests, contextSwitches, interrupts, pageFaults } from '../../src/coverage/kernel-counters.js';
 import { createCoverageTracker } from '../../src/coverage/tracker.js';
-import { readingAt, tickReadingLagMs, valueAtTick } from '../../src/coverage/monitor-coverage.js';
+import { createMonitorCoverage, readingAt, tickReadingLagMs, valueAtTick } from '../../src/coverage/monitor-coverage.js';
+import type { KernelCounter } from '../../src/monitors/types.js';
+import type { RoutedMonitor } from '../../src/records/router.js';
+import { newStats } from '../../src/records/stats.js';
+import { contextSwitch } from '../../src/monitors/context-switch.js';
+import { contractOf } from '../../src/script/compose.js';
+import { silentLogger } from '../../src/log.js';
+import { fixtureLayout, plannedFor } from '../helpers/fixtures.js';
 
 test('kernel counters: ctxt, pgfault, device IRQs plus softirqs, requests completed per device', () => {
   assert.equal(contextSwitches('cpu  1 2 3\nctxt 15258920\nbtime 1\n'), 15258920);
@@ -99,4 +106,48 @@ test('tracker against a count: no verdict until enough intervals are compared; t
   assert.equal(u.add({ total: 0, kernel: 500, complete: true }).crossed, null);
   assert.equal(u.add({ total: 0, kernel: 500, complete: true }).crossed, null);
   assert.equal(u.add({ total: 0, kernel: 500, complete: true }).crossed, 'fell');
+});
+
+test('a monitor\'s counter: read as each tick is due; on the line\'s arrival only when that reading came late or early', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const opts = contextSwitch.options.parse({ enabled: true });
+    const m: RoutedMonitor = { monitor: contextSwitch, opts, contract: contractOf(contextSwitch, contextSwitch.generate(opts, plannedFor('tracepoint')), fixtureLayout), interval: 2, stats: newStats() };
+    // The kernel counts one switch per microsecond, evenly: each interval's count is exactly 2,000,000.
+    let now = 0n;
+    const reads: bigint[] = [];
+    const read = (c: KernelCounter): number => {
+      assert.equal(c, 'context_switches');
+      reads.push(now);
+      return Number(now / 1000n);
+    };
+    const coverage = createMonitorCoverage(new Map([['context_switch', m]]), () => {}, silentLogger(), () => now, read);
+    const ms = (n: number): bigint => BigInt(n) * 1_000_000n;
+    /** The timer due at tick `tickMs` fires with the clock at `firesAt`, then the tick's line arrives at `arrivesAt`. */
+    const interval = (tickMs: number, firesAt: number, arrivesAt: number): void => {
+      now = ms(firesAt);
+      mock.timers.tick(2000);
+      now = ms(arrivesAt);
+      coverage.onInterval('context_switch', { total: { value: 2_000_000 }, complete: true, tickNs: ms(tickMs) });
+    };
+    now = ms(2100);
+    coverage.onInterval('context_switch', { total: { value: 2_000_000 }, complete: true, tickNs: ms(2000) });
+    assert.deepEqual(reads, [ms(2100)], 'the first tick: no reading before it, read on arrival');
+    interval(4000, 4003, 4150);
+    assert.deepEqual(reads.slice(1), [ms(4003)], 'the reading at the tick came 3 ms after it: none on arrival');
+    interval(6000, 6010, 6090);
+    assert.deepEqual(reads.slice(2), [ms(6010)]);
+    assert.equal(m.stats.coverage?.ratio, 1, 'exact from the readings at the ticks alone');
+    interval(8000, 8000 + tickReadingLagMs + 50, 8200);
+    assert.deepEqual(reads.slice(3), [ms(8000 + tickReadingLagMs + 50), ms(8200)], 'the reading at the tick came late: read again on arrival');
+    interval(10_000, 9990, 10_100);
+    assert.deepEqual(reads.slice(5), [ms(9990), ms(10_100)], 'the reading came before the tick: read again on arrival');
+    interval(12_000, 12_005, 12_080);
+    interval(14_000, 14_002, 14_300);
+    assert.deepEqual(reads.slice(7), [ms(12_005), ms(14_002)]);
+    assert.equal(m.stats.coverage?.ratio, 1);
+    coverage.stop();
+  } finally {
+    mock.timers.reset();
+  }
 });
