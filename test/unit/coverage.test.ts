@@ -1,7 +1,8 @@
 // Coverage: the kernel counters' readers on real /proc text, and the window tracker's ratios and crossings.
 import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockRequests, contextSwitches, interrupts, pageFaults } from '../../src/coverage/kernel-counters.js';
+import { readFileSync } from 'node:fs';
+import { blockRequests, contextSwitches, interrupts, pageFaults, sumNumbers } from '../../src/coverage/kernel-counters.js';
 import { createCoverageTracker } from '../../src/coverage/tracker.js';
 import { createMonitorCoverage, readingAt, tickReadingLagMs, valueAtTick } from '../../src/coverage/monitor-coverage.js';
 import type { KernelCounter } from '../../src/monitors/types.js';
@@ -21,6 +22,32 @@ test('kernel counters: ctxt, pgfault, device IRQs plus softirqs, requests comple
   const disk = '   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n 254       0 vda 100 5 800 40 200 9 1600 70 0 90 110 3 0 24 1 7 2\n';
   assert.deepEqual(blockRequests(disk), new Map([['7:0', 0], ['254:0', 100 + 200 + 3 + 7]]));
   assert.equal(contextSwitches(null), null);
+});
+
+/** /proc/interrupts + /proc/softirqs summed by splitting lines and words: what the scanning reader must equal. */
+function interruptsBySplitting(irqs: string, softirqs: string): number {
+  const cpus = (irqs.split('\n')[0] ?? '').trim().split(/\s+/).length;
+  let n = 0;
+  for (const line of irqs.split('\n')) {
+    const m = /^\s*\d+:\s+(.*)$/.exec(line);
+    if (m) for (const v of m[1]!.trim().split(/\s+/).slice(0, cpus)) n += Number(v) || 0;
+  }
+  for (const line of softirqs.split('\n').slice(1)) for (const v of line.trim().split(/\s+/).slice(1)) n += Number(v) || 0;
+  return n;
+}
+
+test('interrupts: scanned in place, the same sum as splitting the text, on this host\'s files and odd lines', () => {
+  const cases: [string, string][] = [
+    [readFileSync('/proc/interrupts', 'utf8'), readFileSync('/proc/softirqs', 'utf8')],
+    [' CPU0 CPU1 CPU2\n  1:  5  6  7  IO-APIC 1-edge i8042\n 12:\t3\t0\t9   PCI-MSI 2 eth0\nNMI: 1 1 1 Non-maskable\n', '  CPU0 CPU1 CPU2\n HI: 1 2 3\nNET_RX: 10 20 30'],
+    ['           CPU0\n  4:        100   IO-APIC   4-edge      ttyS0', '        CPU0\n   TIMER:   5\n'],
+    ['           CPU0       CPU1\n', '   CPU0\n'],
+  ];
+  for (const [irqs, soft] of cases) assert.equal(interrupts(irqs, soft), interruptsBySplitting(irqs, soft), irqs.slice(0, 60));
+  assert.equal(sumNumbers(' 1 22  333 x 4', 0, 14), 356, 'a word ends the numbers');
+  assert.equal(sumNumbers(' 1 22  333', 0, 10, 2), 23, 'at most max of them');
+  assert.equal(sumNumbers(' 1 22  333', 0, 4), 3, 'only up to `to`');
+  assert.equal(sumNumbers('7 8a 9', 0, 6), 7);
 });
 
 test('tracker: totals over the kernel over the window; crossings fell and recovered once each', () => {
