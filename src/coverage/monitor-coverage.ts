@@ -108,7 +108,9 @@ export function createMonitorCoverage(
    */
   const kernelDelta = (name: string, m: RoutedMonitor, devices: readonly string[] | undefined, tickNs: bigint | null): number | null => {
     const counter = m.monitor.coverage?.counter;
-    if (!counter) return null;
+    // A monitor narrowed to some processes has no total to compare with a host-wide counter (the router gives it
+    // none): reading the counter would be work with no use.
+    if (!counter || m.scoped) return null;
     const held = readings.get(name) ?? [];
     // The reading due at the tick came in time: it places the counter at the tick, and one taken now (later still)
     // would not change that value (valueAtTick uses the first reading after the tick). Reading every counter file

@@ -174,6 +174,13 @@ test('a monitor\'s counter: read as each tick is due; on the line\'s arrival onl
     assert.deepEqual(reads.slice(7), [ms(12_005), ms(14_002)]);
     assert.equal(m.stats.coverage?.ratio, 1);
     coverage.stop();
+    // Narrowed to some processes (--pid, --comm, run): no total to compare, so the counter is never read.
+    reads.length = 0;
+    const narrowed = createMonitorCoverage(new Map([['context_switch', { ...m, scoped: true, stats: newStats() }]]), () => {}, silentLogger(), () => now, read);
+    narrowed.onInterval('context_switch', { total: null, complete: true, tickNs: ms(16_000) });
+    mock.timers.tick(2000);
+    narrowed.onInterval('context_switch', { total: null, complete: true, tickNs: ms(18_000) });
+    assert.deepEqual(reads, []);
   } finally {
     mock.timers.reset();
   }
