@@ -8,7 +8,7 @@
 // copied dist/ will do). `--scoped`: every monitor counts only one sleeping process (`--pid`), so that what is left
 // is the fixed cost (timers, coverage readers, intervals) without the host's rows.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bpftracePids, cliNodeFlags, cpuSecondsOf, isMain, isRoot, haveBpftrace, loadAvg, median, printResult, repoRoot, round, scratchDir, sleep, writeResult, type BenchResult } from './common.js';
@@ -21,6 +21,18 @@ export interface IdleRun {
   bpftracePct: number;
   supervisorWakeups: number;
   bpftraceWakeups: number;
+  /** Rows written per second over the window (lines of the output files): the host's activity, which the CPU follows. */
+  rowsPerSecond: number;
+}
+
+/** Lines in the files of `dir` (the CSV output: a row a line). */
+async function linesIn(dir: string): Promise<number> {
+  let n = 0;
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    const text = await readFile(path.join(dir, f), 'utf8').catch(() => '');
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  }
+  return n;
 }
 
 /** Arm order per round: ABBA ABBA ..., so each arm runs first in half the pairs. */
@@ -65,14 +77,15 @@ export async function runFootprintAb(o: { a: string; b: string; rounds: number; 
     for (const [r, order] of armOrder(o.rounds).entries()) {
       for (const arm of order) {
         const dist = arm === 'A' ? o.a : o.b;
-        const args = ['-c', path.join(repoRoot, 'config/monitor_config.yaml'), '-o', path.join(work, `out-${arm}-${r}`), ...(sleeper?.pid ? ['-p', String(sleeper.pid)] : [])];
+        const out = path.join(work, `out-${arm}-${r}`);
+        const args = ['-c', path.join(repoRoot, 'config/monitor_config.yaml'), '-o', out, ...(sleeper?.pid ? ['-p', String(sleeper.pid)] : [])];
         const mon = startBuild(dist, args);
         try {
           await mon.attached;
           const pids = await bpftracePids(mon.proc.pid!);
           await sleep(5000);
           const at = performance.now();
-          const before = { sup: await cpuSecondsOf([mon.proc.pid!]), bt: await cpuSecondsOf(pids), supSw: await switchesOf([mon.proc.pid!]), btSw: await switchesOf(pids) };
+          const before = { sup: await cpuSecondsOf([mon.proc.pid!]), bt: await cpuSecondsOf(pids), supSw: await switchesOf([mon.proc.pid!]), btSw: await switchesOf(pids), rows: await linesIn(out) };
           await sleep(o.seconds * 1000);
           const s = (performance.now() - at) / 1000;
           const run: IdleRun = {
@@ -82,9 +95,10 @@ export async function runFootprintAb(o: { a: string; b: string; rounds: number; 
             bpftracePct: round((((await cpuSecondsOf(pids)) - before.bt) / s) * 100, 3),
             supervisorWakeups: round(((await switchesOf([mon.proc.pid!])) - before.supSw) / s, 1),
             bpftraceWakeups: round(((await switchesOf(pids)) - before.btSw) / s, 1),
+            rowsPerSecond: round(((await linesIn(out)) - before.rows) / s, 1),
           };
           runs.push(run);
-          process.stderr.write(`footprint-ab: round ${r + 1}/${o.rounds} ${arm}: supervisor ${run.supervisorPct} %, bpftrace ${run.bpftracePct} %, ${run.supervisorWakeups} + ${run.bpftraceWakeups} switches/s (load ${loadAvg()})\n`);
+          process.stderr.write(`footprint-ab: round ${r + 1}/${o.rounds} ${arm}: supervisor ${run.supervisorPct} %, bpftrace ${run.bpftracePct} %, ${run.supervisorWakeups} + ${run.bpftraceWakeups} switches/s, ${run.rowsPerSecond} rows/s (load ${loadAvg()})\n`);
         } finally {
           await stop(mon.proc);
         }
@@ -95,7 +109,7 @@ export async function runFootprintAb(o: { a: string; b: string; rounds: number; 
     await rm(work, { recursive: true, force: true });
   }
   const of = (arm: 'A' | 'B', k: keyof Omit<IdleRun, 'arm' | 'round'>): number => round(median(runs.filter((x) => x.arm === arm).map((x) => x[k])), 3);
-  const cols = ['supervisorPct', 'bpftracePct', 'supervisorWakeups', 'bpftraceWakeups'] as const;
+  const cols = ['supervisorPct', 'bpftracePct', 'supervisorWakeups', 'bpftraceWakeups', 'rowsPerSecond'] as const;
   return {
     bench: o.scoped ? 'footprint-ab-scoped' : 'footprint-ab',
     title,
@@ -105,12 +119,12 @@ export async function runFootprintAb(o: { a: string; b: string; rounds: number; 
     tables: [
       {
         title: `Runs in the order they ran (idle window ${o.seconds} s)`,
-        columns: ['round', 'arm', 'supervisor % of one CPU', 'bpftrace % of one CPU', 'supervisor switches/s', 'bpftrace switches/s'],
-        rows: runs.map((x) => [x.round, x.arm, x.supervisorPct, x.bpftracePct, x.supervisorWakeups, x.bpftraceWakeups]),
+        columns: ['round', 'arm', 'supervisor % of one CPU', 'bpftrace % of one CPU', 'supervisor switches/s', 'bpftrace switches/s', 'rows/s'],
+        rows: runs.map((x) => [x.round, x.arm, x.supervisorPct, x.bpftracePct, x.supervisorWakeups, x.bpftraceWakeups, x.rowsPerSecond]),
       },
       {
         title: 'Medians per arm',
-        columns: ['arm', 'supervisor % of one CPU', 'bpftrace % of one CPU', 'supervisor switches/s', 'bpftrace switches/s'],
+        columns: ['arm', 'supervisor % of one CPU', 'bpftrace % of one CPU', 'supervisor switches/s', 'bpftrace switches/s', 'rows/s'],
         rows: (['A', 'B'] as const).map((arm) => [arm, ...cols.map((k) => of(arm, k))]),
       },
     ],
