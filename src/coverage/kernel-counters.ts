@@ -23,6 +23,38 @@ export function pageFaults(vmstat = read('/proc/vmstat')): number | null {
   return m ? Number(m[1]) : null;
 }
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+
+/**
+ * The sum of the first `max` numbers of `text` between `from` and `to`, separated by blanks; a word ends them.
+ * Scanned in place: these files are read every interval, and splitting them into lines and words was most of the
+ * readers' own CPU at idle.
+ */
+export function sumNumbers(text: string, from: number, to: number, max = Infinity): number {
+  let sum = 0;
+  let i = from;
+  for (let k = 0; k < max; k++) {
+    while (i < to && isBlank(text.charCodeAt(i))) i++;
+    const start = i;
+    let v = 0;
+    for (let c = text.charCodeAt(i); i < to && isDigit(c); c = text.charCodeAt(++i)) v = v * 10 + (c - 48);
+    if (i === start || (i < to && !isBlank(text.charCodeAt(i)))) break;
+    sum += v;
+  }
+  return sum;
+}
+
+/** Each line of `text` after the first, as [start, end) offsets. */
+function* linesAfterFirst(text: string): Generator<[number, number]> {
+  for (let at = text.indexOf('\n') + 1; at > 0 && at < text.length; ) {
+    const nl = text.indexOf('\n', at);
+    const end = nl < 0 ? text.length : nl;
+    yield [at, end];
+    at = end + 1;
+  }
+}
+
 /**
  * Device interrupts (the numbered lines of /proc/interrupts, every CPU column) plus softirq runs (/proc/softirqs,
  * every vector and CPU): what irq_handler_entry and softirq_entry see. Local timer and IPI lines (LOC, RES, ...)
@@ -30,15 +62,20 @@ export function pageFaults(vmstat = read('/proc/vmstat')): number | null {
  */
 export function interrupts(irqs = read('/proc/interrupts'), softirqs = read('/proc/softirqs')): number | null {
   if (irqs === null || softirqs === null) return null;
-  const cpus = (irqs.split('\n')[0] ?? '').trim().split(/\s+/).length;
+  const nl = irqs.indexOf('\n');
+  const header = nl < 0 ? irqs : irqs.slice(0, nl);
+  const cpus = header.trim().split(/\s+/).length;
   let n = 0;
-  for (const line of irqs.split('\n')) {
-    const m = /^\s*\d+:\s+(.*)$/.exec(line);
-    if (!m) continue;
-    for (const v of m[1]!.trim().split(/\s+/).slice(0, cpus)) n += Number(v) || 0;
+  for (const [at, end] of linesAfterFirst(irqs)) {
+    let i = at;
+    while (i < end && isBlank(irqs.charCodeAt(i))) i++;
+    const digits = i;
+    while (i < end && isDigit(irqs.charCodeAt(i))) i++;
+    if (i > digits && irqs.charCodeAt(i) === 58) n += sumNumbers(irqs, i + 1, end, cpus);
   }
-  for (const line of softirqs.split('\n').slice(1)) {
-    for (const v of line.trim().split(/\s+/).slice(1)) n += Number(v) || 0;
+  for (const [at, end] of linesAfterFirst(softirqs)) {
+    const colon = softirqs.indexOf(':', at);
+    if (colon >= 0 && colon < end) n += sumNumbers(softirqs, colon + 1, end);
   }
   return n;
 }

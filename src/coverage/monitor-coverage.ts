@@ -50,7 +50,8 @@ export function valueAtTick(points: readonly Point[], ns: bigint, maxLagMs = tic
 
 /**
  * Coverage per monitor (src/coverage/): each interval of an aggregate monitor is checked against its kernel counter
- * at the interval's tick (interpolated between readings taken just after each tick is due and as it arrives), or,
+ * at the interval's tick (interpolated between readings taken just after each tick is due, and as its line arrives
+ * when that reading came late), or,
  * without one, counted as complete or not; event monitors compare records seen with records seen plus lost. A monitor whose coverage falls below the threshold gets a warning and a marker
  * row, and another when it recovers.
  */
@@ -59,6 +60,7 @@ export function createMonitorCoverage(
   note: (monitor: string, text: string) => void,
   log: Logger,
   monotonicNs: () => bigint,
+  read: (c: KernelCounter) => Reading | null = readCounter,
 ) {
   const trackers = new Map<string, CoverageTracker>();
   /** Per monitor: its recent counter readings (oldest first), and the counter at its last tick. */
@@ -67,7 +69,7 @@ export function createMonitorCoverage(
   /** Per monitor: the reading due just after its next tick. */
   const timers = new Map<string, NodeJS.Timeout>();
   const take = (name: string, counter: KernelCounter): Point | null => {
-    const reading = readCounter(counter);
+    const reading = read(counter);
     if (reading === null) return null;
     const p = { at: monotonicNs(), reading };
     const list = readings.get(name) ?? [];
@@ -106,8 +108,14 @@ export function createMonitorCoverage(
    */
   const kernelDelta = (name: string, m: RoutedMonitor, devices: readonly string[] | undefined, tickNs: bigint | null): number | null => {
     const counter = m.monitor.coverage?.counter;
-    if (!counter) return null;
-    const latest = take(name, counter);
+    // A monitor narrowed to some processes has no total to compare with a host-wide counter (the router gives it
+    // none): reading the counter would be work with no use.
+    if (!counter || m.scoped) return null;
+    const held = readings.get(name) ?? [];
+    // The reading due at the tick came in time: it places the counter at the tick, and one taken now (later still)
+    // would not change that value (valueAtTick uses the first reading after the tick). Reading every counter file
+    // again on each line's arrival was half the readers' cost at idle.
+    const latest = tickNs !== null && valueAtTick(held, tickNs) !== null ? held[held.length - 1]! : take(name, counter);
     if (latest === null) return null;
     const points = readings.get(name) ?? [latest];
     const now = tickNs === null ? latest.reading : valueAtTick(points, tickNs);
