@@ -23,7 +23,7 @@ export interface StartOptions {
 
 export async function runStart(opts: StartOptions, deps: SessionRunDeps): Promise<SessionSummary> {
   // A --pid that names no process is refused before anything is read or attached.
-  if (opts.pid) await requirePids(opts.pid);
+  if (opts.pid) requirePids(opts.pid);
   return runSession(
     {
       config: opts.config,

@@ -279,7 +279,7 @@ async function runView(
     }
     // Everything that can refuse to run (config, root, bpftrace, tracefs) is checked before bpftrace starts; on a
     // terminal the view is already up, and the error is printed once the terminal is restored.
-    if (o.pid) await requirePids(o.pid);
+    if (o.pid) requirePids(o.pid);
     const runnable = await makeRunnable({ config: o.config, monitors: o.monitors, scope: scopeOf(o) }, log);
     const intervals = runnable.processes.flatMap((p) => p.monitors.filter((m) => m.monitor.mode === 'aggregate').map((m) => m.plan.interval));
     if (o.delay === undefined) ui = { ...ui, delay: refreshSeconds(intervals) };
