@@ -10,6 +10,8 @@
 // Arms compare builds or node flags, interleaved (run i of every arm before run i+1): MAIN_JS is a built
 // dist/src/cli/main.js ('' is this checkout); without a third field node gets the flags of MAIN_JS's shebang, as
 // ebpfmon runs; with one (even empty), exactly those flags. Works under scripts/bench/in-chroot.sh SUITE memory.
+// --flood S: then, per arm, S seconds of the worst case at the default map sizes (every shard of open full each
+// interval): the supervisor must stay up; its peak RSS. `--runs 0 --flood S` runs only that.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -155,10 +157,73 @@ async function moduleLoadMs(arm: Arm): Promise<number> {
   return Number(stdout.trim());
 }
 
-export async function runMemory(o: BenchOptions & { seconds?: number; runs?: number; arms?: Arm[]; modules?: boolean }): Promise<BenchResult> {
+/** The open flood: `procs` processes (every pid & 7 shard gets some) each opening distinct missing paths as fast as
+ * they can, so that every shard of open's per-process maps is full each interval: at the default map sizes the
+ * most rows one interval can bring (8 shards x 4096 keys, paths up to BPFTRACE_STRLEN). Python, as in every suite. */
+const floodCode = `import os, sys, time
+end = time.monotonic() + float(sys.argv[1])
+pad = 'x' * 120
+n = 0
+while time.monotonic() < end:
+    n += 1
+    try:
+        os.close(os.open('/nonexistent-ebpfmon-flood/%s/%d/%d' % (pad, os.getpid(), n), os.O_RDONLY))
+    except OSError:
+        pass
+`;
+
+interface FloodRun {
+  arm: string;
+  peakSupervisorKb: number;
+  heapUsedAtEndMb: number | null;
+  openRows: number | null;
+  alive: boolean;
+  fatal: string | null;
+}
+
+/** Starts each arm, floods opens for `seconds`, samples the supervisor's RSS every 250 ms; rows from the stop log. */
+async function flood(arms: readonly Arm[], config: string, work: string, seconds: number, procs = 16): Promise<FloodRun[]> {
+  const out: FloodRun[] = [];
+  for (const arm of arms) {
+    const probeOut = path.join(work, `probe-${arm.name}-flood.json`);
+    const mon = startArm(arm, config, path.join(work, `out-${arm.name}-flood`), { EBPFMON_MEMORY_OUT: probeOut });
+    let peak = 0;
+    let heap: number | null = null;
+    let alive = true;
+    try {
+      await mon.attached;
+      const kids = Array.from({ length: procs }, () => spawn('python3', ['-c', floodCode, String(seconds)], { stdio: 'ignore' }));
+      const done = Promise.all(kids.map((k) => new Promise<void>((resolve) => k.on('exit', () => resolve()))));
+      let running = true;
+      void done.then(() => (running = false));
+      while (running) {
+        peak = Math.max(peak, (await rssKb(mon.pid)).rss);
+        await sleep(250);
+      }
+      // Two more intervals: the last flooded ones are written.
+      for (let i = 0; i < 20; i++) {
+        peak = Math.max(peak, (await rssKb(mon.pid)).rss);
+        await sleep(250);
+      }
+      const p = await probeReport(mon.pid, probeOut).catch(() => null);
+      heap = p ? round(p.memory.heapUsed / 2 ** 20, 1) : null;
+      alive = p !== null;
+    } finally {
+      await mon.stop();
+    }
+    const rows = mon.logs.map((l) => l['rows']).find((r): r is Record<string, number> => typeof r === 'object' && r !== null);
+    const fatal = mon.logs.find((l) => typeof l['level'] === 'number' && l['level'] >= 50);
+    out.push({ arm: arm.name, peakSupervisorKb: peak, heapUsedAtEndMb: heap, openRows: rows?.['open'] ?? null, alive, fatal: fatal ? String(fatal.msg) : null });
+    process.stderr.write(`memory flood (${arm.name}): peak supervisor ${mib(peak)} MiB, open rows ${rows?.['open'] ?? '?'}, ${alive ? 'alive' : 'DEAD'}\n`);
+  }
+  return out;
+}
+
+export async function runMemory(o: BenchOptions & { seconds?: number; runs?: number; arms?: Arm[]; modules?: boolean; flood?: number }): Promise<BenchResult> {
   const version = haveBpftrace() ? execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim() : '';
   const seconds = o.seconds ?? (o.quick ? 15 : 35);
   const runsWanted = o.runs ?? (o.quick ? 2 : 3);
+  const floodSeconds = o.flood ?? 0;
   const arms = o.arms ?? [parseArm('current|', firstLine)];
   const title = `Memory and start-up of \`ebpfmon start\` at its defaults (exec max_args 0) under ${version}, ${seconds} s after attaching`;
   if (!isRoot() || !haveBpftrace()) return skipped('memory', title, 'needs root and bpftrace', o.quick);
@@ -167,6 +232,7 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
   const runs: Run[] = [];
   const modules = new Map<string, string[]>();
   const loadMs = new Map<string, number[]>();
+  let floods: FloodRun[] = [];
   try {
     const config = await defaultsConfig(work);
     // A first start per arm fills the AOT cache (and the page cache): runs measure a cached start, as at boot.
@@ -205,6 +271,7 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
         }
       }
     }
+    if (floodSeconds > 0) floods = await flood(arms, config, work, floodSeconds);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -233,7 +300,7 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
       return [a.name, n, size === null ? null : mib(size), used === null ? null : mib(used)];
     });
   });
-  const startRows = arms.map((a) => {
+  const startRows = arms.filter((a) => runs.some((r) => r.arm === a.name)).map((a) => {
     const rs = runs.filter((r) => r.arm === a.name);
     const parts = rs.map((r) => (r.probe ? startupParts(r.probe, r.logs) : null));
     const m = (f: (p: ReturnType<typeof startupParts>) => number | null): number | null => {
@@ -273,9 +340,17 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
         rows: startRows,
       },
       { title: 'Child processes of one start (first run), ms since node started', columns: ['arm', 'command', 'at', 'took'], rows: spawnRows },
+      ...(floods.length
+        ? [{
+          title: `Worst case at the default map sizes: ${floodSeconds} s of 16 processes opening distinct paths (every open shard full each interval)`,
+          columns: ['arm', 'peak supervisor RSS MiB', 'heap used after MiB', 'open rows', 'rows per 2-s interval', 'alive', 'error log'],
+          rows: floods.map((f) => [f.arm, mib(f.peakSupervisorKb), f.heapUsedAtEndMb, f.openRows, f.openRows === null ? null : Math.round(f.openRows / (floodSeconds / 2)), f.alive ? 'yes' : 'NO', f.fatal ?? '']),
+        }]
+        : []),
       ...[...modules].map(([arm, urls]) => ({ title: `Modules start loads (${arm}): ${urls.length}`, columns: ['from', 'modules'], rows: modulesByOrigin(urls) })),
     ],
     checks: [
+      ...floods.map((f) => ({ figure: `memory (${f.arm}): supervisor survives the open flood`, value: mib(f.peakSupervisorKb), unit: 'MiB peak', target: 'alive, no error', pass: f.alive && f.fatal === null })),
       { figure: `memory (${first}): total RSS, supervisor + bpftrace, median`, value: own.length ? median(own.map(totalOf)) : null, unit: 'MiB', target: '<= 64 MB (61 MiB)', pass: own.length ? median(own.map(totalOf)) <= 61 : null },
       { figure: `memory (${first}): supervisor RSS, median`, value: own.length ? median(own.map((r) => mib(r.supervisor.rss))) : null, unit: 'MiB', target: 'reference', pass: null },
       { figure: `memory (${first}): start to attached, median`, value: own.length ? round(median(own.map((r) => r.attachMs)) / 1000, 2) : null, unit: 's', target: '<= 1 s', pass: own.length ? median(own.map((r) => r.attachMs)) <= 1000 : null },
@@ -284,7 +359,7 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
       `${runsWanted} runs per arm, interleaved; one warm-up start per arm first (fills the AOT cache). The host is shared: compare arms within one run.`,
       'The supervisor runs with a preloaded probe (memory-probe.ts: a spawn wrapper and a SIGUSR2 handler); its own cost is small but counted.',
     ],
-    raw: { arms, runs: runs.map((r) => ({ ...r, logs: undefined })), loadMs: Object.fromEntries(loadMs), modules: Object.fromEntries(modules) },
+    raw: { arms, floods, runs: runs.map((r) => ({ ...r, logs: undefined })), loadMs: Object.fromEntries(loadMs), modules: Object.fromEntries(modules) },
   };
 }
 
@@ -297,13 +372,14 @@ if (isMain(import.meta.url)) {
       runs: { type: 'string' },
       arm: { type: 'string', multiple: true },
       'no-modules': { type: 'boolean', default: false },
+      flood: { type: 'string' },
     },
     strict: true,
   });
   const num = (s: string | undefined, what: string): number | undefined => {
     if (s === undefined) return undefined;
     const n = Number(s);
-    if (!(n > 0)) throw new Error(`--${what}: expected a positive number, got ${JSON.stringify(s)}`);
+    if (!(n >= 0)) throw new Error(`--${what}: expected a positive number, got ${JSON.stringify(s)}`);
     return n;
   };
   try {
@@ -314,6 +390,7 @@ if (isMain(import.meta.url)) {
       runs: num(values.runs, 'runs'),
       ...(values.arm ? { arms: values.arm.map((a) => parseArm(a, firstLine)) } : {}),
       modules: !values['no-modules'],
+      flood: num(values.flood, 'flood'),
     });
     printResult(r);
     console.log(`\nwritten: ${await writeResult(path.resolve(values.out), r)}`);
