@@ -104,7 +104,7 @@ function startArm(arm: Arm, config: string, outDir: string, env: Record<string, 
     await exited;
     clearTimeout(t);
   };
-  return { pid: proc.pid ?? -1, attached, logs, stop };
+  return { pid: proc.pid ?? -1, attached, logs, stop, stderr: (): string => err };
 }
 
 async function probeReport(pid: number, file: string): Promise<MemoryProbeReport | null> {
@@ -179,6 +179,8 @@ interface FloodRun {
   openRows: number | null;
   alive: boolean;
   fatal: string | null;
+  /** Supervisor RSS (KiB) every 5 s from the flood's start, to tell a plateau from growth. */
+  trace: number[];
 }
 
 /** Starts each arm, floods opens for `seconds`, samples the supervisor's RSS every 250 ms; rows from the stop log. */
@@ -190,14 +192,18 @@ async function flood(arms: readonly Arm[], config: string, work: string, seconds
     let peak = 0;
     let heap: number | null = null;
     let alive = true;
+    const trace: number[] = [];
     try {
       await mon.attached;
       const kids = Array.from({ length: procs }, () => spawn('python3', ['-c', floodCode, String(seconds)], { stdio: 'ignore' }));
       const done = Promise.all(kids.map((k) => new Promise<void>((resolve) => k.on('exit', () => resolve()))));
       let running = true;
       void done.then(() => (running = false));
+      const t0 = performance.now();
       while (running) {
-        peak = Math.max(peak, (await rssKb(mon.pid)).rss);
+        const r = (await rssKb(mon.pid)).rss;
+        peak = Math.max(peak, r);
+        if (performance.now() - t0 >= trace.length * 5000) trace.push(r);
         await sleep(250);
       }
       // Two more intervals: the last flooded ones are written.
@@ -212,9 +218,12 @@ async function flood(arms: readonly Arm[], config: string, work: string, seconds
       await mon.stop();
     }
     const rows = mon.logs.map((l) => l['rows']).find((r): r is Record<string, number> => typeof r === 'object' && r !== null);
-    const fatal = mon.logs.find((l) => typeof l['level'] === 'number' && l['level'] >= 50);
-    out.push({ arm: arm.name, peakSupervisorKb: peak, heapUsedAtEndMb: heap, openRows: rows?.['open'] ?? null, alive, fatal: fatal ? String(fatal.msg) : null });
-    process.stderr.write(`memory flood (${arm.name}): peak supervisor ${mib(peak)} MiB, open rows ${rows?.['open'] ?? '?'}, ${alive ? 'alive' : 'DEAD'}\n`);
+    const logged = mon.logs.find((l) => typeof l['level'] === 'number' && l['level'] >= 50);
+    // V8's own death ("Reached heap limit", "JavaScript heap out of memory") is not a log line.
+    const died = mon.stderr().split('\n').find((l) => /heap limit|out of memory/i.test(l));
+    const fatal = logged ? String(logged.msg) : (died?.trim().slice(0, 120) ?? null);
+    out.push({ arm: arm.name, peakSupervisorKb: peak, heapUsedAtEndMb: heap, openRows: rows?.['open'] ?? null, alive, fatal, trace });
+    process.stderr.write(`memory flood (${arm.name}): peak supervisor ${mib(peak)} MiB (every 5 s: ${trace.map(mib).join(' ')}), open rows ${rows?.['open'] ?? '?'}, ${alive ? 'alive' : `DEAD: ${fatal ?? '?'}`}\n`);
   }
   return out;
 }
@@ -343,8 +352,8 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
       ...(floods.length
         ? [{
           title: `Worst case at the default map sizes: ${floodSeconds} s of 16 processes opening distinct paths (every open shard full each interval)`,
-          columns: ['arm', 'peak supervisor RSS MiB', 'heap used after MiB', 'open rows', 'rows per 2-s interval', 'alive', 'error log'],
-          rows: floods.map((f) => [f.arm, mib(f.peakSupervisorKb), f.heapUsedAtEndMb, f.openRows, f.openRows === null ? null : Math.round(f.openRows / (floodSeconds / 2)), f.alive ? 'yes' : 'NO', f.fatal ?? '']),
+          columns: ['arm', 'peak supervisor RSS MiB', 'RSS every 5 s', 'heap used after MiB', 'open rows', 'rows per 2-s interval', 'alive', 'error'],
+          rows: floods.map((f) => [f.arm, mib(f.peakSupervisorKb), f.trace.map(mib).join(' '), f.heapUsedAtEndMb, f.openRows, f.openRows === null ? null : Math.round(f.openRows / (floodSeconds / 2)), f.alive ? 'yes' : 'NO', f.fatal ?? '']),
         }]
         : []),
       ...[...modules].map(([arm, urls]) => ({ title: `Modules start loads (${arm}): ${urls.length}`, columns: ['from', 'modules'], rows: modulesByOrigin(urls) })),
