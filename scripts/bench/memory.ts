@@ -330,6 +330,20 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
   const totalOf = (r: Run): number => mib(r.supervisor.rss + r.bpftrace.reduce((s, b) => s + b.rss, 0));
   const first = arms[0]!.name;
   const own = runs.filter((r) => r.arm === first);
+  const idleTables: BenchResult['tables'] = [
+    {
+      title: `Memory per run, MiB (supervisor: RSS = anon + file; heap, external, array buffers, code + bytecode, malloced: the supervisor's own view)`,
+      columns: ['arm', 'run', 'supervisor RSS', 'anon', 'file', 'heap total', 'heap used', 'external', 'array buffers', 'code', 'malloced', 'bpftrace RSS', 'total RSS'],
+      rows: memRows,
+    },
+    { title: 'V8 heap spaces (median over runs), MiB', columns: ['arm', 'space', 'size', 'used'], rows: spaceRows },
+    {
+      title: 'Start to attached (median over runs), ms; boot, first spawn, runtime spawn and attached: since node started',
+      columns: ['arm', 'spawn -> attached', 'node boot', 'module load (fresh node)', 'first spawn', 'detection spawns', 'their time summed', 'their span', 'bpftrace spawned', 'attached', 'bpftrace spawn -> attached'],
+      rows: startRows,
+    },
+    { title: 'Child processes of one start (first run), ms since node started', columns: ['arm', 'command', 'at', 'took'], rows: spawnRows },
+  ];
   return {
     bench: 'memory',
     title,
@@ -337,18 +351,7 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
     seconds: (Date.now() - started) / 1000,
     quick: o.quick,
     tables: [
-      {
-        title: `Memory per run, MiB (supervisor: RSS = anon + file; heap, external, array buffers, code + bytecode, malloced: the supervisor's own view)`,
-        columns: ['arm', 'run', 'supervisor RSS', 'anon', 'file', 'heap total', 'heap used', 'external', 'array buffers', 'code', 'malloced', 'bpftrace RSS', 'total RSS'],
-        rows: memRows,
-      },
-      { title: 'V8 heap spaces (median over runs), MiB', columns: ['arm', 'space', 'size', 'used'], rows: spaceRows },
-      {
-        title: 'Start to attached (median over runs), ms; boot, first spawn, runtime spawn and attached: since node started',
-        columns: ['arm', 'spawn -> attached', 'node boot', 'module load (fresh node)', 'first spawn', 'detection spawns', 'their time summed', 'their span', 'bpftrace spawned', 'attached', 'bpftrace spawn -> attached'],
-        rows: startRows,
-      },
-      { title: 'Child processes of one start (first run), ms since node started', columns: ['arm', 'command', 'at', 'took'], rows: spawnRows },
+      ...(runs.length ? idleTables : []),
       ...(floods.length
         ? [{
           title: `Worst case at the default map sizes: ${floodSeconds} s of 16 processes opening distinct paths (every open shard full each interval)`,
