@@ -15,6 +15,7 @@ import { runPerEvent } from './per-event.js';
 import { runThroughput } from './throughput.js';
 import { runEventRate } from './event-rate.js';
 import { runFootprint } from './footprint.js';
+import { runMemory } from './memory.js';
 import { runSoak } from './soak.js';
 
 /** `optIn`: left out unless --only names it. */
@@ -25,6 +26,7 @@ const suite: { name: string; run: (o: BenchOptions) => Promise<BenchResult>; opt
   { name: 'throughput', run: runThroughput },
   { name: 'event-rate', run: runEventRate },
   { name: 'footprint', run: runFootprint },
+  { name: 'memory', run: runMemory },
   { name: 'soak', run: runSoak, optIn: true },
 ];
 

@@ -3,7 +3,13 @@
 // (docs/performance.md, "Memory and start-up"), supervisor RSS 20 s after attaching 98-101 -> 82-84 MB; CPU of the 1M-record replay
 // (throughput bench, one run each on a loaded host) 8.7 -> 9.4 s (1 MB: 10.2 s). Flags must be given at start
 // (v8.setFlagsFromString after start does not resize the heap: measured); `env -S` is coreutils >= 8.30. The
-// daemon child inherits them (process.execArgv); setup.sh passes them itself.
+// daemon child inherits them (process.execArgv); setup.sh passes them itself. The shebang is the one way the flags
+// reach node: the systemd unit's ExecStart and the image's ENTRYPOINT run this file, so neither sets NODE_OPTIONS.
+// No other V8 flag earns its place (scripts/bench/memory.ts, arms against these flags, 35 s idle, within +-2 MB):
+// --max-semi-space-size=1, --optimize-for-size, --v8-pool-size=1. Nor --max-old-space-size: idle old space is 12 MB,
+// but at the default map sizes a flood of opens (`memory.js --flood`: every open shard full, 16-28k rows a 2-s
+// interval) took the supervisor to 355-515 MB RSS in 20-60 s, and under a 128 MB bound it died ('Reached heap
+// limit'); a bound that survives the worst case would not stop a leak sooner than V8's own limit does.
 // The entry point: loads the command line (program.ts) and runs it. Node's module loader opens every file of an
 // import graph at once, and ebpfmon's is about 450 files (zod, yaml and pino the most): under `ulimit -n 128`
 // the loader ran out of descriptors (EMFILE) and Node printed a stack trace before any of ebpfmon ran. So the large
