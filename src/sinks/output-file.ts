@@ -469,21 +469,25 @@ export function createOutputFile(opts: OutputFileOptions): OutputFile {
     const batch = pending;
     pending = [];
     for (const c of batch) if (c.lost !== undefined) c.text = markerText(c.lastTs || opts.now().toISOString(), lossNote(c));
-    const text = batch.length === 1 ? batch[0]!.text : batch.map((c) => c.text).join('');
-    const buf = Buffer.from(text);
+    // Chunk by chunk, each as its own Buffer: a batch joined into one string and one Buffer held an interval's rows
+    // three times over (13.5 MB each for open under a flood of distinct paths, measured by the memory bench).
     let done = 0;
     let error: unknown = null;
     try {
-      while (done < buf.length) {
-        const { bytesWritten } = await h.write(buf, done, buf.length - done, size + done);
-        if (bytesWritten <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
-        done += bytesWritten;
+      for (const c of batch) {
+        const buf = Buffer.from(c.text);
+        for (let off = 0; off < buf.length; ) {
+          const { bytesWritten } = await h.write(buf, off, buf.length - off, size + done);
+          if (bytesWritten <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
+          off += bytesWritten;
+          done += bytesWritten;
+        }
       }
     } catch (e) {
       error = e;
     }
     if (error === null) {
-      size += buf.length;
+      size += done;
       for (const c of batch) written(c);
       recovered();
       return;
