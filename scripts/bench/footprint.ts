@@ -46,14 +46,14 @@ interface Run {
 
 const probePath = new URL('./footprint-probe.js', import.meta.url);
 
-/** Asks the preloaded probe of `pid` for its report (SIGUSR2) and waits for the file, up to 10 s. */
-async function probeReport(pid: number, file: string): Promise<ProbeReport | null> {
+/** Asks the preloaded probe of `pid` (footprint-probe, memory-probe) for its report (SIGUSR2) and waits for the file, up to 10 s. */
+export async function probeReport<T = ProbeReport>(pid: number, file: string): Promise<T | null> {
   await rm(file, { force: true });
   process.kill(pid, 'SIGUSR2');
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const text = await readFile(file, 'utf8').catch(() => '');
-    if (text) return JSON.parse(text) as ProbeReport;
+    if (text) return JSON.parse(text) as T;
     await sleep(100);
   }
   return null;

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { MemoryProbeReport, SpawnRecord } from './memory-probe.js';
-import { modulesByOrigin } from './footprint.js';
+import { modulesByOrigin, probeReport } from './footprint.js';
 import {
   bpftracePids, cliPath, commOf, haveBpftrace, isMain, isRoot, median, printResult, removeBuildDir, repoRoot, round, rssKb, scratchDir, skipped, sleep, writeResult,
   type BenchOptions, type BenchResult, type LogRecord,
@@ -107,17 +107,6 @@ function startArm(arm: Arm, config: string, outDir: string, env: Record<string, 
   return { pid: proc.pid ?? -1, attached, logs, stop, stderr: (): string => err };
 }
 
-async function probeReport(pid: number, file: string): Promise<MemoryProbeReport | null> {
-  await rm(file, { force: true });
-  process.kill(pid, 'SIGUSR2');
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    if (text) return JSON.parse(text) as MemoryProbeReport;
-    await sleep(100);
-  }
-  return null;
-}
 
 const mib = (kb: number): number => round(kb / 1024, 1);
 /** A bpftrace that runs a monitor's script (under setpriv), not a detection or compile command. */
@@ -211,7 +200,7 @@ async function flood(arms: readonly Arm[], config: string, work: string, seconds
         peak = Math.max(peak, (await rssKb(mon.pid)).rss);
         await sleep(250);
       }
-      const p = await probeReport(mon.pid, probeOut).catch(() => null);
+      const p = await probeReport<MemoryProbeReport>(mon.pid, probeOut).catch(() => null);
       heap = p ? round(p.memory.heapUsed / 2 ** 20, 1) : null;
       alive = p !== null;
     } finally {
@@ -259,7 +248,7 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
           const pids = await bpftracePids(mon.pid);
           const supervisor = await rssKb(mon.pid);
           const bpftrace = await Promise.all(pids.map(async (p) => ({ comm: await commOf(p), rss: (await rssKb(p)).rss })));
-          const probe = await probeReport(mon.pid, probeOut);
+          const probe = await probeReport<MemoryProbeReport>(mon.pid, probeOut);
           runs.push({ arm: arm.name, attachMs, supervisor, bpftrace, probe, logs: mon.logs });
           process.stderr.write(`memory (${arm.name}) run ${i + 1}/${runsWanted}: attached in ${Math.round(attachMs)} ms; supervisor ${mib(supervisor.rss)} MiB, bpftrace ${bpftrace.map((b) => mib(b.rss)).join(' + ')} MiB\n`);
         } finally {
@@ -274,7 +263,7 @@ export async function runMemory(o: BenchOptions & { seconds?: number; runs?: num
         const mon = startArm(arm, config, path.join(work, 'out-modules'), { EBPFMON_MEMORY_OUT: probeOut, EBPFMON_MEMORY_MODULES: '1' });
         try {
           await mon.attached;
-          modules.set(arm.name, (await probeReport(mon.pid, probeOut))?.modules ?? []);
+          modules.set(arm.name, (await probeReport<MemoryProbeReport>(mon.pid, probeOut))?.modules ?? []);
         } finally {
           await mon.stop();
         }
