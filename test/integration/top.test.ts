@@ -212,12 +212,16 @@ test('top in a terminal: a busy process shows with a plausible rate, keys sort a
       return /filter: -/.test(s[1] ?? '') ? s : null;
     }, 5000, shown);
     assert.ok(rowsOf(all).some((r) => !r.comm.startsWith('ebpfm_top')), `other processes are back:\n${all.join('\n')}`);
-    // End: the selection goes to the last row, the range shown ends there; Home comes back to the first.
+    // End: the selection goes to the last row, the range shown ends there; Home comes back to the first. The list
+    // grows under the test (each tmux command it runs is a process the next refresh shows), so a row count that grew
+    // after the key moved the end away: End is pressed again until a frame shows the range ending at the last row.
     await term.keys('End');
     await until('the last rows', async () => {
       const m = /rows (\d+)-(\d+) of (\d+)/.exec((await term.screen())[1] ?? '');
-      return m && m[2] === m[3] ? m : null;
-    }, 5000, shown);
+      if (m && m[2] === m[3]) return m;
+      await term.keys('End');
+      return null;
+    }, 10_000, shown);
     await term.keys('Home');
     await until('the first rows again', async () => /rows 1-\d+ of \d+/.test((await term.screen())[1] ?? ''), 5000, shown);
 
