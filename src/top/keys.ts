@@ -45,26 +45,36 @@ const ss3Keys: Readonly<Record<string, Key>> = {
   P: { kind: 'fn', n: 1 },
 };
 
+/** Keys decoded from raw input, and its tail that may be the start of an escape sequence still being read. */
+export interface Decoded {
+  keys: Key[];
+  /** ESC, ESC [ or ESC O and what followed, with no final byte yet: decode it again with the next read. */
+  pending: string;
+}
+
 /**
- * Decodes one chunk read from a terminal in raw mode. A lone ESC is the Escape key; ESC followed by `[` or `O`
- * starts a sequence read to its final byte: arrows, PgUp/PgDn, Home/End, F1 and F6 are keys, the rest is ignored,
- * so a sequence never acts as Escape followed by letters.
+ * Decodes input read from a terminal in raw mode (after what was pending from the read before). ESC followed by
+ * `[` or `O` starts a sequence read to its final byte: arrows, PgUp/PgDn, Home/End, F1 and F6 are keys, the rest is
+ * ignored, so a sequence never acts as Escape followed by letters. A sequence cut by the end of a read is left
+ * pending: the next read completes it, or `pendingKeys` after a short wait (htop's ESCDELAY).
  */
-export function decodeKeys(chunk: string): Key[] {
+export function decodeKeys(input: string): Decoded {
   const keys: Key[] = [];
-  const chars = [...chunk];
+  const chars = [...input];
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
     if (c === '\x1b') {
       const next = chars[i + 1];
+      if (next === undefined) return { keys, pending: c };
       if (next === '[' || next === 'O') {
         let j = i + 2;
         // CSI: parameter and intermediate bytes (0x20-0x3f), then one final byte (0x40-0x7e). SS3: one byte. The
         // Linux console's F1-F5 are ESC [ [ A-E.
         if (next === '[' && chars[j] === '[') j++;
         else if (next === '[') while (j < chars.length && chars[j]! >= ' ' && chars[j]! <= '?') j++;
+        if (j >= chars.length) return { keys, pending: chars.slice(i).join('') };
         const body = chars.slice(i + 2, j + 1).join('');
-        i = Math.min(j, chars.length - 1);
+        i = j;
         keys.push((next === '[' ? csiKeys[body] : ss3Keys[body]) ?? { kind: 'other' });
       } else keys.push({ kind: 'escape' });
       continue;
@@ -77,8 +87,11 @@ export function decodeKeys(chunk: string): Key[] {
     else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) keys.push({ kind: 'other' });
     else keys.push({ kind: 'char', char: c });
   }
-  return keys;
+  return { keys, pending: '' };
 }
+
+/** No more input came after a pending tail: a lone ESC is the Escape key, a cut sequence is ignored. */
+export const pendingKeys = (pending: string): Key[] => (pending === '' ? [] : pending === '\x1b' ? [{ kind: 'escape' }] : [{ kind: 'other' }]);
 
 export interface UiState {
   sort: SortKey;

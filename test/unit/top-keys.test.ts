@@ -1,9 +1,14 @@
 // Key presses of `ebpfmon top`: raw input decoding, and what each key does to the view's state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activeFilter, clampScroll, decodeKeys, initialUi, maxFilterLength, press, type Key, type Nav, type UiState } from '../../src/top/keys.js';
+import { activeFilter, clampScroll, decodeKeys, initialUi, maxFilterLength, pendingKeys, press, type Key, type Nav, type UiState } from '../../src/top/keys.js';
 
-const kinds = (s: string): string[] => decodeKeys(s).map((k) => (k.kind === 'char' ? k.char : k.kind));
+const kindsOf = (keys: readonly Key[]): string[] => keys.map((k) => (k.kind === 'char' ? k.char : k.kind));
+/** One read, then nothing more: what was pending is decoded after the ESC delay. */
+const kinds = (s: string): string[] => {
+  const d = decodeKeys(s);
+  return kindsOf([...d.keys, ...pendingKeys(d.pending)]);
+};
 
 test('top keys: raw input decodes to keys; escape sequences are one ignored key, a lone ESC is Escape', () => {
   const cases: [string, string[]][] = [
@@ -26,6 +31,33 @@ test('top keys: raw input decodes to keys; escape sequences are one ignored key,
     ['\x1b[', ['other']],
   ];
   for (const [input, want] of cases) assert.deepEqual(kinds(input), want, JSON.stringify(input));
+});
+
+test('top keys: a sequence cut between two reads is one key, not Escape and letters; a read ending in ESC waits', () => {
+  // Each case: the reads, the keys after each read, and what stays pending at the end.
+  const cases: [string[], string[][], string][] = [
+    [['\x1b', '[A'], [[], ['nav']], ''],
+    [['\x1b[', 'B'], [[], ['nav']], ''],
+    [['x\x1b[1', '~q'], [['x'], ['nav', 'q']], ''],
+    [['\x1b[[', 'A'], [[], ['fn']], ''],
+    [['\x1bO', 'P'], [[], ['fn']], ''],
+    [['a\x1b'], [['a']], '\x1b'],
+    [['\x1b[1;5'], [[]], '\x1b[1;5'],
+    [['\x1b', 'x'], [[], ['escape', 'x']], ''],
+  ];
+  for (const [reads, want, rest] of cases) {
+    let pending = '';
+    const got = reads.map((r) => {
+      const d = decodeKeys(pending + r);
+      pending = d.pending;
+      return kindsOf(d.keys);
+    });
+    assert.deepEqual(got, want, JSON.stringify(reads));
+    assert.equal(pending, rest, JSON.stringify(reads));
+  }
+  assert.deepEqual(kindsOf(pendingKeys('\x1b')), ['escape']);
+  assert.deepEqual(kindsOf(pendingKeys('\x1b[1;5')), ['other']);
+  assert.deepEqual(pendingKeys(''), []);
 });
 
 const start: UiState = initialUi();
@@ -81,7 +113,7 @@ test('top keys: arrows, PgUp/PgDn, Home/End and F1/F6 decode in the usual termin
     ['\x1b[[A', { kind: 'fn', n: 1 }],
     ['\x1b[17~', { kind: 'fn', n: 6 }],
   ];
-  for (const [input, want] of cases) assert.deepEqual(decodeKeys(input), [want], JSON.stringify(input));
+  for (const [input, want] of cases) assert.deepEqual(decodeKeys(input), { keys: [want], pending: '' }, JSON.stringify(input));
 });
 
 test('top keys: the selection moves through 54 rows, 20 on screen, and the first row follows it', () => {

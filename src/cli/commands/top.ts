@@ -13,7 +13,7 @@ import { bpfStatsEnabled } from '../../process/bpf-stats.js';
 import { createHealthSampler, refreshSeconds } from '../../session/health.js';
 import { watchStopRequests } from '../../session/stop-requests.js';
 import { createTopState, snapshot, withUsage, type MonitorClock, type SortKey, type Usage } from '../../top/model.js';
-import { decodeKeys, initialUi, press, type UiState } from '../../top/keys.js';
+import { initialUi, press, type UiState } from '../../top/keys.js';
 import { bodyRows, drawScreen, drawSnapshot, visibleProcesses, type CostLine, type Frame, type MonitorLine } from '../../top/draw.js';
 import { createProcSampler } from '../../top/proc.js';
 import { createTopSink } from '../../top/sink.js';
@@ -260,9 +260,9 @@ async function runView(
       screen = openScreen({
         stdin,
         stdout,
-        onKeys: (chunk) => {
+        onKeys: (keys) => {
           const delay = ui.delay;
-          for (const key of decodeKeys(chunk)) {
+          for (const key of keys) {
             // PgUp/PgDn move by the rows on screen; the selection stays within the rows shown.
             const f = frame();
             const r = press(ui, key, { page: screen ? bodyRows(f, screen.size()) : 1, count: visibleProcesses(f).length });
