@@ -14,6 +14,16 @@ export default tseslint.config(
     },
   },
   {
+    // Durations and deadlines run on CLOCK_MONOTONIC (src/timers.ts monotonicMs): hosts step their wall clocks.
+    files: ['src/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'For how long or since when, use monotonicMs() (src/timers.ts); for a date, new Date().' },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(

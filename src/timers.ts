@@ -1,6 +1,13 @@
 // Timers longer than Node allows. setTimeout takes at most 2^31-1 ms (about 24.8 days): above that it warns
 // and fires after 1 ms, so `--duration 2592000` (30 days) would stop at once. A long delay is waited in chunks.
 
+/**
+ * Milliseconds on CLOCK_MONOTONIC, the clock of bpftrace's ticks (bpf_ktime_get_ns) and of Node's timers: for how
+ * long and since when, never for a date. The wall clock steps (NTP, `date -s`, a resumed VM): a step must not
+ * make a stall, a CPU rate or a timeout out of nothing.
+ */
+export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
+
 /** The longest delay one Node timer can wait. */
 export const maxTimerMs = 2 ** 31 - 1;
 

@@ -180,6 +180,7 @@ export async function inspectPidFile(file: string): Promise<PidFileState> {
 export async function recheck(rec: PidRecord, file: string): Promise<string | null> {
   const seen = await procIdentity(rec.pid);
   if (!seen) return 'no such process';
+  // eslint-disable-next-line no-restricted-properties -- compared with a file's mtime, a date
   const mtimeMs = rec.identity ? 0 : await stat(file).then((s) => s.mtimeMs, () => Date.now());
   return staleReason(rec, seen, { mtimeMs, bootTimeMs: rec.identity ? 0 : await bootTimeMs() });
 }

@@ -5,6 +5,7 @@ import type { MonitorStats } from '../records/stats.js';
 import type { BpfCost, CostRate } from '../process/bpf-stats.js';
 import { writeFileAtomic } from '../safe-fs.js';
 import { clockTicksPerSecond } from './pid-file.js';
+import { monotonicMs } from '../timers.js';
 
 export interface ProcessUsage {
   cpuPercent: number | null;
@@ -62,7 +63,7 @@ export function createUsageSampler(): (pid: number | null) => Promise<ProcessUsa
     if (pid === null) return { cpuPercent: null, rssBytes: null };
     const s = await procStat(pid);
     if (!s) return { cpuPercent: null, rssBytes: null };
-    const now = Date.now();
+    const now = monotonicMs();
     const prev = last.get(pid);
     last.set(pid, { ticks: s.ticks, at: now });
     const cpuPercent = prev && now > prev.at ? Math.round(((s.ticks - prev.ticks) / clockTicksPerSecond / ((now - prev.at) / 1000)) * 1000) / 10 : null;

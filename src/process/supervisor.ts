@@ -7,6 +7,7 @@ import { errorSummary, failedRun, isBenignStderr, isCompileWarning } from './bpf
 import type { BackoffPolicy } from './backoff.js';
 import type { Runner } from './aot.js';
 import { afterExit, attachOverdue, stopStep } from './after-exit.js';
+import { monotonicMs } from '../timers.js';
 
 export interface ProcessSpec {
   id: string;
@@ -117,7 +118,7 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         runner,
         attached: (probes) => {
           if (attachedAt !== null) return;
-          attachedAt = Date.now();
+          attachedAt = monotonicMs();
           report({ state: 'running', pid: run?.pid ?? null });
           plog.info({ probes, pid: run?.pid, runtime: runner.mode }, 'bpftrace attached its probes');
           settle();
@@ -189,7 +190,7 @@ export function createSupervisor(specs: readonly ProcessSpec[], deps: Supervisor
         halted: halted.has(spec),
         attached: attachedAt !== null,
         spawnFailed: exit.spawnError !== null,
-        ranMs: attachedAt === null ? 0 : Date.now() - attachedAt,
+        ranMs: attachedAt === null ? 0 : monotonicMs() - attachedAt,
         attempts,
         hasFallback: fallback !== undefined,
         canIsolate: spec.monitors.length > 1 && deps.isolate !== undefined,

@@ -340,7 +340,7 @@ export function createRouter(deps: RouterDeps): Router {
       deps.onNote(name, timestamp, note.text);
     }
     slot.lastTickNs = ns;
-    rm.stats.lastTickAt = Date.now();
+    rm.stats.lastTickAt = Number(clock.monotonicNs() / 1000n) / 1000;
     const pending = slot.pending;
     const full = [...slot.full];
     const dropped = slot.dropped;

@@ -38,7 +38,7 @@ export interface MonitorStats {
    * probe (it runs no BPF program on a CPU where another is running). Nothing is lost; the rows cover the span.
    */
   skippedTicks: number;
-  /** When the last interval closed (Date.now()), for the missing-tick watchdog; null before the first. */
+  /** When the last interval closed (monotonicMs: never a date), for the missing-tick watchdog; null before the first. */
   lastTickAt: number | null;
   /** Set while no tick arrived for two intervals. */
   stalled: boolean;

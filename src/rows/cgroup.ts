@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Row } from '../monitors/types.js';
+import { monotonicMs } from '../timers.js';
 
 export interface CgroupResolver {
   resolve(id: string): string;
@@ -31,7 +32,7 @@ export function cgroup2Root(): string {
 /** How long a cgroup that is gone stays resolvable after it was last asked for: rows arrive an interval late. */
 export const cgroupRetainMs = 10 * 60_000;
 
-export function createCgroupResolver(root = cgroup2Root(), now: () => number = Date.now, retainMs = cgroupRetainMs): CgroupResolver & { size(): number } {
+export function createCgroupResolver(root = cgroup2Root(), now: () => number = monotonicMs, retainMs = cgroupRetainMs): CgroupResolver & { size(): number } {
   /** id -> path, and when it was last found by a scan or asked for. */
   const cache = new Map<string, { path: string; at: number }>();
   let lastScan = -Infinity;

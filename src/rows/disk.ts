@@ -6,6 +6,7 @@
 import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Row } from '../monitors/types.js';
+import { monotonicMs } from '../timers.js';
 
 export const sysDevBlock = '/sys/dev/block';
 
@@ -30,7 +31,7 @@ export interface DiskResolver {
   enrich<R extends Row>(rows: R[]): R[];
 }
 
-export function createDiskResolver(root: string = sysDevBlock, now: () => number = Date.now): DiskResolver {
+export function createDiskResolver(root: string = sysDevBlock, now: () => number = monotonicMs): DiskResolver {
   const cache = new Map<string, { name: string | null; at: number }>();
   const lookup = (devno: string): string | null => {
     try {

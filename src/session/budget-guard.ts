@@ -7,6 +7,7 @@ import type { BpfCost } from '../process/bpf-stats.js';
 import { processUsage } from '../daemon/status.js';
 import type { RoutedMonitor } from '../records/router.js';
 import { budgetOf, budgetWindow, judgeBudget, type CostReading } from './budget.js';
+import { monotonicMs } from '../timers.js';
 
 /** What the guard may do to a process over budget. */
 export interface BudgetActions {
@@ -30,7 +31,7 @@ export function createBudgetGuard(intervalMs: number, log: Logger): BudgetGuard 
       base.delete(pid);
       return;
     }
-    const reading = { atMs: performance.now(), userSeconds: cpu.cpuSeconds, bpfNs: cost.runTimeNs };
+    const reading = { atMs: monotonicMs(), userSeconds: cpu.cpuSeconds, bpfNs: cost.runTimeNs };
     const from = base.get(pid);
     const w = from ? budgetWindow(from, reading, intervalMs) : null;
     if (!from || w) base.set(pid, reading);

@@ -4,10 +4,11 @@
 import { costRate, processBpfCost, type BpfCost, type CostRate } from '../process/bpf-stats.js';
 import { createUsageSampler, type ProcessUsage } from '../daemon/status.js';
 import type { RoutedMonitor } from '../records/router.js';
+import { monotonicMs } from '../timers.js';
 
 export interface CostSample {
   cost: BpfCost;
-  /** Date.now() of the sample. */
+  /** monotonicMs() of the sample (src/timers.ts). */
   at: number;
   /** Rates since the sample before. */
   rate: CostRate;
@@ -51,7 +52,7 @@ export function createHealthSampler(): HealthSampler {
       const read: { pid: number; cost: CostSample | null }[] = [];
       for (const pid of pids) {
         const cost = bpf ? await processBpfCost(pid) : null;
-        const at = Date.now();
+        const at = monotonicMs();
         const c = cost ? { cost, at, rate: costRate(costs.get(pid), cost, at) } : null;
         if (c) costs.set(pid, c);
         read.push({ pid, cost: c });

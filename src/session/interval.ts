@@ -9,6 +9,7 @@ import type { Session } from './session.js';
 import type { HealthSampler } from './health.js';
 import type { BudgetGuard } from './budget-guard.js';
 import { watchStalls } from './stall.js';
+import { monotonicMs } from '../timers.js';
 
 /** A session that runs: its supervisor with it. */
 export interface Running {
@@ -34,7 +35,7 @@ export function createIntervalWork(deps: IntervalDeps): (r: Running, runnable: R
   const self = createUsageSampler();
   return async (r, runnable) => {
     const { session } = r;
-    watchStalls(session.monitors, Date.now(), log);
+    watchStalls(session.monitors, monotonicMs(), log);
     session.sampleEventCoverage();
     if (!deps.bpfStats && !deps.statusFile) return;
     const sampled = await health.sample(session.monitors.values(), deps.bpfStats);
@@ -54,7 +55,10 @@ export function createIntervalWork(deps: IntervalDeps): (r: Running, runnable: R
       outputDir: session.dir,
       monitors: [...session.monitors].map(([name, m]) => {
         const c = health.cost(m.stats.bpftracePid);
-        return { monitor: name, ...m.stats, bpftrace: health.usage(m.stats.bpftracePid), bpf: c ? { ...c.cost, ...c.rate } : null };
+        // For readers of the file, when the last interval closed as a date (ms since the epoch), as of this write.
+        // eslint-disable-next-line no-restricted-properties -- a date for the file's readers
+        const lastTickAt = m.stats.lastTickAt === null ? null : Date.now() - (monotonicMs() - m.stats.lastTickAt);
+        return { monitor: name, ...m.stats, lastTickAt, bpftrace: health.usage(m.stats.bpftracePid), bpf: c ? { ...c.cost, ...c.rate } : null };
       }),
       supervisor: await self(process.pid),
     };

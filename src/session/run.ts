@@ -11,7 +11,7 @@ import type { Scope } from '../bt/ir.js';
 import type { Verdict } from '../plan/plan.js';
 import { enableBpfStats } from '../process/bpf-stats.js';
 import { carryCounters, countersOf, type Counters } from '../records/stats.js';
-import { setLongTimeout, type LongTimeout } from '../timers.js';
+import { monotonicMs, setLongTimeout, type LongTimeout } from '../timers.js';
 import { runSteps } from '../daemon/shutdown.js';
 import { makeRunnable, type Runnable } from './runnable.js';
 import { prepareSession, type Session } from './session.js';
@@ -260,6 +260,7 @@ export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps):
         continue;
       }
       const stoppedAt = new Date();
+      const stoppedMs = monotonicMs();
       await r.session.close();
       sum.add(r.session);
       sum.carry(next.session);
@@ -267,7 +268,7 @@ export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps):
       running = null;
       const { running: now } = await launch(next.session);
       // Between the old processes' final interval and the new ones attaching, nothing was counted: say so.
-      const gap = ((Date.now() - stoppedAt.getTime()) / 1000).toFixed(1);
+      const gap = ((monotonicMs() - stoppedMs) / 1000).toFixed(1);
       for (const [name, m] of now.session.monitors) {
         if (m.stats.state === 'running') now.session.output.note(name, new Date().toISOString(), `configuration reloaded: events from ${stoppedAt.toISOString()} to now (${gap} s) were not counted`);
       }

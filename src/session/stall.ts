@@ -6,7 +6,7 @@ import type { RoutedMonitor } from '../records/router.js';
 export interface TickClock {
   /** The monitor's interval, seconds. */
   interval: number;
-  /** Date.now() of its last closed interval. */
+  /** monotonicMs() of its last closed interval (src/timers.ts). */
   lastTickAt: number;
   /** Whether it was found stalled at the check before. */
   stalled: boolean;

@@ -1,6 +1,7 @@
 // The sink `ebpfmon top` adds to its session: rows go into the model, with their arrival time; nothing is written.
 import type { Sink } from '../sinks/sink.js';
 import { ingest, type TopState } from './model.js';
+import { monotonicMs } from '../timers.js';
 
 export interface TopSinkDeps {
   now?: () => number;
@@ -14,7 +15,7 @@ export interface TopSinkDeps {
 }
 
 export function createTopSink(state: TopState, deps: TopSinkDeps = {}): Sink {
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? monotonicMs;
   return {
     write(monitor, rows) {
       ingest(state, monitor, rows, now(), deps.stalls?.(monitor) ?? 0);

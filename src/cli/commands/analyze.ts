@@ -10,6 +10,7 @@ import { EnvironmentError, errnoOf, UsageError } from '../../errors.js';
 import { analyzeFormats } from '../options.js';
 import { terminalSafe } from '../../sinks/console.js';
 import { replaceFile, secureDirSync } from '../../safe-fs.js';
+import { monotonicMs } from '../../timers.js';
 
 export { analyzeFormats };
 export type AnalyzeFormat = (typeof analyzeFormats)[number];
@@ -35,13 +36,13 @@ export interface AnalyzeResult {
 
 /** Writes "\r<status>" at most every 200 ms, from the first second on; a file-like stderr never gets it. */
 function progressPrinter(stream: NodeJS.WriteStream): { update(p: Progress): void; done(): void } {
-  const start = Date.now();
+  const start = monotonicMs();
   let last = 0;
   let shown = false;
   const mb = (n: number): string => (n / 1e6).toFixed(0);
   return {
     update(p) {
-      const now = Date.now();
+      const now = monotonicMs();
       if (now - start < 1000 || now - last < 200) return;
       last = now;
       shown = true;

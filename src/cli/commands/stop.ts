@@ -5,6 +5,7 @@
 import { unlink } from 'node:fs/promises';
 import { inspectPidFile, recheck, releasePidFile, statusFileFor, type PidRecord } from '../../daemon/pid-file.js';
 import { EnvironmentError, errnoOf } from '../../errors.js';
+import { monotonicMs } from '../../timers.js';
 
 export interface StopResult {
   pid: number | null;
@@ -17,10 +18,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Waits until the recorded process is gone (or the pid names another process now); true when it is. */
 async function waitGone(rec: PidRecord, file: string, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
+  const until = monotonicMs() + ms;
   for (;;) {
     if ((await recheck(rec, file)) !== null) return true;
-    if (Date.now() >= until) return false;
+    if (monotonicMs() >= until) return false;
     await sleep(100);
   }
 }

@@ -18,7 +18,7 @@ import { bodyRows, drawScreen, drawSnapshot, visibleProcesses, type CostLine, ty
 import { createProcSampler } from '../../top/proc.js';
 import { createTopSink } from '../../top/sink.js';
 import { openScreen, type Screen } from '../../top/terminal.js';
-import { setLongTimeout, type LongTimeout } from '../../timers.js';
+import { monotonicMs, setLongTimeout, type LongTimeout } from '../../timers.js';
 
 export interface TopOptions {
   config?: string | undefined;
@@ -71,7 +71,7 @@ function topLogger(level: LevelWithSilent, tty: boolean, stderr: NodeJS.Writable
         if (held.length > 100) held.shift();
         try {
           const rec = JSON.parse(s) as { level?: number; msg?: string };
-          if ((rec.level ?? 0) >= 40) last = { msg: String(rec.msg ?? ''), at: Date.now() };
+          if ((rec.level ?? 0) >= 40) last = { msg: String(rec.msg ?? ''), at: monotonicMs() };
         } catch {
           // not a record: kept for stderr only
         }
@@ -80,7 +80,7 @@ function topLogger(level: LevelWithSilent, tty: boolean, stderr: NodeJS.Writable
   );
   return {
     log,
-    last: () => (last && Date.now() - last.at < messageMs ? last.msg : null),
+    last: () => (last && monotonicMs() - last.at < messageMs ? last.msg : null),
     // The terminal is back: what was kept goes to stderr, and so does whatever is logged after (main's stack trace).
     release: () => {
       for (const line of held ?? []) stderr.write(line);
@@ -146,7 +146,7 @@ async function runView(
   let procSampledAt = 0;
   /** /proc for the processes listed now; again within half a refresh only for pids not sampled yet. */
   const sampleUsage = async (): Promise<void> => {
-    const now = Date.now();
+    const now = monotonicMs();
     const pids = snapshot(state, clocks(), now, refreshMs()).processes.map((p) => p.pid);
     if (now - procSampledAt < refreshMs() / 2 && pids.every((pid) => procUsage.has(pid))) return;
     procSampledAt = now;
@@ -195,12 +195,12 @@ async function runView(
         bpf: c ? { cpuPercent: c.rate.cpuPercent, nsPerEvent: c.rate.nsPerEvent } : null,
       });
     }
-    const now = Date.now();
+    const now = monotonicMs();
     const snap = snapshot(state, clocks(), now, refreshMs());
     return {
       snapshot: { ...snap, processes: withUsage(snap.processes, procUsage) },
       ui,
-      time: hhmmss(new Date(now)),
+      time: hhmmss(new Date()),
       refreshSeconds: ui.delay,
       monitors,
       waiting: all.filter((m) => m.stats.state !== 'running' || (m.monitor.mode === 'aggregate' && m.stats.lastTickAt === null)).map((m) => m.monitor.name),
@@ -217,7 +217,7 @@ async function runView(
   /** A snapshot on stdout (not a terminal): once there is data, at most one per half refresh. */
   const print = (force: boolean): void => {
     if (outClosed || stopping) return;
-    const now = Date.now();
+    const now = monotonicMs();
     if (now - lastPrint < (force ? refreshMs() * 1.5 : refreshMs() / 2)) return;
     const f = frame();
     if (!f.snapshot.ready) return;
