@@ -11,7 +11,7 @@ import { readCsv, startCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 const hook = pathToFileURL(path.join(import.meta.dirname, '../helpers/clock-step-hook.js')).href;
 
-test('a wall clock stepped 60 s ahead mid-run: logged once, rows dated after it, no stall, --duration on time', async (t) => {
+test('a wall clock stepped 60 s ahead mid-run: logged once, rows dated after it, not taken for a stall, --duration on time', async (t) => {
   if (!kernelAvailable(t)) return;
   const dir = await tempDir('clock-step');
   const config = await writeConfig(dir, 'monitors:\n  syscall: {enabled: true, interval: 1}\n');
@@ -26,7 +26,9 @@ test('a wall clock stepped 60 s ahead mid-run: logged once, rows dated after it,
   const seconds = (performance.now() - started) / 1000;
   assert.equal(r.exitCode, 0, r.stderr);
   assert.equal(r.stderr.match(/wall clock stepped by \+60\.\d s/g)?.length, 1, r.stderr);
-  assert.doesNotMatch(r.stderr, /stalled/, 'a step is not a stall');
+  // A loaded machine may stall bpftrace for real (seconds); the step must not count as 60 s of one.
+  const stalls = r.stderr.split('\n').filter((l) => l.includes('bpftrace is stalled')).map((l) => (JSON.parse(l) as { seconds: number }).seconds);
+  assert.ok(stalls.every((sec) => sec < 30), `a step is not a stall: stalls of ${stalls.join(', ')} s`);
   assert.ok(seconds < 20, `--duration 6 ended after ${seconds.toFixed(1)} s`);
   // Rows before and after the step: the last ones are dated about 60 s after the first ones.
   const times = (await readCsv(dir, 'syscall')).filter((row) => !row['note']).map((row) => Date.parse(row['timestamp'] ?? ''));
