@@ -19,7 +19,7 @@ import { logScope, watchPids } from './targets.js';
 import { attachReport } from './attach.js';
 import { createHealthSampler, refreshSeconds } from './health.js';
 import { createBudgetGuard } from './budget-guard.js';
-import { startExporter, type ExporterOptions } from './exporter.js';
+import { exporterRestartChanges, reloadExporterWeb, startExporter, type ExporterOptions } from './exporter.js';
 import { createIntervalWork, type Running } from './interval.js';
 
 export interface SessionRunOptions extends ExporterOptions {
@@ -264,6 +264,10 @@ export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps):
       await r.session.close();
       sum.add(r.session);
       sum.carry(next.session);
+      if (exporter) {
+        for (const line of exporterRestartChanges(runnable.config, next.runnable.config, opts)) log.warn(line);
+        await reloadExporterWeb(exporter, next.runnable.config, opts, log);
+      }
       runnable = next.runnable;
       running = null;
       const { running: now } = await launch(next.session);

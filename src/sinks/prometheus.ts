@@ -81,6 +81,11 @@ export type PrometheusSink = Sink & {
   scheme: 'http' | 'https';
   /** What a scrape answers: health refreshed, the scrape window closed (as GET on the metrics path does). */
   scrape(): Promise<string>;
+  /**
+   * A web config read again (SIGHUP: a renewed certificate, changed users), for the connections from now on.
+   * Refused (UsageError, the one before stays) when it would turn TLS on or off: that takes a restart.
+   */
+  setWeb(web: WebConfig | undefined): void;
 };
 
 /** `host:port`, `[v6]:port` or `:port` (loopback). */
@@ -406,7 +411,7 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
   };
 
   const { host, port } = parseListen(opts.listen);
-  const authorized = opts.web?.users.size ? basicAuth(opts.web.users) : null;
+  let authorized = opts.web?.users.size ? basicAuth(opts.web.users) : null;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (authorized && !authorized(req.headers.authorization)) {
       res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="ebpfmon", charset="UTF-8"' }).end('ebpfmon: unauthorized\n');
@@ -456,6 +461,14 @@ export async function createPrometheusSink(opts: PrometheusOptions): Promise<Pro
     address,
     scheme: tls ? 'https' : 'http',
     scrape,
+    setWeb(web) {
+      const next = web?.tls ?? null;
+      if ((next === null) !== (tls === undefined || tls === null)) {
+        throw new UsageError(`the exporter serves ${tls ? 'HTTPS' : 'HTTP'}: turning TLS ${next ? 'on' : 'off'} takes a restart`);
+      }
+      if (next) (server as TlsServer).setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+      authorized = web?.users.size ? basicAuth(web.users) : null;
+    },
     write(monitor, rows) {
       for (const spec of opts.metrics.get(monitor) ?? []) {
         const observe = histograms.get(spec);

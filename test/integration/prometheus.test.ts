@@ -196,6 +196,52 @@ test('prometheus: --web.config.file serves over TLS (self-signed) with basic aut
   assert.equal((await cli.done).exitCode, 0);
 });
 
+test('prometheus: SIGHUP reads the web config again: a renewed certificate and new users serve the next connections; turning TLS off is refused', async (t) => {
+  if (!kernelAvailable(t)) return;
+  const dir = await tempDir('promreload');
+  const tls = (cert: string, key: string): Promise<void[]> =>
+    Promise.all([copyFile(path.join(fixturesDir, 'tls', cert), path.join(dir, 'cert.pem')), copyFile(path.join(fixturesDir, 'tls', key), path.join(dir, 'key.pem'))]);
+  const web = (user: string, withTls = true): Promise<void> =>
+    writeFile(path.join(dir, 'web.yml'), `${withTls ? 'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n' : ''}basic_auth_users:\n  ${user}: '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'\n`);
+  await tls('cert.pem', 'key.pem');
+  await web('prom');
+  const config = await writeConfig(dir, 'monitors:\n  exec: {enabled: true}\n');
+  const cli = startCli(['start', '-c', config, '-o', dir, '--prometheus', '127.0.0.1:0', '--web.config.file', path.join(dir, 'web.yml'), '--duration', '60']);
+  t.after(() => {
+    if (cli.proc.exitCode === null) cli.proc.kill('SIGKILL');
+  });
+  const rec = await cli.waitForLog('prometheus exporter listening');
+  await cli.waitForLog('monitors attached');
+  const ca1 = await readFile(path.join(fixturesDir, 'tls', 'cert.pem'));
+  const ca2 = await readFile(path.join(fixturesDir, 'tls', 'cert2.pem'));
+  // A new connection each time (no keep-alive agent): a reload applies to the connections after it.
+  const get = (ca: Buffer, auth: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest(`https://${String(rec['address'])}/metrics`, { ca, agent: false, headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  assert.equal(await get(ca1, 'prom:U*U'), 200);
+  await tls('cert2.pem', 'key2.pem');
+  await web('scraper');
+  cli.proc.kill('SIGHUP');
+  await cli.waitForLog('prometheus exporter: web config reloaded');
+  await assert.rejects(get(ca1, 'scraper:U*U'), /self[- ]signed|certificate/i, 'the old certificate is no longer served');
+  assert.equal(await get(ca2, 'scraper:U*U'), 200);
+  assert.equal(await get(ca2, 'prom:U*U'), 401, 'the user removed from the file');
+  // TLS off takes a restart: refused, the exporter goes on as it was.
+  await web('prom', false);
+  cli.proc.kill('SIGHUP');
+  const refused = await cli.waitForLog('prometheus exporter: web config not reloaded; the one before stays');
+  assert.equal(refused['reason'], 'the exporter serves HTTPS: turning TLS off takes a restart');
+  assert.equal(await get(ca2, 'scraper:U*U'), 200);
+  cli.proc.kill('SIGTERM');
+  assert.equal((await cli.done).exitCode, 0);
+});
+
 test('prometheus: a web config with an unknown key stops start with one clear line', async (t) => {
   if (!kernelAvailable(t)) return;
   const dir = await tempDir('promwebbad');
