@@ -41,6 +41,11 @@ export interface RouterDeps {
   tracer?: () => number | undefined;
   /** Keys one kernel map holds under the runtime in use (a map printed with this many keys dropped updates). */
   mapCapacity: number;
+  /**
+   * Keys of one monitor's result maps a stall may hold (runtime.map_keys_max; default mapCapacity): past it, the
+   * stall's rows are written at its next late tick (see classifyTick's `held`).
+   */
+  stallKeysMax?: number;
   /** BPFTRACE_STRLEN: str() keeps at most this many bytes minus one. */
   strlen: number;
   /** How the script writes free text into map keys (src/bt/features.ts); default as it is. */
@@ -89,6 +94,8 @@ interface Slot {
   wasFull: boolean;
   /** The double buffer's flip the last tick followed (null before the first). */
   lastFlip: bigint | null;
+  /** The last tick wrote a stall that goes on (TickVerdict `goesOn`): the next such is logged at debug, not warned again. */
+  stallGoesOn: boolean;
   /** END's copy of the retired maps repeats what that flip's tick already closed: its prints are skipped. */
   skipRetired: boolean;
 }
@@ -138,18 +145,29 @@ export interface Stall {
  *   inside one of the monitors' own probes is dropped; on a busy host a few times an hour). Nothing is lost: the
  *   maps were not flipped, so the rows hold the whole span;
  * - `on-time`: one interval (or the first, counted as one).
- * `seconds` is the span the rows cover; `fromNs` where it began (null: the first tick).
+ * `seconds` is the span the rows cover; `fromNs` where it began (null: the first tick). A late tick also ends the
+ * stall so far (`stalled` with `goesOn`) once the stall holds `held.max` keys or more: a stall that lasts (the
+ * supervisor starved of CPU under a flood of distinct keys, its pipe full) would otherwise hold every key of every
+ * interval until it ends (issue #26: 19 intervals of open, RSS 68 -> 460 MiB). Its rows may then hold counts printed
+ * after the tick's kernel time (the maps printed before a late tick were read late), which the next rows then lack:
+ * the sum stays exact, the split between the two spans is not.
  */
 export type TickVerdict =
   | { kind: 'late' }
-  | { kind: 'stalled'; fromNs: bigint | null; seconds: number; intervals: number }
+  | { kind: 'stalled'; fromNs: bigint | null; seconds: number; intervals: number; goesOn?: true }
   | { kind: 'skipped'; fromNs: bigint; seconds: number; skipped: number }
   | { kind: 'on-time'; seconds: number };
 
-export function classifyTick(ns: bigint, at: { nowNs: bigint; interval: number; lastTickNs: bigint | null; stall: Stall | null }): TickVerdict {
-  if (Number(at.nowNs - ns) / 1e9 > at.interval + lateTickSlackSeconds) return { kind: 'late' };
+export function classifyTick(
+  ns: bigint,
+  at: { nowNs: bigint; interval: number; lastTickNs: bigint | null; stall: Stall | null; held?: { keys: number; max: number } },
+): TickVerdict {
   const from = at.stall ? at.stall.fromNs : at.lastTickNs;
   const seconds = from === null ? at.interval : Number(ns - from) / 1e9;
+  if (Number(at.nowNs - ns) / 1e9 > at.interval + lateTickSlackSeconds) {
+    if (at.held && at.held.keys >= at.held.max) return { kind: 'stalled', fromNs: from, seconds, intervals: (at.stall?.ticks ?? 0) + 1, goesOn: true };
+    return { kind: 'late' };
+  }
   if (at.stall) return { kind: 'stalled', fromNs: from, seconds, intervals: at.stall.ticks + 1 };
   if (from !== null && seconds > at.interval * skippedTickFactor) return { kind: 'skipped', fromNs: from, seconds, skipped: Math.round(seconds / at.interval) - 1 };
   return { kind: 'on-time', seconds };
@@ -165,7 +183,11 @@ export function stallAfter(v: TickVerdict, stall: Stall | null, lastTickNs: bigi
 export function spanNote(v: TickVerdict, interval: number, wallTime: (ns: bigint) => string): { level: 'warn' | 'info'; text: string } | null {
   if (v.kind === 'stalled') {
     const from = v.fromNs === null ? '' : ` from ${wallTime(v.fromNs)}`;
-    return { level: 'warn', text: `bpftrace stalled: this interval's rows cover ${v.seconds.toFixed(1)} s${from} (${v.intervals} intervals), not ${interval} s; counts are totals for that span` };
+    const span = `this interval's rows cover ${v.seconds.toFixed(1)} s${from} (${v.intervals} interval${v.intervals === 1 ? '' : 's'}), not ${interval} s`;
+    if (v.goesOn) {
+      return { level: 'warn', text: `bpftrace is stalled (its ticks arrive late): ${span}, written at a late tick so that the stall's keys do not pile up in memory; counts are totals for that span, up to the tick's arrival` };
+    }
+    return { level: 'warn', text: `bpftrace stalled: ${span}; counts are totals for that span` };
   }
   if (v.kind === 'skipped') {
     const ticks = `${v.skipped} tick${v.skipped === 1 ? '' : 's'}`;
@@ -198,11 +220,12 @@ export function incompleteDetail(full: readonly string[], dropped: Dropped, capa
 
 export function createRouter(deps: RouterDeps): Router {
   const { log, clock } = deps;
+  const stallKeysMax = deps.stallKeysMax ?? deps.mapCapacity;
   const byCopy = new Map<string, { slot: Slot; map: ResultMap }>();
   const byName = new Map<string, Slot>();
   const byCounter = new Map<string, { slot: Slot; decl: PrintfDecl }>();
   for (const rm of deps.monitors) {
-    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), dropped: noneDropped(), lastTickNs: null, stall: null, wasFull: false, joining: new Map(), lastFlip: null, skipRetired: false };
+    const slot: Slot = { rm, seqs: new Map(), marks: new Map(), pending: new Map(), full: new Set(), dropped: noneDropped(), lastTickNs: null, stall: null, wasFull: false, joining: new Map(), lastFlip: null, skipRetired: false, stallGoesOn: false };
     byName.set(rm.monitor.name, slot);
     for (const [copy, map] of rm.contract.copies) byCopy.set(copy, { slot, map });
     for (const [counter, decl] of rm.contract.counters) byCounter.set(counter, { slot, decl });
@@ -317,13 +340,20 @@ export function createRouter(deps: RouterDeps): Router {
     if (keys.length >= deps.mapCapacity && !map.folds) slot.full.add(map.name);
   };
 
+  /** Keys the monitor's result maps hold so far this interval (or stall). */
+  const heldKeys = (slot: Slot): number => {
+    let n = 0;
+    for (const p of slot.pending.values()) n += p.size;
+    return n;
+  };
+
   /** Closes one interval of an aggregate monitor at its tick (kernel time `ns`, after flip `flip`). */
   const onTick = (slot: Slot, ns: bigint, flip: bigint | null): void => {
     const { rm } = slot;
     slot.skipRetired = false;
     if (flip !== null) slot.lastFlip = flip;
     const name = rm.monitor.name;
-    const verdict = classifyTick(ns, { nowNs: clock.monotonicNs(), interval: rm.interval, lastTickNs: slot.lastTickNs, stall: slot.stall });
+    const verdict = classifyTick(ns, { nowNs: clock.monotonicNs(), interval: rm.interval, lastTickNs: slot.lastTickNs, stall: slot.stall, held: { keys: heldKeys(slot), max: stallKeysMax } });
     slot.stall = stallAfter(verdict, slot.stall, slot.lastTickNs);
     if (verdict.kind === 'late') {
       slot.lastTickNs = ns;
@@ -335,8 +365,11 @@ export function createRouter(deps: RouterDeps): Router {
     if (verdict.kind === 'stalled') rm.stats.stalls++;
     else if (verdict.kind === 'skipped') rm.stats.skippedTicks++;
     const note = spanNote(verdict, rm.interval, clock.wallTime);
+    const goesOn = verdict.kind === 'stalled' && verdict.goesOn === true;
+    const again = goesOn && slot.stallGoesOn;
+    slot.stallGoesOn = goesOn;
     if (note) {
-      log[note.level]({ monitor: name, seconds, ...(verdict.kind === 'stalled' ? { intervals: verdict.intervals } : verdict.kind === 'skipped' ? { skipped: verdict.skipped } : {}) }, note.text);
+      log[again ? 'debug' : note.level]({ monitor: name, seconds, ...(verdict.kind === 'stalled' ? { intervals: verdict.intervals } : verdict.kind === 'skipped' ? { skipped: verdict.skipped } : {}) }, note.text);
       deps.onNote(name, timestamp, note.text);
     }
     slot.lastTickNs = ns;

@@ -221,6 +221,7 @@ export async function prepareSession(r: Runnable, opts: SessionOptions, extra: r
         arch: r.caps.arch,
         tracer: () => run.pid,
         mapCapacity: run.runner.mapCapacity,
+        stallKeysMax: mapKeys,
         strlen: Number(spec.env[bt.env.strlen] ?? defaultStrlen),
         textKeys: bt.textKeys,
         keyEscapes: bt.keyEscapes,

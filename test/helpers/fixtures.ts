@@ -75,6 +75,7 @@ export function route(
   arch = 'x64',
   o: {
     mapCapacity?: number;
+    stallKeysMax?: number;
     strlen?: number;
     layout?: Layout;
     clock?: Clock;
@@ -97,6 +98,7 @@ export function route(
     clock: o.clock ?? ticks.clock,
     arch,
     mapCapacity: o.mapCapacity ?? 16384,
+    ...(o.stallKeysMax === undefined ? {} : { stallKeysMax: o.stallKeysMax }),
     strlen: o.strlen ?? 64,
     tracer: () => o.tracer,
     ...(o.lines ? { monitorAtLine: o.lines.monitorAt, ...(o.lines.foldedAt ? { foldedAtLine: o.lines.foldedAt } : {}) } : {}),

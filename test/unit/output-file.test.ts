@@ -11,6 +11,7 @@ import { createExclusive } from '../../src/safe-fs.js';
 import { createCsvSink } from '../../src/sinks/csv.js';
 import {
   afterLook,
+  chunkChars,
   closedMtime,
   cutBack,
   deletedNote,
@@ -139,10 +140,15 @@ const rowsFrom = (from: number, n: number): Row[] => Array.from({ length: n }, (
 /** A sink over real files whose handles count their looks (stat: no fd, so the writer asks the handle). */
 async function countingSink(dir: string) {
   const looks = { n: 0 };
+  /** The length of every write. */
+  const writes: number[] = [];
   const open = async (file: string): Promise<OutputHandle> => {
     const h = await createExclusive(file);
     return {
-      write: (b, o, l, p) => h.write(b, o, l, p),
+      write: (b, o, l, p) => {
+        writes.push(l);
+        return h.write(b, o, l, p);
+      },
       truncate: (len) => h.truncate(len),
       stat: () => {
         looks.n++;
@@ -166,8 +172,29 @@ async function countingSink(dir: string) {
     open,
     timers: timer.timers,
   });
-  return { sink, looks, timer, warns };
+  return { sink, looks, timer, warns, writes };
 }
+
+test('an interval of many rows is written in chunks of about chunkChars, every row once and in order', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-output-file-'));
+  const { sink, timer, writes } = await countingSink(dir);
+  // 30k rows of ~150 characters: 4.5 MB of CSV in one add, as open's interval under a flood of distinct paths.
+  const pad = 'x'.repeat(120);
+  const rows = Array.from({ length: 30_000 }, (_, k) => ({ timestamp: ts(0), pid: k, comm: `${pad}${k}` }));
+  sink.write('exec', rows);
+  await timer.tick(sink);
+  await sink.close();
+  const text = await readFile(sink.files.get('exec')!, 'utf8');
+  const lines = text.split('\n');
+  assert.equal(lines[0], 'timestamp,pid,comm,note');
+  assert.equal(lines.length, 30_002, 'header, every row, the last newline');
+  assert.ok(lines.slice(1, -1).every((l, k) => l === `${ts(0)},${k},${pad}${k},`), 'every row once, in order');
+  const big = writes.filter((n) => n > 100);
+  assert.ok(big.length >= 4, `${big.length} writes`);
+  // A chunk is sealed once it reaches chunkChars: at most one slice (1024 rows here: 150 KB) more.
+  for (const n of big) assert.ok(n <= chunkChars + 1024 * 160, `a write of ${n} bytes`);
+  await rm(dir, { recursive: true, force: true });
+});
 
 test('idle cut: the timer looks at a file only after rows were written to it since the last look', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ebpfmon-output-file-'));

@@ -190,6 +190,32 @@ test('ticks that are no kernel time of the run (an edited script): counted, warn
   for (const n of r.notes) assert.doesNotMatch(n, /cover|stalled/);
 });
 
+test('a stall is written at a late tick once it holds stallKeysMax keys: every count once, spans marked, memory bounded', () => {
+  const opts = syscall.options.parse({ enabled: true });
+  const s = 1_000_000_000;
+  // "Now" stays at 40 s: the ticks at 28 ... 36 s arrive late (over interval + 1 s), the one at 38 s on time.
+  const clock = { ...fakeClock, monotonicNs: () => BigInt(40 * s) };
+  // Three distinct keys per interval (pids n, n+1, n+2), one call each.
+  const interval = (n: number): string => `{"type": "map", "data": {"@syscall_count": {"${n},3,a": 1, "${n + 1},3,a": 1, "${n + 2},3,a": 1}}}`;
+  const lines: string[] = [];
+  for (let i = 0; i < 6; i++) lines.push(interval(10 * i), tickLine('syscall', String((28 + 2 * i) * s)));
+  const merged = route(syscall, opts, plannedFor('tracepoint'), lines, 'x64', { clock });
+  const bounded = route(syscall, opts, plannedFor('tracepoint'), lines, 'x64', { clock, stallKeysMax: 6 });
+  const total = (rows: readonly Record<string, unknown>[]): number => rows.reduce((n, r) => n + Number(r['count']), 0);
+  assert.equal(total(merged.rows), 18);
+  assert.equal(total(bounded.rows), 18, 'no count lost or repeated');
+  // Unbounded: the whole stall in one span, at the on-time tick; bounded: written at every second late tick.
+  assert.deepEqual([...new Set(merged.rows.map((r) => r['timestamp']))], ['2026-01-01T00:00:38.000Z']);
+  assert.equal(merged.rm.stats.stalls, 1);
+  const at = (t: number): string => `2026-01-01T00:00:${t}.000Z`;
+  assert.deepEqual([...new Set(bounded.rows.map((r) => r['timestamp']))], [at(30), at(34), at(38)]);
+  assert.equal(bounded.rm.stats.stalls, 3);
+  assert.equal(bounded.notes.length, 3);
+  assert.match(bounded.notes[0]!, /^\S+:30\.000Z bpftrace is stalled \(its ticks arrive late\): this interval's rows cover 2\.0 s \(2 intervals\), not 2 s, written at a late tick/);
+  assert.match(bounded.notes[1]!, /^\S+:34\.000Z bpftrace is stalled .* cover 4\.0 s from \S+:30\.000Z \(2 intervals\)/);
+  assert.match(bounded.notes[2]!, /^\S+:38\.000Z bpftrace stalled: this interval's rows cover 4\.0 s from \S+:34\.000Z \(2 intervals\), not 2 s; counts are totals/);
+});
+
 test('insaneTick: ahead of now, before the run, not after the last; a minute of slack either way', () => {
   const s = 1_000_000_000n;
   const at = { nowNs: 1000n * s, startNs: 900n * s, lastNs: 950n * s };

@@ -7,7 +7,8 @@ import { classifyTick, incompleteDetail, spanNote, stallAfter, type Stall, type 
 const s = (x: number): bigint => BigInt(Math.round(x * 1e9));
 
 test('classifyTick: late, stalled, skipped, on time', () => {
-  const cases: [string, { ns: number; now: number; last: number | null; stall: Stall | null }, TickVerdict][] = [
+  type At = { ns: number; now: number; last: number | null; stall: Stall | null; held?: { keys: number; max: number } };
+  const cases: [string, At, TickVerdict][] = [
     ['first tick, read at once: one interval', { ns: 10, now: 10.1, last: null, stall: null }, { kind: 'on-time', seconds: 2 }],
     ['next tick, 2 s later', { ns: 12, now: 12.05, last: 10, stall: null }, { kind: 'on-time', seconds: 2 }],
     ['read 2.9 s late: still on time (interval + 1 s slack)', { ns: 12, now: 14.9, last: 10, stall: null }, { kind: 'on-time', seconds: 2 }],
@@ -17,9 +18,22 @@ test('classifyTick: late, stalled, skipped, on time', () => {
     ['on time, 6 s after the tick before: 2 skipped', { ns: 16, now: 16.1, last: 10, stall: null }, { kind: 'skipped', fromNs: s(10), seconds: 6, skipped: 2 }],
     ['3.1 s after the tick before: 1 skipped (over 1.5 intervals)', { ns: 13.1, now: 13.2, last: 10, stall: null }, { kind: 'skipped', fromNs: s(10), seconds: 3.1, skipped: 1 }],
     ['2.9 s after: jitter, one interval', { ns: 12.9, now: 13, last: 10, stall: null }, { kind: 'on-time', seconds: 2.9 }],
+    // A stall holding many keys is written at a late tick: memory stays bounded however long it lasts.
+    ['late, the stall holds fewer keys than the bound: merged', { ns: 18, now: 22, last: 16, stall: { fromNs: s(10), ticks: 3 }, held: { keys: 999, max: 1000 } }, { kind: 'late' }],
+    [
+      'late, the stall holds the bound: written, and it goes on',
+      { ns: 18, now: 22, last: 16, stall: { fromNs: s(10), ticks: 3 }, held: { keys: 1000, max: 1000 } },
+      { kind: 'stalled', fromNs: s(10), seconds: 8, intervals: 4, goesOn: true },
+    ],
+    [
+      'the first late tick over the bound: one interval',
+      { ns: 12, now: 15.1, last: 10, stall: null, held: { keys: 5000, max: 1000 } },
+      { kind: 'stalled', fromNs: s(10), seconds: 2, intervals: 1, goesOn: true },
+    ],
+    ['on time after a stall, over the bound: the stall ends as before', { ns: 20, now: 20.1, last: 18, stall: { fromNs: s(10), ticks: 4 }, held: { keys: 5000, max: 1000 } }, { kind: 'stalled', fromNs: s(10), seconds: 10, intervals: 5 }],
   ];
   for (const [name, c, want] of cases) {
-    const got = classifyTick(s(c.ns), { nowNs: s(c.now), interval: 2, lastTickNs: c.last === null ? null : s(c.last), stall: c.stall });
+    const got = classifyTick(s(c.ns), { nowNs: s(c.now), interval: 2, lastTickNs: c.last === null ? null : s(c.last), stall: c.stall, ...(c.held ? { held: c.held } : {}) });
     if ('seconds' in got && 'seconds' in want) assert.ok(Math.abs(got.seconds - want.seconds) < 1e-6, `${name}: ${got.seconds} s`);
     assert.deepEqual({ ...got, ...('seconds' in want ? { seconds: want.seconds } : {}) }, want, name);
   }
@@ -34,6 +48,7 @@ test('stallAfter: a late tick opens a stall from the tick before, or lengthens t
     ['late again: same start, one tick more', late, { fromNs: s(10), ticks: 3 }, 16, { fromNs: s(10), ticks: 4 }],
     ['the on-time tick after a stall ends it', { kind: 'stalled', fromNs: s(10), seconds: 10, intervals: 5 }, { fromNs: s(10), ticks: 4 }, 18, null],
     ['on time, no stall: none', onTime, null, 10, null],
+    ['a stall written at a late tick: the next late tick opens another from it', { kind: 'stalled', fromNs: s(10), seconds: 8, intervals: 4, goesOn: true }, { fromNs: s(10), ticks: 3 }, 16, null],
     ['skipped ticks are no stall', { kind: 'skipped', fromNs: s(10), seconds: 6, skipped: 2 }, null, 10, null],
   ];
   for (const [name, v, stall, last, want] of cases) assert.deepEqual(stallAfter(v, stall, last === null ? null : s(last)), want, name);
@@ -53,6 +68,14 @@ test('spanNote: stalled and skipped intervals are marked with their span; one in
       'stalled from the start',
       { kind: 'stalled', fromNs: null, seconds: 2, intervals: 2 },
       { level: 'warn', text: "bpftrace stalled: this interval's rows cover 2.0 s (2 intervals), not 2 s; counts are totals for that span" },
+    ],
+    [
+      'a stall that goes on, written at a late tick',
+      { kind: 'stalled', fromNs: s(10), seconds: 2, intervals: 1, goesOn: true },
+      {
+        level: 'warn',
+        text: "bpftrace is stalled (its ticks arrive late): this interval's rows cover 2.0 s from t10 (1 interval), not 2 s, written at a late tick so that the stall's keys do not pile up in memory; counts are totals for that span, up to the tick's arrival",
+      },
     ],
     [
       'one tick skipped',
