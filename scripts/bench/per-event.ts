@@ -5,6 +5,8 @@
 // own measure per program is read from /proc/<bpftrace pid>/fdinfo: run_time_ns / run_cnt.
 //   node dist/scripts/bench/per-event.js [--quick] [--out DIR]
 // Targets: ebpfmon <= 1.2x the same-fields script, and <= syscount.bt (ebpfmon's keys hold syscount's: id and comm).
+// "The same fields" means recorded as exactly on that bpftrace: from 0.24 a text key part is a byte array (features.ts,
+// textKeys), since bpftrace's JSON drops the spaces of a text key; the hand-written scripts cast it too.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +16,7 @@ import {
   runText, scratchDir, skipped, startEbpfmon, withBpfStats, type BenchOptions, type BenchResult, type ProgStat,
 } from './common.js';
 import { readyProbe } from './arm-stats.js';
+import { featuresOf, parseVersion, assumedFeatures, type BpftraceFeatures } from '../../src/bt/features.js';
 import { startBpftrace, startTracer, type Tracer } from './tracers.js';
 
 
@@ -26,7 +29,21 @@ interface Variant {
 
 const syscountPaths = ['/usr/sbin/syscount.bt', '/usr/share/bpftrace/tools/syscount.bt'];
 
-function variants(): Variant[] {
+/**
+ * How a hand-written script keys by text on this bpftrace so that it records what ebpfmon records: as it is, or cast
+ * to a byte array of the text's size (comm: 16 bytes, TASK_COMM_LEN), as ebpfmon's render does under 'bytes'.
+ */
+interface HandKeys {
+  comm: string;
+  str: (expr: string, bytes: number) => string;
+}
+
+function handKeys(f: BpftraceFeatures): HandKeys {
+  const cast = (expr: string, bytes: number): string => (f.textKeys === 'bytes' ? `(uint8[${bytes}])${expr}` : expr);
+  return { comm: cast('comm', 16), str: cast };
+}
+
+function variants(keys: HandKeys): Variant[] {
   const syscount = syscountPaths.find((p) => existsSync(p));
   return [
     { name: 'none', what: 'no tracer', program: { kind: 'none' } },
@@ -38,14 +55,14 @@ function variants(): Variant[] {
     },
     {
       name: 'same-fields',
-      what: "ebpfmon's fields by hand: [pid, id, comm] counts + errors",
+      what: `ebpfmon's fields by hand: [pid, id, ${keys.comm}] counts + errors`,
       program: {
         kind: 'text',
         text: [
           readyProbe,
           'tracepoint:raw_syscalls:sys_exit {',
-          '  @c[pid, args->id, comm] = count();',
-          '  if (args->ret < 0 && args->ret >= -4095) { @e[pid, args->id, comm] = count(); }',
+          `  @c[pid, args->id, ${keys.comm}] = count();`,
+          `  if (args->ret < 0 && args->ret >= -4095) { @e[pid, args->id, ${keys.comm}] = count(); }`,
           '}',
           'interval:s:2 { print(@c); print(@e); clear(@c); clear(@e); }',
         ].join('\n'),
@@ -99,12 +116,14 @@ interface MonitorCase {
   work: () => Promise<unknown>;
 }
 
-async function monitorCases(work: string): Promise<MonitorCase[]> {
+async function monitorCases(work: string, f: BpftraceFeatures, keys: HandKeys): Promise<MonitorCase[]> {
   const storm = await compile('open-storm');
   const ping = await compile('pingpong');
   const files = path.join(work, 'files');
   await mkdir(files, { recursive: true });
   for (let i = 0; i < 64; i++) await writeFile(path.join(files, `f${i}`), '');
+  // ebpfmon's open runs with strings of 176 bytes (its `paths` default): the hand-written script reads the same.
+  const pathBytes = 176;
   const interval = (maps: readonly string[]): string => `interval:s:2 { ${maps.map((m) => `print(${m}); clear(${m});`).join(' ')} }`;
   return [
     {
@@ -115,12 +134,12 @@ async function monitorCases(work: string): Promise<MonitorCase[]> {
         'tracepoint:syscalls:sys_enter_openat { @fname[tid] = args->filename; }',
         'tracepoint:syscalls:sys_exit_openat /@fname[tid]/ {',
         '  $f = str(@fname[tid]); delete(@fname[tid]); $failed = args->ret < 0 ? 1 : 0;',
-        '  @c[pid, $failed, $f] = count(); @m[pid, $failed, comm] = count();',
+        `  @c[pid, $failed, ${keys.str('$f', pathBytes)}] = count(); @m[pid, $failed, ${keys.comm}] = count();`,
         '}',
         interval(['@c', '@m']),
       ].join('\n'),
       floor: `${readyProbe}\ntracepoint:syscalls:sys_enter_openat { @n = count(); }\ntracepoint:syscalls:sys_exit_openat { @x = count(); }`,
-      env: { BPFTRACE_STRLEN: '176' },
+      env: { [f.env.strlen]: String(pathBytes) },
       work: () => runText(storm, [files, '64', '0.5', '0']),
     },
     {
@@ -130,7 +149,7 @@ async function monitorCases(work: string): Promise<MonitorCase[]> {
         readyProbe,
         'tracepoint:sched:sched_switch {',
         '  if (pid == 0) { @idle = count(); }',
-        '  else { @c[pid, cpu, comm] = count(); if ((args->prev_state & 0xff) == 0) { @i[pid, cpu, comm] = count(); } }',
+        `  else { @c[pid, cpu, ${keys.comm}] = count(); if ((args->prev_state & 0xff) == 0) { @i[pid, cpu, ${keys.comm}] = count(); } }`,
         '}',
         interval(['@c', '@i', '@idle']),
       ].join('\n'),
@@ -162,7 +181,10 @@ export async function runPerEvent(o: BenchOptions): Promise<BenchResult> {
   const bench = await compile('getppid');
   const work = await scratchDir('per-event');
   const config = await benchConfig(work, path.join(work, 'out'));
-  const vs = variants();
+  const parsed = parseVersion(version);
+  const features = parsed ? featuresOf(parsed) : assumedFeatures;
+  const keys = handKeys(features);
+  const vs = variants(keys);
   const foreign = await foreignBpftrace();
   const samples: Sample[] = [];
   const monitorSamples: MonitorSample[] = [];
@@ -207,7 +229,7 @@ export async function runPerEvent(o: BenchOptions): Promise<BenchResult> {
         }
       }
       // Per monitor: floor, by hand and ebpfmon, rotated each round.
-      for (const c of await monitorCases(work)) {
+      for (const c of await monitorCases(work, features, keys)) {
         const kinds = ['floor', 'by hand', 'ebpfmon'] as const;
         for (let r = 0; r < rounds; r++) {
           for (const v of kinds.map((_, i) => kinds[(i + r) % kinds.length]!)) {
@@ -304,6 +326,7 @@ export async function runPerEvent(o: BenchOptions): Promise<BenchResult> {
       'kernel ns/event: sum of run_time_ns over the tracepoint programs / run_cnt, from /proc/<bpftrace pid>/fdinfo, with kernel.bpf_stats_enabled=1',
       'bpf_stats_enabled stays on for every variant (it adds two clock reads per program run to all of them alike)',
       'added ns: median over rounds of (traced - untraced) ns/syscall, the untraced run right before the traced one; "none" is the control (noise level)',
+      `text key parts in the hand-written scripts: ${features.textKeys === 'bytes' ? `cast to byte arrays as ebpfmon's (${keys.comm}), exact names on this bpftrace` : 'comm as it is, as ebpfmon\'s'}`,
       `syscount.bt probes sys_enter and keys by id and by comm (two map updates); ebpfmon probes sys_exit and keys by [pid, id, comm] (+ errors)`,
       `load average at the end: ${loadAvg()}; other bpftrace processes at the start: ${foreign}; bpf_stats switched off by someone else ${statsLost} times (re-enabled)`,
     ],
