@@ -14,7 +14,7 @@ import { createRouter, type RoutedMonitor } from '../../src/records/router.js';
 import { newStats } from '../../src/records/stats.js';
 import { systemClock, type Clock } from '../../src/rows/clock.js';
 import { contractOf, fragmentOf } from '../../src/script/compose.js';
-import { makeRunnable } from '../../src/session/runnable.js';
+import { makeRunnable } from '../../src/script/runnable.js';
 import { isMain, round, scratchDir } from './common.js';
 import { csvOutput } from './throughput.js';
 

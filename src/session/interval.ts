@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { describe } from '../errors.js';
 import { createUsageSampler, writeStatus, type StatusDoc } from '../daemon/status.js';
 import type { Supervisor } from '../process/supervisor.js';
-import type { Runnable } from './runnable.js';
+import type { Runnable } from '../script/runnable.js';
 import type { Session } from './session.js';
 import type { HealthSampler } from './health.js';
 import type { BudgetGuard } from './budget-guard.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { Logger } from '../log.js';
 import { RunFailure } from '../errors.js';
 import { hostScope, type Scope } from '../bt/ir.js';
-import { makeRunnable } from './runnable.js';
+import { makeRunnable } from '../script/runnable.js';
 import { prepareSession, type Session } from './session.js';
 import { logScope } from './targets.js';
 import { attachReport } from './attach.js';

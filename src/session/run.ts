@@ -13,7 +13,7 @@ import { enableBpfStats } from '../process/bpf-stats.js';
 import { carryCounters, countersOf, type Counters } from '../records/stats.js';
 import { monotonicMs, setLongTimeout, type LongTimeout } from '../timers.js';
 import { runSteps } from '../daemon/shutdown.js';
-import { makeRunnable, type Runnable } from './runnable.js';
+import { makeRunnable, type Runnable } from '../script/runnable.js';
 import { prepareSession, type Session } from './session.js';
 import { logScope, watchPids } from './targets.js';
 import { attachReport } from './attach.js';
@@ -82,7 +82,7 @@ function logVerdicts(log: Logger, verdicts: readonly Verdict[]): void {
   }
 }
 
-/** The config and this machine's verdicts, logged; the cost forecast warns of monitors over their budget. */
+/** The config, this machine and the scripts, with this machine's verdicts logged: the first session and every reload start here. */
 async function runnableOf(opts: SessionRunOptions, log: Logger): Promise<Runnable> {
   const runnable = await makeRunnable(opts, log);
   logVerdicts(log, runnable.verdicts);
@@ -112,20 +112,17 @@ async function bpfStatsFor(r: Runnable, log: Logger): Promise<{ restore(): Promi
 }
 
 /**
- * The session a SIGHUP asks for, prepared while the running one goes on: null (logged) when its config, directory
- * or a compile fails, and the running one is left be.
+ * The session a SIGHUP asks for, prepared as the first one was while the running one goes on: null (logged) when
+ * its config, directory or a compile fails, and the running one is left be.
  */
 async function prepareReload(opts: SessionRunOptions, log: Logger, prepare: (r: Runnable) => Promise<Session>): Promise<{ runnable: Runnable; session: Session } | null> {
-  let next: { runnable: Runnable; session: Session };
   try {
-    const runnable = await makeRunnable(opts, log);
-    next = { runnable, session: await prepare(runnable) };
+    const runnable = await runnableOf(opts, log);
+    return { runnable, session: await prepare(runnable) };
   } catch (e) {
     log.error({ reason: describe(e) }, `reload refused: ${describe(e)}; the running configuration continues`);
     return null;
   }
-  logVerdicts(log, next.runnable.verdicts);
-  return next;
 }
 
 /**

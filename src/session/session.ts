@@ -30,7 +30,7 @@ import { aheadOfTime, needsBpftrace, type PlannedMonitor } from '../plan/plan.js
 import { createMonitorCoverage } from '../coverage/monitor-coverage.js';
 import { makeWorkDir } from './work-dir.js';
 import { scoped, taskScoped } from '../bt/ir.js';
-import type { Runnable, RunnableProcess } from './runnable.js';
+import type { Runnable, RunnableProcess } from '../script/runnable.js';
 
 export interface SessionOptions {
   outputDir?: string | undefined;

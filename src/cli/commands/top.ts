@@ -5,7 +5,7 @@
 import { pino, stdTimeFunctions, type LevelWithSilent } from 'pino';
 import { openLog, prettyLine, type Logger } from '../../log.js';
 import { RunFailure } from '../../errors.js';
-import { makeRunnable } from '../../session/runnable.js';
+import { makeRunnable } from '../../script/runnable.js';
 import { requirePids, scopeOf } from '../../session/targets.js';
 import { prepareSession, type Session } from '../../session/session.js';
 import type { Supervisor } from '../../process/supervisor.js';

@@ -2,11 +2,11 @@
 // verdicts. Built from the config (generated scripts) or from an operator's edited scripts (`start --scripts`).
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { planScripts, selectMonitors } from '../script/prepare.js';
+import { planScripts, selectMonitors } from './prepare.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { scoped, type Scope } from '../bt/ir.js';
-import { loadOperatorScripts } from '../script/operator-scripts.js';
-import { bpftraceEnv } from '../script/compose.js';
+import { loadOperatorScripts } from './operator-scripts.js';
+import { bpftraceEnv } from './compose.js';
 import type { Config } from '../config/schema.js';
 import { defaultConfigPath, loadConfig } from '../config/load.js';
 import { detectCapabilities, requireRunnable, type Capabilities } from '../plan/capabilities.js';
