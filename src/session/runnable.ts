@@ -9,7 +9,7 @@ import { loadOperatorScripts } from '../script/operator-scripts.js';
 import { bpftraceEnv } from '../script/compose.js';
 import type { Config } from '../config/schema.js';
 import { defaultConfigPath, loadConfig } from '../config/load.js';
-import { detectCapabilities, requireRunnable, type Capabilities } from '../plan/capabilities.js';
+import { detectCapabilities, requireRunnable, type Capabilities, type VersionProbe } from '../plan/capabilities.js';
 import { aheadOfTime, planMonitor, processPlan, type PlannedMonitor, type ProcessPlan, type Verdict } from '../plan/plan.js';
 import { findMonitor } from '../monitors/registry.js';
 import { defaultInterval } from '../monitors/types.js';
@@ -68,9 +68,11 @@ async function operatorRunnable(configFile: string, config: Config, caps: Capabi
   return { configFile, config, caps, verdicts, processes, isolatable: false };
 }
 
+/** `version`: `bpftrace --version` started at process start (main.ts), for the first detection of a run only. */
 export async function makeRunnable(
   opts: { config?: string | undefined; monitors?: string | undefined; scripts?: string | undefined; scope?: Scope | undefined },
   log: Logger,
+  version?: VersionProbe,
 ): Promise<Runnable> {
   // An edited script runs as it was edited: a filter cannot be added to it without rewriting its text.
   if (opts.scripts && opts.scope && scoped(opts.scope)) throw new UsageError('--pid, --comm and run cannot narrow operator scripts (--scripts): generate them with the filter instead');
@@ -78,7 +80,7 @@ export async function makeRunnable(
   const config = await loadConfig(configFile);
   const selected = opts.scripts ? [] : selectMonitors(config, configFile, opts.monitors);
   // This machine, detected once: both kinds of scripts are planned from it.
-  const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true });
+  const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true, version });
   requireRunnable(caps);
   const r = opts.scripts ? await operatorRunnable(configFile, config, caps, opts.scripts, log) : generatedRunnable(configFile, config, selected, caps, opts.scope);
   if (!r.processes.length) {
