@@ -9,12 +9,11 @@ import type { Sink } from '../sinks/sink.js';
 import type { OutputFileStats } from '../sinks/file-sink.js';
 import type { Scope } from '../bt/ir.js';
 import type { Verdict } from '../plan/plan.js';
-import type { VersionProbe } from '../plan/capabilities.js';
 import { enableBpfStats } from '../process/bpf-stats.js';
 import { carryCounters, countersOf, type Counters } from '../records/stats.js';
 import { setLongTimeout, type LongTimeout } from '../timers.js';
 import { runSteps } from '../daemon/shutdown.js';
-import { makeRunnable, type Runnable } from './runnable.js';
+import { makeRunnable, type Early, type Runnable } from './runnable.js';
 import { prepareSession, type Session } from './session.js';
 import { logScope, watchPids } from './targets.js';
 import { attachReport } from './attach.js';
@@ -66,8 +65,8 @@ export interface SessionRunDeps {
   /** Called when a SIGHUP reload begins, and when it ended (applied or refused: the monitors run again). */
   onReloading?(): void;
   onReloaded?(r: { applied: boolean }): void;
-  /** `bpftrace --version` started at process start (main.ts): the first detection's; a reload asks again. */
-  versionProbe?: VersionProbe | undefined;
+  /** The config the command read already, and `bpftrace --version` main.ts started: for the first run only. */
+  early?: Early | undefined;
 }
 
 export interface SessionSummary {
@@ -86,8 +85,8 @@ function logVerdicts(log: Logger, verdicts: readonly Verdict[]): void {
 }
 
 /** The config and this machine's verdicts, logged; the cost forecast warns of monitors over their budget. */
-async function runnableOf(opts: SessionRunOptions, log: Logger, version: VersionProbe | undefined): Promise<Runnable> {
-  const runnable = await makeRunnable(opts, log, version);
+async function runnableOf(opts: SessionRunOptions, log: Logger, early: Early | undefined): Promise<Runnable> {
+  const runnable = await makeRunnable(opts, log, early);
   logVerdicts(log, runnable.verdicts);
   return runnable;
 }
@@ -169,7 +168,7 @@ function createRunTotals(): { files: string[]; add(s: Session): void; carry(s: S
 
 export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps): Promise<SessionSummary> {
   const { log } = deps;
-  let runnable = await runnableOf(opts, log, deps.versionProbe);
+  let runnable = await runnableOf(opts, log, deps.early);
   if (runnable.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(runnable.caps.tracefs.detail);
   await forecastBudgets(runnable, log);
   const startedAt = new Date().toISOString();

@@ -83,7 +83,8 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
         signals: wireSignals(log),
         statusFile,
         reopenLog: reopen,
-        versionProbe,
+        // Read once: the config above is the one the run uses (same file, read moments ago).
+        early: { config, version: versionProbe },
         onStopping: () => {
           void systemd?.notify({ STOPPING: '1', STATUS: 'stopping: waiting for the final interval' });
           // Last resort: bpftrace gets SIGKILL 10 s after SIGTERM; if shutdown still hangs, leave with an error.
