@@ -14,12 +14,20 @@
 // import graph at once, and ebpfmon's is about 450 files (zod, yaml and pino the most): under `ulimit -n 128`
 // the loader ran out of descriptors (EMFILE) and Node printed a stack trace before any of ebpfmon ran. So the large
 // packages are loaded one at a time first (each alone fits), then the rest; should loading fail anyway, one line.
+// `start` asks `bpftrace --version` first, while the modules load (~0.25 s, the question ~0.1 s of a ~1.2 s start to
+// attached): the config's runtime.bpftrace is not known yet, so its default is asked, and detection asks again if the
+// config names another (src/plan/capabilities.ts startVersionProbe). Not for help, nor for the daemon's parent, which
+// detects nothing (its child, which has the IPC channel, does).
 export {};
 
+const args = process.argv.slice(2);
+const detects = args[0] === 'start' && !args.some((a) => a === '-h' || a === '--help') && (!args.includes('--daemon') || typeof process.send === 'function');
+
 try {
+  const versionProbe = detects ? (await import('../plan/capabilities.js')).startVersionProbe('bpftrace') : undefined;
   for (const pkg of ['zod', 'yaml', 'pino']) await import(pkg);
   const { run } = await import('./program.js');
-  run();
+  run(versionProbe);
 } catch (e) {
   const err = e as NodeJS.ErrnoException;
   const why = err.code === 'EMFILE' ? 'too many open files: raise the limit (ulimit -n 1024)' : err.message;

@@ -8,6 +8,7 @@ import { logLevels, type Logger } from '../log.js';
 import { describe, Exit, isUserError } from '../errors.js';
 import { version } from '../version.js';
 import type { CheckOptions } from './commands/check.js';
+import type { VersionProbe } from '../plan/capabilities.js';
 import { calibrationFile } from '../forecast/calibration-file.js';
 import type { StartCommandOptions } from './commands/start-action.js';
 import { topCommand } from './commands/top-command.js';
@@ -31,7 +32,8 @@ function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }
 
-export function buildProgram(state: { log?: Logger }): Command {
+/** `versionProbe`: `bpftrace --version` main.ts started for `start` (src/plan/capabilities.ts startVersionProbe). */
+export function buildProgram(state: { log?: Logger }, versionProbe?: VersionProbe): Command {
   const program = new Command('ebpfmon')
     // `run`'s options stop at its command: `ebpfmon run ls -l` gives -l to ls.
     .enablePositionalOptions()
@@ -80,7 +82,7 @@ the path as the process passed it, never resolved (a relative path or a symlink 
     .action(async (o: StartCommandOptions & { 'web.config.file'?: string }) => {
       const { startCommand } = await import('./commands/start-action.js');
       const { 'web.config.file': webConfigFile, ...rest } = o;
-      const r = await startCommand({ ...rest, ...(webConfigFile ? { webConfigFile } : {}) }, (log) => (state.log = log));
+      const r = await startCommand({ ...rest, ...(webConfigFile ? { webConfigFile } : {}) }, (log) => (state.log = log), versionProbe);
       if (r.stdout) out(r.stdout);
       if (r.stderr) process.stderr.write(`ebpfmon: ${r.stderr}\n`);
       if (r.failed) process.exitCode = Exit.runtime;
@@ -237,9 +239,9 @@ Example:
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], versionProbe?: VersionProbe): Promise<number> {
   const state: { log?: Logger } = {};
-  const program = buildProgram(state);
+  const program = buildProgram(state, versionProbe);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of program.commands) c.exitOverride();
@@ -261,8 +263,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Runs the command line of this process (main.ts calls it once the program is loaded). */
-export function run(): void {
+/** Runs the command line of this process (main.ts calls it once the program is loaded, with start's early probe). */
+export function run(versionProbe?: VersionProbe): void {
   // `ebpfmon list | head`, `ebpfmon status --help | head`: the reader went away. The rest of the output has nowhere
   // to go and is dropped; without a listener Node would die with an unhandled 'error' and a stack trace. (start and
   // top add their own listener that also stops them.)
@@ -270,7 +272,7 @@ export function run(): void {
     if (e.code !== 'EPIPE') process.stderr.write(`ebpfmon: stdout: ${e.message}\n`);
   });
 
-  main(process.argv).then(
+  main(process.argv, versionProbe).then(
     (code) => {
       process.exitCode = code;
       // After a failure nothing should be left running; if something still holds the event loop (a child, a

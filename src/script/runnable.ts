@@ -9,7 +9,7 @@ import { loadOperatorScripts } from './operator-scripts.js';
 import { bpftraceEnv } from './compose.js';
 import type { Config } from '../config/schema.js';
 import { defaultConfigPath, loadConfig } from '../config/load.js';
-import { detectCapabilities, requireRunnable, type Capabilities } from '../plan/capabilities.js';
+import { detectCapabilities, requireRunnable, type Capabilities, type VersionProbe } from '../plan/capabilities.js';
 import { aheadOfTime, planMonitor, processPlan, type PlannedMonitor, type ProcessPlan, type Verdict } from '../plan/plan.js';
 import { findMonitor } from '../monitors/registry.js';
 import { defaultInterval } from '../monitors/types.js';
@@ -68,17 +68,27 @@ async function operatorRunnable(configFile: string, config: Config, caps: Capabi
   return { configFile, config, caps, verdicts, processes, isolatable: false };
 }
 
+/**
+ * What a command had before its first run: the config it read already (start: for its log settings), and `bpftrace
+ * --version` started at process start (main.ts). For the first makeRunnable only: a reload reads and asks again.
+ */
+export interface Early {
+  config?: Config | undefined;
+  version?: VersionProbe | undefined;
+}
+
 export async function makeRunnable(
   opts: { config?: string | undefined; monitors?: string | undefined; scripts?: string | undefined; scope?: Scope | undefined },
   log: Logger,
+  early: Early = {},
 ): Promise<Runnable> {
   // An edited script runs as it was edited: a filter cannot be added to it without rewriting its text.
   if (opts.scripts && opts.scope && scoped(opts.scope)) throw new UsageError('--pid, --comm and run cannot narrow operator scripts (--scripts): generate them with the filter instead');
   const configFile = opts.config ?? defaultConfigPath();
-  const config = await loadConfig(configFile);
+  const config = early.config ?? (await loadConfig(configFile));
   const selected = opts.scripts ? [] : selectMonitors(config, configFile, opts.monitors);
   // This machine, detected once: both kinds of scripts are planned from it.
-  const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true });
+  const caps = await detectCapabilities({ bpftrace: config.runtime.bpftrace, mount: true, version: early.version });
   requireRunnable(caps);
   const r = opts.scripts ? await operatorRunnable(configFile, config, caps, opts.scripts, log) : generatedRunnable(configFile, config, selected, caps, opts.scope);
   if (!r.processes.length) {

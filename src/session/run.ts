@@ -13,7 +13,7 @@ import { enableBpfStats } from '../process/bpf-stats.js';
 import { carryCounters, countersOf, type Counters } from '../records/stats.js';
 import { monotonicMs, setLongTimeout, type LongTimeout } from '../timers.js';
 import { runSteps } from '../daemon/shutdown.js';
-import { makeRunnable, type Runnable } from '../script/runnable.js';
+import { makeRunnable, type Early, type Runnable } from '../script/runnable.js';
 import { prepareSession, type Session } from './session.js';
 import { logScope, watchPids } from './targets.js';
 import { attachReport } from './attach.js';
@@ -65,6 +65,8 @@ export interface SessionRunDeps {
   /** Called when a SIGHUP reload begins, and when it ended (applied or refused: the monitors run again). */
   onReloading?(): void;
   onReloaded?(r: { applied: boolean }): void;
+  /** The config the command read already, and `bpftrace --version` main.ts started: for the first run only. */
+  early?: Early | undefined;
 }
 
 export interface SessionSummary {
@@ -82,9 +84,12 @@ function logVerdicts(log: Logger, verdicts: readonly Verdict[]): void {
   }
 }
 
-/** The config, this machine and the scripts, with this machine's verdicts logged: the first session and every reload start here. */
-async function runnableOf(opts: SessionRunOptions, log: Logger): Promise<Runnable> {
-  const runnable = await makeRunnable(opts, log);
+/**
+ * The config, this machine and the scripts, with this machine's verdicts logged: the first session and every reload
+ * start here. `early`: what start already read (the config text, the version probe), for the first session only.
+ */
+async function runnableOf(opts: SessionRunOptions, log: Logger, early: Early | undefined): Promise<Runnable> {
+  const runnable = await makeRunnable(opts, log, early);
   logVerdicts(log, runnable.verdicts);
   return runnable;
 }
@@ -117,7 +122,7 @@ async function bpfStatsFor(r: Runnable, log: Logger): Promise<{ restore(): Promi
  */
 async function prepareReload(opts: SessionRunOptions, log: Logger, prepare: (r: Runnable) => Promise<Session>): Promise<{ runnable: Runnable; session: Session } | null> {
   try {
-    const runnable = await runnableOf(opts, log);
+    const runnable = await runnableOf(opts, log, undefined);
     return { runnable, session: await prepare(runnable) };
   } catch (e) {
     log.error({ reason: describe(e) }, `reload refused: ${describe(e)}; the running configuration continues`);
@@ -163,7 +168,7 @@ function createRunTotals(): { files: string[]; add(s: Session): void; carry(s: S
 
 export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps): Promise<SessionSummary> {
   const { log } = deps;
-  let runnable = await runnableOf(opts, log);
+  let runnable = await runnableOf(opts, log, deps.early);
   if (runnable.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(runnable.caps.tracefs.detail);
   await forecastBudgets(runnable, log);
   const startedAt = new Date().toISOString();

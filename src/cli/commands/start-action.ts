@@ -15,6 +15,7 @@ import { claimPidFile, defaultPidFile, releasePidFile, releasePidFileSync, runni
 import { detach, isDaemonChild, tellParent } from '../../daemon/detach.js';
 import { createSdNotifier } from '../../daemon/sd-notify.js';
 import { defaultDaemonLog } from '../options.js';
+import type { VersionProbe } from '../../plan/capabilities.js';
 
 export interface StartCommandOptions extends StartOptions {
   logLevel?: LevelWithSilent;
@@ -55,8 +56,11 @@ function wireSignals(log: Logger): SessionSignals {
   return { stop, onReload: (cb) => (onReload = cb), onReopen: (cb) => (onReopen = cb) };
 }
 
-/** Runs `start`; returns the text for stdout (daemon parent) or nothing, and a last line for stderr when rows were lost. Sets nothing global but signal handlers. */
-export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) => void): Promise<{ stdout?: string; stderr?: string; failed: boolean }> {
+/**
+ * Runs `start`; returns the text for stdout (daemon parent) or nothing, and a last line for stderr when rows were lost.
+ * Sets nothing global but signal handlers. `versionProbe`: `bpftrace --version` already started by main.ts.
+ */
+export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) => void, versionProbe?: VersionProbe): Promise<{ stdout?: string; stderr?: string; failed: boolean }> {
   const child = isDaemonChild();
   if (o.daemon && !child) return { stdout: await startDaemon(o), failed: false };
   try {
@@ -79,6 +83,8 @@ export async function startCommand(o: StartCommandOptions, setLog: (l: Logger) =
         signals: wireSignals(log),
         statusFile,
         reopenLog: reopen,
+        // Read once: the config above is the one the run uses (same file, read moments ago).
+        early: { config, version: versionProbe },
         onStopping: () => {
           void systemd?.notify({ STOPPING: '1', STATUS: 'stopping: waiting for the final interval' });
           // Last resort: bpftrace gets SIGKILL 10 s after SIGTERM; if shutdown still hangs, leave with an error.
