@@ -172,8 +172,9 @@ export async function runSession(opts: SessionRunOptions, deps: SessionRunDeps):
   if (runnable.caps.tracefs.detail.includes('ebpfmon mounted')) log.info(runnable.caps.tracefs.detail);
   await forecastBudgets(runnable, log);
   const startedAt = new Date().toISOString();
-  // Everything started below is stopped in the finally block, whatever fails on the way: a leftover bpftrace,
-  // timer or HTTP server would keep the process alive after an error.
+  // What starts from here on is stopped in the finally block below, whatever fails on the way (an exporter that
+  // cannot listen restores bpf_stats itself, before the try): a leftover bpftrace, timer or HTTP server would keep
+  // the process alive after an error, and kernel.bpf_stats_enabled is host-wide.
   let running: Running | null = null;
   /** The running session, read through a function: launch() sets it inside a closure, which narrowing cannot see. */
   const current = (): Running | null => running;
