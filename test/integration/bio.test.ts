@@ -3,26 +3,15 @@ import { assertCompiles } from '../helpers/bpftrace.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { copyFile, mkdtemp, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { kernelAvailable } from '../helpers/kernel.js';
 import { readCsv, runCli, startCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
+import { diskOf } from '../helpers/disk.js';
 
 const MiB = 1024 * 1024;
-
-/** The whole disk ("major:minor") under a directory, or null when it is not on a block device (tmpfs, btrfs, overlay). */
-async function diskOf(dir: string): Promise<string | null> {
-  const dev = (await stat(dir, { bigint: true })).dev;
-  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
-  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
-  const sys = `/sys/dev/block/${major}:${minor}`;
-  if (major === 0n || !existsSync(sys)) return null;
-  // Requests carry the whole disk's dev_t, not the partition's.
-  if (existsSync(path.join(sys, 'partition'))) return (await readFile(path.join(await realpath(sys), '..', 'dev'), 'utf8')).trim();
-  return (await readFile(path.join(sys, 'dev'), 'utf8')).trim();
-}
 
 /** A scratch directory on a real disk: /tmp may be tmpfs. */
 async function diskDir(): Promise<{ dir: string; disk: string } | null> {
